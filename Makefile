@@ -1,0 +1,46 @@
+# Everything installs itself: only python3, pip and make are assumed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint typecheck unit integration e2e demo contracts clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -q tests/unit tests/property
+
+integration: install
+	$(BIN)/pytest -q tests/integration
+
+e2e: install
+	$(BIN)/pytest -q tests/e2e
+
+test: lint typecheck
+	$(BIN)/haven contracts check
+	$(BIN)/pytest -q -p no:cacheprovider tests
+
+contracts: install
+	$(BIN)/haven contracts export
+
+demo: install
+	$(BIN)/haven demo
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

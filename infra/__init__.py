@@ -1,0 +1,1 @@
+"""Haven infrastructure: settings, secrets, embedded broker and Postgres."""

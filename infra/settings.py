@@ -1,0 +1,89 @@
+"""Settings for every Haven runnable, read from the environment.
+
+Each runnable has one settings class, built once in its ``main()`` and passed
+down; nothing here connects to anything.  Variable names are fixed by
+DESIGN.md: ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``HAVEN_MASTER_KEY``,
+``HAVEN_MASTER_KEY_FILE``, ``HAVEN_DATA_DIR``, ``HAVEN_TOPIC_PREFIX`` and
+``HAVEN_API_PORT``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOPIC_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+
+
+def _env(name: str) -> AliasChoices:
+    """Accept the fixed environment name and the Python attribute name."""
+    return AliasChoices(name, name.lower())
+
+
+class CommonSettings(BaseSettings):
+    """Settings every Haven runnable shares."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    environment: Literal["development", "production"] = Field(
+        "development", validation_alias=_env("HAVEN_ENV")
+    )
+    data_dir: Path = Field(Path(".haven"), validation_alias=_env("HAVEN_DATA_DIR"))
+    topic_prefix: str = Field("haven", validation_alias=_env("HAVEN_TOPIC_PREFIX"))
+    kafka_bootstrap_servers: str | None = Field(
+        None, validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    database_url: SecretStr | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    master_key: SecretStr | None = Field(None, validation_alias=_env("HAVEN_MASTER_KEY"))
+    master_key_file: Path | None = Field(None, validation_alias=_env("HAVEN_MASTER_KEY_FILE"))
+    partitions: int = Field(6, ge=1, le=1000, validation_alias=_env("HAVEN_PARTITIONS"))
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str) -> str:
+        if not TOPIC_PREFIX_PATTERN.match(value):
+            raise ValueError("must be letters, digits, '.', '_' or '-' (Kafka topic rules)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: SecretStr | None) -> SecretStr | None:
+        """Rewrite plain ``postgresql://`` URLs to the psycopg 3 driver."""
+        if value is None:
+            return None
+        url = value.get_secret_value()
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                url = "postgresql+psycopg://" + url[len(plain) :]
+        return SecretStr(url)
+
+    @property
+    def is_production(self) -> bool:
+        """True when secrets must come from the environment, never generated."""
+        return self.environment == "production"
+
+
+class InfraSettings(CommonSettings):
+    """``haven infra``: the embedded broker and Postgres of one data dir."""
+
+    start_timeout_s: float = Field(30.0, gt=0, validation_alias=_env("HAVEN_INFRA_TIMEOUT"))
+
+
+class PublisherSettings(CommonSettings):
+    """``haven publish`` and the publisher SDK."""
+
+    request_timeout_ms: int = Field(30_000, gt=0, validation_alias=_env("HAVEN_PRODUCER_TIMEOUT_MS"))
+
+
+class CliSettings(CommonSettings):
+    """Commands that only need the shared settings (``contracts``, ``agency``)."""
+
+
+class ApiSettings(CommonSettings):
+    """The HTTP API."""
+
+    api_port: int = Field(8080, ge=1, le=65535, validation_alias=_env("HAVEN_API_PORT"))

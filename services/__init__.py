@@ -1,0 +1,1 @@
+"""Runnable entry points: the ``haven`` CLI and (later) the HTTP API."""

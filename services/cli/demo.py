@@ -1,0 +1,7 @@
+"""``haven demo``."""
+
+from __future__ import annotations
+
+
+def demo() -> None:
+    """Run the scripted scenario."""

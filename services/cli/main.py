@@ -1,0 +1,23 @@
+"""Composition root of the ``haven`` CLI: registers every command group."""
+
+from __future__ import annotations
+
+import typer
+
+from services.cli import contracts, demo, infra, publish
+
+app = typer.Typer(
+    name="haven",
+    help="Haven: consent-driven interagency coordination for trafficking survivors.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(infra.app, name="infra")
+app.add_typer(contracts.app, name="contracts")
+app.command("publish")(publish.publish)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
