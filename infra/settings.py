@@ -76,7 +76,9 @@ class InfraSettings(CommonSettings):
 class PublisherSettings(CommonSettings):
     """``haven publish`` and the publisher SDK."""
 
-    request_timeout_ms: int = Field(30_000, gt=0, validation_alias=_env("HAVEN_PRODUCER_TIMEOUT_MS"))
+    request_timeout_ms: int = Field(
+        30_000, gt=0, validation_alias=_env("HAVEN_PRODUCER_TIMEOUT_MS")
+    )
 
 
 class CliSettings(CommonSettings):
@@ -87,3 +89,15 @@ class ApiSettings(CommonSettings):
     """The HTTP API."""
 
     api_port: int = Field(8080, ge=1, le=65535, validation_alias=_env("HAVEN_API_PORT"))
+
+
+class WorkerSettings(CommonSettings):
+    """The Faust worker (sealer now; projection engine later)."""
+
+    app_id: str = Field("haven", validation_alias=_env("HAVEN_APP_ID"))
+    rebalance_timeout_s: float = Field(
+        3.0, gt=0, validation_alias=_env("HAVEN_REBALANCE_TIMEOUT_S")
+    )
+    session_timeout_s: float = Field(6.0, gt=0, validation_alias=_env("HAVEN_SESSION_TIMEOUT_S"))
+    sealer_batch_max: int = Field(2000, ge=1, validation_alias=_env("HAVEN_SEALER_BATCH_MAX"))
+    log_level: str = Field("INFO", validation_alias=_env("HAVEN_LOG_LEVEL"))

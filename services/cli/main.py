@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
+from infra.logs import configure_logging
 from services.cli import contracts, demo, infra, publish
 
 app = typer.Typer(
@@ -12,6 +15,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def _configure() -> None:
+    """Structured logs on stderr; level from HAVEN_LOG_LEVEL (default WARNING for the CLI)."""
+    configure_logging(os.environ.get("HAVEN_LOG_LEVEL", "WARNING"))
+
+
 app.add_typer(infra.app, name="infra")
 app.add_typer(contracts.app, name="contracts")
 app.command("publish")(publish.publish)

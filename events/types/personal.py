@@ -1,0 +1,102 @@
+"""Personal fields: how the contract marks them and what they look like sealed.
+
+A personal field is a top-level field of an event's ``data``, annotated with
+:class:`Personal`, which names the key it is sealed with.  The marker is both
+field metadata (for :func:`personal_fields`) and the JSON Schema keyword
+``x-haven-personal`` (for other languages).  The whole value of the field is
+sealed into a :class:`SealedField` (DESIGN.md, Envelope) from the sealer on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import GetJsonSchemaHandler, StringConstraints, create_model
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+from events.types.common import IDENTIFIER_PATTERN, ContractModel, EventData
+
+#: JSON Schema keyword marking a personal field; its value is the key scope.
+PERSONAL_KEYWORD: Final = "x-haven-personal"
+#: Longest ciphertext: a 1 MiB plaintext with nonce and tag, in base64.
+MAX_CIPHERTEXT_CHARS: Final = 1_400_000
+BASE64_PATTERN: Final = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
+class KeyScope(StrEnum):
+    """Which key seals a personal field."""
+
+    #: The subject's current key epoch (destroyed by an erasing withdrawal).
+    SUBJECT = "subject"
+    #: The protective order's own key (survives the subject's erasure).
+    ORDER = "order"
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Field marker: ``Annotated[T, Personal(KeyScope.SUBJECT)]``."""
+
+    scope: KeyScope
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Add ``x-haven-personal`` to the field's JSON Schema."""
+        schema = handler(core_schema)
+        schema[PERSONAL_KEYWORD] = self.scope.value
+        return schema
+
+
+class SealedField(ContractModel):
+    """A personal value sealed with AES-256-GCM (see ``events.sealing``).
+
+    ``kid`` names the key (a subject key epoch or an order key); ``ct`` is the
+    base64 of nonce, ciphertext and tag; the associated data is the event id
+    and the field path, so a sealed value cannot be moved elsewhere.
+    """
+
+    sealed: Literal["v1"]
+    kid: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=IDENTIFIER_PATTERN)]
+    ct: Annotated[
+        str,
+        StringConstraints(min_length=4, max_length=MAX_CIPHERTEXT_CHARS, pattern=BASE64_PATTERN),
+    ]
+
+
+def personal_fields(model_cls: type[EventData]) -> dict[str, KeyScope]:
+    """The personal fields of a data model and the key scope of each."""
+    found: dict[str, KeyScope] = {}
+    for name, info in model_cls.model_fields.items():
+        for marker in info.metadata:
+            if isinstance(marker, Personal):
+                found[name] = marker.scope
+    return found
+
+
+@cache
+def sealed_variant(model_cls: type[EventData]) -> type[EventData]:
+    """The same data model with every personal field typed as :class:`SealedField`.
+
+    This is the form of ``data`` in the canonical log: a plain value in a
+    personal field is rejected there, as a sealed value is rejected on input.
+    """
+    fields = personal_fields(model_cls)
+    if not fields:
+        return model_cls
+    overrides: dict[str, Any] = {}
+    for name, scope in fields.items():
+        info = model_cls.model_fields[name]
+        sealed_type: Any = SealedField if info.is_required() else SealedField | None
+        annotated = Annotated[sealed_type, Personal(scope)]
+        overrides[name] = (annotated, ... if info.is_required() else None)
+    return create_model(
+        f"{model_cls.__name__}Sealed",
+        __base__=model_cls,
+        __module__=model_cls.__module__,
+        __doc__=f"{model_cls.__name__} as stored in the log: personal fields sealed.",
+        **overrides,
+    )

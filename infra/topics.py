@@ -1,0 +1,72 @@
+"""Creating Haven's topics (idempotent), with the settings DESIGN.md asks for.
+
+Inbox topics keep raw personal data, so they get a short retention; the log
+keeps everything; the DLQ keeps its (sealed) records for its retention.
+A broker that ignores some topic configs (the embedded one keeps memory
+only) still gets the partition counts right.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from events.topics import dlq_topic, inbox_topic, log_topic
+
+logger = logging.getLogger("haven.topics")
+
+DAY_MS = 24 * 3600 * 1000
+INBOX_RETENTION_MS = DAY_MS
+DLQ_RETENTION_MS = 7 * DAY_MS
+MESSAGE_MAX_BYTES = 4 * 1_048_576
+
+
+def _new_topic(name: str, partitions: int, retention_ms: int) -> NewTopic:
+    return NewTopic(
+        name=name,
+        num_partitions=partitions,
+        replication_factor=1,
+        topic_configs={
+            "retention.ms": str(retention_ms),
+            "max.message.bytes": str(MESSAGE_MAX_BYTES),
+        },
+    )
+
+
+def core_topics(prefix: str, partitions: int) -> list[NewTopic]:
+    """The log and the DLQ."""
+    return [
+        _new_topic(log_topic(prefix), partitions, -1),
+        _new_topic(dlq_topic(prefix), partitions, DLQ_RETENTION_MS),
+    ]
+
+
+def inbox_topic_spec(prefix: str, agency_id: str, partitions: int) -> NewTopic:
+    """An agency's inbox."""
+    return _new_topic(inbox_topic(prefix, agency_id), partitions, INBOX_RETENTION_MS)
+
+
+def ensure_topics(bootstrap_servers: str, topics: Iterable[NewTopic]) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created now."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers.split(","), client_id="haven-admin"
+    )
+    try:
+        existing = set(admin.list_topics())
+        missing = [topic for topic in topics if topic.name not in existing]
+        created = []
+        for topic in missing:
+            try:
+                admin.create_topics([topic])
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                continue
+    finally:
+        admin.close()
+    if created:
+        logger.info("topics created", extra={"topics": created})
+    return created

@@ -1,0 +1,158 @@
+"""The sealer: every agency inbox in, the canonical sealed log (or the DLQ) out.
+
+It subscribes to the inbox topics by pattern (aiokafka; Faust's ``pattern=``
+topics did not subscribe on the embedded broker), so an agency registered
+while it runs is consumed from its first record without a restart.  Positions
+live in Postgres, never in Kafka's committed offsets; a batch's log records
+are acknowledged by the broker before its positions and (source, id) marks
+commit, so delivery into the log is at least once, and the engine drops the
+rare duplicate by (source, id) again downstream.  Bad input never stops it:
+it goes to the DLQ with a reason.  Database calls run in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+
+from events.topics import dlq_topic, inbox_pattern, log_topic
+from projectors.inbox_janitor import InboxJanitor
+from projectors.keyring import Keyring
+from projectors.sealer_batch import BatchSealer
+from projectors.sealer_store import PositionMoved, SealerStore
+
+logger = logging.getLogger("haven.sealer")
+PRODUCE_MAX_BYTES = 4 * 1_048_576
+
+
+@dataclass
+class SealerConfig:
+    """How the sealer connects and batches."""
+
+    bootstrap_servers: str
+    topic_prefix: str = "haven"
+    group_id: str = "haven-sealer"
+    batch_max: int = 2000
+    poll_timeout_ms: int = 200
+    metadata_max_age_ms: int = 1000
+    session_timeout_ms: int = 6000
+    delete_sealed_inbox_records: bool = True
+    extra_consumer: dict[str, object] = field(default_factory=dict)
+
+
+class _Seek(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, sealer: Sealer) -> None:
+        self._sealer = sealer
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        # Positions are committed per batch in Postgres: nothing to flush here.
+        del revoked
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        await self._sealer.resume(list(assigned))
+
+
+class Sealer:
+    """Runs the sealing loop until stopped."""
+
+    def __init__(self, config: SealerConfig, store: SealerStore, keyring: Keyring) -> None:
+        self.config = config
+        self._store = store
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=config.bootstrap_servers,
+            group_id=config.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=config.metadata_max_age_ms,
+            session_timeout_ms=config.session_timeout_ms,
+            heartbeat_interval_ms=max(config.session_timeout_ms // 3, 100),
+            max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
+            **config.extra_consumer,
+        )
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=config.bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            max_request_size=PRODUCE_MAX_BYTES,
+            linger_ms=5,
+        )
+        self.batch = BatchSealer(
+            store,
+            keyring,
+            self._producer,
+            log_topic(config.topic_prefix),
+            dlq_topic(config.topic_prefix),
+            config.topic_prefix,
+        )
+        self._janitor = InboxJanitor(config.bootstrap_servers)
+        self._stopping = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    async def resume(self, partitions: list[TopicPartition]) -> None:
+        """Seek assigned partitions to the positions stored in Postgres."""
+        stored = await asyncio.to_thread(
+            self._store.positions, [(tp.topic, tp.partition) for tp in partitions]
+        )
+        for tp in partitions:
+            position = stored.get((tp.topic, tp.partition))
+            self.batch.positions[(tp.topic, tp.partition)] = position
+            if position is None:
+                await self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, position)
+        logger.info("sealer partitions assigned", extra={"partitions": len(partitions)})
+
+    async def run(self) -> None:
+        """Consume, seal and produce until :meth:`stop`."""
+        await self._producer.start()
+        await self._janitor.start()
+        await self._consumer.start()
+        self._consumer.subscribe(
+            pattern=inbox_pattern(self.config.topic_prefix), listener=_Seek(self)
+        )
+        self.ready.set()
+        try:
+            while not self._stopping.is_set():
+                records = await self._consumer.getmany(
+                    timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
+                )
+                if records:
+                    await self._process(records)
+        finally:
+            await self._consumer.stop()
+            await self._janitor.close()
+            await self._producer.stop()
+
+    async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        started = time.perf_counter()
+        try:
+            await self.batch.process(records)
+        except PositionMoved as moved:
+            logger.warning("sealer fenced, re-seeking", extra={"detail": str(moved)})
+            await self.resume(list(records))
+        except Exception:
+            # Nothing of this batch was committed: retry it from the stored positions.
+            logger.exception("sealer batch failed, retrying from stored positions")
+            await asyncio.sleep(1.0)
+            await self.resume(list(records))
+            return
+        if self.config.delete_sealed_inbox_records:
+            await self._janitor.delete_sealed(self.batch.positions)
+        logger.info(
+            "sealer batch",
+            extra={
+                "records": sum(len(batch) for batch in records.values()),
+                "elapsed_ms": round((time.perf_counter() - started) * 1e3, 1),
+                **self.batch.stats.snapshot(),
+            },
+        )
+
+    def stop(self) -> None:
+        """Ask the loop to finish after the current batch."""
+        self._stopping.set()

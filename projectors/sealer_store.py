@@ -1,0 +1,109 @@
+"""The sealer's Postgres state: positions, de-duplication and known agencies.
+
+All methods block; the sealer calls them through ``asyncio.to_thread`` so the
+event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, text
+
+EventRef = tuple[str, str]  # (source, id)
+
+
+class PositionMoved(RuntimeError):
+    """Another worker advanced a partition this worker was processing (fencing)."""
+
+
+@dataclass(frozen=True)
+class PositionAdvance:
+    """Move one inbox partition from ``expected`` to ``next_offset``."""
+
+    topic: str
+    partition: int
+    expected: int | None
+    next_offset: int
+
+
+class SealerStore:
+    """Blocking data access for the sealer."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def registered_agencies(self) -> frozenset[str]:
+        """Ids of every registered agency."""
+        with self._engine.connect() as conn:
+            return frozenset(
+                row[0] for row in conn.execute(text("SELECT id FROM haven_core.agencies"))
+            )
+
+    def positions(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """Stored next offsets of the given inbox partitions (missing = never sealed)."""
+        wanted = list(partitions)
+        if not wanted:
+            return {}
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT topic, partition, next_offset FROM haven_core.sealer_positions"
+                    " WHERE (topic, partition) IN (SELECT * FROM unnest(:topics, :parts))"
+                ),
+                {"topics": [t for t, _ in wanted], "parts": [p for _, p in wanted]},
+            )
+            return {(row[0], row[1]): row[2] for row in rows}
+
+    def already_sealed(self, refs: Iterable[EventRef]) -> set[EventRef]:
+        """Which of ``refs`` were sealed before."""
+        pairs = list(set(refs))
+        if not pairs:
+            return set()
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT source, event_id FROM haven_core.sealed_events"
+                    " WHERE (source, event_id) IN (SELECT * FROM unnest(:sources, :ids))"
+                ),
+                {"sources": [s for s, _ in pairs], "ids": [i for _, i in pairs]},
+            )
+            return {(row[0], row[1]) for row in rows}
+
+    def commit_batch(self, sealed: Iterable[EventRef], advances: Iterable[PositionAdvance]) -> None:
+        """Record sealed events and advance positions in one transaction (fenced)."""
+        refs = list(sealed)
+        with self._engine.begin() as conn:
+            if refs:
+                conn.execute(
+                    text(
+                        "INSERT INTO haven_core.sealed_events (source, event_id)"
+                        " SELECT * FROM unnest(:sources, :ids) ON CONFLICT DO NOTHING"
+                    ),
+                    {"sources": [s for s, _ in refs], "ids": [i for _, i in refs]},
+                )
+            for advance in advances:
+                self._advance(conn, advance)
+
+    @staticmethod
+    def _advance(conn: Connection, advance: PositionAdvance) -> None:
+        params: Mapping[str, object] = {
+            "t": advance.topic,
+            "p": advance.partition,
+            "n": advance.next_offset,
+            "e": advance.expected,
+        }
+        if advance.expected is None:
+            sql = (
+                "INSERT INTO haven_core.sealer_positions (topic, partition, next_offset)"
+                " VALUES (:t, :p, :n) ON CONFLICT DO NOTHING"
+            )
+        else:
+            sql = (
+                "UPDATE haven_core.sealer_positions SET next_offset = :n, updated_at = now()"
+                " WHERE topic = :t AND partition = :p AND next_offset = :e"
+            )
+        result = conn.execute(text(sql), params)
+        if result.rowcount != 1:
+            raise PositionMoved(f"{advance.topic}[{advance.partition}] moved under this worker")

@@ -1,0 +1,1 @@
+"""Synthetic scenarios driven by the CTDC case records (demo, bench, tests)."""

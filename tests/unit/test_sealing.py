@@ -1,0 +1,74 @@
+"""Sealing: AES-256-GCM with associated data, crypto-shredding to ERASED."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from hypothesis import given
+from hypothesis import strategies as st
+
+from events.sealing import (
+    ERASED,
+    SealIntegrityError,
+    is_sealed,
+    new_data_key,
+    open_value,
+    seal_value,
+    unwrap_key,
+    wrap_key,
+)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@given(value=json_values)
+def test_sealed_value_opens_to_the_original(value: object) -> None:
+    key = new_data_key()
+    sealed = seal_value(key, "subj:s:0", "event-1", "personal", value)
+    assert is_sealed(sealed)
+    assert open_value(sealed, "event-1", "personal", {"subj:s:0": key}.get) == value
+
+
+def test_ciphertext_hides_the_plaintext() -> None:
+    sealed = seal_value(new_data_key(), "k", "e", "personal", {"full_name": "Alina Kovalenko"})
+    assert "Alina" not in json.dumps(sealed)
+
+
+def test_missing_key_reads_as_erased_marker() -> None:
+    sealed = seal_value(new_data_key(), "k", "e", "personal", "secret")
+    assert open_value(sealed, "e", "personal", lambda _kid: None) == ERASED
+
+
+@pytest.mark.parametrize(("event_id", "path"), [("other-event", "personal"), ("e", "notes")])
+def test_sealed_value_cannot_move_to_another_event_or_field(event_id: str, path: str) -> None:
+    key = new_data_key()
+    sealed = seal_value(key, "k", "e", "personal", "secret")
+    with pytest.raises(SealIntegrityError) as caught:
+        open_value(sealed, event_id, path, lambda _kid: key)
+    assert "secret" not in str(caught.value)
+
+
+def test_tampered_ciphertext_is_detected() -> None:
+    key = new_data_key()
+    sealed = seal_value(key, "k", "e", "personal", "secret")
+    flipped = sealed["ct"][:-4] + ("AAAA" if sealed["ct"][-4:] != "AAAA" else "BBBB")
+    with pytest.raises(SealIntegrityError):
+        open_value({**sealed, "ct": flipped}, "e", "personal", lambda _kid: key)
+
+
+def test_wrapped_key_unwraps_only_with_its_master_and_kid() -> None:
+    master, data_key = new_data_key(), new_data_key()
+    wrapped = wrap_key(master, "subj:s:0", data_key)
+    assert unwrap_key(master, "subj:s:0", wrapped) == data_key
+    with pytest.raises(InvalidTag):
+        unwrap_key(master, "subj:s:1", wrapped)
+    with pytest.raises(InvalidTag):
+        unwrap_key(new_data_key(), "subj:s:0", wrapped)
