@@ -129,3 +129,14 @@ class Event(_Attributes, Generic[DataT]):
     def is_system(self) -> bool:
         """True for events produced by Haven itself."""
         return self.data.system
+
+    def to_cloudevent(self) -> dict[str, Any]:
+        """The structured-mode JSON object (``null`` attributes and fields left out)."""
+        attributes = self.model_dump(mode="json", exclude={"data"}, exclude_none=True)
+        return attributes | {
+            "specversion": SPECVERSION,
+            "type": self.type,
+            "datacontenttype": DATA_CONTENT_TYPE,
+            "dataschema": self.dataschema,
+            "data": self.data.model_dump(mode="json", exclude_none=True),
+        }

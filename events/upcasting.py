@@ -77,7 +77,7 @@ class Upcasters:
         while isinstance(event_type, str) and event_type in self._steps:
             target = self.next_type(event_type)
             current = self._steps[event_type](current)
-            if current.get("type", target) != target:
+            if current.get("type") not in (event_type, target):
                 raise UpcastError(f"upcaster from {event_type} must produce {target}")
             current["type"] = target
             if current.get("dataschema") is not None:

@@ -100,4 +100,5 @@ class WorkerSettings(CommonSettings):
     )
     session_timeout_s: float = Field(6.0, gt=0, validation_alias=_env("HAVEN_SESSION_TIMEOUT_S"))
     sealer_batch_max: int = Field(2000, ge=1, validation_alias=_env("HAVEN_SEALER_BATCH_MAX"))
+    producer_idempotence: bool = Field(False, validation_alias=_env("HAVEN_PRODUCER_IDEMPOTENCE"))
     log_level: str = Field("INFO", validation_alias=_env("HAVEN_LOG_LEVEL"))

@@ -31,6 +31,7 @@ def build_sealer(settings: WorkerSettings, endpoints: Endpoints, master_key: byt
         group_id=f"{settings.app_id}-sealer",
         batch_max=settings.sealer_batch_max,
         session_timeout_ms=int(settings.session_timeout_s * 1000),
+        idempotent_producer=settings.producer_idempotence,
     )
     return Sealer(config, SealerStore(engine), Keyring(engine, master_key))
 

@@ -43,6 +43,11 @@ class SealerConfig:
     metadata_max_age_ms: int = 1000
     session_timeout_ms: int = 6000
     delete_sealed_inbox_records: bool = True
+    #: aiokafka's idempotent producer fails on the embedded broker (InitProducerId
+    #: answers UnknownError); order holds without it, since aiokafka keeps one
+    #: in-flight batch per partition, and retried duplicates are dropped by
+    #: (source, id) downstream.  Turn it on against Apache Kafka.
+    idempotent_producer: bool = False
     extra_consumer: dict[str, object] = field(default_factory=dict)
 
 
@@ -55,7 +60,7 @@ class _Seek(ConsumerRebalanceListener):  # type: ignore[misc]
         del revoked
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        await self._sealer.resume(list(assigned))
+        self._sealer.assigned(list(assigned))
 
 
 class Sealer:
@@ -64,35 +69,59 @@ class Sealer:
     def __init__(self, config: SealerConfig, store: SealerStore, keyring: Keyring) -> None:
         self.config = config
         self._store = store
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=config.bootstrap_servers,
-            group_id=config.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            metadata_max_age_ms=config.metadata_max_age_ms,
-            session_timeout_ms=config.session_timeout_ms,
-            heartbeat_interval_ms=max(config.session_timeout_ms // 3, 100),
-            max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
-            **config.extra_consumer,
-        )
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=config.bootstrap_servers,
-            acks="all",
-            enable_idempotence=True,
-            max_request_size=PRODUCE_MAX_BYTES,
-            linger_ms=5,
-        )
         self.batch = BatchSealer(
             store,
             keyring,
-            self._producer,
             log_topic(config.topic_prefix),
             dlq_topic(config.topic_prefix),
             config.topic_prefix,
         )
-        self._janitor = InboxJanitor(config.bootstrap_servers)
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
+        self._consumer: AIOKafkaConsumer
+        self._producer: AIOKafkaProducer
+        self.janitor: InboxJanitor
+        self._pending: set[TopicPartition] = set()
+
+    def _clients(self) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap_servers,
+            group_id=self.config.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=self.config.metadata_max_age_ms,
+            session_timeout_ms=self.config.session_timeout_ms,
+            heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
+            max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
+            **self.config.extra_consumer,
+        )
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.config.bootstrap_servers,
+            acks="all",
+            enable_idempotence=self.config.idempotent_producer,
+            max_request_size=PRODUCE_MAX_BYTES,
+            linger_ms=5,
+        )
+        return consumer, producer
+
+    def assigned(self, partitions: list[TopicPartition]) -> None:
+        """Hold new partitions until their stored positions are loaded."""
+        self._consumer.pause(*partitions)
+        self._pending.update(partitions)
+
+    async def _resume_pending(self) -> None:
+        pending = [tp for tp in self._pending if tp in self._consumer.assignment()]
+        self._pending.clear()
+        if not pending:
+            return
+        try:
+            await self.resume(pending)
+        except Exception:
+            logger.exception("loading sealer positions failed; partitions stay paused")
+            self._pending.update(pending)
+            await asyncio.sleep(1.0)
+            return
+        self._consumer.resume(*pending)
 
     async def resume(self, partitions: list[TopicPartition]) -> None:
         """Seek assigned partitions to the positions stored in Postgres."""
@@ -110,8 +139,11 @@ class Sealer:
 
     async def run(self) -> None:
         """Consume, seal and produce until :meth:`stop`."""
+        # aiokafka clients bind to the running loop: create them here, not earlier.
+        self._consumer, self._producer = self._clients()
+        self.janitor = InboxJanitor(self.config.bootstrap_servers)
         await self._producer.start()
-        await self._janitor.start()
+        await self.janitor.start()
         await self._consumer.start()
         self._consumer.subscribe(
             pattern=inbox_pattern(self.config.topic_prefix), listener=_Seek(self)
@@ -119,6 +151,7 @@ class Sealer:
         self.ready.set()
         try:
             while not self._stopping.is_set():
+                await self._resume_pending()
                 records = await self._consumer.getmany(
                     timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
                 )
@@ -126,24 +159,24 @@ class Sealer:
                     await self._process(records)
         finally:
             await self._consumer.stop()
-            await self._janitor.close()
+            await self.janitor.close()
             await self._producer.stop()
 
     async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         started = time.perf_counter()
         try:
-            await self.batch.process(records)
+            await self.batch.process(records, self._producer)
         except PositionMoved as moved:
             logger.warning("sealer fenced, re-seeking", extra={"detail": str(moved)})
-            await self.resume(list(records))
+            self.assigned(list(records))
         except Exception:
             # Nothing of this batch was committed: retry it from the stored positions.
             logger.exception("sealer batch failed, retrying from stored positions")
             await asyncio.sleep(1.0)
-            await self.resume(list(records))
+            self.assigned(list(records))
             return
         if self.config.delete_sealed_inbox_records:
-            await self._janitor.delete_sealed(self.batch.positions)
+            await self.janitor.delete_sealed(self.batch.positions)
         logger.info(
             "sealer batch",
             extra={

@@ -50,26 +50,27 @@ class BatchSealer:
         self,
         store: SealerStore,
         keyring: Keyring,
-        producer: AIOKafkaProducer,
         log: str,
         dlq: str,
         prefix: str,
     ) -> None:
-        self._store, self._keyring, self._producer = store, keyring, producer
+        self._store, self._keyring = store, keyring
         self._log, self._dlq, self._prefix = log, dlq, prefix
         self.positions: dict[tuple[str, int], int | None] = {}
         self.stats = SealerStats()
         self._agencies: frozenset[str] = frozenset()
         self._fresh: list[EventRef] = []
 
-    async def process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+    async def process(
+        self, records: dict[TopicPartition, list[ConsumerRecord]], producer: AIOKafkaProducer
+    ) -> None:
         """Seal a batch; raises (nothing committed) on broker or database failure."""
         await self._refresh_agencies(records)
         ordered = [rec for recs in records.values() for rec in recs]
         outgoing = await asyncio.to_thread(self._prepare, ordered)
         # Sent in input order, so each subject's log order follows its inbox order.
         futures = [
-            await self._producer.send(out.topic, value=out.value, key=out.key, headers=CONTENT_TYPE)
+            await producer.send(out.topic, value=out.value, key=out.key, headers=CONTENT_TYPE)
             for out in outgoing
             if out is not None
         ]

@@ -50,7 +50,8 @@ class SealerStore:
             rows = conn.execute(
                 text(
                     "SELECT topic, partition, next_offset FROM haven_core.sealer_positions"
-                    " WHERE (topic, partition) IN (SELECT * FROM unnest(:topics, :parts))"
+                    " WHERE (topic, partition) IN"
+                    " (SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:parts AS int[])))"
                 ),
                 {"topics": [t for t, _ in wanted], "parts": [p for _, p in wanted]},
             )
@@ -65,7 +66,8 @@ class SealerStore:
             rows = conn.execute(
                 text(
                     "SELECT source, event_id FROM haven_core.sealed_events"
-                    " WHERE (source, event_id) IN (SELECT * FROM unnest(:sources, :ids))"
+                    " WHERE (source, event_id) IN"
+                    " (SELECT * FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])))"
                 ),
                 {"sources": [s for s, _ in pairs], "ids": [i for _, i in pairs]},
             )
@@ -79,7 +81,8 @@ class SealerStore:
                 conn.execute(
                     text(
                         "INSERT INTO haven_core.sealed_events (source, event_id)"
-                        " SELECT * FROM unnest(:sources, :ids) ON CONFLICT DO NOTHING"
+                        " SELECT * FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[]))"
+                        " ON CONFLICT DO NOTHING"
                     ),
                     {"sources": [s for s, _ in refs], "ids": [i for _, i in refs]},
                 )

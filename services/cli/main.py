@@ -7,7 +7,7 @@ import os
 import typer
 
 from infra.logs import configure_logging
-from services.cli import contracts, demo, infra, publish
+from services.cli import agency, contracts, demo, infra, publish, worker
 
 app = typer.Typer(
     name="haven",
@@ -25,6 +25,8 @@ def _configure() -> None:
 
 app.add_typer(infra.app, name="infra")
 app.add_typer(contracts.app, name="contracts")
+app.add_typer(agency.app, name="agency")
+app.command("worker")(worker.worker)
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
 

@@ -22,8 +22,8 @@ from rich.progress import Progress
 
 from events.errors import ContractError
 from events.publisher import InboxMissingError, PendingDelivery, Publisher
-from infra.endpoints import InfraNotRunning, resolve_endpoints
 from infra.settings import PublisherSettings
+from services.cli.context import endpoints_or_exit, err_console
 
 logger = logging.getLogger("haven.publish")
 
@@ -84,12 +84,8 @@ def publish(
 ) -> None:
     """Validate CloudEvents from a JSON Lines file and send them to the agency's inbox."""
     settings = PublisherSettings()
-    err = Console(stderr=True)
-    try:
-        endpoints = resolve_endpoints(settings)
-    except InfraNotRunning as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    err = err_console
+    endpoints = endpoints_or_exit(settings)
     started = time.perf_counter()
     lines = file.read_bytes().splitlines()
     with Publisher(

@@ -1,0 +1,26 @@
+"""``haven worker``: run the Faust worker (the sealer) until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import faust
+
+from infra.logs import configure_logging
+from infra.secrets import load_master_key
+from infra.settings import WorkerSettings
+from infra.topics import core_topics, ensure_topics
+from projectors.app import create_app
+from services.cli.context import endpoints_or_exit, migrated_engine
+
+
+def worker() -> None:
+    """Run the stream processors of this HAVEN_DATA_DIR's infrastructure."""
+    settings = WorkerSettings()
+    configure_logging(settings.log_level)
+    endpoints = endpoints_or_exit(settings)
+    with migrated_engine(endpoints):
+        pass
+    ensure_topics(
+        endpoints.bootstrap_servers, core_topics(settings.topic_prefix, settings.partitions)
+    )
+    haven = create_app(settings, endpoints, load_master_key(settings))
+    faust.Worker(haven.app, loglevel=settings.log_level.lower()).execute_from_commandline()

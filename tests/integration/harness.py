@@ -1,0 +1,141 @@
+"""Test harness: a real sealer in a background thread, raw Kafka clients around it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from sqlalchemy import Engine
+
+from events.topics import dlq_topic, inbox_topic, log_topic
+from projectors.keyring import Keyring
+from projectors.registration import register_agency
+from projectors.sealer import Sealer, SealerConfig
+from projectors.sealer_store import SealerStore
+
+
+@dataclass
+class SealerHarness:
+    """One test's sealer, broker clients and registered agencies."""
+
+    bootstrap: str
+    prefix: str
+    engine: Engine
+    master_key: bytes
+    jurisdictions: dict[str, str] = field(default_factory=dict)
+    _producer: KafkaProducer | None = None
+    _thread: threading.Thread | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    sealer: Sealer | None = None
+
+    @property
+    def keyring(self) -> Keyring:
+        return Keyring(self.engine, self.master_key, cache_ttl_s=0)
+
+    def register(self, agency_id: str, agency_type: str = "ngo", jurisdiction: str = "GR") -> str:
+        registration = register_agency(
+            self.engine,
+            self.bootstrap,
+            topic_prefix=self.prefix,
+            partitions=3,
+            agency_id=agency_id,
+            agency_type=agency_type,
+            jurisdiction=jurisdiction,
+        )
+        self.jurisdictions[agency_id] = jurisdiction
+        return registration.token.token
+
+    def start(self) -> None:
+        config = SealerConfig(
+            bootstrap_servers=self.bootstrap,
+            topic_prefix=self.prefix,
+            group_id=f"{self.prefix}-sealer",
+            session_timeout_ms=6000,
+        )
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self.sealer = Sealer(config, SealerStore(self.engine), self.keyring)
+
+            async def main() -> None:
+                assert self.sealer is not None
+                task = asyncio.create_task(self.sealer.run())
+                await self.sealer.ready.wait()
+                ready.set()
+                await task
+
+            self._loop.run_until_complete(main())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="sealer", daemon=True)
+        self._thread.start()
+        assert ready.wait(30), "sealer did not start"
+
+    def stop(self) -> None:
+        if self._loop is not None and self.sealer is not None:
+            self._loop.call_soon_threadsafe(self.sealer.stop)
+        if self._thread is not None:
+            self._thread.join(30)
+        if self._producer is not None:
+            self._producer.close()
+
+    def send_raw(self, agency_id: str, value: bytes, key: bytes | None = None) -> None:
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                acks="all",
+                max_request_size=4 * 1_048_576,
+            )
+        self._producer.send(inbox_topic(self.prefix, agency_id), value=value, key=key)
+        self._producer.flush()
+
+    def send(self, agency_id: str, event: dict[str, Any]) -> None:
+        self.send_raw(agency_id, json.dumps(event).encode(), str(event.get("subject")).encode())
+
+    def read(
+        self,
+        topic: str,
+        count: int,
+        timeout_s: float = 30.0,
+        keep: Callable[[dict[str, Any]], bool] = lambda _r: True,
+    ) -> list[dict[str, Any]]:
+        """At least ``count`` kept records of ``topic`` (all partitions, from the start)."""
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        partitions = consumer.partitions_for_topic(topic) or set()
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        consumer.seek_to_beginning()
+        found: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout_s
+        while len(found) < count and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                for rec in records:
+                    item = {
+                        "partition": rec.partition,
+                        "offset": rec.offset,
+                        "key": rec.key,
+                        "raw": rec.value,
+                        "json": json.loads(rec.value),
+                    }
+                    if keep(item):
+                        found.append(item)
+        consumer.close()
+        return found
+
+    def log(self, count: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+        """Agency events in the log (system events left out)."""
+        return self.read(
+            log_topic(self.prefix),
+            count,
+            timeout_s,
+            keep=lambda r: r["json"]["source"] != "urn:haven:system",
+        )
+
+    def dlq(self, count: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+        return self.read(dlq_topic(self.prefix), count, timeout_s)
