@@ -66,11 +66,13 @@ def load_json(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def _validate_json(model: type[BaseModel], value: Any, prefix: str) -> Any:
-    # Validation runs on JSON text: strict mode then reads RFC 3339 strings as
-    # times, exactly as the JSON Schema does.
+def _validate_json(
+    model: type[BaseModel], value: Any, prefix: str, text: bytes | str | None = None
+) -> Any:
+    # Validation runs on JSON text (``text`` when the caller has it): strict
+    # mode then reads RFC 3339 strings as times, exactly as the JSON Schema does.
     try:
-        text = json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False) if text is None else text
     except (TypeError, ValueError):
         raise _fail(INVALID_JSON, "", "not representable as JSON") from None
     try:
@@ -82,8 +84,8 @@ def _validate_json(model: type[BaseModel], value: Any, prefix: str) -> Any:
     raise ContractError(RejectReason.SCHEMA_VIOLATION, errors)
 
 
-def _envelope(obj: Mapping[str, Any], *, from_agency: bool) -> Envelope:
-    envelope: Envelope = _validate_json(Envelope, obj, "")
+def _envelope(obj: Mapping[str, Any], *, from_agency: bool, raw: bytes | None = None) -> Envelope:
+    envelope: Envelope = _validate_json(Envelope, obj, "", raw)
     if from_agency or source_agency(envelope.source) is not None:
         absent = [n for n in ("agency", "jurisdiction") if getattr(envelope, n) is None]
         if absent:
@@ -120,8 +122,22 @@ def _check_type(envelope: Envelope, registry: TypeRegistry) -> type[EventData]:
 
 
 def _build(envelope: Envelope, data: EventData) -> AnyEvent:
-    attributes = envelope.model_dump(include=set(_ATTRIBUTES))
-    return Event[EventData](**attributes, data=data)
+    # Every attribute was validated as part of the envelope: no second pass.
+    attributes = {name: getattr(envelope, name) for name in _ATTRIBUTES}
+    return Event[EventData].model_construct(**attributes, data=data)
+
+
+def _inbound(
+    obj: Mapping[str, Any],
+    raw: bytes | None,
+    inbox_agency: str | None,
+    is_known_agency: AgencyCheck | None,
+    registry: TypeRegistry,
+) -> AnyEvent:
+    envelope = _envelope(obj, from_agency=True, raw=raw)
+    _check_agency(envelope, inbox_agency, is_known_agency)
+    model = _check_type(envelope, registry)
+    return _build(envelope, _validate_json(model, envelope.data, "data"))
 
 
 def parse_dict(
@@ -131,11 +147,11 @@ def parse_dict(
     is_known_agency: AgencyCheck | None = None,
     registry: TypeRegistry = REGISTRY,
 ) -> AnyEvent:
-    """Validate an inbound event already decoded from JSON (e.g. by the HTTP gateway)."""
-    envelope = _envelope(obj, from_agency=True)
-    _check_agency(envelope, inbox_agency, is_known_agency)
-    model = _check_type(envelope, registry)
-    return _build(envelope, _validate_json(model, envelope.data, "data"))
+    """Validate an inbound event already decoded from JSON (e.g. by the HTTP gateway).
+
+    The caller owns the size limit and duplicate-key detection of its decoder.
+    """
+    return _inbound(obj, None, inbox_agency, is_known_agency, registry)
 
 
 def parse_inbound(
@@ -146,13 +162,14 @@ def parse_inbound(
     is_known_agency: AgencyCheck | None = None,
     registry: TypeRegistry = REGISTRY,
 ) -> AnyEvent:
-    """Validate one structured-mode CloudEvent from an agency (raises ContractError)."""
+    """Validate one structured-mode CloudEvent from an agency (raises ContractError).
+
+    ``inbox_agency`` is the agency of the inbox topic or the authenticated
+    caller; ``is_known_agency`` tells whether an agency id is registered.
+    """
     if len(raw) > max_bytes:
         raise _fail(RejectReason.TOO_LARGE, "", f"an event must not exceed {max_bytes} bytes")
-    obj = load_json(raw)
-    return parse_dict(
-        obj, inbox_agency=inbox_agency, is_known_agency=is_known_agency, registry=registry
-    )
+    return _inbound(load_json(raw), raw, inbox_agency, is_known_agency, registry)
 
 
 def parse_log_dict(

@@ -79,8 +79,8 @@ class _Attributes(ContractModel):
 class Envelope(_Attributes):
     """A CloudEvent in structured JSON mode, before its ``data`` is typed.
 
-    Agreement of ``agency`` with ``source`` and the inbox, the type's rules
-    for ``subject`` and ``dataschema`` are checked by ``events.codec``.
+    Checked beyond this schema, per type: ``agency`` equals the agency in
+    ``source`` (and the inbox or caller), ``subject`` presence, ``dataschema``.
     """
 
     specversion: Literal["1.0"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 
 from events.codec import encode, parse_inbound
 from events.envelope import Event
@@ -102,14 +102,23 @@ class Publisher:
         request_timeout_ms: int = 30_000,
     ) -> None:
         self.agency_id = agency_id
+        self._bootstrap = bootstrap_servers.split(",")
         self.topic = inbox_topic(topic_prefix, agency_id)
         self._producer = KafkaProducer(**producer_config(bootstrap_servers, request_timeout_ms))
         self._timeout_s = request_timeout_ms / 1000
 
     def ensure_inbox(self) -> None:
-        """Fail clearly when the agency's inbox topic does not exist."""
-        partitions = self._producer.partitions_for(self.topic)
-        if not partitions:
+        """Fail clearly when the agency's inbox topic does not exist.
+
+        Asks for the topic list rather than the topic's metadata: brokers with
+        automatic topic creation (the embedded one) would create it otherwise.
+        """
+        admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, client_id="haven-publisher")
+        try:
+            exists = self.topic in admin.list_topics()
+        finally:
+            admin.close()
+        if not exists:
             raise InboxMissingError(
                 f"topic {self.topic} does not exist: register the agency first "
                 f"(haven agency add --id {self.agency_id} ...)"

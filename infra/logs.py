@@ -46,3 +46,15 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     root.setLevel(level.upper())
     for noisy in ("kafka", "aiokafka", "faust", "mode"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def logging_dict_config(level: str = "INFO") -> dict[str, Any]:
+    """The same setup as a ``logging.config.dictConfig`` dict (Faust's worker takes one)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {name: {"level": "WARNING"} for name in ("kafka", "aiokafka", "faust", "mode")},
+    }

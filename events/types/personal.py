@@ -27,6 +27,10 @@ MAX_CIPHERTEXT_CHARS: Final = 1_400_000
 BASE64_PATTERN: Final = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
 
+#: A key id as issued by the keyring: ``subj:<subject>:<epoch>``, ``order:<order_id>``.
+KeyId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=IDENTIFIER_PATTERN)]
+
+
 class KeyScope(StrEnum):
     """Which key seals a personal field."""
 
@@ -60,7 +64,7 @@ class SealedField(ContractModel):
     """
 
     sealed: Literal["v1"]
-    kid: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=IDENTIFIER_PATTERN)]
+    kid: KeyId
     ct: Annotated[
         str,
         StringConstraints(min_length=4, max_length=MAX_CIPHERTEXT_CHARS, pattern=BASE64_PATTERN),

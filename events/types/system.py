@@ -20,9 +20,7 @@ from events.types.common import (
     ShortText,
     Timestamp,
 )
-
-#: A key id as issued by the keyring, e.g. ``subj:<subject>:<epoch>``.
-KeyId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[!-~]+$")]
+from events.types.personal import KeyId
 
 
 class _SystemEvent(EventData):

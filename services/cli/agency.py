@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from infra.settings import CliSettings
@@ -75,7 +76,7 @@ def list_command(
             agency.name,
             agency.registered_at.isoformat(timespec="seconds"),
         )
-    err_console.print(table)
+    Console().print(table)
 
 
 @app.command("rotate-token")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from infra.logs import configure_logging
+from infra.logs import configure_logging, logging_dict_config
 from infra.secrets import load_master_key
 from infra.settings import WorkerSettings
 from infra.topics import core_topics, ensure_topics
@@ -23,4 +23,8 @@ def worker() -> None:
         endpoints.bootstrap_servers, core_topics(settings.topic_prefix, settings.partitions)
     )
     haven = create_app(settings, endpoints, load_master_key(settings))
-    faust.Worker(haven.app, loglevel=settings.log_level.lower()).execute_from_commandline()
+    faust.Worker(
+        haven.app,
+        loglevel=settings.log_level.lower(),
+        logging_config=logging_dict_config(settings.log_level),
+    ).execute_from_commandline()

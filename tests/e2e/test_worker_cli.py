@@ -1,0 +1,152 @@
+"""The CLI as an operator uses it: agency add, worker, publish, and the sealed log."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from infra.endpoints import Endpoints
+from services.scenarios.builders import cloudevent, identification
+from services.scenarios.ctdc import load_cases
+
+pytestmark = pytest.mark.e2e
+
+HAVEN = Path(sys.executable).parent / "haven"
+NAME = "Oleksandra Brightwater"
+
+
+@pytest.fixture
+def cli_env(
+    infra: Endpoints, database_url: str, topic_prefix: str, embedded_data_dir: Path
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAVEN_")}
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap_servers,
+        DATABASE_URL=database_url,
+        HAVEN_TOPIC_PREFIX=topic_prefix,
+        HAVEN_DATA_DIR=str(embedded_data_dir),
+        HAVEN_PARTITIONS="2",
+        HAVEN_SESSION_TIMEOUT_S="6",
+    )
+    return env
+
+
+def haven(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(HAVEN), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture
+def worker(cli_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    haven(cli_env, "agency", "add", "--id", "gr_ngo", "--type", "ngo", "--jurisdiction", "GR")
+    process = subprocess.Popen(
+        [str(HAVEN), "worker"],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process
+    if process.poll() is None:
+        process.kill()
+        process.wait(10)
+
+
+def _jsonl(path: Path, agency: str, jurisdiction: str, count: int) -> list[str]:
+    rng = random.Random(agency)
+    events = []
+    for case in load_cases(limit=count):
+        data = identification(case, rng)
+        data["personal"]["full_name"] = NAME
+        events.append(
+            cloudevent(
+                agency=agency,
+                jurisdiction=jurisdiction,
+                event_type="haven.victim.identified.v1",
+                subject=str(uuid.uuid4()),
+                time=datetime.now(UTC),
+                data=data,
+            )
+        )
+    path.write_text("".join(json.dumps(e) + "\n" for e in events) + '{"not": "an event"}\n')
+    return [e["id"] for e in events]
+
+
+def _log(bootstrap: str, topic: str, want: set[str], timeout_s: float = 60) -> dict[str, bytes]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
+    consumer.seek_to_beginning()
+    found: dict[str, bytes] = {}
+    deadline = time.monotonic() + timeout_s
+    while not want <= set(found) and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=500).values():
+            for record in batch:
+                found[json.loads(record.value)["id"]] = record.value
+    consumer.close()
+    return found
+
+
+def test_agency_add_validates_and_shows_the_token_once(cli_env: dict[str, str]) -> None:
+    bad = haven(cli_env, "agency", "add", "--id", "x_bad", "--type", "spy", "--jurisdiction", "QQ")
+    assert bad.returncode == 1
+    assert "--type" in bad.stderr
+    assert "--jurisdiction" in bad.stderr
+    ok = haven(cli_env, "agency", "add", "--id", "gr_ngo", "--type", "ngo", "--jurisdiction", "gr")
+    assert ok.returncode == 0, ok.stderr
+    shown = json.loads(ok.stdout)
+    assert shown["id"] == "gr_ngo"
+    assert shown["token"].startswith("hvn_")
+    listed = haven(cli_env, "agency", "list", "--json")
+    assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == ["gr_ngo"]
+    assert shown["token"] not in listed.stdout
+    again = haven(
+        cli_env, "agency", "add", "--id", "gr_ngo", "--type", "ngo", "--jurisdiction", "GR"
+    )
+    assert again.returncode == 1
+    assert "already registered" in again.stderr
+
+
+def test_worker_seals_published_events_and_picks_up_new_agencies(
+    cli_env: dict[str, str], worker: subprocess.Popen[str], tmp_path: Path
+) -> None:
+    added = haven(
+        cli_env, "agency", "add", "--id", "pt_legal", "--type", "legal_aid", "--jurisdiction", "PT"
+    )
+    assert added.returncode == 0, added.stderr
+    ids = _jsonl(tmp_path / "gr.jsonl", "gr_ngo", "GR", 5)
+    ids += _jsonl(tmp_path / "pt.jsonl", "pt_legal", "PT", 3)
+    for agency in ("gr", "pt"):
+        sent = haven(
+            cli_env,
+            "publish",
+            str(tmp_path / f"{agency}.jsonl"),
+            "--agency",
+            f"{agency}_ngo" if agency == "gr" else "pt_legal",
+        )
+        verdicts = [json.loads(line) for line in sent.stdout.splitlines()]
+        assert sent.returncode == 1  # the last line of each file is not an event
+        assert [v["status"] for v in verdicts][-1] == "rejected"
+        assert NAME not in sent.stdout + sent.stderr
+    log = _log(
+        cli_env["KAFKA_BOOTSTRAP_SERVERS"], f"{cli_env['HAVEN_TOPIC_PREFIX']}.log.v1", set(ids)
+    )
+    assert set(ids) <= set(log)
+    assert all(NAME.encode() not in log[i] for i in ids)
+
+    worker.send_signal(signal.SIGTERM)
+    output, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0, output[-2000:]
+    assert NAME not in output
