@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from projectors.keyring import Keyring
 from projectors.registration import register_agency
 from projectors.sealer import Sealer, SealerConfig
 from projectors.sealer_store import SealerStore
+from projectors.sealer_thread import SealerThread
 
 
 @dataclass
@@ -30,8 +29,7 @@ class SealerHarness:
     master_key: bytes
     jurisdictions: dict[str, str] = field(default_factory=dict)
     _producer: KafkaProducer | None = None
-    _thread: threading.Thread | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
+    _runner: SealerThread | None = None
     sealer: Sealer | None = None
 
     @property
@@ -58,31 +56,12 @@ class SealerHarness:
             group_id=f"{self.prefix}-sealer",
             session_timeout_ms=6000,
         )
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self.sealer = Sealer(config, SealerStore(self.engine), self.keyring)
-
-            async def main() -> None:
-                assert self.sealer is not None
-                task = asyncio.create_task(self.sealer.run())
-                await self.sealer.ready.wait()
-                ready.set()
-                await task
-
-            self._loop.run_until_complete(main())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=run, name="sealer", daemon=True)
-        self._thread.start()
-        assert ready.wait(30), "sealer did not start"
+        self._runner = SealerThread(config, SealerStore(self.engine), self.keyring).start()
+        self.sealer = self._runner.sealer
 
     def stop(self) -> None:
-        if self._loop is not None and self.sealer is not None:
-            self._loop.call_soon_threadsafe(self.sealer.stop)
-        if self._thread is not None:
-            self._thread.join(30)
+        if self._runner is not None:
+            self._runner.stop()
         if self._producer is not None:
             self._producer.close()
 

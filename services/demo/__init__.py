@@ -1,0 +1,1 @@
+"""``haven demo``: a scripted scenario on real infrastructure."""
