@@ -21,6 +21,7 @@ from events.errors import ContractError, FieldError, RejectReason, field_errors
 from events.registry import REGISTRY, TypeRegistry
 from events.types import EventData
 from events.upcasting import UPCASTERS, Upcasters
+from events.wire import wire_model
 
 MAX_EVENT_BYTES: Final = 1_048_576
 AnyEvent = Event[EventData]
@@ -86,6 +87,11 @@ def _validate_json(
 
 def _envelope(obj: Mapping[str, Any], *, from_agency: bool, raw: bytes | None = None) -> Envelope:
     envelope: Envelope = _validate_json(Envelope, obj, "", raw)
+    _envelope_rules(envelope, from_agency=from_agency)
+    return envelope
+
+
+def _envelope_rules(envelope: Envelope, *, from_agency: bool) -> None:
     if from_agency or source_agency(envelope.source) is not None:
         absent = [n for n in ("agency", "jurisdiction") if getattr(envelope, n) is None]
         if absent:
@@ -93,7 +99,6 @@ def _envelope(obj: Mapping[str, Any], *, from_agency: bool, raw: bytes | None = 
             raise ContractError(RejectReason.SCHEMA_VIOLATION, missing)
     if from_agency and envelope.subject is None:
         raise _fail(RejectReason.MISSING_SUBJECT, "subject", "required", "missing")
-    return envelope
 
 
 def _check_agency(envelope: Envelope, inbox: str | None, known: AgencyCheck | None) -> None:
@@ -127,6 +132,22 @@ def _build(envelope: Envelope, data: EventData) -> AnyEvent:
     return Event[EventData].model_construct(**attributes, data=data)
 
 
+def _fast_wire(obj: Mapping[str, Any], raw: bytes | None, registry: TypeRegistry) -> Any:
+    """One validation pass over the raw bytes for a valid event of a known type.
+
+    Any failure returns None, and the step-by-step checks then find the first
+    failing check in the fixed order; so the fast path changes speed, never answers.
+    """
+    event_type = obj.get("type")
+    model = registry.get(event_type) if raw is not None and isinstance(event_type, str) else None
+    if model is None or model.system:
+        return None
+    try:
+        return wire_model(model).model_validate_json(raw or b"")
+    except ValidationError:
+        return None
+
+
 def _inbound(
     obj: Mapping[str, Any],
     raw: bytes | None,
@@ -134,6 +155,13 @@ def _inbound(
     is_known_agency: AgencyCheck | None,
     registry: TypeRegistry,
 ) -> AnyEvent:
+    fast = _fast_wire(obj, raw, registry)
+    if fast is not None:
+        # Envelope and data are valid: the remaining checks, in their usual order.
+        _envelope_rules(fast, from_agency=True)
+        _check_agency(fast, inbox_agency, is_known_agency)
+        _check_type(fast, registry)
+        return _build(fast, fast.data)
     envelope = _envelope(obj, from_agency=True, raw=raw)
     _check_agency(envelope, inbox_agency, is_known_agency)
     model = _check_type(envelope, registry)

@@ -87,13 +87,64 @@ class Keyring:
             rows = conn.execute(_CURRENT_EPOCHS, {"owners": owners}).all()
         newest = {owner: (epoch, destroyed) for owner, epoch, destroyed in rows}
         current: dict[str, str] = {}
+        fresh: list[tuple[str, str, int]] = []
         for subject in owners:
             epoch, destroyed = newest.get(subject, (-1, True))
             if destroyed:
                 epoch += 1
-                self._store(subject_kid(subject, epoch), "subject", subject, epoch)
+                fresh.append((subject_kid(subject, epoch), subject, epoch))
             current[subject] = subject_kid(subject, epoch)
+        self._store_many(fresh)
         return current
+
+    def _store_many(self, fresh: list[tuple[str, str, int]]) -> None:
+        """Insert many new subject keys in one statement (kid, subject, epoch)."""
+        if not fresh:
+            return
+        keys = {kid: new_data_key() for kid, _, _ in fresh}
+        with self._engine.begin() as conn:
+            inserted = conn.execute(
+                text(
+                    "INSERT INTO haven_core.keys (kid, scope, owner, epoch, wrapped)"
+                    " SELECT k, 'subject', o, e, w FROM unnest(CAST(:kids AS text[]),"
+                    " CAST(:owners AS text[]), CAST(:epochs AS int[]), CAST(:wrapped AS bytea[]))"
+                    " AS t(k, o, e, w) ON CONFLICT DO NOTHING RETURNING kid"
+                ),
+                {
+                    "kids": [kid for kid, _, _ in fresh],
+                    "owners": [owner for _, owner, _ in fresh],
+                    "epochs": [epoch for _, _, epoch in fresh],
+                    "wrapped": [wrap_key(self._master, kid, keys[kid]) for kid, _, _ in fresh],
+                },
+            )
+            won = {row[0] for row in inserted}
+        now = time.monotonic()
+        with self._lock:
+            for kid, key in keys.items():
+                if kid in won:
+                    self._cache[kid] = (now, key)
+                else:  # another worker created it first: read theirs
+                    self._cache.pop(kid, None)
+
+    def prefetch(self, kids: Iterable[str]) -> None:
+        """Load many keys in one query into the cache (sealing a batch)."""
+        now = time.monotonic()
+        with self._lock:
+            wanted = [
+                k for k in set(kids) if now - self._cache.get(k, (-1e9, None))[0] >= self._ttl
+            ]
+        if not wanted:
+            return
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT kid, wrapped FROM haven_core.keys WHERE kid = ANY(:k)"), {"k": wanted}
+            ).all()
+        found = dict(rows)
+        with self._lock:
+            for kid in wanted:
+                wrapped = found.get(kid)
+                key = unwrap_key(self._master, kid, bytes(wrapped)) if wrapped else None
+                self._cache[kid] = (now, key)
 
     def start_new_epoch(self, subject: str) -> str:
         """Begin a new key epoch for ``subject`` and return its key id."""

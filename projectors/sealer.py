@@ -182,6 +182,7 @@ class Sealer:
             extra={
                 "records": sum(len(batch) for batch in records.values()),
                 "elapsed_ms": round((time.perf_counter() - started) * 1e3, 1),
+                **self.batch.last_timings,
                 **self.batch.stats.snapshot(),
             },
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,19 @@ class Outgoing:
     topic: str
     key: bytes | None
     value: bytes
+
+
+class _Clock:
+    """Lap timer for a batch's phases (logged with the batch)."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self._last) * 1e3, 1)
+        self._last = now
 
 
 class SealerStats:
@@ -60,23 +74,30 @@ class BatchSealer:
         self.stats = SealerStats()
         self._agencies: frozenset[str] = frozenset()
         self._fresh: list[EventRef] = []
+        self.last_timings: dict[str, float] = {}
 
     async def process(
         self, records: dict[TopicPartition, list[ConsumerRecord]], producer: AIOKafkaProducer
     ) -> None:
         """Seal a batch; raises (nothing committed) on broker or database failure."""
+        clock = _Clock()
         await self._refresh_agencies(records)
         ordered = [rec for recs in records.values() for rec in recs]
         outgoing = await asyncio.to_thread(self._prepare, ordered)
+        clock.lap("prepare_ms")
         # Sent in input order, so each subject's log order follows its inbox order.
         futures = [
             await producer.send(out.topic, value=out.value, key=out.key, headers=CONTENT_TYPE)
             for out in outgoing
             if out is not None
         ]
+        clock.lap("send_ms")
         await asyncio.gather(*futures)
+        clock.lap("ack_ms")
         advances = self._advances(records)
         await asyncio.to_thread(self._store.commit_batch, self._fresh, advances)
+        clock.lap("commit_ms")
+        self.last_timings = clock.laps
         for advance in advances:
             self.positions[(advance.topic, advance.partition)] = advance.next_offset
 
@@ -99,6 +120,7 @@ class BatchSealer:
         accepted = [o.event for _, o in outcomes if isinstance(o, Accepted)]
         seen = self._store.already_sealed(map(_ref, accepted))
         kids = self._keyring.current_subject_kids({str(e.subject) for e in accepted if e.subject})
+        self._keyring.prefetch(kids.values())
         self._fresh = []
         return [self._route(rec, outcome, seen, kids) for rec, outcome in outcomes]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from events.codec import encode, parse_inbound
+from events.codec import parse_inbound
 from events.envelope import Event
 from events.errors import ContractError
 from events.sealing import seal_value
@@ -59,7 +59,7 @@ def seal_event(
     event: Event[Any], subject_kid: KidForSubject, order_kid: KidForOrder, key_for: KeyForKid
 ) -> bytes:
     """The canonical log bytes of ``event`` with every personal field sealed."""
-    body = json.loads(encode(event))
+    body = event.to_cloudevent()
     data = body["data"]
     for field, scope in personal_fields(type(event.data)).items():
         if data.get(field) is None:
@@ -69,4 +69,4 @@ def seal_event(
         else:
             kid = subject_kid(str(event.subject))
         data[field] = seal_value(key_for(kid), kid, event.id, f"data.{field}", data[field])
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

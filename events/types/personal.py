@@ -72,13 +72,18 @@ class SealedField(ContractModel):
 
 
 def personal_fields(model_cls: type[EventData]) -> dict[str, KeyScope]:
-    """The personal fields of a data model and the key scope of each."""
+    """The personal fields of a data model and the key scope of each (a fresh dict)."""
+    return dict(_personal_fields(model_cls))
+
+
+@cache
+def _personal_fields(model_cls: type[EventData]) -> tuple[tuple[str, KeyScope], ...]:
     found: dict[str, KeyScope] = {}
     for name, info in model_cls.model_fields.items():
         for marker in info.metadata:
             if isinstance(marker, Personal):
                 found[name] = marker.scope
-    return found
+    return tuple(found.items())
 
 
 @cache

@@ -7,7 +7,7 @@ import os
 import typer
 
 from infra.logs import configure_logging
-from services.cli import agency, contracts, demo, infra, publish, worker
+from services.cli import agency, bench, contracts, demo, infra, publish, worker
 
 app = typer.Typer(
     name="haven",
@@ -29,6 +29,7 @@ app.add_typer(agency.app, name="agency")
 app.command("worker")(worker.worker)
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
+app.command("bench")(bench.bench)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""``haven bench``: throughput of the real pipeline on this machine."""

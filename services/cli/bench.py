@@ -1,0 +1,62 @@
+"""``haven bench``: measure the pipeline on its own fresh embedded infrastructure.
+
+Today it measures what exists: ingest into the inboxes and the sealer's
+drain into the log (the time includes the consumer group join, a few
+seconds on the embedded broker).  The projection figures join when the
+engine lands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from infra.db import sync_engine
+from infra.embedded import EmbeddedInfra
+from infra.migrate import migrate
+from infra.secrets import load_master_key
+from infra.settings import CliSettings
+from services.bench.sealer_bench import run_sealer_bench
+from services.bench.workload import BENCH_AGENCIES, workload
+from services.scenarios.ctdc import load_cases
+
+
+def bench(
+    events: Annotated[int, typer.Option("--events", min=1)] = 20_000,
+    subjects: Annotated[int, typer.Option("--subjects", min=1)] = 2_000,
+    batch_max: Annotated[int, typer.Option("--batch-max", min=1)] = 2_000,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Preload CTDC-derived events into the inboxes and time the sealer's drain."""
+    settings = CliSettings()
+    err = Console(stderr=True)
+    data_dir = settings.data_dir / "bench"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    records = workload(load_cases(), events, min(subjects, events))
+    with EmbeddedInfra(data_dir, timeout_s=60) as endpoints, Progress(console=err) as progress:
+        engine = sync_engine(endpoints.database_url)
+        try:
+            migrate(engine)
+            figures = run_sealer_bench(
+                endpoints, engine, load_master_key(settings), "haven", records, progress, batch_max
+            )
+        finally:
+            engine.dispose()
+    figures.update(
+        subjects=min(subjects, events),
+        agencies=len(BENCH_AGENCIES),
+        machine=f"{platform.machine()} {os.cpu_count()} cores",
+    )
+    if as_json:
+        typer.echo(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            typer.echo(f"{key:>22}: {value}")
