@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, text
 
@@ -207,6 +207,20 @@ class Keyring:
         for kid in wanted:
             self._forget(kid)
         return destroyed
+
+    def destroy_expired_dlq_keys(self, today: date, retention_days: int) -> list[str]:
+        """Destroy DLQ keys of days older than the retention: their records become unreadable."""
+        cutoff = (today - timedelta(days=retention_days)).isoformat()
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT kid FROM haven_core.keys WHERE scope = 'dlq' AND owner < :cutoff"
+                    " AND wrapped IS NOT NULL"
+                ),
+                {"cutoff": cutoff},
+            )
+            expired = [row[0] for row in rows]
+        return self.destroy(expired)
 
     def subject_kids_up_to(self, subject: str, epoch: int) -> list[str]:
         """Key ids of a subject's epochs ``0..epoch`` that still exist."""

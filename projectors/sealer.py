@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -48,6 +49,9 @@ class SealerConfig:
     #: in-flight batch per partition, and retried duplicates are dropped by
     #: (source, id) downstream.  Turn it on against Apache Kafka.
     idempotent_producer: bool = False
+    #: DLQ keys older than this are destroyed (their records become unreadable).
+    dlq_retention_days: int = 7
+    dlq_sweep_interval_s: float = 3600.0
     extra_consumer: dict[str, object] = field(default_factory=dict)
 
 
@@ -69,6 +73,8 @@ class Sealer:
     def __init__(self, config: SealerConfig, store: SealerStore, keyring: Keyring) -> None:
         self.config = config
         self._store = store
+        self._keyring = keyring
+        self._last_sweep = -1e9
         self.batch = BatchSealer(
             store,
             keyring,
@@ -103,6 +109,23 @@ class Sealer:
             linger_ms=5,
         )
         return consumer, producer
+
+    async def _sweep_dlq_keys(self) -> None:
+        """Destroy expired DLQ keys, at most once per sweep interval."""
+        if time.monotonic() - self._last_sweep < self.config.dlq_sweep_interval_s:
+            return
+        self._last_sweep = time.monotonic()
+        try:
+            destroyed = await asyncio.to_thread(
+                self._keyring.destroy_expired_dlq_keys,
+                datetime.now(UTC).date(),
+                self.config.dlq_retention_days,
+            )
+        except Exception:
+            logger.exception("DLQ key sweep failed; retrying at the next interval")
+            return
+        if destroyed:
+            logger.info("expired DLQ keys destroyed", extra={"keys": destroyed})
 
     def assigned(self, partitions: list[TopicPartition]) -> None:
         """Hold new partitions until their stored positions are loaded."""
@@ -151,6 +174,7 @@ class Sealer:
         self.ready.set()
         try:
             while not self._stopping.is_set():
+                await self._sweep_dlq_keys()
                 await self._resume_pending()
                 records = await self._consumer.getmany(
                     timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max

@@ -44,7 +44,7 @@ def workload(cases: list[CtdcCase], events: int, subjects: int, seed: int = 1) -
     base = datetime(2026, 1, 1, tzinfo=UTC)
     for n in range(events):
         subject = ids[n % subjects]
-        agency, _kind, country = BENCH_AGENCIES[hash(subject) % len(BENCH_AGENCIES)]
+        agency, _kind, country = BENCH_AGENCIES[int(subject[:8], 16) % len(BENCH_AGENCIES)]
         at = base + timedelta(minutes=n)
         if subject not in started:
             started.add(subject)

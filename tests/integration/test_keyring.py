@@ -58,3 +58,14 @@ def test_destroyed_current_epoch_is_never_reused(engine: Engine, master_key: byt
     # and the destroyed id never gets a key again.
     assert keyring.current_subject_kids([SUBJECT])[SUBJECT] == f"subj:{SUBJECT}:1"
     assert keyring.key(kid0) is None
+
+
+def test_dlq_keys_older_than_retention_are_destroyed(engine: Engine, master_key: bytes) -> None:
+    keyring = Keyring(engine, master_key, cache_ttl_s=0)
+    old, recent = date(2026, 11, 10), date(2026, 11, 20)
+    old_kid, recent_kid = keyring.ensure_dlq_kid(old), keyring.ensure_dlq_kid(recent)
+    sealed = seal_value(keyring.key(old_kid) or b"", old_kid, "dlq:t:0:1", "original", "raw")
+    assert keyring.destroy_expired_dlq_keys(date(2026, 11, 22), retention_days=7) == [old_kid]
+    assert open_value(sealed, "dlq:t:0:1", "original", keyring.key) == ERASED
+    assert keyring.key(recent_kid) is not None
+    assert keyring.destroy_expired_dlq_keys(date(2026, 11, 22), retention_days=7) == []
