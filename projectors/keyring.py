@@ -139,7 +139,7 @@ class Keyring:
             rows = conn.execute(
                 text("SELECT kid, wrapped FROM haven_core.keys WHERE kid = ANY(:k)"), {"k": wanted}
             ).all()
-        found = dict(rows)
+        found: dict[str, bytes | None] = {kid: wrapped for kid, wrapped in rows}  # noqa: C416
         with self._lock:
             for kid in wanted:
                 wrapped = found.get(kid)

@@ -56,7 +56,7 @@ def run_demo(
     )
     sealer = SealerThread(config, SealerStore(engine), keyring).start()
     try:
-        _scenario(console, bootstrap, prefix, keyring, background_events)
+        _scenario(console, bootstrap, prefix, keyring, background_events, SealerStore(engine))
     finally:
         sealer.stop()
 
@@ -65,7 +65,19 @@ def _send(producer: KafkaProducer, prefix: str, agency: str, raw: bytes, key: by
     producer.send(inbox_topic(prefix, agency), value=raw, key=key)
 
 
-def _scenario(console: Console, bootstrap: str, prefix: str, keyring: Keyring, extra: int) -> None:
+def _wait_sealed(store: SealerStore, event: dict[str, Any], timeout_s: float = 30.0) -> None:
+    """Steps of a case happen one after another: wait until this one is in the log."""
+    ref = (event["source"], event["id"])
+    deadline = time.monotonic() + timeout_s
+    while ref not in store.already_sealed([ref]):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"event {event['id']} was not sealed within {timeout_s}s")
+        time.sleep(0.05)
+
+
+def _scenario(
+    console: Console, bootstrap: str, prefix: str, keyring: Keyring, extra: int, store: SealerStore
+) -> None:
     subject = str(uuid.uuid4())
     steps = story.survivor_story(load_cases(limit=1)[0], subject, datetime(2026, 10, 1, tzinfo=UTC))
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
@@ -73,6 +85,8 @@ def _scenario(console: Console, bootstrap: str, prefix: str, keyring: Keyring, e
     for step in steps:
         console.print(f"  [cyan]{step.agency:>10}[/cyan]  {step.caption}")
         _send(producer, prefix, step.agency, json.dumps(step.event).encode(), subject.encode())
+        producer.flush()
+        _wait_sealed(store, step.event)
     bad = story.bad_inputs()
     for agency, raw, _reason in bad:
         _send(producer, prefix, agency, raw, None)
