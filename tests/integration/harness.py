@@ -64,6 +64,7 @@ class SealerHarness:
             self._runner.stop()
         if self._producer is not None:
             self._producer.close()
+            self._producer = None
 
     def send_raw(self, agency_id: str, value: bytes, key: bytes | None = None) -> None:
         if self._producer is None:

@@ -267,3 +267,22 @@ def test_sealed_records_are_deleted_from_the_inbox_or_fallback_is_reported(
     later = identified()
     harness.send("gr_ngo", later)
     assert later["id"] in [r["json"]["id"] for r in harness.log(2)]
+
+
+def test_a_restarted_sealer_resumes_from_postgres_without_duplicates(
+    harness: SealerHarness,
+) -> None:
+    first = [identified() for _ in range(30)]
+    for event in first:
+        harness.send("gr_ngo", event)
+    harness.log(30)
+    harness.stop()
+    second = [identified() for _ in range(30)]
+    for event in second:
+        harness.send("gr_ngo", event)
+    harness.start()
+    records = harness.log(60, timeout_s=60)
+    ids = [r["json"]["id"] for r in records]
+    assert sorted(ids) == sorted(e["id"] for e in first + second)
+    assert harness.sealer is not None
+    assert harness.sealer.batch.stats.counts["sealed"] == 30  # only the new ones
