@@ -150,3 +150,23 @@ def test_worker_seals_published_events_and_picks_up_new_agencies(
     output, _ = worker.communicate(timeout=60)
     assert worker.returncode == 0, output[-2000:]
     assert NAME not in output
+
+
+def test_killed_worker_loses_nothing_after_restart(
+    cli_env: dict[str, str], worker: subprocess.Popen[str], tmp_path: Path
+) -> None:
+    ids = _jsonl(tmp_path / "gr.jsonl", "gr_ngo", "GR", 400)
+    sent = haven(cli_env, "publish", str(tmp_path / "gr.jsonl"), "--agency", "gr_ngo")
+    assert sent.stdout.count('"sent"') == 400
+    log_topic = f"{cli_env['HAVEN_TOPIC_PREFIX']}.log.v1"
+    _log(cli_env["KAFKA_BOOTSTRAP_SERVERS"], log_topic, set(ids[:1]))  # sealing has begun
+    worker.kill()  # SIGKILL: no clean shutdown, maybe mid-batch
+    worker.wait(10)
+    restarted = subprocess.Popen([str(HAVEN), "worker"], env=cli_env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    try:
+        log = _log(cli_env["KAFKA_BOOTSTRAP_SERVERS"], log_topic, set(ids), timeout_s=90)
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(60)
+    assert set(ids) <= set(log)
