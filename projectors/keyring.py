@@ -19,11 +19,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import Engine, text
 
 from events.sealing import new_data_key, unwrap_key, wrap_key
+from projectors.key_queries import expired_dlq_kids, live_subject_kids
 
 
 def subject_kid(subject: str, epoch: int) -> str:
@@ -210,26 +211,8 @@ class Keyring:
 
     def destroy_expired_dlq_keys(self, today: date, retention_days: int) -> list[str]:
         """Destroy DLQ keys of days older than the retention: their records become unreadable."""
-        cutoff = (today - timedelta(days=retention_days)).isoformat()
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT kid FROM haven_core.keys WHERE scope = 'dlq' AND owner < :cutoff"
-                    " AND wrapped IS NOT NULL"
-                ),
-                {"cutoff": cutoff},
-            )
-            expired = [row[0] for row in rows]
-        return self.destroy(expired)
+        return self.destroy(expired_dlq_kids(self._engine, today, retention_days))
 
     def subject_kids_up_to(self, subject: str, epoch: int) -> list[str]:
         """Key ids of a subject's epochs ``0..epoch`` that still exist."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT kid FROM haven_core.keys WHERE scope = 'subject' AND owner = :s"
-                    " AND epoch <= :e AND wrapped IS NOT NULL ORDER BY epoch"
-                ),
-                {"s": subject, "e": epoch},
-            )
-            return [row[0] for row in rows]
+        return live_subject_kids(self._engine, subject, epoch)

@@ -16,7 +16,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -26,33 +25,10 @@ from events.topics import dlq_topic, inbox_pattern, log_topic
 from projectors.inbox_janitor import InboxJanitor
 from projectors.keyring import Keyring
 from projectors.sealer_batch import BatchSealer
+from projectors.sealer_config import SealerConfig, kafka_clients
 from projectors.sealer_store import PositionMoved, SealerStore
 
 logger = logging.getLogger("haven.sealer")
-PRODUCE_MAX_BYTES = 4 * 1_048_576
-
-
-@dataclass
-class SealerConfig:
-    """How the sealer connects and batches."""
-
-    bootstrap_servers: str
-    topic_prefix: str = "haven"
-    group_id: str = "haven-sealer"
-    batch_max: int = 2000
-    poll_timeout_ms: int = 200
-    metadata_max_age_ms: int = 1000
-    session_timeout_ms: int = 6000
-    delete_sealed_inbox_records: bool = True
-    #: aiokafka's idempotent producer fails on the embedded broker (InitProducerId
-    #: answers UnknownError); order holds without it, since aiokafka keeps one
-    #: in-flight batch per partition, and retried duplicates are dropped by
-    #: (source, id) downstream.  Turn it on against Apache Kafka.
-    idempotent_producer: bool = False
-    #: DLQ keys older than this are destroyed (their records become unreadable).
-    dlq_retention_days: int = 7
-    dlq_sweep_interval_s: float = 3600.0
-    extra_consumer: dict[str, object] = field(default_factory=dict)
 
 
 class _Seek(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -88,27 +64,6 @@ class Sealer:
         self._producer: AIOKafkaProducer
         self.janitor: InboxJanitor
         self._pending: set[TopicPartition] = set()
-
-    def _clients(self) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.config.bootstrap_servers,
-            group_id=self.config.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            metadata_max_age_ms=self.config.metadata_max_age_ms,
-            session_timeout_ms=self.config.session_timeout_ms,
-            heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
-            max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
-            **self.config.extra_consumer,
-        )
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.config.bootstrap_servers,
-            acks="all",
-            enable_idempotence=self.config.idempotent_producer,
-            max_request_size=PRODUCE_MAX_BYTES,
-            linger_ms=5,
-        )
-        return consumer, producer
 
     async def _sweep_dlq_keys(self) -> None:
         """Destroy expired DLQ keys, at most once per sweep interval."""
@@ -163,7 +118,7 @@ class Sealer:
     async def run(self) -> None:
         """Consume, seal and produce until :meth:`stop`."""
         # aiokafka clients bind to the running loop: create them here, not earlier.
-        self._consumer, self._producer = self._clients()
+        self._consumer, self._producer = kafka_clients(self.config)
         self.janitor = InboxJanitor(self.config.bootstrap_servers)
         await self._producer.start()
         await self.janitor.start()
@@ -214,3 +169,6 @@ class Sealer:
     def stop(self) -> None:
         """Ask the loop to finish after the current batch."""
         self._stopping.set()
+
+
+__all__ = ["Sealer", "SealerConfig"]
