@@ -10,7 +10,6 @@ upcasting, with personal fields required in sealed form.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from events.envelope import Envelope, Event, source_agency
 from events.errors import ContractError, FieldError, RejectReason, field_errors
+from events.jsonload import load_json
 from events.registry import REGISTRY, TypeRegistry
 from events.types import EventData
 from events.upcasting import UPCASTERS, Upcasters
@@ -34,37 +34,6 @@ _ATTRIBUTES: Final = ("id", "source", "subject", "time", "agency", "jurisdiction
 
 def _fail(reason: RejectReason, path: str, message: str, code: str = "invalid") -> ContractError:
     return ContractError(reason, [FieldError(path, message, code)])
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    if len({key for key, _ in pairs}) != len(pairs):
-        raise ValueError("duplicate object key")
-    return dict(pairs)
-
-
-def _finite(text: str) -> float:
-    if not math.isfinite(number := float(text)):
-        raise ValueError("number out of range")
-    return number
-
-
-def _no_constants(_: str) -> float:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
-def load_json(raw: bytes) -> dict[str, Any]:
-    """Strict UTF-8 JSON object: no duplicate keys, no NaN/Infinity (``invalid_json``)."""
-    hooks: dict[str, Any] = {"parse_float": _finite, "parse_constant": _no_constants}
-    try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, **hooks)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise _fail(INVALID_JSON, "", f"not valid JSON ({where})") from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise _fail(INVALID_JSON, "", "not UTF-8 JSON with unique keys") from None
-    if not isinstance(value, dict):
-        raise _fail(INVALID_JSON, "", "an event must be a JSON object")
-    return value
 
 
 def _validate_json(
