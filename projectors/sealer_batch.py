@@ -12,12 +12,12 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from events.envelope import Event
 from events.topics import inbox_agency
+from projectors.batch_send import send_in_batches
 from projectors.dlq import InboxRecord, dlq_payload, safe_subject_key
 from projectors.keyring import Keyring
 from projectors.sealer_store import EventRef, PositionAdvance, SealerStore
 from projectors.sealer_transform import Accepted, Rejected, classify, seal_event
 
-CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,7 @@ class BatchSealer:
         outgoing = await asyncio.to_thread(self._prepare, ordered)
         clock.lap("prepare_ms")
         # Sent in input order, so each subject's log order follows its inbox order.
-        futures = [
-            await producer.send(out.topic, value=out.value, key=out.key, headers=CONTENT_TYPE)
-            for out in outgoing
-            if out is not None
-        ]
+        futures = await send_in_batches(producer, [out for out in outgoing if out is not None])
         clock.lap("send_ms")
         await asyncio.gather(*futures)
         clock.lap("ack_ms")

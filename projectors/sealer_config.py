@@ -50,6 +50,7 @@ def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProdu
         acks="all",
         enable_idempotence=config.idempotent_producer,
         max_request_size=PRODUCE_MAX_BYTES,
+        max_batch_size=1_048_576,
         linger_ms=5,
     )
     return consumer, producer

@@ -1,0 +1,78 @@
+"""Producing a batch's records with few calls: build Kafka batches per partition.
+
+``AIOKafkaProducer.send`` costs tens of microseconds of Python per record;
+appending to a ``BatchBuilder`` per partition and sending whole batches is
+several times cheaper.  Records keep their order within each partition, and
+partitions are chosen by the same murmur2 partitioner as ``send`` would use,
+so a subject's records land where any other producer would put them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+
+HEADERS = [("content-type", b"application/cloudevents+json")]
+
+
+class OutgoingRecord(Protocol):
+    """What to produce (read-only attributes, as on a frozen dataclass)."""
+
+    @property
+    def topic(self) -> str:
+        """Destination topic."""
+
+    @property
+    def key(self) -> bytes | None:
+        """Record key (the subject), or None."""
+
+    @property
+    def value(self) -> bytes:
+        """Record value."""
+
+
+async def send_in_batches(
+    producer: AIOKafkaProducer, records: Sequence[OutgoingRecord]
+) -> list[asyncio.Future[Any]]:
+    """Hand every record to the producer; returns futures to await for the acks."""
+    partitioner = DefaultPartitioner()
+    partitions = {
+        topic: sorted(await producer.partitions_for(topic)) for topic in {r.topic for r in records}
+    }
+    open_batches: dict[tuple[str, int], Any] = {}
+    futures: list[asyncio.Future[Any]] = []
+    for record in records:
+        parts = partitions[record.topic]
+        if record.key is None:
+            partition = random.choice(parts)  # noqa: S311 - load spreading, not security
+        else:
+            partition = partitioner(record.key, parts, parts)
+        slot = (record.topic, partition)
+        batch = open_batches.get(slot) or producer.create_batch()
+        if batch.append(key=record.key, value=record.value, timestamp=None, headers=HEADERS):
+            open_batches[slot] = batch
+            continue
+        if batch.record_count():  # full: ship it, start a new one with this record
+            futures.append(await producer.send_batch(batch, record.topic, partition=partition))
+            batch = producer.create_batch()
+            if batch.append(key=record.key, value=record.value, timestamp=None, headers=HEADERS):
+                open_batches[slot] = batch
+                continue
+        open_batches.pop(slot, None)  # larger than a batch: send it on its own
+        futures.append(
+            await producer.send(
+                record.topic,
+                value=record.value,
+                key=record.key,
+                partition=partition,
+                headers=HEADERS,
+            )
+        )
+    for (topic, partition), batch in open_batches.items():
+        futures.append(await producer.send_batch(batch, topic, partition=partition))
+    return futures
