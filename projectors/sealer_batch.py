@@ -19,7 +19,6 @@ from projectors.sealer_store import EventRef, PositionAdvance, SealerStore
 from projectors.sealer_transform import Accepted, Rejected, classify, seal_event
 
 
-
 @dataclass(frozen=True)
 class Outgoing:
     """A record to produce."""
