@@ -162,8 +162,9 @@ def test_killed_worker_loses_nothing_after_restart(
     _log(cli_env["KAFKA_BOOTSTRAP_SERVERS"], log_topic, set(ids[:1]))  # sealing has begun
     worker.kill()  # SIGKILL: no clean shutdown, maybe mid-batch
     worker.wait(10)
-    restarted = subprocess.Popen([str(HAVEN), "worker"], env=cli_env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+    restarted = subprocess.Popen(
+        [str(HAVEN), "worker"], env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         log = _log(cli_env["KAFKA_BOOTSTRAP_SERVERS"], log_topic, set(ids), timeout_s=90)
     finally:
