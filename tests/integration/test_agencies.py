@@ -89,3 +89,46 @@ def test_invalid_registration_creates_nothing(
             text("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'agency_%'")
         ).scalar_one()
         assert schemas == 0
+
+
+def test_registration_event_reaches_every_log_partition_once(
+    infra: Endpoints, engine: Engine, topic_prefix: str
+) -> None:
+    import json
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    from events.codec import parse_log_record
+    from events.topics import log_topic
+
+    registration = register_agency(
+        engine,
+        infra.bootstrap_servers,
+        topic_prefix=topic_prefix,
+        partitions=3,
+        agency_id="gr_ngo",
+        agency_type="ngo",
+        jurisdiction="GR",
+        name="Athens NGO",
+    )
+    topic = log_topic(topic_prefix)
+    consumer = KafkaConsumer(bootstrap_servers=infra.bootstrap_servers, enable_auto_commit=False)
+    consumer.assign([TopicPartition(topic, p) for p in range(3)])
+    consumer.seek_to_beginning()
+    records = [
+        r for _ in range(20) for batch in consumer.poll(timeout_ms=250).values() for r in batch
+    ]
+    consumer.close()
+    assert sorted(r.partition for r in records) == [0, 1, 2]
+    events = [parse_log_record(r.value) for r in records]
+    assert len({e.id for e in events}) == 1
+    event = events[0]
+    assert event.source == "urn:haven:system"
+    assert event.type == "haven.agency.registered.v1"
+    assert event.data == registration.event
+    assert registration.token.token not in json.dumps([r.value.decode() for r in records])
+    with engine.connect() as conn:
+        pending = conn.execute(
+            text("SELECT count(*) FROM haven_core.system_outbox WHERE relayed_at IS NULL")
+        ).scalar_one()
+    assert pending == 0
