@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -33,6 +35,38 @@ class SealIntegrityError(ValueError):
     """A sealed field was tampered with, moved, or is malformed (its key exists)."""
 
 
+class _NoncePool:
+    """Random 96-bit nonces drawn from the OS in blocks (one syscall per 1,024).
+
+    Each nonce is still 12 fresh random bytes used once; only the system call
+    is amortised, which matters when sealing thousands of fields per second.
+    """
+
+    _BLOCK = 1024
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._offset = 0
+
+    def take(self) -> bytes:
+        with self._lock:
+            if self._offset >= len(self._buffer):
+                self._buffer, self._offset = secrets.token_bytes(NONCE_BYTES * self._BLOCK), 0
+            start = self._offset
+            self._offset += NONCE_BYTES
+            return self._buffer[start : start + NONCE_BYTES]
+
+    def reset(self) -> None:
+        """Drop unused nonces (a forked child must never reuse its parent's)."""
+        self._lock = threading.Lock()
+        self._buffer, self._offset = b"", 0
+
+
+_NONCES = _NoncePool()
+os.register_at_fork(after_in_child=_NONCES.reset)
+
+
 def new_data_key() -> bytes:
     """A fresh random AES-256 key."""
     return secrets.token_bytes(KEY_BYTES)
@@ -49,7 +83,7 @@ def is_sealed(value: object) -> bool:
 
 def seal_value(key: bytes, kid: str, event_id: str, path: str, value: object) -> dict[str, str]:
     """Encrypt one JSON value for the field ``path`` of event ``event_id``."""
-    nonce = secrets.token_bytes(NONCE_BYTES)
+    nonce = _NONCES.take()
     plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
     ciphertext = AESGCM(key).encrypt(nonce, plaintext, _aad(event_id, path))
     return {

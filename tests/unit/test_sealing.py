@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -72,3 +73,28 @@ def test_wrapped_key_unwraps_only_with_its_master_and_kid() -> None:
         unwrap_key(master, "subj:s:1", wrapped)
     with pytest.raises(InvalidTag):
         unwrap_key(new_data_key(), "subj:s:0", wrapped)
+
+
+def test_nonces_never_repeat_across_pool_refills() -> None:
+    key = new_data_key()
+    nonces = {
+        base64.b64decode(seal_value(key, "k", f"e{i}", "p", i)["ct"])[:12] for i in range(3000)
+    }
+    assert len(nonces) == 3000
+
+
+def test_a_forked_child_draws_fresh_nonces() -> None:
+    import os
+
+    key = new_data_key()
+    seal_value(key, "k", "warm", "p", 0)  # the parent now holds a partly used block
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        child = base64.b64decode(seal_value(key, "k", "e", "p", 1)["ct"])[:12]
+        os.write(write, child)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child_nonce = os.read(read, 12)
+    parent_nonce = base64.b64decode(seal_value(key, "k", "e", "p", 1)["ct"])[:12]
+    assert child_nonce != parent_nonce
