@@ -18,6 +18,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 
 from events.codec import encode, parse_inbound
 from events.envelope import Event
+from events.errors import ContractError, FieldError, RejectReason
 from events.topics import inbox_topic
 
 CONTENT_TYPE_HEADER = ("content-type", b"application/cloudevents+json")
@@ -129,10 +130,12 @@ class Publisher:
         return self.send(parse_inbound(raw, inbox_agency=self.agency_id, max_bytes=MAX_EVENT_BYTES))
 
     def send(self, event: Event) -> PendingDelivery:
-        """Send an already validated event produced by this agency."""
-        if event.agency != self.agency_id:
-            # Re-checked here because Event objects can be built in code.
-            parse_inbound(encode(event), inbox_agency=self.agency_id)
+        """Send an already validated event produced by this agency (raises ContractError)."""
+        if event.agency != self.agency_id:  # Event objects can also be built in code
+            raise ContractError(
+                RejectReason.AGENCY_MISMATCH,
+                [FieldError("agency", "must be the agency of the inbox or caller", "invalid")],
+            )
         future = self._producer.send(
             self.topic,
             key=event.subject.encode() if event.subject else None,

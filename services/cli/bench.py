@@ -11,20 +11,17 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from infra.db import sync_engine
-from infra.embedded import EmbeddedInfra
-from infra.migrate import migrate
 from infra.secrets import load_master_key
 from infra.settings import CliSettings
 from services.bench.sealer_bench import run_sealer_bench
 from services.bench.workload import BENCH_AGENCIES, workload
+from services.cli.context import fresh_embedded_infra
 from services.scenarios.ctdc import load_cases
 
 
@@ -37,19 +34,14 @@ def bench(
     """Preload CTDC-derived events into the inboxes and time the sealer's drain."""
     settings = CliSettings()
     err = Console(stderr=True)
-    data_dir = settings.data_dir / "bench"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
     records = workload(load_cases(), events, min(subjects, events))
-    with EmbeddedInfra(data_dir, timeout_s=60) as endpoints, Progress(console=err) as progress:
-        engine = sync_engine(endpoints.database_url)
-        try:
-            migrate(engine)
-            figures = run_sealer_bench(
-                endpoints, engine, load_master_key(settings), "haven", records, progress, batch_max
-            )
-        finally:
-            engine.dispose()
+    with (
+        fresh_embedded_infra(settings, "bench") as (endpoints, engine),
+        Progress(console=err) as progress,
+    ):
+        figures = run_sealer_bench(
+            endpoints, engine, load_master_key(settings), "haven", records, progress, batch_max
+        )
     figures.update(
         subjects=min(subjects, events),
         agencies=len(BENCH_AGENCIES),

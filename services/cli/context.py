@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from infra.db import sync_engine
+from infra.embedded import EmbeddedInfra
 from infra.endpoints import Endpoints, InfraNotRunning, resolve_endpoints
 from infra.migrate import migrate
 from infra.settings import CommonSettings
@@ -35,3 +37,14 @@ def migrated_engine(endpoints: Endpoints) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def fresh_embedded_infra(settings: CommonSettings, name: str) -> Iterator[tuple[Endpoints, Engine]]:
+    """Brand-new embedded broker + Postgres in ``$HAVEN_DATA_DIR/<name>`` (wiped first),
+    with a migrated engine; both stop when the block ends (demo, bench)."""
+    data_dir = settings.data_dir / name
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    with EmbeddedInfra(data_dir, timeout_s=60) as endpoints, migrated_engine(endpoints) as engine:
+        yield endpoints, engine

@@ -7,7 +7,6 @@ itself, so it never touches real data and leaves no process behind.
 
 from __future__ import annotations
 
-import shutil
 import time
 from typing import Annotated
 
@@ -15,11 +14,9 @@ import typer
 from rich.console import Console
 from rich.rule import Rule
 
-from infra.db import sync_engine
-from infra.embedded import EmbeddedInfra
-from infra.migrate import migrate
 from infra.secrets import load_master_key
 from infra.settings import CliSettings
+from services.cli.context import fresh_embedded_infra
 from services.demo.run import run_demo
 
 
@@ -31,19 +28,11 @@ def demo(
     """Run the scripted cross-border scenario (sealed log, DLQ, crypto-shredding)."""
     settings = CliSettings()
     console = Console(width=max(Console().width, 110))
-    data_dir = settings.data_dir / "demo"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
     started = time.perf_counter()
     console.print(Rule("Haven demo"))
-    with EmbeddedInfra(data_dir, timeout_s=60) as endpoints:
+    with fresh_embedded_infra(settings, "demo") as (endpoints, engine):
         console.print(f"embedded broker + Postgres ready in {time.perf_counter() - started:.1f}s")
-        engine = sync_engine(endpoints.database_url)
-        try:
-            migrate(engine)
-            run_demo(console, endpoints, engine, load_master_key(settings), "haven", background)
-        finally:
-            engine.dispose()
+        run_demo(console, endpoints, engine, load_master_key(settings), "haven", background)
     console.print(
         Rule(f"demo done in {time.perf_counter() - started:.1f}s; infrastructure stopped")
     )
