@@ -97,7 +97,7 @@ def test_missing_inbox_is_a_clear_error(infra: Endpoints, topic_prefix: str) -> 
 def test_an_event_object_of_another_agency_is_refused(infra: Endpoints, topic_prefix: str) -> None:
     [raw] = _events("gr_ngo", 1)
     event = parse_inbound(json.dumps(raw).encode(), inbox_agency="gr_ngo")
-    with Publisher(infra.bootstrap_servers, "it_police", topic_prefix=topic_prefix) as publisher:
-        with pytest.raises(ContractError) as caught:
-            publisher.send(event)
+    publisher = Publisher(infra.bootstrap_servers, "it_police", topic_prefix=topic_prefix)
+    with publisher, pytest.raises(ContractError) as caught:
+        publisher.send(event)
     assert caught.value.reason is RejectReason.AGENCY_MISMATCH
