@@ -121,3 +121,13 @@ def unwrap_key(master_key: bytes, kid: str, wrapped: bytes) -> bytes:
     return AESGCM(master_key).decrypt(
         wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], f"haven-key:{kid}".encode()
     )
+
+
+def bind_to_event(sealed: dict[str, Any], event_id: str, path: str) -> dict[str, Any]:
+    """A sealed field as read models store it: with the event id and path it is bound to."""
+    return {**sealed, "event_id": event_id, "path": path}
+
+
+def open_stored(stored: dict[str, Any], keys: KeyLookup) -> Any:
+    """Open a sealed field stored by a read model (see :func:`bind_to_event`)."""
+    return open_value(stored, str(stored["event_id"]), str(stored["path"]), keys)

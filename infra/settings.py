@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 TOPIC_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
 def _env(name: str) -> AliasChoices:
     """Accept the fixed environment name and the Python attribute name."""
     return AliasChoices(name, name.lower())
@@ -92,7 +95,7 @@ class ApiSettings(CommonSettings):
 
 
 class WorkerSettings(CommonSettings):
-    """The Faust worker (sealer now; projection engine later)."""
+    """The Faust worker: sealer, projection engine and scheduler."""
 
     app_id: str = Field("haven", validation_alias=_env("HAVEN_APP_ID"))
     rebalance_timeout_s: float = Field(
@@ -102,3 +105,16 @@ class WorkerSettings(CommonSettings):
     sealer_batch_max: int = Field(2000, ge=1, validation_alias=_env("HAVEN_SEALER_BATCH_MAX"))
     producer_idempotence: bool = Field(False, validation_alias=_env("HAVEN_PRODUCER_IDEMPOTENCE"))
     log_level: str = Field("INFO", validation_alias=_env("HAVEN_LOG_LEVEL"))
+    engine_batch_max: int = Field(2000, ge=1, validation_alias=_env("HAVEN_ENGINE_BATCH_MAX"))
+    engine_retry_s: float = Field(5.0, gt=0, validation_alias=_env("HAVEN_ENGINE_RETRY_S"))
+    #: Seconds, or a number with a unit: ``90s``, ``30m``, ``72h``, ``3d``.
+    erasure_hold_s: float = Field(72 * 3600.0, validation_alias=_env("HAVEN_ERASURE_HOLD"))
+    policy_file: Path | None = Field(None, validation_alias=_env("HAVEN_POLICY_FILE"))
+    scheduler_tick_s: float = Field(0.5, gt=0, validation_alias=_env("HAVEN_SCHEDULER_TICK_S"))
+
+    @field_validator("erasure_hold_s", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str) and value and value[-1] in _UNITS:
+            return float(value[:-1]) * _UNITS[value[-1]]
+        return value

@@ -15,7 +15,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from events.topics import dlq_topic, inbox_topic, log_topic
+from events.topics import dlq_topic, inbox_topic, log_topic, notices_topic
 
 logger = logging.getLogger("haven.topics")
 
@@ -48,6 +48,11 @@ def core_topics(prefix: str, partitions: int) -> list[NewTopic]:
 def inbox_topic_spec(prefix: str, agency_id: str, partitions: int) -> NewTopic:
     """An agency's inbox."""
     return _new_topic(inbox_topic(prefix, agency_id), partitions, INBOX_RETENTION_MS)
+
+
+def notices_topic_spec(prefix: str, agency_id: str, partitions: int = 1) -> NewTopic:
+    """An agency's erasure notices (ids and counts only; kept for the DLQ retention)."""
+    return _new_topic(notices_topic(prefix, agency_id), partitions, DLQ_RETENTION_MS)
 
 
 def ensure_topics(bootstrap_servers: str, topics: Iterable[NewTopic]) -> list[str]:

@@ -1,13 +1,15 @@
 """The Faust application: ``create_app(settings, endpoints, master_key)``.
 
-The sealer runs as a service of the app.  It consumes the inboxes with
-aiokafka's pattern subscription (Faust 0.15's ``pattern=`` topics never
-subscribed on the embedded broker), and keeps its positions in Postgres.
+Three services run in the app: the sealer (inboxes to the sealed log), the
+projection engine (log to per-agency read models) and the scheduler (key
+destruction, consent expiry, outbox relays).  The sealer and the engine use
+aiokafka directly (see docs/engine.md); all database work runs in threads.
 Nothing connects until the worker starts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,13 @@ from mode import Service
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from infra.settings import WorkerSettings
+from projectors.engine_batch import EngineSettings
+from projectors.engine_core import EngineCore
+from projectors.engine_service import EngineConfig, EngineService
 from projectors.keyring import Keyring
+from projectors.policy_loader import default_policy_path, load_policy
+from projectors.registry import default_registry
+from projectors.scheduler import Scheduler
 from projectors.sealer import Sealer, SealerConfig
 from projectors.sealer_store import SealerStore
 
@@ -36,17 +44,39 @@ def build_sealer(settings: WorkerSettings, endpoints: Endpoints, master_key: byt
     return Sealer(config, SealerStore(engine), Keyring(engine, master_key))
 
 
-def _service_for(sealer: Sealer) -> type[Service]:
-    class SealerService(Service):
-        """Runs the sealer loop for the life of the worker."""
+def build_engine(settings: WorkerSettings, endpoints: Endpoints, keyring: Keyring) -> EngineService:
+    """The projection engine's consumer loop and core (connects lazily)."""
+    policy = load_policy(settings.policy_file or default_policy_path())
+    core = EngineCore(
+        sync_engine(endpoints.database_url),
+        default_registry(),
+        policy,
+        EngineSettings(erasure_hold_s=settings.erasure_hold_s),
+        keyring,
+    )
+    config = EngineConfig(
+        bootstrap_servers=endpoints.bootstrap_servers,
+        topic_prefix=settings.topic_prefix,
+        group_id=f"{settings.app_id}-engine",
+        batch_max=settings.engine_batch_max,
+        session_timeout_ms=int(settings.session_timeout_s * 1000),
+        retry_s=settings.engine_retry_s,
+    )
+    return EngineService(config, core)
+
+
+def _service(name: str, run: Callable[[], Awaitable[None]], stop: Callable[[], None]) -> type:
+    class _Loop(Service):
+        """Runs one loop for the life of the worker."""
 
         async def on_start(self) -> None:
-            self.add_future(sealer.run())
+            self.add_future(run())
 
         async def on_stop(self) -> None:
-            sealer.stop()
+            stop()
 
-    return SealerService
+    _Loop.__name__ = _Loop.__qualname__ = name
+    return _Loop
 
 
 @dataclass(frozen=True)
@@ -55,10 +85,12 @@ class HavenApp:
 
     app: Any
     sealer: Sealer
+    engine: EngineService
+    scheduler: Scheduler
 
 
 def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> HavenApp:
-    """A configured Faust app with the sealer service attached."""
+    """A configured Faust app with the sealer, engine and scheduler attached."""
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in endpoints.bootstrap_servers.split(",")],
@@ -73,5 +105,16 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
         producer_max_request_size=4 * 1_048_576,
     )
     sealer = build_sealer(settings, endpoints, master_key)
-    app.service(_service_for(sealer))
-    return HavenApp(app, sealer)
+    keyring = Keyring(sync_engine(endpoints.database_url), master_key)
+    engine = build_engine(settings, endpoints, keyring)
+    scheduler = Scheduler(
+        sync_engine(endpoints.database_url),
+        endpoints.bootstrap_servers,
+        settings.topic_prefix,
+        keyring,
+        tick_s=settings.scheduler_tick_s,
+    )
+    app.service(_service("SealerService", sealer.run, sealer.stop))
+    app.service(_service("EngineService", engine.run, engine.stop))
+    app.service(_service("SchedulerService", scheduler.run, scheduler.stop))
+    return HavenApp(app, sealer, engine, scheduler)

@@ -51,8 +51,9 @@ Check = Callable[[AgencyProfile, Mapping[str, Any], SubjectHolders], Refusal | N
 def _identification(
     agency: AgencyProfile, _d: Mapping[str, Any], s: SubjectHolders
 ) -> Refusal | None:
-    first = s.identifying_agency is None
-    if agency.agency_type == "auditor" or not (first or s.holds(agency.id)):
+    # The identifying agency may always re-identify (docs/engine.md).
+    entitled = s.identifying_agency in (None, agency.id) or s.holds(agency.id)
+    if agency.agency_type == "auditor" or not entitled:
         return Refusal.NOT_ENTITLED_TO_PRODUCE
     return None
 

@@ -189,6 +189,11 @@ class Keyring:
             self._cache[kid] = (now, key)
         return key
 
+    def forget(self, kids: Iterable[str]) -> None:
+        """Drop cached keys (another transaction destroyed them)."""
+        for kid in kids:
+            self._forget(kid)
+
     def _forget(self, kid: str) -> None:
         with self._lock:
             self._cache.pop(kid, None)

@@ -1,15 +1,19 @@
 """System-event outbox: written with the change it describes, relayed to the log.
 
 System events (an agency registered, a policy activated...) change who
-receives what.  Each one is written to every partition of the log, so every
+receives what.  Each one without a subject is written to every partition of
+the log, so every
 partition's ordered stream sees the change at the same point relative to its
 own events; the engine applies one system event id once per partition.
+One about a subject (consent expired, erasure executed) is keyed by the
+subject, so it lands in the subject's partition like the sealer's records.
 Relaying is at least once: a crash after producing but before marking the
 row relayed produces the event again, with the same id.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -62,6 +66,15 @@ def relay_pending(engine: Engine, bootstrap_servers: str, log_topic: str) -> int
         if not partitions:
             raise RuntimeError(f"log topic {log_topic} does not exist")
         for _seq, payload in pending:
+            subject = json.loads(bytes(payload)).get("subject")
+            if subject is not None:  # about one subject: its partition only, like the sealer
+                producer.send(
+                    log_topic,
+                    value=bytes(payload),
+                    key=subject.encode(),
+                    headers=[CONTENT_TYPE_HEADER],
+                )
+                continue
             for partition in partitions:
                 producer.send(
                     log_topic,

@@ -38,6 +38,13 @@ class Delivery:
 
     fields: frozenset[str]
     bases: frozenset[str]
+    #: The fields a rule-3 lawful basis alone allows (kept after a withdrawal).
+    lawful_fields: frozenset[str] = frozenset()
+
+    @property
+    def lawful_bases(self) -> frozenset[str]:
+        """The rule-3 basis ids among :attr:`bases`."""
+        return self.bases - {"producer", "consent"}
 
 
 def _holds(condition: Condition | None, agency: AgencyProfile, facts: EventFacts) -> bool:
@@ -69,14 +76,17 @@ class Recipients:
             for agency in agencies.values():
                 fields, bases = self._by_consent(family, agency, facts, consent)
                 lawful_fields, lawful_bases = self._by_law(family, agency, facts)
-                fields, bases = fields | lawful_fields, bases | lawful_bases
-                fields = self._restrict(family, agency, facts, fields)
-                if bases:
-                    deliveries[agency.id] = Delivery(fields, bases)
+                lawful_fields = self._restrict(family, agency, facts, lawful_fields)
+                fields = self._restrict(family, agency, facts, fields | lawful_fields)
+                if bases or lawful_bases:
+                    deliveries[agency.id] = Delivery(fields, bases | lawful_bases, lawful_fields)
         producer = facts.producer
         if producer in agencies:
             everything = frozenset(facts.data) | self._fields.get(family or "", frozenset())
-            deliveries[producer] = Delivery(everything, frozenset({"producer"}))
+            known = deliveries.get(producer, Delivery(frozenset(), frozenset()))
+            deliveries[producer] = Delivery(
+                everything, known.bases | {"producer"}, known.lawful_fields
+            )
         return deliveries
 
     def _by_consent(

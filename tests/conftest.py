@@ -127,6 +127,20 @@ def topic_prefix() -> str:
 @pytest.fixture
 def database_url(infra: Endpoints) -> Iterator[str]:
     """A new, migrated database for one test, dropped afterwards."""
+    with fresh_database(infra) as url:
+        yield url
+
+
+@pytest.fixture
+def replay_database_url(infra: Endpoints) -> Iterator[str]:
+    """A second fresh database, for tests that compare a replay with a live run."""
+    with fresh_database(infra) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(infra: Endpoints) -> Iterator[str]:
+    """A new, migrated database, dropped on exit."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = sync_engine(infra.database_url, pool_size=1)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

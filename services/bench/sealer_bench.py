@@ -21,7 +21,7 @@ from projectors.sealer_thread import SealerThread
 from services.bench.workload import BENCH_AGENCIES, Record
 
 
-async def _preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
+async def preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -74,7 +74,7 @@ def run_sealer_bench(
             jurisdiction=country,
         )
     started = time.perf_counter()
-    asyncio.run(_preload(bootstrap, prefix, records))
+    asyncio.run(preload(bootstrap, prefix, records))
     ingest_s = time.perf_counter() - started
     config = SealerConfig(
         bootstrap_servers=bootstrap,

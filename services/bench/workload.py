@@ -34,12 +34,30 @@ class Record:
     value: bytes
 
 
-def workload(cases: list[CtdcCase], events: int, subjects: int, seed: int = 1) -> list[Record]:
-    """``events`` records: each subject's first event is its identification, then
-    risk assessments and placements, from a home agency per subject."""
+def consent_grant(rng: random.Random, at: datetime) -> dict[str, object]:
+    """A grant to the coordinators, police and shelters for care, protection, investigation."""
+    return {
+        "consent_id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "granted_at": at.isoformat(),
+        "recipients": {"agency_types": ["coordinator", "police", "shelter"]},
+        "purposes": ["care", "protection", "investigation"],
+    }
+
+
+def workload(
+    cases: list[CtdcCase],
+    events: int,
+    subjects: int,
+    seed: int = 1,
+    withdraw_share: float = 0.02,
+) -> list[Record]:
+    """``events`` records: each subject's first event is its identification and its
+    second a consent grant; then risk assessments, placements and (rarely)
+    withdrawals of all consent, from a home agency per subject."""
     rng = random.Random(seed)
     ids = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(subjects)]
     started: set[str] = set()
+    granted: set[str] = set()
     records = []
     base = datetime(2026, 1, 1, tzinfo=UTC)
     for n in range(events):
@@ -51,6 +69,15 @@ def workload(cases: list[CtdcCase], events: int, subjects: int, seed: int = 1) -
             kind, data = (
                 "haven.victim.identified.v1",
                 identification(cases[n % len(cases)], rng, at),
+            )
+        elif subject not in granted:
+            granted.add(subject)
+            kind, data = "haven.consent.granted.v1", consent_grant(rng, at)
+        elif rng.random() < withdraw_share:
+            granted.discard(subject)
+            kind, data = (
+                "haven.consent.withdrawn.v1",
+                {"withdrawn_at": at.isoformat(), "scope": "all"},
             )
         elif rng.random() < 0.7:
             kind, data = "haven.risk.assessed.v1", risk_assessment(rng, at)

@@ -1,4 +1,4 @@
-"""``haven worker``: run the Faust worker (the sealer) until Ctrl-C or SIGTERM."""
+"""``haven worker``: run the Faust worker (sealer, engine, scheduler) until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from infra.secrets import load_master_key
 from infra.settings import WorkerSettings
 from infra.topics import core_topics, ensure_topics
 from projectors.app import create_app
+from projectors.policy_activation import activate_policy
+from projectors.policy_loader import default_policy_path, load_policy
 from services.cli.context import endpoints_or_exit, migrated_engine
 
 
@@ -17,8 +19,8 @@ def worker() -> None:
     settings = WorkerSettings()
     configure_logging(settings.log_level)
     endpoints = endpoints_or_exit(settings)
-    with migrated_engine(endpoints):
-        pass
+    with migrated_engine(endpoints) as engine:
+        activate_policy(engine, load_policy(settings.policy_file or default_policy_path()))
     ensure_topics(
         endpoints.bootstrap_servers, core_topics(settings.topic_prefix, settings.partitions)
     )

@@ -1,0 +1,82 @@
+"""Relays erasure notices to ``haven.notices.<agency>.v1``, at least once.
+
+A notice is marked relayed only after the broker acknowledged it; a crash in
+between sends it again with the same ``notice_id``, which consumers use to
+drop the repeat.  Notices hold ids and counts only, never personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from kafka import KafkaProducer
+from sqlalchemy import Engine, text
+
+from events.publisher import CONTENT_TYPE_HEADER, producer_config
+from events.topics import notices_topic
+from infra.topics import ensure_topics, notices_topic_spec
+
+logger = logging.getLogger("haven.notices")
+
+
+class NoticeRelay:
+    """Moves pending notices from ``haven_core.notice_outbox`` to the agencies' topics."""
+
+    def __init__(self, engine: Engine, bootstrap_servers: str, topic_prefix: str) -> None:
+        self._engine = engine
+        self._bootstrap = bootstrap_servers
+        self._prefix = topic_prefix
+        self._producer: KafkaProducer | None = None
+        self._topics: set[str] = set()
+
+    def relay(self, limit: int = 1000) -> int:
+        """Send pending notices; returns how many were relayed."""
+        with self._engine.connect() as conn:
+            pending = conn.execute(
+                text(
+                    "SELECT notice_id, agency_id, subject_id, payload FROM haven_core.notice_outbox"
+                    " WHERE relayed_at IS NULL ORDER BY created_at LIMIT :n"
+                ),
+                {"n": limit},
+            ).all()
+        if not pending:
+            return 0
+        producer = self._ensure_producer()
+        for _notice_id, agency_id, subject_id, payload in pending:
+            topic = self._topic(agency_id)
+            producer.send(
+                topic,
+                key=str(subject_id).encode(),
+                value=json.dumps(payload, sort_keys=True).encode(),
+                headers=[CONTENT_TYPE_HEADER],
+            )
+        producer.flush(timeout=30)
+        with self._engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE haven_core.notice_outbox SET relayed_at = now()"
+                    " WHERE notice_id = ANY(:n)"
+                ),
+                {"n": [row[0] for row in pending]},
+            )
+        logger.info("erasure notices relayed", extra={"notices": len(pending)})
+        return len(pending)
+
+    def _topic(self, agency_id: str) -> str:
+        topic = notices_topic(self._prefix, agency_id)
+        if topic not in self._topics:
+            ensure_topics(self._bootstrap, [notices_topic_spec(self._prefix, agency_id)])
+            self._topics.add(topic)
+        return topic
+
+    def _ensure_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = KafkaProducer(**producer_config(self._bootstrap, 30_000))
+        return self._producer
+
+    def close(self) -> None:
+        """Close the producer, if one was opened."""
+        if self._producer is not None:
+            self._producer.close(timeout=10)
+            self._producer = None

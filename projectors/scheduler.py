@@ -1,0 +1,112 @@
+"""The worker's scheduler: key destruction when holds end, consent expiry, relays.
+
+Every tick (blocking work in a thread): destroy the keys of erasures whose
+hold ended, emit ``haven.consent.expired.v1`` for grants past ``expires_at``,
+relay the system outbox to the log and the notice outbox to each agency's
+notices topic.  Each step is its own transaction and safe to repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, text
+
+from events.topics import log_topic
+from events.types.system import ConsentExpired
+from projectors.key_destruction import destroy_subject_epochs, due_erasures
+from projectors.keyring import Keyring
+from projectors.notices import NoticeRelay
+from projectors.outbox import enqueue, relay_pending, system_event
+
+logger = logging.getLogger("haven.scheduler")
+
+
+def destroy_due_keys(engine: Engine, keyring: Keyring | None = None) -> int:
+    """Carry out every scheduled destruction whose hold has ended."""
+    with engine.begin() as conn:
+        due = due_erasures(conn)
+        destroyed = [kid for erasure in due for kid in destroy_subject_epochs(conn, erasure)]
+    if keyring is not None:
+        keyring.forget(destroyed)
+    if due:
+        logger.info("erasure holds ended", extra={"erasures": len(due), "keys": len(destroyed)})
+    return len(due)
+
+
+def emit_expiries(engine: Engine) -> int:
+    """Put ``consent.expired`` into the system outbox for every grant past its expiry."""
+    with engine.begin() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT subject_id, consent_id FROM haven_core.consent_expiries"
+                " WHERE emitted_at IS NULL AND expires_at <= now()"
+                " ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED"
+            )
+        ).all()
+        now = datetime.now(UTC)
+        for subject, consent_id in rows:
+            expired = ConsentExpired(consent_id=consent_id, expired_at=now)
+            enqueue(conn, system_event(expired, subject=subject))
+            conn.execute(
+                text(
+                    "UPDATE haven_core.consent_expiries SET emitted_at = now()"
+                    " WHERE subject_id = :s AND consent_id = :c"
+                ),
+                {"s": subject, "c": consent_id},
+            )
+    return len(rows)
+
+
+class Scheduler:
+    """Runs the scheduled steps every ``tick_s`` until stopped."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        bootstrap_servers: str,
+        topic_prefix: str,
+        keyring: Keyring | None = None,
+        tick_s: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._bootstrap = bootstrap_servers
+        self._log_topic = log_topic(topic_prefix)
+        self._keyring = keyring
+        self._notices = NoticeRelay(engine, bootstrap_servers, topic_prefix)
+        self.tick_s = tick_s
+        self.counts: Counter[str] = Counter()
+        self._stopping = asyncio.Event()
+
+    def tick(self) -> Counter[str]:
+        """One round of every step (blocking)."""
+        done: Counter[str] = Counter()
+        done["erasures_executed"] = destroy_due_keys(self._engine, self._keyring)
+        done["expiries_emitted"] = emit_expiries(self._engine)
+        done["system_events_relayed"] = relay_pending(
+            self._engine, self._bootstrap, self._log_topic
+        )
+        done["notices_relayed"] = self._notices.relay()
+        self.counts.update(done)
+        return done
+
+    async def run(self) -> None:
+        """Tick until :meth:`stop`; a failing tick is logged and retried next tick."""
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await asyncio.to_thread(self.tick)
+                except Exception:
+                    logger.exception("scheduler tick failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self.tick_s)
+        finally:
+            await asyncio.to_thread(self._notices.close)
+
+    def stop(self) -> None:
+        """Stop after the current tick."""
+        self._stopping.set()
