@@ -67,7 +67,6 @@ class BatchScope:
     ready_schemas: set[str]
     counts: Counter[str] = field(default_factory=Counter)
     destroyed_kids: list[str] = field(default_factory=list)
-    _agency_conns: dict[str, Connection] = field(default_factory=dict)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def state(self, subject: str | None) -> SubjectState:
@@ -101,15 +100,14 @@ class BatchScope:
         self.ready_schemas.add(schema)
 
     def conn_for(self, agency_id: str, *, ensure: bool = True) -> Connection:
-        """The batch connection rendering projector tables into the agency's schema."""
+        """The batch connection, now rendering projector tables into the agency's schema.
+
+        SQLAlchemy 2 changes a connection's execution options in place, so the
+        map is set on every call: handlers run one agency at a time.
+        """
         if ensure:
             self.ensure_schema(agency_id)
-        if agency_id not in self._agency_conns:
-            translate = {None: schema_name(agency_id)}
-            self._agency_conns[agency_id] = self.conn.execution_options(
-                schema_translate_map=translate
-            )
-        return self._agency_conns[agency_id]
+        return self.conn.execution_options(schema_translate_map={None: schema_name(agency_id)})
 
     def record_refusal(self, logged: LoggedEvent, reason: str) -> None:
         """Audit trail row plus the producer's ``refusals`` read model."""

@@ -8,6 +8,7 @@ it; end-to-end tests go through the broker instead.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -60,7 +61,7 @@ class EngineRig:
             create_agency_rows(conn, agency_id, agency_type, jurisdiction, name or agency_id)
         fields = {"agency_id": agency_id, "agency_type": agency_type}
         fields |= {"jurisdiction": jurisdiction, "name": name or agency_id}
-        data = REGISTRY.model("haven.agency.registered.v1").model_validate(fields)
+        data = REGISTRY.model("haven.agency.registered.v1").model_validate_json(json.dumps(fields))
         self.log.append(encode(system_event(data)))
 
     def publish(
@@ -106,7 +107,9 @@ class EngineRig:
 
     def system(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> str:
         """Append a system event (as the scheduler or the outbox would)."""
-        event = system_event(REGISTRY.model(event_type).model_validate(data), subject=subject)
+        event = system_event(
+            REGISTRY.model(event_type).model_validate_json(json.dumps(data)), subject=subject
+        )
         self.log.append(encode(event))
         return event.id
 

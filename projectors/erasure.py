@@ -134,23 +134,12 @@ class Erasure:
         subject = str(logged.subject)
         for agency_id in sorted(in_scope):
             erased, kept, bases = self._erase_agency(logged, state, agency_id)
-            for projector in self.scope.registry:
-                if projector.consent_based:
-                    write_receipt(
-                        self.scope,
-                        logged,
-                        agency_id,
-                        projector.name,
-                        cause,
-                        (
-                            max(erased[projector.name] - kept[projector.name], 0),
-                            kept[projector.name],
-                            bases if kept[projector.name] else [],
-                        ),
-                        key,
-                    )
-            if sum(erased.values()):
-                write_notice(self.scope, logged, agency_id, cause, sum(erased.values()))
+            net = {name: max(erased[name] - kept[name], 0) for name in erased}
+            for name in erased:
+                counts = (net[name], kept[name], bases if kept[name] else [])
+                write_receipt(self.scope, logged, agency_id, name, cause, counts, key)
+            if sum(net.values()):
+                write_notice(self.scope, logged, agency_id, cause, sum(net.values()))
         write_receipt(self.scope, logged, "*", "*", cause, (0, 0, []), key)
         self.scope.counts["erasures"] += 1
         if key.action == "scheduled" and self.scope.settings.erasure_hold_s <= 0:

@@ -25,7 +25,7 @@ WITHDRAWN = "haven.consent.withdrawn.v1"
 def identification(minor: bool = False) -> dict[str, Any]:
     return {
         "identified_at": "2026-11-01T10:00:00Z",
-        "nationality": "NG",
+        "nationality": ["NG"],
         "exploitation_types": ["sexual"],
         "indicators": ["debt"],
         "is_minor": minor,
