@@ -66,7 +66,7 @@ def _read_models(engine: Engine) -> dict[str, list[str]]:
     with engine.connect() as conn:
         for agency_id, *_ in BENCH_AGENCIES:
             for table in TABLES:
-                rows = conn.execute(text(f'SELECT * FROM "agency_{agency_id}"."{table}"'))  # noqa: S608
+                rows = conn.execute(text(f'SELECT * FROM "agency_{agency_id}"."{table}"'))
                 found[f"{agency_id}.{table}"] = sorted(
                     json.dumps(dict(r._mapping), sort_keys=True, default=str) for r in rows
                 )
@@ -89,32 +89,54 @@ def _wait_done(engine: Engine, bootstrap: str, topic: str, timeout_s: float) -> 
 
 
 def test_sigkilled_worker_ends_equal_to_an_uninterrupted_replay(
-    infra: Endpoints, database_url: str, replay_database_url: str, topic_prefix: str,
+    infra: Endpoints,
+    database_url: str,
+    replay_database_url: str,
+    topic_prefix: str,
     embedded_data_dir: Path,
 ) -> None:
     engine = sync_engine(database_url)
     bootstrap = infra.bootstrap_servers
     for agency_id, kind, country in BENCH_AGENCIES:
-        register_agency(engine, bootstrap, topic_prefix=topic_prefix, partitions=3,
-                        agency_id=agency_id, agency_type=kind, jurisdiction=country)
+        register_agency(
+            engine,
+            bootstrap,
+            topic_prefix=topic_prefix,
+            partitions=3,
+            agency_id=agency_id,
+            agency_type=kind,
+            jurisdiction=country,
+        )
     records = workload(load_cases(limit=2000), EVENTS, 2000, seed=11)
     asyncio.run(preload(bootstrap, topic_prefix, records))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAVEN_")}
-    env.update(KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=database_url,
-               HAVEN_TOPIC_PREFIX=topic_prefix, HAVEN_DATA_DIR=str(embedded_data_dir),
-               HAVEN_PARTITIONS="3", HAVEN_SESSION_TIMEOUT_S="4", HAVEN_LOG_LEVEL="WARNING")
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
+        DATABASE_URL=database_url,
+        HAVEN_TOPIC_PREFIX=topic_prefix,
+        HAVEN_DATA_DIR=str(embedded_data_dir),
+        HAVEN_PARTITIONS="3",
+        HAVEN_SESSION_TIMEOUT_S="4",
+        HAVEN_LOG_LEVEL="WARNING",
+    )
     rng = random.Random(5)
     topic = f"{topic_prefix}.log.v1"
     kills = 0
     while kills < 5:
-        worker = subprocess.Popen([str(HAVEN), "worker"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [str(HAVEN), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(3.0, 7.0))
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
         kills += 1
-    worker = subprocess.Popen([str(HAVEN), "worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [str(HAVEN), "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_done(engine, bootstrap, topic, timeout_s=240)
     finally:
@@ -129,8 +151,10 @@ def test_sigkilled_worker_ends_equal_to_an_uninterrupted_replay(
     with replayed.begin() as conn:
         for agency_id, kind, country in BENCH_AGENCIES:
             conn.execute(
-                text("INSERT INTO haven_core.agencies (id, agency_type, jurisdiction, name,"
-                     " db_role) VALUES (:i, :t, :j, :i, :i)"),
+                text(
+                    "INSERT INTO haven_core.agencies (id, agency_type, jurisdiction, name,"
+                    " db_role) VALUES (:i, :t, :j, :i, :i)"
+                ),
                 {"i": agency_id, "t": kind, "j": country},
             )
     replay_log(replayed, topic, log)

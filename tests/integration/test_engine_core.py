@@ -179,31 +179,67 @@ def test_every_registered_projector_erases_a_withdrawn_subject(rig: EngineRig) -
     rig.publish("ngo_gr", IDENTIFIED, identification(), subject=subject)
     rig.publish("ngo_gr", GRANTED, grant(agency_types=["coordinator", "shelter"]), subject=subject)
     rig.publish("ngo_gr", IDENTIFIED, identification(), subject=subject)  # now shared
-    rig.publish("ngo_gr", "haven.risk.assessed.v1", {
-        "assessed_at": "2026-11-01T12:00:00Z", "level": "high", "factors": ["retaliation"],
-        "immediate_needs": ["emergency_shelter"], "notes": "private",
-    }, subject=subject)
-    rig.publish("shelter_gr", "haven.shelter.placement-started.v1", {
-        "placement_id": "p1", "shelter_agency": "shelter_gr", "started_at": "2026-11-01T13:00:00Z",
-        "placement_type": "emergency", "child_friendly": False, "location": "Street 1",
-    }, subject=subject)
-    rig.publish("shelter_gr", "haven.shelter.placement-ended.v1", {
-        "placement_id": "p1", "ended_at": "2026-11-03T13:00:00Z", "reason": "moved",
-    }, subject=subject)
+    rig.publish(
+        "ngo_gr",
+        "haven.risk.assessed.v1",
+        {
+            "assessed_at": "2026-11-01T12:00:00Z",
+            "level": "high",
+            "factors": ["retaliation"],
+            "immediate_needs": ["emergency_shelter"],
+            "notes": "private",
+        },
+        subject=subject,
+    )
+    rig.publish(
+        "shelter_gr",
+        "haven.shelter.placement-started.v1",
+        {
+            "placement_id": "p1",
+            "shelter_agency": "shelter_gr",
+            "started_at": "2026-11-01T13:00:00Z",
+            "placement_type": "emergency",
+            "child_friendly": False,
+            "location": "Street 1",
+        },
+        subject=subject,
+    )
+    rig.publish(
+        "shelter_gr",
+        "haven.shelter.placement-ended.v1",
+        {
+            "placement_id": "p1",
+            "ended_at": "2026-11-03T13:00:00Z",
+            "reason": "moved",
+        },
+        subject=subject,
+    )
     order = {
-        "order_id": "o1", "issued_at": "2026-11-01T14:00:00Z", "issuing_jurisdiction": "GR",
-        "order_type": "no_contact", "valid_from": "2026-11-01T14:00:00Z",
-        "valid_until": "2027-11-01T14:00:00Z", "recognized_in": ["MT"],
+        "order_id": "o1",
+        "issued_at": "2026-11-01T14:00:00Z",
+        "issuing_jurisdiction": "GR",
+        "order_type": "no_contact",
+        "valid_from": "2026-11-01T14:00:00Z",
+        "valid_until": "2027-11-01T14:00:00Z",
+        "recognized_in": ["MT"],
         "respondent": {"name": "R"},
     }
     rig.publish("court_gr", "haven.protective-order.issued.v1", order, subject=subject)
-    rig.publish("court_gr", "haven.protective-order.revoked.v1", {
-        "order_id": "o1", "revoked_at": "2026-11-05T14:00:00Z", "reason": "appeal",
-    }, subject=subject)
+    rig.publish(
+        "court_gr",
+        "haven.protective-order.revoked.v1",
+        {
+            "order_id": "o1",
+            "revoked_at": "2026-11-05T14:00:00Z",
+            "reason": "appeal",
+        },
+        subject=subject,
+    )
     rig.run()
     agencies = ["ngo_gr", "coord_gr", "cp_gr", "court_gr", "shelter_gr"]
     consent_based = [p for p in rig.core.registry if p.consent_based]
     with rig.engine.connect() as conn:
+
         def rows_about() -> int:
             total = 0
             for agency in agencies:
