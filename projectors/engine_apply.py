@@ -23,6 +23,7 @@ from projectors.sdk import EventView
 from projectors.subject_state import SubjectState
 
 IDENTIFIED = "haven.victim.identified.v1"
+STATISTICS = AgencyProfile("haven_stats", "auditor", "ZZ")
 
 
 class Applier:
@@ -110,6 +111,7 @@ class Applier:
             agencies.setdefault(producer.id, producer)
         for agency_id, delivery in sorted(decider.decide(facts, state.consent, agencies).items()):
             self.deliver(logged, agencies[agency_id], delivery, state)
+        self._statistics(logged)
 
     def deliver(
         self, logged: LoggedEvent, agency: AgencyProfile, delivery: Delivery, state: SubjectState
@@ -143,7 +145,30 @@ class Applier:
             position=(self.scope.context.partition, logged.offset),
         )
         conn = self.scope.conn_for(agency.id)
-        for _projector, handler in self.scope.registry.handlers(logged.event.type):
+        for projector, handler in self.scope.registry.handlers(logged.event.type):
+            if projector.runs_for(agency.agency_type):
+                handler(conn, view)
+
+    def _statistics(self, logged: LoggedEvent) -> None:
+        handlers = [
+            (p, h) for p, h in self.scope.registry.handlers(logged.event.type) if p.statistics
+        ]
+        if not handlers:
+            return
+        view = EventView(
+            event_id=logged.event.id,
+            event_type=logged.event.type,
+            subject_id=logged.subject or "",
+            time=logged.event.time,
+            producer=logged.producer,
+            jurisdiction=logged.event.jurisdiction,
+            agency=STATISTICS,
+            data={k: v for k, v in logged.data.items() if not is_sealed(v)},
+            bases=frozenset({"statistics"}),
+            position=(self.scope.context.partition, logged.offset),
+        )
+        conn = self.scope.stats_conn()
+        for _projector, handler in handlers:
             handler(conn, view)
 
     @staticmethod

@@ -24,6 +24,8 @@ from projectors.recipients import Delivery, Recipients
 from projectors.sdk import EventView, ProjectorRegistry
 from projectors.subject_state import SubjectState
 
+STATS_SCHEMA = "haven_stats"
+
 
 @dataclass(frozen=True)
 class LoggedEvent:
@@ -98,6 +100,19 @@ class BatchScope:
         self.conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         self.registry.create_tables(self.conn_for(agency_id, ensure=False))
         self.ready_schemas.add(schema)
+
+    def stats_conn(self) -> Connection:
+        """The batch connection rendering statistics projectors into ``haven_stats``."""
+        if STATS_SCHEMA not in self.ready_schemas:
+            self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": STATS_SCHEMA}
+            )
+            self.conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {STATS_SCHEMA}")
+            mapped = self.conn.execution_options(schema_translate_map={None: STATS_SCHEMA})
+            for projector in self.registry.statistics():
+                projector.metadata.create_all(mapped)
+            self.ready_schemas.add(STATS_SCHEMA)
+        return self.conn.execution_options(schema_translate_map={None: STATS_SCHEMA})
 
     def conn_for(self, agency_id: str, *, ensure: bool = True) -> Connection:
         """The batch connection, now rendering projector tables into the agency's schema.

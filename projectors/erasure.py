@@ -71,7 +71,16 @@ class Erasure:
         else:
             in_scope = set(state.seen_by)
         self._forget_expiries(str(logged.subject), change.ended_grants)
+        if change.scope_all:
+            self._erase_statistics(str(logged.subject))
         self.erase(logged, state, in_scope, f"withdrawal:{_scope_name(data.scope)}", key)
+
+    def _erase_statistics(self, subject: str) -> None:
+        """Statistics facts go with an ``all`` withdrawal too (the stricter reading)."""
+        if self.scope.registry.statistics():
+            conn = self.scope.stats_conn()
+            for projector in self.scope.registry.statistics():
+                projector.erase(conn, subject)
 
     def expired(self, logged: LoggedEvent) -> None:
         """``haven.consent.expired.v1``: that grant ends, like a ``consent_ids`` withdrawal."""

@@ -7,6 +7,7 @@ instance in ``projectors/custom/__init__.py`` (``custom_projectors``).
 from __future__ import annotations
 
 from projectors.custom import custom_projectors
+from projectors.indicators import Indicators
 from projectors.sdk import ProjectorRegistry
 
 
@@ -14,4 +15,4 @@ def default_registry() -> ProjectorRegistry:
     """A fresh registry with every built-in and custom projector."""
     from projectors.builtin import builtin_projectors
 
-    return ProjectorRegistry([*builtin_projectors(), *custom_projectors()])
+    return ProjectorRegistry([*builtin_projectors(), Indicators(), *custom_projectors()])

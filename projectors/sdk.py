@@ -82,12 +82,23 @@ class Projector:
     method name) and write short handlers ``def on_x(self, conn, event)``.
     ``consent_based = False`` marks a model that holds no consent-derived
     subject data (the producer's own refusals), which erasure leaves alone.
+    ``agency_types`` limits the schemas it runs in; ``statistics = True``
+    also runs it over every accepted event in ``haven_stats`` (aggregates
+    for oversight; personal fields are never passed there).
     """
 
     name: ClassVar[str]
     metadata: ClassVar[MetaData]
     handles: ClassVar[Mapping[str, str]] = {}
     consent_based: ClassVar[bool] = True
+    #: Agency types whose schemas it runs in (None: every agency).
+    agency_types: ClassVar[frozenset[str] | None] = None
+    #: Also run over every accepted event, without personal fields, in ``haven_stats``.
+    statistics: ClassVar[bool] = False
+
+    def runs_for(self, agency_type: str) -> bool:
+        """Whether the projector keeps rows in an agency of this type."""
+        return self.agency_types is None or agency_type in self.agency_types
 
     def handler_for(self, event_type: str) -> Handler | None:
         """The bound handler of ``event_type``, or None."""
@@ -171,6 +182,10 @@ class ProjectorRegistry:
                 (p, h) for p in self if (h := p.handler_for(event_type)) is not None
             ]
         return self._by_type[event_type]
+
+    def statistics(self) -> list[Projector]:
+        """Projectors that also run in ``haven_stats``."""
+        return [p for p in self if p.statistics]
 
     def create_tables(self, conn: Connection) -> None:
         """Create every projector's tables in the schema of ``conn``'s translate map."""
