@@ -1,0 +1,124 @@
+"""``subjects``: one row per subject the agency receives identification, risk or placements of."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, MetaData
+from sqlalchemy.dialects.postgresql import JSONB, insert
+
+from projectors.builtin._common import TS, visible
+from projectors.builtin.protective_orders import ProtectiveOrders
+from projectors.sdk import EventView, Projector
+
+ORDERS = ProtectiveOrders.table
+
+
+class Subjects(Projector):
+    """The agency's summary of each subject; protective orders alone create no row."""
+
+    name = "subjects"
+    metadata = MetaData()
+    table = sa.Table(
+        "subjects",
+        metadata,
+        sa.Column("subject_id", sa.Text, primary_key=True),
+        sa.Column("identified_at", TS),
+        sa.Column("identified_in", sa.Text),
+        sa.Column("nationality", JSONB),
+        sa.Column("exploitation_types", JSONB),
+        sa.Column("is_minor", sa.Boolean),
+        sa.Column("gender", sa.Text),
+        sa.Column("age_band", sa.Text),
+        sa.Column("languages", JSONB),
+        sa.Column("personal", JSONB),
+        sa.Column("risk_level", sa.Text),
+        sa.Column("immediate_needs", JSONB),
+        sa.Column("risk_assessed_at", TS),
+        sa.Column("review_by", sa.Date),
+        sa.Column("active_placement_id", sa.Text),
+        sa.Column("open_protective_orders", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_event_at", TS, nullable=False),
+    )
+    handles: ClassVar[dict[str, str]] = {
+        "haven.victim.identified.v1": "on_identified",
+        "haven.risk.assessed.v1": "on_assessed",
+        "haven.shelter.placement-started.v1": "on_placement_started",
+        "haven.shelter.placement-ended.v1": "on_placement_ended",
+        "haven.protective-order.issued.v1": "on_orders_changed",
+        "haven.protective-order.revoked.v1": "on_orders_changed",
+    }
+
+    def _save(
+        self,
+        conn: Connection,
+        event: EventView,
+        values: dict[str, Any],
+        updates: dict[str, Any] | None = None,
+    ) -> None:
+        """Insert the row or update it; ``updates`` are expressions over the existing row."""
+        table = self.table
+        new_row = {**values, "last_event_at": event.time}
+        new_row["open_protective_orders"] = _open_orders(event.subject_id)
+        changes = {**values, **(updates or {})}
+        changes["last_event_at"] = sa.func.greatest(table.c.last_event_at, event.time)
+        statement = insert(table).values(subject_id=event.subject_id, **new_row)
+        conn.execute(statement.on_conflict_do_update(index_elements=["subject_id"], set_=changes))
+
+    def on_identified(self, conn: Connection, event: EventView) -> None:
+        """Who was identified, where and when (visible fields only)."""
+        names = ("nationality", "exploitation_types", "is_minor", "gender", "age_band")
+        values = visible(event, *names, "languages", "personal")
+        if event.sees("identified_at"):
+            values["identified_at"] = event.timestamp("identified_at")
+        values["identified_in"] = event.jurisdiction
+        self._save(conn, event, values)
+
+    def on_assessed(self, conn: Connection, event: EventView) -> None:
+        """The current risk level and needs."""
+        values: dict[str, Any] = {}
+        if event.sees("level"):
+            values["risk_level"] = event.get("level")
+        if event.sees("immediate_needs"):
+            values["immediate_needs"] = event.get("immediate_needs")
+        if event.sees("assessed_at"):
+            values["risk_assessed_at"] = event.timestamp("assessed_at")
+        if event.sees("review_by"):
+            values["review_by"] = event.day("review_by")
+        self._save(conn, event, values)
+
+    def on_placement_started(self, conn: Connection, event: EventView) -> None:
+        """The placement becomes the active one."""
+        self._save(conn, event, {"active_placement_id": event.get("placement_id")})
+
+    def on_placement_ended(self, conn: Connection, event: EventView) -> None:
+        """The active placement ends, if it is this one."""
+        table = self.table
+        ended = sa.case(
+            (table.c.active_placement_id == event.get("placement_id"), None),
+            else_=table.c.active_placement_id,
+        )
+        self._save(conn, event, {}, {"active_placement_id": ended})
+
+    def on_orders_changed(self, conn: Connection, event: EventView) -> None:
+        """Recount open orders on an existing row (orders alone create none)."""
+        table = self.table
+        conn.execute(
+            table.update()
+            .where(table.c.subject_id == event.subject_id)
+            .values(
+                open_protective_orders=_open_orders(event.subject_id),
+                last_event_at=sa.func.greatest(table.c.last_event_at, event.time),
+            )
+        )
+
+
+def _open_orders(subject_id: str) -> sa.ScalarSelect[int]:
+    """Orders of the subject in this schema not revoked (runs after the orders projector)."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(ORDERS)
+        .where(ORDERS.c.subject_id == subject_id, ORDERS.c.revoked_at.is_(None))
+        .scalar_subquery()
+    )
