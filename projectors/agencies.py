@@ -101,7 +101,17 @@ def create_agency_rows(
     conn.exec_driver_sql(
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {quoted_role}"
     )
+    _create_read_models(conn, schema_name(agency_id))
     return token
+
+
+def _create_read_models(conn: Connection, schema: str) -> None:
+    """The agency's (empty) read models exist from registration on."""
+    from projectors.registry import default_registry  # the registry imports projectors
+
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
+    default_registry().create_tables(conn.execution_options(schema_translate_map={None: schema}))
+    conn.execution_options(schema_translate_map=None)
 
 
 def _insert_token(conn: Connection, agency_id: str) -> IssuedToken:
