@@ -9,9 +9,8 @@ Nothing connects until the worker starts.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import faust
 from mode import Service
@@ -23,6 +22,7 @@ from projectors.engine_batch import EngineSettings
 from projectors.engine_core import EngineCore
 from projectors.engine_service import EngineConfig, EngineService
 from projectors.keyring import Keyring
+from projectors.loop_thread import Loop
 from projectors.policy_loader import default_policy_path, load_policy
 from projectors.registry import default_registry
 from projectors.scheduler import Scheduler
@@ -65,18 +65,33 @@ def build_engine(settings: WorkerSettings, endpoints: Endpoints, keyring: Keyrin
     return EngineService(config, core)
 
 
-def _service(name: str, run: Callable[[], Awaitable[None]], stop: Callable[[], None]) -> type:
-    class _Loop(Service):
-        """Runs one loop for the life of the worker."""
+class _LoopService(Service):
+    """Runs ``target`` (a sealer, engine or scheduler loop) for the life of the worker.
 
-        async def on_start(self) -> None:
-            self.add_future(run())
+    Faust instantiates registered service classes itself and finds them by
+    module and name, so each loop has a module-level subclass whose
+    ``target`` is set by :func:`create_app` (one app per worker process).
+    """
 
-        async def on_stop(self) -> None:
-            stop()
+    target: ClassVar[Loop]
 
-    _Loop.__name__ = _Loop.__qualname__ = name
-    return _Loop
+    async def on_start(self) -> None:
+        self.add_future(self.target.run())
+
+    async def on_stop(self) -> None:
+        self.target.stop()
+
+
+class SealerService(_LoopService):
+    """The sealer loop."""
+
+
+class EngineLoopService(_LoopService):
+    """The projection engine loop."""
+
+
+class SchedulerService(_LoopService):
+    """The scheduler loop."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +129,11 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
         keyring,
         tick_s=settings.scheduler_tick_s,
     )
-    app.service(_service("SealerService", sealer.run, sealer.stop))
-    app.service(_service("EngineService", engine.run, engine.stop))
-    app.service(_service("SchedulerService", scheduler.run, scheduler.stop))
+    for service, target in (
+        (SealerService, sealer),
+        (EngineLoopService, engine),
+        (SchedulerService, scheduler),
+    ):
+        service.target = target
+        app.service(service)
     return HavenApp(app, sealer, engine, scheduler)
