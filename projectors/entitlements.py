@@ -41,8 +41,12 @@ class SubjectHolders:
     lawful_only: frozenset[str] = field(default_factory=frozenset)
 
     def holds(self, agency_id: str) -> bool:
-        """The agency currently receives the subject's identification."""
-        return agency_id in self.receivers
+        """The agency currently receives the subject's identification.
+
+        The identifying agency always does: it is the survivor's first contact
+        and keeps producing for them after a withdrawal (docs/engine.md).
+        """
+        return agency_id in self.receivers or agency_id == self.identifying_agency
 
 
 Check = Callable[[AgencyProfile, Mapping[str, Any], SubjectHolders], Refusal | None]
@@ -51,8 +55,7 @@ Check = Callable[[AgencyProfile, Mapping[str, Any], SubjectHolders], Refusal | N
 def _identification(
     agency: AgencyProfile, _d: Mapping[str, Any], s: SubjectHolders
 ) -> Refusal | None:
-    # The identifying agency may always re-identify (docs/engine.md).
-    entitled = s.identifying_agency in (None, agency.id) or s.holds(agency.id)
+    entitled = s.identifying_agency is None or s.holds(agency.id)
     if agency.agency_type == "auditor" or not entitled:
         return Refusal.NOT_ENTITLED_TO_PRODUCE
     return None
