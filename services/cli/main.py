@@ -7,7 +7,7 @@ import os
 import typer
 
 from infra.logs import configure_logging
-from services.cli import agency, bench, contracts, demo, infra, publish, worker
+from services.cli import agency, bench, contracts, demo, infra, projector, publish, worker
 
 app = typer.Typer(
     name="haven",
@@ -26,6 +26,7 @@ def _configure() -> None:
 app.add_typer(infra.app, name="infra")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(agency.app, name="agency")
+app.add_typer(projector.app, name="projector")
 app.command("worker")(worker.worker)
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
