@@ -40,9 +40,16 @@ AGENCIES = [
 class Pipeline:
     """Registered agencies and a running sealer, engine and scheduler."""
 
-    def __init__(self, endpoints: Endpoints, engine: Engine, key: bytes, prefix: str) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        engine: Engine,
+        key: bytes,
+        prefix: str,
+        agencies: list[tuple[str, str, str]] = AGENCIES,
+    ) -> None:
         self.bootstrap, self.engine, self.prefix = endpoints.bootstrap_servers, engine, prefix
-        for agency_id, kind, country in AGENCIES:
+        for agency_id, kind, country in agencies:
             register_agency(
                 engine,
                 self.bootstrap,
@@ -79,10 +86,17 @@ class Pipeline:
         ]
         self.producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
 
-    def send(self, agency: str, event_type: str, subject: str, data: dict[str, Any]) -> str:
+    def send(
+        self,
+        agency: str,
+        event_type: str,
+        subject: str,
+        data: dict[str, Any],
+        jurisdiction: str = "GR",
+    ) -> str:
         event = cloudevent(
             agency=agency,
-            jurisdiction="GR",
+            jurisdiction=jurisdiction,
             event_type=event_type,
             subject=subject,
             time=datetime.now(UTC),
