@@ -109,9 +109,15 @@ class Applier:
         producer = self.scope.profile(logged.producer)
         if producer is not None:
             agencies.setdefault(producer.id, producer)
-        for agency_id, delivery in sorted(decider.decide(facts, state.consent, agencies).items()):
-            self.deliver(logged, agencies[agency_id], delivery, state)
-        self._statistics(logged)
+        deliveries = sorted(decider.decide(facts, state.consent, agencies).items())
+        for agency_id, _delivery in deliveries:
+            self.scope.ensure_schema(agency_id)
+        self.scope.stats_conn()
+        # Writes only from here: pipelined, one round trip for the whole event.
+        with self.scope.pipeline():
+            for agency_id, delivery in deliveries:
+                self.deliver(logged, agencies[agency_id], delivery, state)
+            self._statistics(logged)
 
     def deliver(
         self, logged: LoggedEvent, agency: AgencyProfile, delivery: Delivery, state: SubjectState

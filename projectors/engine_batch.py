@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,11 @@ class BatchScope:
         self.conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         self.registry.create_tables(self.conn_for(agency_id, ensure=False))
         self.ready_schemas.add(schema)
+
+    def pipeline(self) -> AbstractContextManager[Any]:
+        """psycopg pipeline mode: queued writes, one sync at the end (no reads inside)."""
+        raw: Any = self.conn.connection.driver_connection
+        return raw.pipeline() if hasattr(raw, "pipeline") else nullcontext()
 
     def stats_conn(self) -> Connection:
         """The batch connection rendering statistics projectors into ``haven_stats``."""

@@ -12,12 +12,14 @@ keyed by ``subject_id``, so erasure needs no code.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, Executable, MetaData
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, insert
 
+from projectors.builtin._common import bind, upsert
 from projectors.sdk import EventView, Projector
 
 MIN_CELL = 5
@@ -52,9 +54,7 @@ class Indicators(Projector):
     }
 
     def _upsert(self, conn: Connection, subject_id: str, **values: Any) -> None:
-        statement = insert(self.facts).values(subject_id=subject_id, **values)
-        updates = {name: statement.excluded[name] for name in values}
-        conn.execute(statement.on_conflict_do_update(index_elements=["subject_id"], set_=updates))
+        upsert(conn, self.facts, {"subject_id": subject_id}, values)
 
     def on_identified(self, conn: Connection, event: EventView) -> None:
         """The first identification fixes where and when; later ones refresh the facts."""
@@ -69,12 +69,7 @@ class Indicators(Projector):
 
     def _first(self, conn: Connection, event: EventView, column: str, field: str) -> None:
         at = event.timestamp(field) or event.time
-        statement = insert(self.facts).values(subject_id=event.subject_id, **{column: at})
-        current = self.facts.c[column]
-        earliest = sa.func.least(sa.func.coalesce(current, at), at)
-        conn.execute(
-            statement.on_conflict_do_update(index_elements=["subject_id"], set_={column: earliest})
-        )
+        conn.execute(_first_statement(column), {"p_subject_id": event.subject_id, "p_at": at})
 
     def on_risk(self, conn: Connection, event: EventView) -> None:
         """The first risk assessment counts for the 72-hour indicator."""
@@ -85,15 +80,7 @@ class Indicators(Projector):
         self._first(conn, event, "first_placement_at", "started_at")
 
     def _orders(self, conn: Connection, event: EventView, change: int) -> None:
-        statement = insert(self.facts).values(
-            subject_id=event.subject_id, open_orders=max(change, 0)
-        )
-        total = sa.func.greatest(self.facts.c.open_orders + change, 0)
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["subject_id"], set_={"open_orders": total}
-            )
-        )
+        conn.execute(_ORDERS, {"p_subject_id": event.subject_id, "p_change": change})
 
     def on_order_issued(self, conn: Connection, event: EventView) -> None:
         """One more order not revoked."""
@@ -103,6 +90,25 @@ class Indicators(Projector):
         """One order fewer."""
         self._orders(conn, event, -1)
 
+
+FACTS = Indicators.facts
+
+
+@cache
+def _first_statement(column: str) -> Executable:
+    statement = insert(FACTS).values({"subject_id": bind("subject_id"), column: bind("at")})
+    earliest = sa.func.least(sa.func.coalesce(FACTS.c[column], bind("at")), bind("at"))
+    return statement.on_conflict_do_update(index_elements=["subject_id"], set_={column: earliest})
+
+
+_ORDERS = (
+    insert(FACTS)
+    .values(subject_id=bind("subject_id"), open_orders=sa.func.greatest(bind("change"), 0))
+    .on_conflict_do_update(
+        index_elements=["subject_id"],
+        set_={"open_orders": sa.func.greatest(FACTS.c.open_orders + bind("change"), 0)},
+    )
+)
 
 _CELLS = """
     WITH f AS (

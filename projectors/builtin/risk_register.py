@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 
-from projectors.builtin._common import TS, upsert, visible
+from projectors.builtin._common import TS, bind, upsert, visible
 from projectors.sdk import EventView, Projector
 
 URGENT = ("critical", "high")
@@ -38,12 +38,15 @@ class RiskRegister(Projector):
         if level is None:
             return  # the agency may not see the level: nothing to register
         if level not in URGENT:
-            conn.execute(self.table.delete().where(self.table.c.subject_id == event.subject_id))
+            conn.execute(_DELETE, {"p_subject_id": event.subject_id})
             return
         values: dict[str, Any] = visible(event, "level", "factors", "immediate_needs", "notes")
         values["review_by"] = event.day("review_by")
         values["assessed_at"] = event.timestamp("assessed_at")
         upsert(conn, self.table, {"subject_id": event.subject_id}, values)
+
+
+_DELETE = RiskRegister.table.delete().where(RiskRegister.table.c.subject_id == bind("subject_id"))
 
 
 def most_urgent_first(table: sa.Table) -> tuple[Any, ...]:

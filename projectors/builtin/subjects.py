@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, Executable, MetaData
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
-from projectors.builtin._common import TS, visible
+from projectors.builtin._common import TS, bind, params, visible
 from projectors.builtin.protective_orders import ProtectiveOrders
 from projectors.sdk import EventView, Projector
 
@@ -51,20 +52,14 @@ class Subjects(Projector):
     }
 
     def _save(
-        self,
-        conn: Connection,
-        event: EventView,
-        values: dict[str, Any],
-        updates: dict[str, Any] | None = None,
+        self, conn: Connection, event: EventView, values: dict[str, Any], ending: bool = False
     ) -> None:
-        """Insert the row or update it; ``updates`` are expressions over the existing row."""
-        table = self.table
-        new_row = {**values, "last_event_at": event.time}
-        new_row["open_protective_orders"] = _open_orders(event.subject_id)
-        changes = {**values, **(updates or {})}
-        changes["last_event_at"] = sa.func.greatest(table.c.last_event_at, event.time)
-        statement = insert(table).values(subject_id=event.subject_id, **new_row)
-        conn.execute(statement.on_conflict_do_update(index_elements=["subject_id"], set_=changes))
+        """Insert the row or update the given columns (``ending``: clear a placement)."""
+        statement = _save_statement(tuple(sorted(values)), ending)
+        bound = params(values) | {"p_subject_id": event.subject_id, "p_time": event.time}
+        if ending:
+            bound["p_ended"] = event.get("placement_id")
+        conn.execute(statement, bound)
 
     def on_identified(self, conn: Connection, event: EventView) -> None:
         """Who was identified, where and when (visible fields only)."""
@@ -94,31 +89,46 @@ class Subjects(Projector):
 
     def on_placement_ended(self, conn: Connection, event: EventView) -> None:
         """The active placement ends, if it is this one."""
-        table = self.table
-        ended = sa.case(
-            (table.c.active_placement_id == event.get("placement_id"), None),
-            else_=table.c.active_placement_id,
-        )
-        self._save(conn, event, {}, {"active_placement_id": ended})
+        self._save(conn, event, {}, ending=True)
 
     def on_orders_changed(self, conn: Connection, event: EventView) -> None:
         """Recount open orders on an existing row (orders alone create none)."""
-        table = self.table
-        conn.execute(
-            table.update()
-            .where(table.c.subject_id == event.subject_id)
-            .values(
-                open_protective_orders=_open_orders(event.subject_id),
-                last_event_at=sa.func.greatest(table.c.last_event_at, event.time),
-            )
-        )
+        conn.execute(_RECOUNT, {"p_subject_id": event.subject_id, "p_time": event.time})
 
 
-def _open_orders(subject_id: str) -> sa.ScalarSelect[int]:
+def _open_orders() -> sa.ScalarSelect[int]:
     """Orders of the subject in this schema not revoked (runs after the orders projector)."""
     return (
         sa.select(sa.func.count())
         .select_from(ORDERS)
-        .where(ORDERS.c.subject_id == subject_id, ORDERS.c.revoked_at.is_(None))
+        .where(ORDERS.c.subject_id == bind("subject_id"), ORDERS.c.revoked_at.is_(None))
         .scalar_subquery()
     )
+
+
+TABLE = Subjects.table
+_RECOUNT = (
+    TABLE.update()
+    .where(TABLE.c.subject_id == bind("subject_id"))
+    .values(
+        open_protective_orders=_open_orders(),
+        last_event_at=sa.func.greatest(TABLE.c.last_event_at, bind("time")),
+    )
+)
+
+
+@cache
+def _save_statement(columns: tuple[str, ...], ending: bool) -> Executable:
+    row = {name: bind(name) for name in columns}
+    statement = insert(TABLE).values(
+        subject_id=bind("subject_id"),
+        last_event_at=bind("time"),
+        open_protective_orders=_open_orders(),
+        **row,
+    )
+    changes: dict[str, Any] = {name: statement.excluded[name] for name in columns}
+    changes["last_event_at"] = sa.func.greatest(TABLE.c.last_event_at, bind("time"))
+    if ending:
+        active = TABLE.c.active_placement_id
+        changes["active_placement_id"] = sa.case((active == bind("ended"), None), else_=active)
+    return statement.on_conflict_do_update(index_elements=["subject_id"], set_=changes)

@@ -6,9 +6,8 @@ from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, MetaData
-from sqlalchemy.dialects.postgresql import insert
 
-from projectors.builtin._common import TS
+from projectors.builtin._common import TS, upsert
 from projectors.sdk import EventView, Projector
 
 SHARED_TYPES = (
@@ -43,17 +42,14 @@ class Timeline(Projector):
     def on_event(self, conn: Connection, event: EventView) -> None:
         """Record the event (a repeat changes nothing)."""
         partition, offset = event.position
-        conn.execute(
-            insert(self.table)
-            .values(
-                subject_id=event.subject_id,
-                event_id=event.event_id,
-                event_type=event.event_type,
-                time=event.time,
-                producer=event.producer,
-                jurisdiction=event.jurisdiction,
-                partition=partition,
-                log_offset=offset,
-            )
-            .on_conflict_do_nothing()
-        )
+        row = {
+            "subject_id": event.subject_id,
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "time": event.time,
+            "producer": event.producer,
+            "jurisdiction": event.jurisdiction,
+            "partition": partition,
+            "log_offset": offset,
+        }
+        upsert(conn, self.table, row, {})

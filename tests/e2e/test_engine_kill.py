@@ -27,7 +27,7 @@ from services.bench.sealer_bench import preload
 from services.bench.workload import BENCH_AGENCIES, workload
 from services.scenarios.ctdc import load_cases
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 HAVEN = Path(sys.executable).parent / "haven"
 EVENTS = int(os.environ.get("HAVEN_TEST_KILL_EVENTS", "20000"))
