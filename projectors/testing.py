@@ -6,13 +6,15 @@ with :class:`EventView` objects, the way the engine does for one agency.
 
 from __future__ import annotations
 
+import copy
 import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
+from events.sealing import bind_to_event, is_sealed
 from projectors.consent import AgencyProfile
 from projectors.sdk import EventView, Projector
 
@@ -20,7 +22,11 @@ COORDINATOR = AgencyProfile("t_coord", "coordinator", "GR")
 
 
 def sealed(kid: str = "subj:00000000-0000-4000-8000-000000000000:0") -> dict[str, str]:
-    """A sealed-looking personal field (projectors store them as they come)."""
+    """A sealed personal field as a handler sees it (bound to its event and path).
+
+    :meth:`ProjectorHarness.apply` rebinds it to the event it builds, as the
+    engine does; projectors store it as it comes and never open it.
+    """
     return {"sealed": "v1", "kid": kid, "ct": "AAAA", "event_id": "e", "path": "data.x"}
 
 
@@ -75,7 +81,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
 
 def sample_data(event_type: str) -> dict[str, Any]:
     """Valid JSON-mode ``data`` of a shareable event type (a fresh copy)."""
-    return dict(SAMPLES[event_type])
+    return copy.deepcopy(SAMPLES[event_type])
 
 
 class ProjectorHarness:
@@ -85,14 +91,11 @@ class ProjectorHarness:
         self.engine = engine
         self.projector = projector
         self.schema = f"agency_t{secrets.token_hex(6)}"
-        with self._begin() as conn:
+        with engine.begin() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{self.schema}"')
             projector.metadata.create_all(self._mapped(conn))
 
-    def _begin(self) -> Any:
-        return self.engine.begin()
-
-    def _mapped(self, conn: Any) -> Any:
+    def _mapped(self, conn: Connection) -> Connection:
         return conn.execution_options(schema_translate_map={None: self.schema})
 
     def apply(
@@ -110,17 +113,22 @@ class ProjectorHarness:
         handler = self.projector.handler_for(event_type)
         if handler is None:
             raise LookupError(f"projector {self.projector.name!r} does not handle {event_type}")
+        event_id = event_id or str(uuid.uuid4())
+        fields = sample_data(event_type) if data is None else data
         view = EventView(
-            event_id=event_id or str(uuid.uuid4()),
+            event_id=event_id,
             event_type=event_type,
             subject_id=subject_id,
             time=time or datetime.now(UTC),
             producer=producer,
             jurisdiction=agency.jurisdiction,
             agency=agency,
-            data=sample_data(event_type) if data is None else data,
+            data={
+                name: bind_to_event(value, event_id, f"data.{name}") if is_sealed(value) else value
+                for name, value in fields.items()
+            },
         )
-        with self._begin() as conn:
+        with self.engine.begin() as conn:
             handler(self._mapped(conn), view)
         return view
 
@@ -132,7 +140,7 @@ class ProjectorHarness:
 
     def erase(self, subject_id: str) -> int:
         """The projector's erasure, as a withdrawal runs it."""
-        with self._begin() as conn:
+        with self.engine.begin() as conn:
             return self.projector.erase(self._mapped(conn), subject_id)
 
     def count(self, subject_id: str) -> int:
@@ -142,5 +150,5 @@ class ProjectorHarness:
 
     def drop(self) -> None:
         """Drop the schema and everything in it."""
-        with self._begin() as conn:
+        with self.engine.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')

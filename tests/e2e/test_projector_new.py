@@ -27,10 +27,12 @@ FILLED = """        statement = insert(self.table).values(
 """
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=f"{cwd}{os.pathsep}{REPO}")
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = dict(os.environ, PYTHONPATH=f"{cwd}{os.pathsep}{REPO}", **(env or {}))
     return subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+        args, cwd=cwd, env=full, capture_output=True, text=True, timeout=300, check=False
     )
 
 
@@ -82,18 +84,30 @@ def test_generated_projector_passes_its_test_after_filling_one_handler(tmp_path:
     module.write_text(source[:start] + FILLED + source[end:])
     filled = _pytest(tmp_path)
     assert filled.returncode == 0, filled.stdout[-3000:]
-    lint = _run(
+    config = str(REPO / "pyproject.toml")
+    for check in (["check"], ["format", "--check"]):
+        lint = _run(
+            [str(HAVEN.parent / "ruff"), *check, "--config", config, "ext", "ext_tests"], tmp_path
+        )
+        assert lint.returncode == 0, lint.stdout
+    typed = _run(
         [
-            str(HAVEN.parent / "ruff"),
-            "check",
-            "--config",
-            str(REPO / "pyproject.toml"),
-            "ext",
-            "ext_tests",
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--config-file",
+            config,
+            "--explicit-package-bases",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            "ext/custom/risk_watch.py",
+            "ext_tests/test_risk_watch_projector.py",
         ],
         tmp_path,
+        env={"MYPYPATH": f"{tmp_path}{os.pathsep}{REPO}"},
     )
-    assert lint.returncode == 0, lint.stdout
+    assert typed.returncode == 0, typed.stdout
 
 
 def test_names_are_checked_and_nothing_is_overwritten(tmp_path: Path) -> None:
