@@ -36,6 +36,14 @@ def _no_constants(_: str) -> float:
 
 def load_json(raw: bytes) -> dict[str, Any]:
     """Strict UTF-8 JSON object: no duplicate keys, no NaN/Infinity (``invalid_json``)."""
+    value = load_json_value(raw)
+    if not isinstance(value, dict):
+        raise _fail("an event must be a JSON object")
+    return value
+
+
+def load_json_value(raw: bytes) -> Any:
+    """Strict UTF-8 JSON of any shape (an event, or a batch of events)."""
     hooks: dict[str, Any] = {"parse_float": _finite, "parse_constant": _no_constants}
     try:
         value = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, **hooks)
@@ -44,6 +52,4 @@ def load_json(raw: bytes) -> dict[str, Any]:
         raise _fail(f"not valid JSON ({where})") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _fail("not UTF-8 JSON with unique keys") from None
-    if not isinstance(value, dict):
-        raise _fail("an event must be a JSON object")
     return value

@@ -89,9 +89,18 @@ class CliSettings(CommonSettings):
 
 
 class ApiSettings(CommonSettings):
-    """The HTTP API."""
+    """The HTTP API and ``haven up``."""
 
     api_port: int = Field(8080, ge=1, le=65535, validation_alias=_env("HAVEN_API_PORT"))
+    api_host: str = Field("127.0.0.1", validation_alias=_env("HAVEN_API_HOST"))
+    #: The API's NOINHERIT login role; unset in development: derived from the master key.
+    api_database_url: SecretStr | None = Field(
+        None, validation_alias=_env("HAVEN_API_DATABASE_URL")
+    )
+    log_level: str = Field("INFO", validation_alias=_env("HAVEN_LOG_LEVEL"))
+    worker_stop_timeout_s: float = Field(
+        30.0, gt=0, validation_alias=_env("HAVEN_WORKER_STOP_TIMEOUT_S")
+    )
 
 
 class WorkerSettings(CommonSettings):

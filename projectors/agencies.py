@@ -19,6 +19,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, text
 
+from projectors.db_roles import grant_agency_access
+
 TOKEN_PREFIX = "hvn"  # noqa: S105 - a public prefix, not a secret
 
 
@@ -101,6 +103,7 @@ def create_agency_rows(
     conn.exec_driver_sql(
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {quoted_role}"
     )
+    grant_agency_access(conn, agency_type, role)
     _create_read_models(conn, schema_name(agency_id))
     return token
 

@@ -21,6 +21,7 @@ from infra.settings import WorkerSettings
 from projectors.engine_batch import EngineSettings
 from projectors.engine_core import EngineCore
 from projectors.engine_service import EngineConfig, EngineService
+from projectors.heartbeat import Heartbeat
 from projectors.keyring import Keyring
 from projectors.loop_thread import Loop
 from projectors.policy_loader import default_policy_path, load_policy
@@ -94,6 +95,10 @@ class SchedulerService(_LoopService):
     """The scheduler loop."""
 
 
+class HeartbeatService(_LoopService):
+    """The worker's readiness heartbeat."""
+
+
 @dataclass(frozen=True)
 class HavenApp:
     """The Faust app and the services it runs."""
@@ -129,10 +134,13 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
         keyring,
         tick_s=settings.scheduler_tick_s,
     )
+    beat_engine = sync_engine(endpoints.database_url, pool_size=1)
+    heartbeat = Heartbeat(beat_engine, [sealer.ready, engine.ready])
     for service, target in (
         (SealerService, sealer),
         (EngineLoopService, engine),
         (SchedulerService, scheduler),
+        (HeartbeatService, heartbeat),
     ):
         service.target = target
         app.service(service)

@@ -71,6 +71,7 @@ class BatchSealer:
         self._log, self._dlq, self._prefix = log, dlq, prefix
         self.positions: dict[tuple[str, int], int | None] = {}
         self.stats = SealerStats()
+        self._rejections: Counter[str] = Counter()
         self._agencies: frozenset[str] = frozenset()
         self._fresh: list[EventRef] = []
         self.last_timings: dict[str, float] = {}
@@ -80,6 +81,7 @@ class BatchSealer:
     ) -> None:
         """Seal a batch; raises (nothing committed) on broker or database failure."""
         clock = _Clock()
+        self._rejections = Counter()
         await self._refresh_agencies(records)
         ordered = [rec for recs in records.values() for rec in recs]
         outgoing = await asyncio.to_thread(self._prepare, ordered)
@@ -90,7 +92,7 @@ class BatchSealer:
         await asyncio.gather(*futures)
         clock.lap("ack_ms")
         advances = self._advances(records)
-        await asyncio.to_thread(self._store.commit_batch, self._fresh, advances)
+        await asyncio.to_thread(self._store.commit_batch, self._fresh, advances, self._rejections)
         clock.lap("commit_ms")
         self.last_timings = clock.laps
         for advance in advances:
@@ -158,6 +160,7 @@ class BatchSealer:
             record.topic, record.partition, record.offset, record.key, record.value or b""
         )
         self.stats.counts[f"rejected_{outcome.error.reason}"] += 1
+        self._rejections[outcome.error.reason.value] += 1
         value = dlq_payload(inbox, outcome.error, key=self._key(kid), kid=kid, received_at=now)
         return Outgoing(self._dlq, safe_subject_key(record.key), value)
 

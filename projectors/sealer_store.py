@@ -28,6 +28,13 @@ class PositionAdvance:
     next_offset: int
 
 
+_COUNT_REJECTIONS = text(
+    "INSERT INTO haven_core.rejection_counts (source, reason, count) VALUES ('sealer', :r, :n)"
+    " ON CONFLICT (source, reason) DO UPDATE"
+    " SET count = haven_core.rejection_counts.count + EXCLUDED.count"
+)
+
+
 class SealerStore:
     """Blocking data access for the sealer."""
 
@@ -73,10 +80,17 @@ class SealerStore:
             )
             return {(row[0], row[1]) for row in rows}
 
-    def commit_batch(self, sealed: Iterable[EventRef], advances: Iterable[PositionAdvance]) -> None:
-        """Record sealed events and advance positions in one transaction (fenced)."""
+    def commit_batch(
+        self,
+        sealed: Iterable[EventRef],
+        advances: Iterable[PositionAdvance],
+        rejections: Mapping[str, int] | None = None,
+    ) -> None:
+        """Record sealed events, rejection counts and positions in one transaction (fenced)."""
         refs = list(sealed)
         with self._engine.begin() as conn:
+            if rejections:
+                conn.execute(_COUNT_REJECTIONS, [{"r": r, "n": n} for r, n in rejections.items()])
             if refs:
                 conn.execute(
                     text(

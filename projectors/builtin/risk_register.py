@@ -24,6 +24,7 @@ class RiskRegister(Projector):
         metadata,
         sa.Column("subject_id", sa.Text, primary_key=True),
         sa.Column("level", sa.Text, nullable=False),
+        sa.Column("jurisdiction", sa.Text),
         sa.Column("factors", JSONB),
         sa.Column("immediate_needs", JSONB),
         sa.Column("review_by", sa.Date),
@@ -41,6 +42,7 @@ class RiskRegister(Projector):
             conn.execute(_DELETE, {"p_subject_id": event.subject_id})
             return
         values: dict[str, Any] = visible(event, "level", "factors", "immediate_needs", "notes")
+        values["jurisdiction"] = event.jurisdiction
         values["review_by"] = event.day("review_by")
         values["assessed_at"] = event.timestamp("assessed_at")
         upsert(conn, self.table, {"subject_id": event.subject_id}, values)

@@ -7,7 +7,7 @@ import os
 import typer
 
 from infra.logs import configure_logging
-from services.cli import agency, bench, contracts, demo, infra, projector, publish, worker
+from services.cli import agency, bench, contracts, demo, infra, projector, publish, up, worker
 
 app = typer.Typer(
     name="haven",
@@ -28,6 +28,7 @@ app.add_typer(contracts.app, name="contracts")
 app.add_typer(agency.app, name="agency")
 app.add_typer(projector.app, name="projector")
 app.command("worker")(worker.worker)
+app.command("up")(up.up)
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
@@ -36,3 +37,7 @@ app.command("bench")(bench.bench)
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

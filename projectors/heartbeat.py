@@ -1,0 +1,68 @@
+"""The worker's heartbeat in Postgres: what ``/v1/health`` reads to know workers are ready.
+
+Once the sealer and the engine report ready, the worker upserts its row in
+``haven_core.worker_heartbeats`` every ``interval_s``; a worker that stops
+beating for :data:`STALE_AFTER_S` no longer counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, text
+
+logger = logging.getLogger("haven.heartbeat")
+
+STALE_AFTER_S = 15.0
+_BEAT = text(
+    "INSERT INTO haven_core.worker_heartbeats (worker_id, ready_at, beat_at)"
+    " VALUES (:w, now(), now())"
+    " ON CONFLICT (worker_id) DO UPDATE SET beat_at = now(),"
+    " ready_at = COALESCE(haven_core.worker_heartbeats.ready_at, now())"
+)
+_FORGET = text("DELETE FROM haven_core.worker_heartbeats WHERE worker_id = :w")
+READY_WORKERS = text(
+    "SELECT count(*) FROM haven_core.worker_heartbeats"
+    " WHERE ready_at IS NOT NULL AND beat_at > now() - make_interval(secs => :stale)"
+)
+
+
+class Heartbeat:
+    """Beats while the worker's services are ready; forgets the row on stop."""
+
+    def __init__(
+        self, engine: Engine, ready: Sequence[asyncio.Event], interval_s: float = 2.0
+    ) -> None:
+        self._engine = engine
+        self._ready = ready
+        self._interval_s = interval_s
+        self._stopping = asyncio.Event()
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+
+    def _execute(self, statement: object) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(statement, {"w": self.worker_id})  # type: ignore[call-overload]
+
+    async def run(self) -> None:
+        """Wait for readiness, then beat until stopped."""
+        for event in self._ready:
+            await event.wait()
+        logger.info("worker ready", extra={"worker": self.worker_id})
+        while not self._stopping.is_set():
+            try:
+                await asyncio.to_thread(self._execute, _BEAT)
+            except Exception:  # a missed beat only delays readiness
+                logger.warning("heartbeat failed", exc_info=True)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self._interval_s)
+            except TimeoutError:
+                continue
+        await asyncio.to_thread(self._execute, _FORGET)
+
+    def stop(self) -> None:
+        """Stop beating."""
+        self._stopping.set()

@@ -1,0 +1,1 @@
+"""The HTTP API: gateway for agency systems and per-agency queries (FastAPI)."""

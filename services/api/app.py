@@ -1,0 +1,92 @@
+"""Composition root of the HTTP API: ``create_app(context)``.
+
+The Kafka clients start in the app's lifespan (never at import time);
+errors are answered as :class:`~services.api.models.Problem` documents with
+field paths and never echo input values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from events.errors import error_path
+from services.api import routes_audit, routes_events, routes_lists, routes_ops, routes_subjects
+from services.api.context import ApiContext
+from services.api.models import Problem, ProblemField
+
+logger = logging.getLogger("haven.api")
+_REASONS = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+def _http_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail: Any = exc.detail
+    if not isinstance(detail, dict):
+        detail = {"reason": _REASONS.get(exc.status_code, "error"), "errors": []}
+    return JSONResponse(detail, status_code=exc.status_code, headers=exc.headers)
+
+
+def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        ProblemField(path=error_path(e["loc"]), message=str(e["msg"]), code=str(e["type"]))
+        for e in exc.errors()
+    ]
+    problem = Problem(reason="invalid_request", errors=errors)
+    return JSONResponse(problem.model_dump(), status_code=422)
+
+
+def _lifespan(context: ApiContext) -> Any:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        context.producer = AIOKafkaProducer(
+            bootstrap_servers=context.bootstrap_servers,
+            acks="all",
+            linger_ms=2,
+            max_request_size=4 * 1_048_576,
+        )
+        context.offsets = AIOKafkaConsumer(
+            bootstrap_servers=context.bootstrap_servers, enable_auto_commit=False
+        )
+        await context.producer.start()
+        await context.offsets.start()
+        logger.info("api started")
+        try:
+            yield
+        finally:
+            await context.producer.stop()
+            await context.offsets.stop()
+            context.core.dispose()
+            context.reader.dispose()
+            logger.info("api stopped")
+
+    return lifespan
+
+
+def create_app(context: ApiContext) -> FastAPI:
+    """The FastAPI application over ``context``."""
+    app = FastAPI(
+        title="Haven API",
+        version="1",
+        description="Gateway and per-agency queries. Bearer token on every call but health.",
+        lifespan=_lifespan(context),
+        responses={
+            401: {"model": Problem, "description": "no valid bearer token"},
+            422: {"model": Problem, "description": "invalid input, with field paths"},
+        },
+    )
+    app.state.context = context
+    app.add_exception_handler(HTTPException, _http_problem)
+    app.add_exception_handler(RequestValidationError, _validation_problem)
+    for module in (routes_ops, routes_events, routes_subjects, routes_lists, routes_audit):
+        app.include_router(module.router)
+    return app

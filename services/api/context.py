@@ -1,0 +1,45 @@
+"""What the API needs at run time, built once in ``main()`` and passed to ``create_app``.
+
+Two database engines: ``core`` (the service account: tokens, keys, access
+log) and ``reader``, logged in as the NOINHERIT API role, used only inside a
+transaction that has done ``SET LOCAL ROLE`` to the caller's agency role.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from infra.db import sync_engine
+from projectors.db_roles import api_login_password, enable_api_login
+from projectors.keyring import Keyring
+
+
+@dataclass
+class ApiContext:
+    """Shared services of the running API."""
+
+    core: Engine
+    reader: Engine
+    keyring: Keyring
+    topic_prefix: str
+    bootstrap_servers: str
+    producer: Any = None  # an aiokafka producer, started by the app's lifespan
+    offsets: Any = None  # an aiokafka consumer without group, for end offsets
+    gateway_rejections: Counter[str] = field(default_factory=Counter)
+
+
+def reader_engine(core: Engine, master_key: bytes, api_database_url: str | None) -> Engine:
+    """An engine logged in as the API role (derived password unless a URL is given)."""
+    if api_database_url:
+        return sync_engine(api_database_url, pool_size=20)
+    with core.begin() as conn:
+        role = enable_api_login(conn, master_key)
+    url = core.url
+    database = url.database or ""
+    login = make_url(url).set(username=role, password=api_login_password(master_key, database))
+    return sync_engine(login.render_as_string(hide_password=False), pool_size=20)

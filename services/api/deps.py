@@ -1,0 +1,48 @@
+"""FastAPI dependencies: the API context and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from events.envelope import SUBJECT_PATTERN
+from services.api.auth import Caller, caller_for
+from services.api.context import ApiContext
+from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+_bearer = HTTPBearer(auto_error=False, description="the agency's API token")
+
+
+def get_context(request: Request) -> ApiContext:
+    """The context ``create_app`` stored on the app."""
+    context: ApiContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_caller(context: ContextDep, credentials: Credentials) -> Caller:
+    """The agency whose bearer token came with the request (401 otherwise)."""
+    return caller_for(context.core, credentials.credentials if credentials else None)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+Cursor = Annotated[str | None, Query(max_length=2000, description="from `next_cursor`")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+SubjectPath = Annotated[str, Path(pattern=SUBJECT_PATTERN, max_length=36)]
+SubjectQuery = Annotated[str | None, Query(pattern=SUBJECT_PATTERN, max_length=36)]
+Jurisdiction = Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")]
+DEFAULT_PAGE = DEFAULT_LIMIT
+
+
+def require_type(caller: Caller, *allowed: str) -> None:
+    """403 unless the caller's agency type is one of ``allowed``."""
+    if caller.agency_type not in allowed:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail={"reason": "forbidden", "errors": []},
+        )

@@ -1,0 +1,92 @@
+"""The gateway's checks, in DESIGN.md order, with the sealer's own validation.
+
+Size and authentication run in the route; here: JSON, then per event the
+envelope and agency, known type and schema (``events.codec.parse_dict``, the
+code the sealer runs).  A batch is all or nothing: one bad event refuses
+the whole batch, with every bad event's field paths prefixed by its index.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from events.codec import parse_dict
+from events.errors import ContractError, FieldError, RejectReason
+from events.jsonload import load_json_value
+from services.api.models import Problem
+
+MAX_BODY_BYTES = 1_048_576
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One accepted event for the caller's inbox."""
+
+    event_id: str
+    subject: str
+    value: bytes
+
+
+class Refused(Exception):
+    """The request is refused with ``status`` and a problem document."""
+
+    def __init__(self, status: int, problem: Problem) -> None:
+        super().__init__(problem.reason)
+        self.status = status
+        self.problem = problem
+
+
+def _contract_refusal(error: ContractError, prefix: str = "") -> Refused:
+    status = 403 if error.reason is RejectReason.AGENCY_MISMATCH else 422
+    errors = tuple(FieldError(_join(prefix, e.path), e.message, e.code) for e in error.errors)
+    return Refused(status, Problem.of(error.reason.value, errors))
+
+
+def _join(prefix: str, path: str) -> str:
+    if not prefix:
+        return path
+    return f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
+
+
+def _events(raw: bytes) -> tuple[list[Any], bool]:
+    try:
+        value = load_json_value(raw)
+    except ContractError as error:
+        raise _contract_refusal(error) from None
+    if isinstance(value, list):
+        if not value or len(value) > MAX_BATCH:
+            message = f"a batch holds 1 to {MAX_BATCH} events"
+            raise Refused(422, Problem.of("invalid_batch", (FieldError("", message),)))
+        return value, True
+    return [value], False
+
+
+def _one(obj: Any, agency_id: str) -> Outgoing:
+    if not isinstance(obj, dict):
+        reason = RejectReason.INVALID_JSON
+        raise ContractError(reason, [FieldError("", "an event must be a JSON object")])
+    event = parse_dict(obj, inbox_agency=agency_id)
+    value = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return Outgoing(event.id, str(event.subject), value)
+
+
+def validate_events(raw: bytes, agency_id: str) -> list[Outgoing]:
+    """The events of a request body from ``agency_id``, or :class:`Refused`."""
+    items, batch = _events(raw)
+    accepted: list[Outgoing] = []
+    refusals: list[Refused] = []
+    for index, obj in enumerate(items):
+        try:
+            accepted.append(_one(obj, agency_id))
+        except ContractError as error:
+            refusals.append(_contract_refusal(error, f"[{index}]" if batch else ""))
+    if not refusals:
+        return accepted
+    status = 403 if any(r.status == 403 for r in refusals) else 422
+    reasons = {r.problem.reason for r in refusals}
+    reason = refusals[0].problem.reason if len(reasons) == 1 else "invalid_batch"
+    errors = [field for r in refusals for field in r.problem.errors]
+    raise Refused(status, Problem(reason=reason, errors=errors))

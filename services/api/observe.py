@@ -1,0 +1,62 @@
+"""Readiness and metrics: what ``/v1/health`` and ``/metrics`` report.
+
+Both read shared state (Postgres, the broker), so they are true for the whole
+deployment, not just this API process: counts come from the sealer's and the
+engine's own tables, lag from broker end offsets minus stored positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from projectors.heartbeat import READY_WORKERS, STALE_AFTER_S
+
+_COUNTS = {
+    "sealed": "SELECT count(*) FROM haven_core.sealed_events",
+    "projected": "SELECT COALESCE(sum(next_offset), 0) FROM haven_core.engine_positions"
+    " WHERE topic = :log",
+    "erasures": "SELECT count(DISTINCT withdrawal_event_id) FROM haven_core.erasure_receipts",
+    "keys_destroyed": "SELECT count(*) FROM haven_core.keys WHERE destroyed_at IS NOT NULL",
+    "workers_ready": str(READY_WORKERS),
+}
+
+
+def ready_workers(core: Engine) -> int:
+    """Workers whose services are ready and whose heartbeat is fresh (blocking)."""
+    with core.connect() as conn:
+        return int(conn.execute(READY_WORKERS, {"stale": STALE_AFTER_S}).scalar_one())
+
+
+def pipeline_counts(core: Engine, log_topic: str) -> dict[str, Any]:
+    """Counts for /metrics, read from the pipeline's own tables (blocking)."""
+    params = {"log": log_topic, "stale": STALE_AFTER_S}
+    with core.connect() as conn:
+        counts: dict[str, Any] = {
+            name: int(conn.execute(text(sql), params).scalar_one()) for name, sql in _COUNTS.items()
+        }
+        rejected = conn.execute(
+            text("SELECT source, reason, count FROM haven_core.rejection_counts")
+        )
+        counts["rejected"] = [(row[0], row[1], int(row[2])) for row in rejected]
+        sealer = conn.execute(
+            text("SELECT topic, partition, next_offset FROM haven_core.sealer_positions")
+        )
+        engine = conn.execute(
+            text("SELECT topic, partition, next_offset FROM haven_core.engine_positions")
+        )
+        counts["positions"] = {
+            "sealer": {(r[0], r[1]): r[2] for r in sealer},
+            "engine": {(r[0], r[1]): r[2] for r in engine},
+        }
+    return counts
+
+
+def lag(
+    positions: dict[tuple[str, int], int], ends: dict[tuple[str, int], int]
+) -> Iterable[tuple[str, int, int]]:
+    """Per partition: end offset minus stored position, never below zero."""
+    for (topic, partition), end in sorted(ends.items()):
+        yield topic, partition, max(end - positions.get((topic, partition), 0), 0)

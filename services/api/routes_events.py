@@ -1,0 +1,110 @@
+"""``POST /v1/events``: one CloudEvent or a batch into the caller's inbox."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from events.errors import FieldError
+from events.topics import inbox_topic
+from services.api.auth import bearer_token, caller_for
+from services.api.context import ApiContext
+from services.api.deps import ContextDep
+from services.api.ingest import MAX_BODY_BYTES, Outgoing, Refused, validate_events
+from services.api.models import Accepted, Problem
+
+router = APIRouter(tags=["events"])
+
+_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A CloudEvent 1.0 in structured mode (see contracts/ for every type).",
+    "required": ["specversion", "id", "source", "type", "subject", "time", "data"],
+    "properties": {
+        "specversion": {"type": "string"},
+        "id": {"type": "string"},
+        "source": {"type": "string"},
+        "type": {"type": "string"},
+        "subject": {"type": "string"},
+        "time": {"type": "string"},
+        "agency": {"type": "string"},
+        "jurisdiction": {"type": "string"},
+        "data": {"type": "object"},
+    },
+}
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/cloudevents+json": {"schema": _EVENT_SCHEMA},
+            "application/cloudevents-batch+json": {
+                "schema": {"type": "array", "items": _EVENT_SCHEMA, "maxItems": 1000}
+            },
+            "application/json": {"schema": _EVENT_SCHEMA},
+        },
+    }
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": why}
+    for code, why in (
+        (401, "no valid bearer token"),
+        (403, "`agency` or `source` is not the caller"),
+        (413, "the body exceeds 1 MiB"),
+        (422, "invalid input, with field paths"),
+        (503, "the broker did not take the events"),
+    )
+}
+
+
+def _problem(status_code: int, problem: Problem) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return JSONResponse(problem.model_dump(), status_code=status_code, headers=headers)
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise Refused(413, Problem.of("too_large", (FieldError("", "the body exceeds 1 MiB"),)))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise Refused(413, Problem.of("too_large", (FieldError("", "the body exceeds 1 MiB"),)))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _send(context: ApiContext, agency_id: str, events: list[Outgoing]) -> None:
+    topic = inbox_topic(context.topic_prefix, agency_id)
+    sends = [
+        await context.producer.send(topic, event.value, key=event.subject.encode())
+        for event in events
+    ]
+    await asyncio.gather(*sends)
+
+
+@router.post(
+    "/v1/events",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=_RESPONSES,
+    openapi_extra=_BODY,
+)
+async def post_events(request: Request, context: ContextDep) -> Any:
+    """Validate like the sealer, then write to the caller's inbox; 202 with the ids."""
+    try:
+        raw = await _body(request)
+        token = bearer_token(request.headers.get("authorization"))
+        caller = await run_in_threadpool(caller_for, context.core, token)
+        events = validate_events(raw, caller.agency_id)
+    except Refused as refused:
+        context.gateway_rejections[refused.problem.reason] += 1
+        return _problem(refused.status, refused.problem)
+    try:
+        await _send(context, caller.agency_id, events)
+    except Exception:
+        return _problem(503, Problem(reason="broker_unavailable"))
+    return JSONResponse({"accepted": [e.event_id for e in events]}, status_code=202)

@@ -1,0 +1,120 @@
+"""``haven up``: embedded infra (unless configured), the worker and the API, until Ctrl-C.
+
+Order: infra, migrations, topics, the worker (a child process, so the Faust
+worker keeps its own event loop and signals), then the API in this process.
+Stopping (Ctrl-C, SIGTERM, or the worker dying) runs the same path backwards:
+the API drains, the worker gets SIGTERM, the infra this command started stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from infra.embedded import EmbeddedInfra
+from infra.embedded.processes import _pdeathsig
+from infra.endpoints import Endpoints
+from infra.logs import configure_logging
+from infra.secrets import load_master_key
+from infra.settings import ApiSettings
+from infra.topics import core_topics, ensure_topics
+from services.api.serve import api_server, build_context
+from services.cli.context import migrated_engine
+
+logger = logging.getLogger("haven.up")
+console = Console(stderr=True)
+
+
+@contextmanager
+def _infrastructure(settings: ApiSettings) -> Iterator[Endpoints]:
+    """The configured broker and database, else the embedded ones of the data dir."""
+    kafka = settings.kafka_bootstrap_servers
+    database = settings.database_url.get_secret_value() if settings.database_url else None
+    if kafka and database:
+        yield Endpoints(kafka, database, embedded=False)
+        return
+    infra = EmbeddedInfra(settings.data_dir, timeout_s=60)
+    with console.status("starting embedded broker and Postgres"):
+        embedded = infra.start()
+    try:
+        yield Endpoints(
+            kafka or embedded.bootstrap_servers, database or embedded.database_url, embedded=True
+        )
+    finally:
+        infra.stop()
+
+
+def _start_worker(settings: ApiSettings, endpoints: Endpoints) -> subprocess.Popen[bytes]:
+    env = os.environ | endpoints.env() | {"HAVEN_DATA_DIR": str(settings.data_dir.resolve())}
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "worker"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        process_group=0,
+        preexec_fn=_pdeathsig(signal.SIGTERM, os.getpid()),
+    )
+
+
+def _stop_worker(worker: subprocess.Popen[bytes], timeout_s: float) -> None:
+    if worker.poll() is not None:
+        return
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        logger.warning("worker did not stop in time: killed", extra={"timeout_s": timeout_s})
+        worker.kill()
+        worker.wait()
+
+
+def up(
+    port: Annotated[
+        int | None, typer.Option(help="API port (default HAVEN_API_PORT or 8080)")
+    ] = None,
+) -> None:
+    """Run the whole backend: infra, sealer, engine, scheduler and the HTTP API."""
+    settings = ApiSettings()
+    configure_logging(settings.log_level)
+    with _infrastructure(settings) as endpoints:
+        master_key = load_master_key(settings)
+        with migrated_engine(endpoints):
+            pass
+        ensure_topics(
+            endpoints.bootstrap_servers, core_topics(settings.topic_prefix, settings.partitions)
+        )
+        worker = _start_worker(settings, endpoints)
+        server = api_server(
+            settings, build_context(settings, endpoints, master_key), port or settings.api_port
+        )
+        failed = threading.Event()
+
+        def watch() -> None:
+            if worker.wait() != 0 and not server.should_exit:
+                logger.error("worker exited: stopping", extra={"returncode": worker.returncode})
+                failed.set()
+                server.should_exit = True
+
+        threading.Thread(target=watch, name="worker-watch", daemon=True).start()
+        console.print(
+            f"[green]haven up[/green]: API on http://{settings.api_host}:{server.config.port}"
+        )
+        try:
+            server.run()
+        except (KeyboardInterrupt, SystemExit):
+            pass  # the signal that stopped the server: shut down the rest below
+        finally:
+            server.should_exit = True
+            _stop_worker(worker, settings.worker_stop_timeout_s)
+    console.print("haven stopped")
+    if failed.is_set():
+        raise typer.Exit(1)
