@@ -124,6 +124,7 @@ class Applier:
     ) -> None:
         """Run the projectors of one recipient and record what it now holds."""
         self.project(logged, agency, delivery.fields, delivery.bases)
+        self.scope.delivered.setdefault(logged.offset, []).append(agency.id)
         state.seen_by.add(agency.id)
         if logged.event.type == IDENTIFIED:
             state.hold(agency.id, lawful_only=not ({"producer", "consent"} & delivery.bases))

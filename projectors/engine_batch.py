@@ -70,6 +70,9 @@ class BatchScope:
     ready_schemas: set[str]
     counts: Counter[str] = field(default_factory=Counter)
     destroyed_kids: list[str] = field(default_factory=list)
+    #: For the audit ledger: recipients and refusals by log offset.
+    delivered: dict[int, list[str]] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def state(self, subject: str | None) -> SubjectState:
@@ -133,6 +136,7 @@ class BatchScope:
     def record_refusal(self, logged: LoggedEvent, reason: str) -> None:
         """Audit trail row plus the producer's ``refusals`` read model."""
         self.counts["refused"] += 1
+        self.refused.add(logged.offset)
         event = logged.event
         self.conn.execute(
             text(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, text
 
 from events.codec import parse_log_dict
 from events.jsonload import load_json
+from projectors.audit_ledger import record_batch
 from projectors.engine_apply import Applier
 from projectors.engine_batch import BatchScope, EngineSettings, LoggedEvent
 from projectors.engine_context import PartitionContext, PolicyBook
@@ -86,7 +87,7 @@ class EngineCore:
         logged = [_parse(r) for r in records]
         try:
             with self._engine.begin() as conn:
-                result = self._apply(conn, topic, partition, expected, logged)
+                result = self._apply(conn, topic, partition, expected, logged, records)
         except Exception:
             self._ready_schemas.clear()  # a rolled-back CREATE must run again
             raise
@@ -102,6 +103,7 @@ class EngineCore:
         partition: int,
         expected: int | None,
         logged: list[LoggedEvent],
+        records: Sequence[LogRecord],
     ) -> BatchResult:
         _lock_and_check(conn, topic, partition, expected)
         context = PartitionContext.load(conn, topic, partition)
@@ -119,6 +121,9 @@ class EngineCore:
         for event in fresh:
             applier.apply(event)
         _save(conn, topic, partition, fresh, scope.states)
+        batch = [(event, record.value) for event, record in zip(logged, records, strict=True)]
+        applied = {event.offset for event in fresh}
+        record_batch(conn, topic, partition, batch, applied, scope.refused, scope.delivered)
         next_offset = logged[-1].offset + 1 if logged else (expected or 0)
         _advance(conn, topic, partition, expected, next_offset)
         scope.counts["applied"] += len(fresh)

@@ -1,0 +1,1 @@
+"""``haven audit``: verify the ledger, replay the log, a subject's trail (docs/audit.md)."""
