@@ -7,7 +7,18 @@ import os
 import typer
 
 from infra.logs import configure_logging
-from services.cli import agency, bench, contracts, demo, infra, projector, publish, up, worker
+from services.cli import (
+    agency,
+    audit,
+    bench,
+    contracts,
+    demo,
+    infra,
+    projector,
+    publish,
+    up,
+    worker,
+)
 
 app = typer.Typer(
     name="haven",
@@ -27,6 +38,7 @@ app.add_typer(infra.app, name="infra")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(agency.app, name="agency")
 app.add_typer(projector.app, name="projector")
+app.add_typer(audit.app, name="audit")
 app.command("worker")(worker.worker)
 app.command("up")(up.up)
 app.command("publish")(publish.publish)
