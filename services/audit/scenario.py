@@ -68,9 +68,16 @@ def changed_policy(rig: EngineRig) -> tuple[str, str]:
 
 
 def build_scenario(
-    rig: EngineRig, cases: list[CtdcCase], events: int, *, seed: int = 7, run_every: int = 500
+    rig: EngineRig,
+    cases: list[CtdcCase],
+    events: int,
+    *,
+    seed: int = 7,
+    run_every: int = 500,
+    apply: bool = True,
 ) -> ScenarioLog:
-    """Append about ``events`` events to the rig's log, applying as it goes."""
+    """Append about ``events`` events to the rig's log, applying as it goes (unless not
+    ``apply``: then the log is only built, e.g. to feed a broker)."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible scenario, not a secret
     out = ScenarioLog()
     for agency_id, kind, country in FIRST_AGENCIES:
@@ -106,9 +113,10 @@ def build_scenario(
         )
         steps[subject] += 1
         out.events = len(rig.log)
-        if n % run_every == run_every - 1:
+        if apply and n % run_every == run_every - 1:
             rig.run()
-    rig.run()
+    if apply:
+        rig.run()
     out.subjects = ids
     return out
 
