@@ -58,13 +58,15 @@ async def health(context: ContextDep) -> Any:
 
 
 async def _end_offsets(context: ApiContext) -> dict[tuple[str, int], int]:
-    topics = await context.offsets.topics()
+    # A fresh cluster snapshot: the consumer's cached one misses topics created since start.
+    cluster = await context.offsets._client.fetch_all_metadata()
     inbox = re.compile(inbox_pattern(context.topic_prefix))
-    wanted = [t for t in topics if t == log_topic(context.topic_prefix) or inbox.match(t)]
+    log = log_topic(context.topic_prefix)
     partitions = [
         TopicPartition(topic, p)
-        for topic in wanted
-        for p in context.offsets.partitions_for_topic(topic) or ()
+        for topic in cluster.topics()
+        if topic == log or inbox.match(topic)
+        for p in cluster.partitions_for_topic(topic) or ()
     ]
     ends = await context.offsets.end_offsets(partitions)
     return {(tp.topic, tp.partition): int(offset) for tp, offset in ends.items()}

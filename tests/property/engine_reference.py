@@ -139,6 +139,8 @@ class Reference:
         if ev.type == "haven.consent.expired.v1":
             self._end(s, [ev.data["consent_id"]])
             return
+        if ev.type == "haven.erasure.executed.v1":
+            return  # key destruction: read-model rows stay, only their seal becomes unreadable
         data = dict(ev.data)
         if FAMILY.get(ev.type) == "placement":
             data.setdefault("shelter_agency", s.placements.get(data["placement_id"]))
