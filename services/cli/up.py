@@ -1,6 +1,7 @@
 """``haven up``: embedded infra (unless configured), the worker and the API, until Ctrl-C.
 
-Order: infra, migrations, topics, the worker (a child process, so the Faust
+Order: infra, migrations, topics (with the embedded broker, the log restored
+from the archive: :mod:`projectors.reopen`), the worker (a child process, so the Faust
 worker keeps its own event loop and signals), then the API in this process.
 Stopping (Ctrl-C, SIGTERM, or the worker dying) runs the same path backwards:
 the API drains, the worker gets SIGTERM, the infra this command started stops.
@@ -27,7 +28,8 @@ from infra.endpoints import Endpoints
 from infra.logs import configure_logging
 from infra.secrets import load_master_key
 from infra.settings import ApiSettings
-from infra.topics import core_topics, ensure_topics
+from projectors.archive import RestoreFailed, RestoreRefused
+from projectors.reopen import reopen_log
 from services.api.serve import api_server, build_context
 from services.cli.context import migrated_engine
 
@@ -52,6 +54,24 @@ def _infrastructure(settings: ApiSettings) -> Iterator[Endpoints]:
         )
     finally:
         infra.stop()
+
+
+def _reopen(settings: ApiSettings, endpoints: Endpoints) -> None:
+    """Migrations, topics, and with the embedded broker the log back from the archive."""
+    with migrated_engine(endpoints) as engine, console.status("reopening the log"):
+        try:
+            reopened = reopen_log(
+                engine,
+                endpoints.bootstrap_servers,
+                settings.topic_prefix,
+                settings.partitions,
+                restore=endpoints.embedded,
+            )
+        except (RestoreRefused, RestoreFailed) as exc:
+            console.print(f"[red]haven up[/red]: the log cannot be restored: {exc}")
+            raise typer.Exit(1) from None
+    if reopened.restore and reopened.restore.records:
+        console.print(f"log restored from the archive: {reopened.restore.records} records")
 
 
 def _start_worker(settings: ApiSettings, endpoints: Endpoints) -> subprocess.Popen[bytes]:
@@ -87,11 +107,7 @@ def up(
     configure_logging(settings.log_level)
     with _infrastructure(settings) as endpoints:
         master_key = load_master_key(settings)
-        with migrated_engine(endpoints):
-            pass
-        ensure_topics(
-            endpoints.bootstrap_servers, core_topics(settings.topic_prefix, settings.partitions)
-        )
+        _reopen(settings, endpoints)
         worker = _start_worker(settings, endpoints)
         server = api_server(
             settings, build_context(settings, endpoints, master_key), port or settings.api_port

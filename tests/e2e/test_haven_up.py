@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,26 +45,33 @@ def _wait_until(check: object, timeout_s: float, what: str) -> None:
     raise AssertionError(f"{what} not reached within {timeout_s}s")
 
 
-@pytest.fixture
-def running(
-    embedded_data_dir: Path,
-) -> Iterator[tuple[subprocess.Popen[bytes], str, dict[str, str]]]:
-    env = _env(embedded_data_dir)
+@contextmanager
+def _haven_up(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``haven up`` on its own port; killed if the test did not stop it."""
     port = free_port()
+    log = (data_dir / "up.log").open("ab")
     process = subprocess.Popen(
-        [str(HAVEN), "up", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(embedded_data_dir / "up.log").open("wb"),
+        [str(HAVEN), "up", "--port", str(port)], env=env, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until(lambda: httpx.get(f"{base}/v1/health").status_code == 200, 120, "health 200")
-        yield process, base, env
+        yield process, base
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+        log.close()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: exit 0 and no child (worker, broker, Postgres) left behind."""
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert len(children) >= 3, "worker, broker and Postgres run under haven up"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=90) == 0
+    _, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive, f"left behind: {[p.pid for p in alive]}"
 
 
 def _add_agency(env: dict[str, str], agency_id: str, kind: str) -> str:
@@ -78,13 +86,8 @@ def _add_agency(env: dict[str, str], agency_id: str, kind: str) -> str:
     return str(json.loads(result.stdout)["token"])
 
 
-def test_haven_up_serves_a_round_trip_and_stops_cleanly(
-    running: tuple[subprocess.Popen[bytes], str, dict[str, str]],
-) -> None:
-    process, base, env = running
-    ngo, other = _add_agency(env, "gr_ngo", "ngo"), _add_agency(env, "gr_health", "health")
-    subject = str(uuid.uuid4())
-    event = cloudevent(
+def _identified(subject: str) -> dict[str, object]:
+    return cloudevent(
         agency="gr_ngo",
         jurisdiction="GR",
         event_type="haven.victim.identified.v1",
@@ -100,21 +103,46 @@ def test_haven_up_serves_a_round_trip_and_stops_cleanly(
             "personal": {"full_name": NAME},
         },
     )
-    posted = httpx.post(f"{base}/v1/events", json=event, headers={"Authorization": f"Bearer {ngo}"})
+
+
+def _publish_and_see(base: str, token: str, subject: str) -> dict[str, object]:
+    auth = {"Authorization": f"Bearer {token}"}
+    posted = httpx.post(f"{base}/v1/events", json=_identified(subject), headers=auth)
     assert posted.status_code == 202, posted.text
     view = f"{base}/v1/subjects/{subject}"
-    _wait_until(
-        lambda: httpx.get(view, headers={"Authorization": f"Bearer {ngo}"}).status_code == 200,
-        90,
-        "the event visible to its producer",
+    _wait_until(lambda: httpx.get(view, headers=auth).status_code == 200, 90, "the event visible")
+    body: dict[str, object] = httpx.get(view, headers=auth).json()
+    return body
+
+
+def _verify(env: dict[str, str]) -> dict[str, object]:
+    result = subprocess.run(
+        [str(HAVEN), "audit", "verify", "--json"], env=env, capture_output=True, timeout=120
     )
-    body = httpx.get(view, headers={"Authorization": f"Bearer {ngo}"}).json()
-    assert body["personal"]["full_name"] == NAME
-    assert httpx.get(view, headers={"Authorization": f"Bearer {other}"}).status_code == 404
-    assert "haven_events_sealed_total 1.0" in httpx.get(f"{base}/metrics").text
-    children = psutil.Process(process.pid).children(recursive=True)
-    assert len(children) >= 3, "worker, broker and Postgres run under haven up"
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=90) == 0
-    _, alive = psutil.wait_procs(children, timeout=20)
-    assert not alive, f"left behind: {[p.pid for p in alive]}"
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report: dict[str, object] = json.loads(result.stdout)
+    return report
+
+
+def test_haven_up_round_trip_clean_stop_and_restart_restores_the_log(
+    embedded_data_dir: Path,
+) -> None:
+    env = _env(embedded_data_dir)
+    first = str(uuid.uuid4())
+    with _haven_up(embedded_data_dir, env) as (process, base):
+        ngo, other = _add_agency(env, "gr_ngo", "ngo"), _add_agency(env, "gr_health", "health")
+        before = _publish_and_see(base, ngo, first)
+        assert before["personal"]["full_name"] == NAME  # type: ignore[index]
+        view = f"{base}/v1/subjects/{first}"
+        assert httpx.get(view, headers={"Authorization": f"Bearer {other}"}).status_code == 404
+        assert "haven_events_sealed_total 1.0" in httpx.get(f"{base}/metrics").text
+        _stop(process)
+    with _haven_up(embedded_data_dir, env) as (process, base):
+        auth = {"Authorization": f"Bearer {ngo}"}
+        assert httpx.get(f"{base}/v1/subjects/{first}", headers=auth).json() == before
+        restored = _verify(env)  # the restored log equals the archive, chains hold
+        assert all(p["log_records"] == p["entries"] for p in restored["partitions"])  # type: ignore[attr-defined]
+        _publish_and_see(base, ngo, str(uuid.uuid4()))
+        _wait_until(lambda: _verify(env)["entries"] > restored["entries"], 30, "chain continued")  # type: ignore[operator]
+        _stop(process)
+    assert b"log restored from the archive" in (embedded_data_dir / "up.log").read_bytes()
