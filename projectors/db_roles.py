@@ -2,7 +2,8 @@
 
 Isolation is enforced by PostgreSQL, not by query code.  Each agency role
 reads only its own schema; auditor roles may also read the erasure receipts,
-the access log and the statistics schema.  The API logs in as a NOINHERIT
+the access log, the audit ledger, refusals (ids and reasons only) and the
+statistics schema.  The API logs in as a NOINHERIT
 role that owns nothing and may only ``SET ROLE`` into agency roles.
 """
 
@@ -15,7 +16,7 @@ import hmac
 from sqlalchemy import Connection, text
 
 #: Tables in ``haven_core`` an auditor's role may read (never keys or tokens).
-AUDITOR_CORE_TABLES = ("erasure_receipts", "access_log")
+AUDITOR_CORE_TABLES = ("erasure_receipts", "access_log", "audit_ledger", "refusals")
 STATS_SCHEMA = "haven_stats"
 
 

@@ -82,3 +82,47 @@ class IndicatorCell(BaseModel):
     jurisdiction: str | None
     month: Any
     subjects: int
+
+
+class TrailEvent(BaseModel):
+    """One log record about the subject: who produced it and who received it."""
+
+    topic: str
+    partition: int
+    offset: int
+    event_id: str
+    event_type: str
+    time: datetime
+    producer: str
+    jurisdiction: str | None
+    outcome: str
+    recipients: list[str]
+
+
+class TrailRefusal(BaseModel):
+    """An event about the subject that was refused, and why."""
+
+    event_id: str
+    producer: str
+    event_type: str
+    reason: str
+    refused_at: datetime
+
+
+class TrailRead(BaseModel):
+    """One read of the subject's data through the API."""
+
+    agency_id: str
+    endpoint: str
+    read_at: datetime
+
+
+class AuditTrail(BaseModel):
+    """A subject's audit trail: ids, types, times and counts, never a personal value."""
+
+    subject_id: str
+    events: list[TrailEvent]
+    recipients: list[str]
+    refusals: list[TrailRefusal]
+    reads: list[TrailRead] | None
+    erasure_receipts: list[dict[str, Any]]

@@ -24,7 +24,8 @@ from services.api.deps import (
     require_type,
 )
 from services.api.listing import list_page
-from services.api.models import IndicatorCell, Page, Problem, row_model
+from services.api.models import AuditTrail, IndicatorCell, Page, Problem, row_model
+from services.audit.trail import subject_trail
 
 router = APIRouter(tags=["oversight"])
 FORBIDDEN: dict[int | str, dict[str, Any]] = {
@@ -45,6 +46,20 @@ def erasure_receipts(subject_id: SubjectPath, caller: CallerDep, context: Contex
     if rows:
         record_reads(context.core, caller.agency_id, "erasures", [subject_id])
     return [dict(row._mapping) for row in rows]
+
+
+@router.get("/v1/audit/trail/{subject_id}", response_model=AuditTrail, responses=FORBIDDEN)
+def audit_trail(subject_id: SubjectPath, caller: CallerDep, context: ContextDep) -> Any:
+    """The subject's audit trail (auditors): events, recipients, reads, refusals, receipts.
+
+    Ids, types, times and counts only, like ``haven audit trail``; no personal value.
+    """
+    require_type(caller, "auditor")
+    with as_agency(context.reader, caller) as conn:
+        trail = subject_trail(conn, subject_id)
+    if trail["events"] or trail["refusals"]:
+        record_reads(context.core, caller.agency_id, "audit_trail", [subject_id])
+    return trail
 
 
 @router.get("/v1/access-log", response_model=Page[AccessEntry], responses=FORBIDDEN)  # type: ignore[valid-type]

@@ -203,6 +203,13 @@ def test_auditor_endpoints_and_access_log(stack: ApiStack, subjects: dict[str, s
     assert all(e["read_at"] for e in entries)
     assert stack.get("gr_audit", f"/v1/erasures/{shared}").json() == []
     assert stack.get("gr_audit", "/v1/indicators").status_code == 200
+    assert stack.get("gr_police", f"/v1/audit/trail/{shared}").status_code == 403
+    trail = stack.get("gr_audit", f"/v1/audit/trail/{shared}")
+    assert trail.status_code == 200
+    body = trail.json()
+    assert body["events"] and "gr_coord" in body["recipients"]
+    assert ("gr_coord", "subject") in {(r["agency_id"], r["endpoint"]) for r in body["reads"]}
+    assert SECRET_NAME not in trail.text and SECRET_ALIAS not in trail.text
     assert stack.get("gr_coord", "/v1/indicators").status_code == 200
     assert stack.get("gr_police", "/v1/indicators").status_code == 403
 
