@@ -1,0 +1,146 @@
+"""HTTP load for the API bench: batched ``POST /v1/events`` and concurrent subject reads.
+
+Real HTTP over TCP with ``httpx.AsyncClient``; every figure is wall-clock
+time seen by the client, so it includes the client's own work on a shared
+machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+
+import httpx
+from rich.progress import Progress
+
+from services.bench.workload import Record
+
+BATCH_TYPE = "application/cloudevents-batch+json"
+_LAG = re.compile(r"^haven_consumer_lag\{.*\} (\S+)$", re.MULTILINE)
+_TIMEOUT = httpx.Timeout(60.0)
+
+
+Batch = tuple[str, int, bytes]  # agency, events, JSON array body
+
+
+def batches(records: Sequence[Record], size: int) -> dict[str, list[Batch]]:
+    """Per agency, its records in order as batch bodies of up to ``size`` events."""
+    by_agency: dict[str, list[bytes]] = defaultdict(list)
+    for record in records:
+        by_agency[record.agency].append(record.value)
+    return {
+        agency: [
+            (agency, len(chunk), b"[" + b",".join(chunk) + b"]")
+            for chunk in (values[i : i + size] for i in range(0, len(values), size))
+        ]
+        for agency, values in by_agency.items()
+    }
+
+
+def visible_subjects(records: Sequence[Record]) -> list[tuple[str, str]]:
+    """(agency, subject) for every identification: the identifying agency sees its subject."""
+    pairs = []
+    for record in records:
+        event = json.loads(record.value)
+        if event["type"] == "haven.victim.identified.v1":
+            pairs.append((record.agency, str(event["subject"])))
+    return pairs
+
+
+async def _post_lane(
+    base_url: str, lane: list[Batch], tokens: dict[str, str], progress: Progress
+) -> int:
+    """One client posting its batches in order (an agency's batches stay on one lane)."""
+    task = progress.task_ids[-1]
+    accepted = 0
+    async with httpx.AsyncClient(base_url=base_url, timeout=_TIMEOUT) as client:
+        for agency, _, body in lane:
+            headers = {"Authorization": f"Bearer {tokens[agency]}", "Content-Type": BATCH_TYPE}
+            response = await client.post("/v1/events", content=body, headers=headers)
+            if response.status_code != 202:
+                raise RuntimeError(f"POST /v1/events: {response.status_code} {response.text[:300]}")
+            count = len(response.json()["accepted"])
+            accepted += count
+            progress.advance(task, count)
+    return accepted
+
+
+async def post_all(
+    base_url: str,
+    bodies: dict[str, list[Batch]],
+    tokens: dict[str, str],
+    clients: int,
+    progress: Progress,
+) -> tuple[int, float]:
+    """Accepted events and seconds for every batch, ``clients`` lanes in parallel."""
+    lanes: list[list[Batch]] = [[] for _ in range(min(clients, len(bodies)))]
+    for n, (_, agency_batches) in enumerate(sorted(bodies.items())):
+        lanes[n % len(lanes)].extend(agency_batches)
+    progress.add_task("POST /v1/events", total=sum(b[1] for lane in lanes for b in lane))
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(_post_lane(base_url, lane, tokens, progress) for lane in lanes))
+    return sum(counts), time.perf_counter() - started
+
+
+async def wait_drained(base_url: str, progress: Progress, timeout_s: float = 1800.0) -> None:
+    """Until ``/metrics`` reports no consumer lag (sealer and engine caught up)."""
+    task = progress.add_task("sealing + projecting (lag)", total=None)
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=base_url, timeout=_TIMEOUT) as client:
+        while time.monotonic() < deadline:
+            text = (await client.get("/metrics")).text
+            lag = sum(float(value) for value in _LAG.findall(text))
+            progress.update(task, description=f"sealing + projecting (lag {lag:.0f})")
+            if _LAG.search(text) and lag == 0:
+                progress.update(task, total=1, completed=1)
+                return
+            await asyncio.sleep(1.0)
+    raise TimeoutError("the pipeline did not drain in time")
+
+
+async def _read_lane(
+    base_url: str, targets: list[tuple[str, str]], tokens: dict[str, str], progress: Progress
+) -> list[float]:
+    """One client reading its subjects one after another; seconds per read."""
+    task = progress.task_ids[-1]
+    latencies = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=_TIMEOUT) as client:
+        for agency, subject in targets:
+            headers = {"Authorization": f"Bearer {tokens[agency]}"}
+            started = time.perf_counter()
+            response = await client.get(f"/v1/subjects/{subject}", headers=headers)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET subject: {response.status_code} {response.text[:300]}")
+            progress.advance(task)
+    return latencies
+
+
+async def read_all(
+    base_url: str,
+    pairs: list[tuple[str, str]],
+    tokens: dict[str, str],
+    clients: int,
+    reads: int,
+    progress: Progress,
+) -> list[float]:
+    """``reads`` subject reads by ``clients`` concurrent clients; every latency, sorted."""
+    rng = random.Random(7)
+    targets = [rng.choice(pairs) for _ in range(reads)]
+    lanes = [targets[n::clients] for n in range(clients)]
+    progress.add_task("GET /v1/subjects/{id}", total=reads)
+    results = await asyncio.gather(
+        *(_read_lane(base_url, lane, tokens, progress) for lane in lanes)
+    )
+    return sorted(latency for lane in results for latency in lane)
+
+
+def percentile_ms(sorted_s: list[float], share: float) -> float:
+    """The ``share`` percentile (nearest rank) of sorted seconds, in milliseconds."""
+    rank = max(0, min(len(sorted_s) - 1, round(share * len(sorted_s)) - 1))
+    return round(sorted_s[rank] * 1e3, 1)
