@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import resource
 import time
 from typing import Any
 
@@ -18,10 +17,11 @@ from projectors.registration import register_agency
 from projectors.sealer import SealerConfig
 from projectors.sealer_store import SealerStore
 from projectors.sealer_thread import SealerThread
-from services.bench.workload import BENCH_AGENCIES, Record
+from services.bench.workload import Agency, Record
 
 
 async def preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
+    """Send every record to its agency's inbox and wait for the acks."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -38,6 +38,20 @@ async def preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
+
+
+def register_all(engine: Engine, bootstrap: str, prefix: str, agencies: list[Agency]) -> None:
+    """Register every agency (six partitions per inbox, like the log)."""
+    for agency_id, kind, country in agencies:
+        register_agency(
+            engine,
+            bootstrap,
+            topic_prefix=prefix,
+            partitions=6,
+            agency_id=agency_id,
+            agency_type=kind,
+            jurisdiction=country,
+        )
 
 
 def _sealed(engine: Engine) -> int:
@@ -60,19 +74,11 @@ def run_sealer_bench(
     records: list[Record],
     progress: Progress,
     batch_max: int,
+    agencies: list[Agency],
 ) -> dict[str, Any]:
-    """Preload, drain, measure; returns the figures."""
+    """Preload (timed: ingest), drain (timed: sealer); returns the figures."""
     bootstrap = endpoints.bootstrap_servers
-    for agency_id, kind, country in BENCH_AGENCIES:
-        register_agency(
-            engine,
-            bootstrap,
-            topic_prefix=prefix,
-            partitions=6,
-            agency_id=agency_id,
-            agency_type=kind,
-            jurisdiction=country,
-        )
+    register_all(engine, bootstrap, prefix, agencies)
     started = time.perf_counter()
     asyncio.run(preload(bootstrap, prefix, records))
     ingest_s = time.perf_counter() - started
@@ -105,5 +111,4 @@ def run_sealer_bench(
         "sealer_drain_s": round(seal_s, 2),
         "sealer_steady_events_per_s": _steady_rate(first, finished, len(records)),
         "sealer_batch_max": batch_max,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -1,21 +1,26 @@
-"""A CTDC-derived workload: events for M subjects across the bench's agencies."""
+"""A CTDC-derived workload: events for M subjects across the bench's agencies.
+
+Each subject has a home agency (its identifying agency) and, once granted,
+consent for three other agencies (care, protection, investigation, legal
+assistance); what each of them receives is up to the policy (a health
+agency never sees placements), so the fan-out ``haven bench`` reports is
+measured from the audit ledger, not assumed.
+"""
 
 from __future__ import annotations
 
 import json
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.scenarios.builders import (
-    cloudevent,
-    identification,
-    placement_started,
-    risk_assessment,
-)
+from services.bench.subject_life import Agency, new_id, next_event, subjects_for
+from services.scenarios.builders import cloudevent
 from services.scenarios.ctdc import CtdcCase
 
+__all__ = ["BENCH_AGENCIES", "Agency", "Record", "bench_agencies", "workload"]
+
+#: (id, type, jurisdiction) of the default five agencies.
 BENCH_AGENCIES = [
     ("gr_ngo", "ngo", "GR"),
     ("gr_coord", "coordinator", "GR"),
@@ -23,6 +28,18 @@ BENCH_AGENCIES = [
     ("it_shelter", "shelter", "IT"),
     ("ro_health", "health", "RO"),
 ]
+#: Types and countries of the agencies after the fifth, in turn.
+_TYPES = ["court", "legal_aid", "child_protection", "police", "coordinator", "shelter", "ngo"]
+_COUNTRIES = ["ES", "PT", "BG", "HR", "CY", "GR", "IT", "RO"]
+
+
+def bench_agencies(count: int) -> list[Agency]:
+    """``count`` agencies: the default five first, then types and countries in turn."""
+    agencies = list(BENCH_AGENCIES[:count])
+    for n in range(count - len(agencies)):
+        kind, country = _TYPES[n % len(_TYPES)], _COUNTRIES[n % len(_COUNTRIES)]
+        agencies.append((f"{country.lower()}_{kind}_{n + 6}", kind, country))
+    return agencies
 
 
 @dataclass(frozen=True)
@@ -34,63 +51,37 @@ class Record:
     value: bytes
 
 
-def consent_grant(rng: random.Random, at: datetime) -> dict[str, object]:
-    """A grant to the coordinators, police and shelters for care, protection, investigation."""
-    return {
-        "consent_id": str(uuid.UUID(int=rng.getrandbits(128))),
-        "granted_at": at.isoformat(),
-        "recipients": {"agency_types": ["coordinator", "police", "shelter"]},
-        "purposes": ["care", "protection", "investigation"],
-    }
-
-
 def workload(
     cases: list[CtdcCase],
     events: int,
     subjects: int,
     seed: int = 1,
-    withdraw_share: float = 0.02,
+    agencies: list[Agency] | None = None,
 ) -> list[Record]:
-    """``events`` records: each subject's first event is its identification and its
-    second a consent grant; then risk assessments, placements and (rarely)
-    withdrawals of all consent, from a home agency per subject."""
+    """``events`` records, subjects in round-robin order: each subject's first event
+    is its identification by its home agency, its second a consent grant to
+    three other agencies; then risk assessments (~70 %), placements started
+    and ended (~22 %), protective orders issued and revoked by a court or
+    prosecutor when there is one (~6 %) and withdrawals of all consent (~2 %,
+    followed by a new grant)."""
     rng = random.Random(seed)
-    ids = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(subjects)]
-    started: set[str] = set()
-    granted: set[str] = set()
+    directory = agencies or BENCH_AGENCIES
+    courts = [a for a in directory if a[1] in ("court", "prosecutor")]
+    people = subjects_for(rng, subjects, directory)
     records = []
     base = datetime(2026, 1, 1, tzinfo=UTC)
     for n in range(events):
-        subject = ids[n % subjects]
-        agency, _kind, country = BENCH_AGENCIES[int(subject[:8], 16) % len(BENCH_AGENCIES)]
+        subject = people[n % subjects]
         at = base + timedelta(minutes=n)
-        if subject not in started:
-            started.add(subject)
-            kind, data = (
-                "haven.victim.identified.v1",
-                identification(cases[n % len(cases)], rng, at),
-            )
-        elif subject not in granted:
-            granted.add(subject)
-            kind, data = "haven.consent.granted.v1", consent_grant(rng, at)
-        elif rng.random() < withdraw_share:
-            granted.discard(subject)
-            kind, data = (
-                "haven.consent.withdrawn.v1",
-                {"withdrawn_at": at.isoformat(), "scope": "all"},
-            )
-        elif rng.random() < 0.7:
-            kind, data = "haven.risk.assessed.v1", risk_assessment(rng, at)
-        else:
-            kind, data = "haven.shelter.placement-started.v1", placement_started(rng, at, agency)
+        producer, kind, data = next_event(subject, rng, cases[n % len(cases)], at, courts)
         event = cloudevent(
-            agency=agency,
-            jurisdiction=country,
+            agency=producer[0],
+            jurisdiction=producer[2],
             event_type=kind,
-            subject=subject,
+            subject=subject.id,
             time=at,
             data=data,
-            event_id=str(uuid.UUID(int=rng.getrandbits(128))),
+            event_id=new_id(rng),
         )
-        records.append(Record(agency, subject.encode(), json.dumps(event).encode()))
+        records.append(Record(producer[0], subject.id.encode(), json.dumps(event).encode()))
     return records

@@ -1,4 +1,4 @@
-"""``haven bench --json`` runs end to end and leaves no process behind."""
+"""``haven bench --json`` runs end to end, prints every figure and leaves no process behind."""
 
 from __future__ import annotations
 
@@ -11,12 +11,37 @@ from tests.e2e.cli_run import leftovers, run_haven
 
 pytestmark = pytest.mark.e2e
 
+RATES = [
+    "ingest_events_per_s",
+    "sealer_events_per_s",
+    "end_to_end_events_per_s",
+    "floor_events_per_s",
+    "replay_events_per_s",
+]
+LATENCIES = ["visible_p50_ms", "visible_p99_ms", "erasure_p50_ms", "erasure_p99_ms"]
+KEYS = {"events", "fanout", "peak_rss_mb", "rss_scope", "machine", *RATES, *LATENCIES}
+
 
 def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
-    result = run_haven(embedded_data_dir, "bench", "--events", "600", "--subjects", "60", "--json")
+    result = run_haven(
+        embedded_data_dir,
+        *("bench", "--json", "--events", "600", "--subjects", "60", "--agencies", "6"),
+        *("--withdrawals", "5", "--visible-seconds", "1"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
+    assert set(figures) >= KEYS, KEYS - set(figures)
     assert figures["events"] == 600
-    assert figures["sealer_events_per_s"] > 0
-    assert figures["ingest_events_per_s"] > 0
+    assert figures["agencies"] == 6
+    assert 1 < figures["fanout"] < 10
+    assert figures["refused_events"] == 0
+    assert all(figures[name] > 0 for name in RATES)
+    assert 0 < figures["visible_p50_ms"] <= figures["visible_p99_ms"]
+    assert 0 < figures["erasure_p50_ms"] <= figures["erasure_p99_ms"]
+    assert figures["visible_events"] == 1000
+    assert figures["visible_not_seen"] == 0
+    assert figures["withdrawals_measured"] == 5
+    assert figures["floor_events"] >= 600
+    assert figures["replay_same"] is True
+    assert 50 < figures["peak_rss_mb"] < 4000
     assert leftovers(embedded_data_dir) == []

@@ -1,0 +1,75 @@
+"""The pipeline part of ``haven bench``, on one fresh infrastructure, in order:
+
+1. register the agencies, preload the workload into the inboxes;
+2. start a ``haven worker`` subprocess, time the drain until every event is
+   judged by the engine (end to end), read the fan-out from the audit ledger;
+3. withdrawals one at a time on the idle pipeline (erasure latency);
+4. a paced phase at a fixed offered rate (publish-to-visible latency);
+5. stop the worker (its peak RSS), then the floor consumer and the replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+from sqlalchemy import Engine
+
+from infra.endpoints import Endpoints
+from services.bench.floor import run_floor
+from services.bench.pipeline_bench import drain, erasure_latencies
+from services.bench.replay_bench import run_replay_bench
+from services.bench.sealer_bench import preload, register_all
+from services.bench.stats import fanout
+from services.bench.visible import measure_visible
+from services.bench.worker_proc import running_worker, worker_env
+from services.bench.workload import Agency, Record
+
+RSS_SCOPE = (
+    "peak RSS of the `haven worker` subprocess (sealer + engine + scheduler in one Faust"
+    " process, as deployed) and its children, sampled every 0.2 s over drain, erasure"
+    " and visible phases"
+)
+
+
+@dataclass(frozen=True)
+class SuiteInput:
+    """What the pipeline phases run on."""
+
+    records: list[Record]
+    visible_records: list[Record]
+    agencies: list[Agency]
+    visible_per_s: float
+    withdrawals: int
+    data_dir: Path
+    prefix: str = "haven"
+
+
+def run_suite(
+    endpoints: Endpoints, engine: Engine, given: SuiteInput, progress: Progress
+) -> dict[str, Any]:
+    """Every pipeline figure of ``haven bench``."""
+    bootstrap, prefix = endpoints.bootstrap_servers, given.prefix
+    register_all(engine, bootstrap, prefix, given.agencies)
+    asyncio.run(preload(bootstrap, prefix, given.records))
+    env = worker_env(endpoints, given.data_dir, prefix)
+    log = given.data_dir / "bench-pipeline" / "worker.log"
+    with running_worker(env, log) as worker:
+        worker_ready_s = worker.wait_ready(engine)
+        figures = drain(engine, worker, len(given.records), progress)
+        figures |= fanout(engine)
+        figures |= erasure_latencies(engine, bootstrap, prefix, given.records, given.withdrawals)
+        figures |= measure_visible(
+            engine, bootstrap, prefix, given.visible_records, given.visible_per_s, progress
+        )
+    figures |= {
+        "worker_ready_s": round(worker_ready_s, 2),
+        "peak_rss_mb": round(worker.rss.peak_mb, 1),
+        "rss_scope": RSS_SCOPE,
+    }
+    figures |= run_floor(engine, bootstrap, prefix, progress)
+    figures |= run_replay_bench(engine, endpoints.database_url, prefix, progress)
+    return figures

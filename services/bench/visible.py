@@ -1,0 +1,126 @@
+"""Publish-to-visible latency at a fixed offered rate (events paced into the inboxes).
+
+A paced producer sends each event at ``start + i / rate`` and notes when it
+handed it to the client; a poller notes when the event's audit-ledger entry
+becomes visible.  The engine writes the ledger entry, the read-model rows
+and its position in one transaction, so the entry is visible exactly when
+the event's rows are.  The poller reads ``audit_heads`` (one row per log
+partition) every ``poll_s`` and fetches only the new entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from rich.progress import Progress
+from sqlalchemy import Connection, Engine, text
+
+from events.topics import inbox_topic, log_topic
+from services.bench.stats import percentile_ms, rate
+from services.bench.workload import Record
+
+_HEADS = text("SELECT partition, next_offset FROM haven_core.audit_heads WHERE topic = :t")
+_NEW = text(
+    "SELECT event_id FROM haven_core.audit_ledger"
+    " WHERE topic = :t AND partition = :p AND log_offset >= :o AND log_offset < :n"
+)
+
+
+@dataclass
+class _Poller:
+    """Notes the first time each ledger entry is seen, in a daemon thread."""
+
+    engine: Engine
+    topic: str
+    poll_s: float = 0.005
+    seen: dict[str, float] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _heads(self, conn: Connection) -> dict[int, int]:
+        return {int(p): int(n) for p, n in conn.execute(_HEADS, {"t": self.topic})}
+
+    def _run(self, positions: dict[int, int]) -> None:
+        while not self._stop.wait(self.poll_s):
+            with self.engine.connect() as conn:
+                for partition, head in self._heads(conn).items():
+                    since = positions.get(partition, 0)
+                    if head <= since:
+                        continue
+                    params = {"t": self.topic, "p": partition, "o": since, "n": head}
+                    ids = conn.execute(_NEW, params).scalars().all()
+                    now = time.perf_counter()
+                    self.seen.update((event_id, now) for event_id in ids)
+                    positions[partition] = head
+
+    def start(self) -> _Poller:
+        """Poll from the current heads on."""
+        with self.engine.connect() as conn:
+            heads = self._heads(conn)
+        threading.Thread(target=self._run, args=(heads,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop polling."""
+        self._stop.set()
+
+
+async def _paced(bootstrap: str, prefix: str, records: list[Record], per_s: float) -> list[float]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    await producer.start()
+    sent: list[float] = []
+    try:
+        start = time.perf_counter()
+        futures = []
+        for n, record in enumerate(records):
+            delay = start + n / per_s - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent.append(time.perf_counter())
+            topic = inbox_topic(prefix, record.agency)
+            futures.append(await producer.send(topic, value=record.value, key=record.key))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return sent
+
+
+def measure_visible(
+    engine: Engine,
+    bootstrap: str,
+    prefix: str,
+    records: list[Record],
+    per_s: float,
+    progress: Progress,
+    timeout_s: float = 300.0,
+) -> dict[str, Any]:
+    """Offer ``records`` at ``per_s`` events/s; per-event publish-to-visible latency."""
+    ids = [json.loads(r.value)["id"] for r in records]
+    poller = _Poller(engine, log_topic(prefix)).start()
+    task = progress.add_task(f"visible at {per_s:g}/s", total=len(ids))
+    try:
+        sent = asyncio.run(_paced(bootstrap, prefix, records, per_s))
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            visible = sum(1 for i in ids if i in poller.seen)
+            progress.update(task, completed=visible)
+            if visible == len(ids):
+                break
+            time.sleep(0.1)
+    finally:
+        poller.stop()
+    latencies = [poller.seen[i] - at for i, at in zip(ids, sent, strict=True) if i in poller.seen]
+    return {
+        "visible_events": len(ids),
+        "visible_offered_events_per_s": per_s,
+        "visible_achieved_send_per_s": rate(len(sent) - 1, sent[-1] - sent[0]),
+        "visible_p50_ms": percentile_ms(latencies, 0.5),
+        "visible_p99_ms": percentile_ms(latencies, 0.99),
+        "visible_max_ms": percentile_ms(latencies, 1.0),
+        "visible_not_seen": len(ids) - len(latencies),
+    }

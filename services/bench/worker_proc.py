@@ -1,0 +1,122 @@
+"""The bench's worker: a real ``haven worker`` subprocess, with its RSS sampled.
+
+The worker (sealer, engine and scheduler in one Faust process, as deployed)
+runs against the bench's own infrastructure; a thread samples the resident
+set size of the worker process and its children every ``interval_s``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from sqlalchemy import Engine, text
+
+from infra.endpoints import Endpoints
+
+HAVEN = Path(sys.executable).parent / "haven"
+_READY = text("SELECT count(*) FROM haven_core.worker_heartbeats WHERE ready_at IS NOT NULL")
+
+
+@dataclass
+class RssSampler:
+    """Peak RSS (MiB) of a process tree, sampled in a daemon thread."""
+
+    pid: int
+    interval_s: float = 0.2
+    peak_mb: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _sample(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+            tree = [root, *root.children(recursive=True)]
+            rss = sum(p.memory_info().rss for p in tree)
+        except psutil.Error:
+            return
+        self.peak_mb = max(self.peak_mb, rss / 1_048_576)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+
+    def start(self) -> RssSampler:
+        """Sample until :meth:`stop`."""
+        self._sample()
+        threading.Thread(target=self._run, name="rss-sampler", daemon=True).start()
+        return self
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MiB."""
+        self._sample()
+        self._stop.set()
+        return round(self.peak_mb, 1)
+
+
+@dataclass
+class Worker:
+    """A running ``haven worker`` and its RSS sampler."""
+
+    process: subprocess.Popen[bytes]
+    rss: RssSampler
+    started: float
+
+    def wait_ready(self, engine: Engine, timeout_s: float = 120.0) -> float:
+        """Seconds from launch until the worker's heartbeat says sealer and engine are ready."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"haven worker exited with {self.process.returncode}")
+            with engine.connect() as conn:
+                if conn.execute(_READY).scalar_one():
+                    return time.perf_counter() - self.started
+            time.sleep(0.1)
+        raise TimeoutError(f"haven worker not ready within {timeout_s}s")
+
+
+def worker_env(endpoints: Endpoints, data_dir: Path, prefix: str) -> dict[str, str]:
+    """The worker's settings: this infra, the bench's data dir (master key), no erasure hold."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAVEN_")}
+    env.update(endpoints.env())
+    env.update(
+        HAVEN_DATA_DIR=str(data_dir.resolve()),
+        HAVEN_TOPIC_PREFIX=prefix,
+        HAVEN_APP_ID=prefix,
+        HAVEN_PARTITIONS="6",
+        HAVEN_ERASURE_HOLD="0",
+        HAVEN_LOG_LEVEL="WARNING",
+    )
+    for name in ("HAVEN_MASTER_KEY", "HAVEN_MASTER_KEY_FILE", "HAVEN_ENV"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+@contextmanager
+def running_worker(env: dict[str, str], log_path: Path) -> Iterator[Worker]:
+    """Start ``haven worker``; on exit SIGTERM it (SIGKILL after 30 s) and stop sampling."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [str(HAVEN), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    worker = Worker(process, RssSampler(process.pid).start(), time.perf_counter())
+    try:
+        yield worker
+    finally:
+        worker.rss.stop()
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
