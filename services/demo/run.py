@@ -1,125 +1,129 @@
-"""The demo scenario: register agencies, seal a survivor's case, dead-letter bad input,
-crypto-shred her personal data, and show each step as tables."""
+"""The demo run: register agencies, play the story step by step beside CTDC background
+traffic, show each step's before/after views and erasure receipts, then audit."""
 
 from __future__ import annotations
 
-import json
-import time
+import random
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-from kafka import KafkaProducer
 from rich.console import Console
-from rich.progress import track
+from rich.table import Table
 from sqlalchemy import Engine
 
-from events.topics import dlq_topic, inbox_topic, log_topic
 from infra.endpoints import Endpoints
 from projectors.keyring import Keyring
-from projectors.registration import register_agency
-from projectors.sealer import SealerConfig
-from projectors.sealer_store import SealerStore
-from projectors.sealer_thread import SealerThread
-from services.demo import story
-from services.demo.views import dlq_table, log_table, opened_table, read_topic
-from services.scenarios.ctdc import load_cases
-
-PERSONAL = [*story.SURVIVOR.values(), story.RESPONDENT["name"]]
-
-
-def run_demo(
-    console: Console,
-    endpoints: Endpoints,
-    engine: Engine,
-    master_key: bytes,
-    prefix: str,
-    background_events: int,
-) -> None:
-    """Run the scenario against live infrastructure (raises on any failed expectation)."""
-    bootstrap = endpoints.bootstrap_servers
-    for agency_id, kind, country, name in story.AGENCIES:
-        register_agency(
-            engine,
-            bootstrap,
-            topic_prefix=prefix,
-            partitions=3,
-            agency_id=agency_id,
-            agency_type=kind,
-            jurisdiction=country,
-            name=name,
-        )
-    console.print(f"registered {len(story.AGENCIES)} agencies (tokens hashed, inboxes created)")
-    keyring = Keyring(engine, master_key, cache_ttl_s=0)
-    config = SealerConfig(
-        bootstrap_servers=bootstrap, topic_prefix=prefix, group_id=f"{prefix}-sealer"
-    )
-    sealer = SealerThread(config, SealerStore(engine), keyring).start()
-    try:
-        _scenario(console, bootstrap, prefix, keyring, background_events, SealerStore(engine))
-    finally:
-        sealer.stop()
+from services.demo import cast, erasure
+from services.demo.background import Background, background
+from services.demo.checks import Outcome
+from services.demo.finale import finish
+from services.demo.narration import why
+from services.demo.pipeline import PREFIX, DemoFailed, DemoPipeline
+from services.demo.records import short
+from services.demo.report import Report
+from services.demo.story import Sent, Step, story, story_start
+from services.demo.view_table import step_table
+from services.demo.views import Views, snapshot
+from services.scenarios.ctdc import CtdcCase, load_cases
 
 
-def _send(producer: KafkaProducer, prefix: str, agency: str, raw: bytes, key: bytes | None) -> None:
-    producer.send(inbox_topic(prefix, agency), value=raw, key=key)
+def pick_survivor(cases: list[CtdcCase]) -> CtdcCase:
+    """A Ukrainian woman of 24-26 from the CTDC records (forced labour, like all of them)."""
+    profile = (("UA",), "female", "24-26")
+    found = (c for c in cases if (c.nationality, c.gender, c.age_band) == profile)
+    return next(found, cases[0])
 
 
-def _wait_sealed(store: SealerStore, event: dict[str, Any], timeout_s: float = 30.0) -> None:
-    """Steps of a case happen one after another: wait until this one is in the log."""
-    ref = (event["source"], event["id"])
-    deadline = time.monotonic() + timeout_s
-    while ref not in store.already_sealed([ref]):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"event {event['id']} was not sealed within {timeout_s}s")
-        time.sleep(0.05)
+class DemoRun:
+    """One run of the demo against live infrastructure."""
+
+    def __init__(
+        self, console: Console, endpoints: Endpoints, engine: Engine, master_key: bytes
+    ) -> None:
+        self.console, self.engine, self.endpoints = console, engine, endpoints
+        self.pipeline = DemoPipeline(endpoints, engine, master_key)
+        self.keys = Keyring(engine, master_key, cache_ttl_s=0).key
+        self.subject = str(uuid.uuid4())
+        self.report = Report(self.subject)
+        self.sent: list[str] = []
+        self.views: Views = {}
+
+    def run(self, background_events: int) -> Report:
+        """Everything, in order; returns the report (raises DemoFailed on a broken step)."""
+        cases = load_cases()
+        traffic = background(random.Random(7).sample(cases, len(cases)), background_events)
+        self.pipeline.register(cast.AGENCIES)
+        self.console.print(_agencies_table(traffic))
+        self.pipeline.start()
+        try:
+            steps = story(pick_survivor(cases), self.subject, story_start(datetime.now(UTC)))
+            for step, extra in zip(steps, traffic.slices(len(steps)), strict=True):
+                for agency, event in extra:
+                    self.pipeline.send(agency, event)
+                    self.sent.append(event["id"])
+                self._step(step)
+            finish(self)
+        finally:
+            self.pipeline.stop()
+        return self.report
+
+    def _step(self, step: Step) -> None:
+        """Send the step's events, wait until applied, show and check what changed."""
+        self.console.rule(f"[bold]{step.title}")
+        self.console.print(f"[dim]{why(step.title)}[/dim]")
+        refused = self._apply(step)
+        before = self.views
+        self.views = snapshot(self.engine, [a.id for a in cast.AGENCIES], self.subject, self.keys)
+        watched = {agency: self.views[agency] for agency in cast.WATCHERS}
+        self.console.print(step_table("what each agency sees (before → after)", before, watched))
+        outcomes = [Outcome(step.title, c, c.actual(self.views)) for c in step.checks]
+        self.report.outcomes += outcomes
+        entry: dict[str, object] = {
+            "title": step.title,
+            "views": {agency: view.to_json() for agency, view in self.views.items()},
+            "refused": sorted(refused.values()),
+        }
+        if step.withdrawal:
+            entry |= self._erasure(step.sends[0].event["id"])
+        self.report.steps.append(entry)
+
+    def _apply(self, step: Step) -> dict[str, str]:
+        """Send, wait until the engine applied each event; the refusals, as expected."""
+        for sent in step.sends:
+            self.pipeline.send(sent.agency, sent.event)
+            self.sent.append(sent.event["id"])
+        self.pipeline.flush()
+        ids = [sent.event["id"] for sent in step.sends]
+        self.pipeline.wait_applied(ids, step.title)
+        refused = self.pipeline.refusals(ids)
+        for sent in step.sends:
+            self._narrate(sent, refused.get(sent.event["id"]))
+        return refused
+
+    def _narrate(self, sent: Sent, refusal: str | None) -> None:
+        if refusal != sent.refusal:
+            raise DemoFailed(f"{sent.agency}'s {sent.event['type']}: refusal {refusal!r}")
+        verdict = f"[red]refused: {refusal}[/red]" if refusal else "[green]applied[/green]"
+        where = f"{sent.agency} ({cast.BY_ID[sent.agency].name})"
+        self.console.print(f"  [cyan]{where}[/cyan] {sent.caption} → {verdict}")
+
+    def _erasure(self, withdrawal_id: str) -> dict[str, object]:
+        self.pipeline.wait_relayed()
+        found = erasure.receipts(self.engine, withdrawal_id)
+        title = f"erasure receipt of withdrawal {withdrawal_id[:8]}…"
+        self.console.print(erasure.receipt_table(found, self.subject, title))
+        told = sorted({r.agency for r in found if r.erased and r.agency != "*"})
+        notices = erasure.read_notices(self.pipeline.bootstrap, PREFIX, told, withdrawal_id)
+        self.console.print(erasure.notices_table(notices, PREFIX))
+        return {"receipt": [r.to_json() for r in found], "notices": notices}
 
 
-def _scenario(
-    console: Console, bootstrap: str, prefix: str, keyring: Keyring, extra: int, store: SealerStore
-) -> None:
-    subject = str(uuid.uuid4())
-    steps = story.survivor_story(load_cases(limit=1)[0], subject, datetime(2026, 10, 1, tzinfo=UTC))
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    started = time.perf_counter()
-    for step in steps:
-        console.print(f"  [cyan]{step.agency:>10}[/cyan]  {step.caption}")
-        _send(producer, prefix, step.agency, json.dumps(step.event).encode(), subject.encode())
-        producer.flush()
-        _wait_sealed(store, step.event)
-    bad = story.bad_inputs()
-    for agency, raw, _reason in bad:
-        _send(producer, prefix, agency, raw, None)
-    cases = load_cases(limit=extra)
-    for agency, raw in track(
-        story.background(cases),
-        total=len(cases),
-        description="CTDC background traffic",
-        console=console,
-    ):
-        _send(producer, prefix, agency, raw, None)
-    producer.flush()
-    producer.close()
-    total = len(steps) + len(cases) + 2  # + agency.registered system events
-    log = read_topic(bootstrap, log_topic(prefix), len(steps) + len(cases))
-    elapsed = time.perf_counter() - started
-    console.print(
-        f"sealed {len(log)} log records (incl. system events) in {elapsed:.1f}s; sent {total}"
-    )
-    console.print(log_table(log, subject, PERSONAL))
-    console.print(dlq_table(read_topic(bootstrap, dlq_topic(prefix), len(bad)), PERSONAL))
-    console.print(
-        opened_table(
-            log,
-            subject,
-            keyring.key,
-            "opened with the keyring (in production only the API does this)",
-        )
-    )
-    _erase(console, log, subject, keyring)
-
-
-def _erase(console: Console, log: list[Any], subject: str, keyring: Keyring) -> None:
-    destroyed = keyring.destroy(keyring.subject_kids_up_to(subject, 0))
-    console.print(f"erasure: destroyed key epochs {destroyed}; the log itself is unchanged")
-    console.print(opened_table(log, subject, keyring.key, "after crypto-shredding"))
+def _agencies_table(traffic: Background) -> Table:
+    table = Table("agency", "type", "country", "name", title="registered agencies")
+    table.title_justify = "left"
+    for agency in cast.AGENCIES:
+        table.add_row(agency.id, agency.type, agency.country, agency.name)
+    kinds = ", ".join(f"{n} {short(kind)}" for kind, n in sorted(traffic.kinds.items()))
+    table.caption = f"background: {len(traffic.events)} events from {traffic.cases} CTDC records"
+    table.caption += f" ({kinds}), sent alongside the story"
+    return table

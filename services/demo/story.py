@@ -1,148 +1,141 @@
-"""The demo's story: one survivor's case across Greece and Italy, plus CTDC background."""
+"""The scripted case: one survivor from Athens to Bari, with Berlin legal aid.
+
+Each step is what agencies send, and what the read models must show after it
+(DOMAIN.md "Who receives what"). Consent comes right after identification:
+a grant does not back-fill, and the police and the shelter may only record
+events about a person whose identification they hold.
+"""
 
 from __future__ import annotations
 
-import json
 import random
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from services.scenarios.builders import (
-    cloudevent,
-    identification,
-    placement_started,
-    risk_assessment,
-)
+from services.demo import cast, checks
+from services.demo.checks import Check, only
+from services.demo.events import StoryEvents
 from services.scenarios.ctdc import CtdcCase
 
-AGENCIES = [
-    ("gr_ngo", "ngo", "GR", "Athens anti-trafficking NGO"),
-    ("gr_coord", "coordinator", "GR", "Greek National Referral Mechanism"),
-    ("it_shelter", "shelter", "IT", "Bari emergency shelter"),
-    ("it_court", "court", "IT", "Tribunale di Bari"),
-]
-#: Synthetic personal data of the demo's survivor (never real).
-SURVIVOR = {
-    "full_name": "Mira Demo-Kovalenko",
-    "date_of_birth": "2001-03-09",
-    "contact": "+30 690 000 0000",
-}
-RESPONDENT = {"name": "Respondent Demo", "description": "recruiter, Bari port"}
+_CONSENTED = set(cast.CONSENTED)
+_NAME_READERS = {"gr_ngo", "gr_nrm", "it_nrm", "it_shelter", "de_legal_aid"}
+_ORDER_HOLDERS = cast.ORDER_BY_LAW | {"gr_nrm", "it_nrm", "de_legal_aid"}
+_IMMIGRATION = only(
+    "immigration sees nationality and minority only", checks.immigration_minimum, {"gr_immigration"}
+)
 
 
 @dataclass(frozen=True)
-class StoryEvent:
-    """One step: who sends what, and a line of narration."""
+class Sent:
+    """One event an agency sends, with a line of narration (and the refusal it must get)."""
 
     agency: str
     event: dict[str, Any]
     caption: str
+    refusal: str | None = None
 
 
-def _event(
-    agency: str, kind: str, subject: str, at: datetime, data: dict[str, Any]
-) -> dict[str, Any]:
-    jurisdiction = next(j for a, _t, j, _n in AGENCIES if a == agency)
-    return cloudevent(
-        agency=agency,
-        jurisdiction=jurisdiction,
-        event_type=kind,
-        subject=subject,
-        time=at,
-        data=data,
-    )
+@dataclass(frozen=True)
+class Step:
+    """A step of the story: what is sent, and what must hold afterwards."""
+
+    title: str
+    sends: list[Sent]
+    checks: list[Check] = field(default_factory=list)
+    withdrawal: bool = False
 
 
-def survivor_story(case: CtdcCase, subject: str, start: datetime) -> list[StoryEvent]:
-    """Identification, risk, shelter abroad, protective order, erasing withdrawal, new event."""
-    rng = random.Random(2026)
-    ident = identification(case, rng, start)
-    ident["personal"] = SURVIVOR
-    risk = risk_assessment(rng, start + timedelta(hours=2), level="high")
-    placement = placement_started(rng, start + timedelta(days=1), "it_shelter")
-    order = {
-        "order_id": f"order-{uuid.UUID(int=rng.getrandbits(128))}",
-        "issued_at": (start + timedelta(days=2)).isoformat(),
-        "issuing_jurisdiction": "IT",
-        "order_type": "no_contact",
-        "valid_from": (start + timedelta(days=2)).isoformat(),
-        "valid_until": (start + timedelta(days=365)).isoformat(),
-        "recognized_in": ["IT", "GR"],
-        "respondent": RESPONDENT,
-    }
-    withdrawal = {
-        "withdrawn_at": (start + timedelta(days=30)).isoformat(),
-        "scope": "all",
-        "erase_personal_data": True,
-    }
-    later = risk_assessment(rng, start + timedelta(days=31), level="medium")
-    kinds = "haven.victim.identified.v1", "haven.risk.assessed.v1"
+def story(case: CtdcCase, subject: str, start: datetime) -> list[Step]:
+    """The eight steps, built from a CTDC record and synthetic personal data."""
+    ev = StoryEvents(subject, start, random.Random(2026))
     return [
-        StoryEvent(
-            "gr_ngo",
-            _event("gr_ngo", kinds[0], subject, start, ident),
-            "NGO in Athens identifies the survivor",
+        Step(
+            "1 · Identified in Greece by an NGO",
+            [Sent("gr_ngo", ev.identified(case, 0), "identifies her at a farm")],
+            [only("only the identifying NGO has her", checks.sees_subject, {"gr_ngo"})],
         ),
-        StoryEvent(
-            "gr_ngo",
-            _event("gr_ngo", kinds[1], subject, start, risk),
-            "NGO assesses high risk (notes are personal)",
+        Step(
+            "2 · She consents to sharing",
+            [
+                Sent("gr_ngo", ev.granted(1), "records her consent (7 agencies, 3 countries)"),
+                Sent("gr_ngo", ev.identified(case, 2), "shares the identification under it"),
+                Sent(
+                    "de_labour",
+                    ev.self_grant(3),
+                    "tries to grant itself access",
+                    "not_entitled_to_grant",
+                ),
+            ],
+            [
+                only("the consented agencies see her", checks.sees_subject, _CONSENTED),
+                only("her name only where policy allows", checks.reads_name, _NAME_READERS),
+                _IMMIGRATION,
+            ],
         ),
-        StoryEvent(
-            "it_shelter",
-            _event("it_shelter", "haven.shelter.placement-started.v1", subject, start, placement),
-            "Shelter in Bari takes her in (location is personal)",
+        Step(
+            "3 · Critical risk assessed by the Greek police",
+            [Sent("gr_police", ev.critical_risk(4), "assesses critical risk")],
+            [
+                only("critical risk known", checks.sees_critical, _CONSENTED - {"gr_immigration"}),
+                only("risk notes readable", checks.reads_notes, {"gr_police", "gr_nrm", "it_nrm"}),
+                _IMMIGRATION,
+            ],
         ),
-        StoryEvent(
-            "it_court",
-            _event("it_court", "haven.protective-order.issued.v1", subject, start, order),
-            "Court in Bari issues a no-contact order (respondent: order key)",
+        Step(
+            "4 · Emergency shelter placement in Italy",
+            [Sent("it_shelter", ev.placement(24), "takes her in (address is confidential)")],
+            [
+                only("shelter address readable", checks.reads_location, cast.LOCATION_READERS),
+                only("placement known", checks.sees_placement, cast.LOCATION_READERS | {"gr_ngo"}),
+                _IMMIGRATION,
+            ],
         ),
-        StoryEvent(
-            "gr_ngo",
-            _event("gr_ngo", "haven.consent.withdrawn.v1", subject, start, withdrawal),
-            "She withdraws consent and asks for erasure",
+        Step(
+            "5 · Protective order, recognised in Italy and Greece",
+            [Sent("it_court", ev.order(72), "issues a no-contact order")],
+            [
+                only("the order is held", checks.holds_order, _ORDER_HOLDERS),
+                only("respondent readable", checks.reads_respondent, _ORDER_HOLDERS),
+                only(
+                    "order without a subject row",
+                    checks.order_without_subject,
+                    {"it_police", "it_court"},
+                ),
+            ],
         ),
-        StoryEvent(
-            "gr_ngo",
-            _event("gr_ngo", kinds[1], subject, start, later),
-            "A later assessment (new key epoch)",
+        Step(
+            "6 · Partial withdrawal: not the Greek police",
+            [Sent("it_shelter", ev.withdraw_police(120), "records her withdrawal for gr_police")],
+            [
+                only("the others keep her", checks.sees_subject, _CONSENTED - {"gr_police"}),
+                only("the order stays (legal obligation)", checks.holds_order, _ORDER_HOLDERS),
+            ],
+            withdrawal=True,
+        ),
+        Step(
+            "7 · Full withdrawal with erasure",
+            [Sent("de_legal_aid", ev.withdraw_all(200), "withdraws everything, asks erasure")],
+            [
+                only("only vital-interest risk stays", checks.sees_subject, {"gr_nrm"}),
+                only("her name readable nowhere", checks.reads_name, ()),
+                only("shelter address readable nowhere", checks.reads_location, ()),
+                only("orders kept by law", checks.holds_order, cast.ORDER_BY_LAW),
+                only("respondent still readable", checks.reads_respondent, cast.ORDER_BY_LAW),
+            ],
+            withdrawal=True,
+        ),
+        Step(
+            "8 · Afterwards: the NGO records a new assessment",
+            [Sent("gr_ngo", ev.later_risk(240), "records a follow-up (new key epoch)")],
+            [
+                only("only its producer receives it", checks.reads_notes, {"gr_ngo"}),
+                only("and the rule-3 row stays", checks.sees_subject, {"gr_ngo", "gr_nrm"}),
+            ],
         ),
     ]
 
 
-def background(cases: list[CtdcCase], seed: int = 7) -> Iterator[tuple[str, bytes]]:
-    """CTDC-driven identifications from the Greek NGO (agency, raw CloudEvent)."""
-    rng = random.Random(seed)
-    for case in cases:
-        at = datetime(case.year, 6, 1, tzinfo=UTC)
-        event = _event(
-            "gr_ngo",
-            "haven.victim.identified.v1",
-            str(uuid.UUID(int=rng.getrandbits(128))),
-            at,
-            identification(case, rng),
-        )
-        yield "gr_ngo", json.dumps(event).encode()
-
-
-def bad_inputs() -> list[tuple[str, bytes, str]]:
-    """Inputs the sealer must dead-letter, each with the reason it should give."""
-    stolen = {
-        "specversion": "1.0",
-        "id": "x-1",
-        "source": "urn:haven:agency:it_court",
-        "type": "haven.victim.identified.v1",
-        "subject": str(uuid.uuid4()),
-        "time": "2026-01-01T00:00:00Z",
-        "agency": "it_court",
-        "jurisdiction": "IT",
-        "data": {},
-    }
-    return [
-        ("gr_ngo", b'{"full_name": "' + SURVIVOR["full_name"].encode() + b'", ', "invalid_json"),
-        ("gr_ngo", json.dumps(stolen).encode(), "agency_mismatch"),
-    ]
+def story_start(now: datetime) -> datetime:
+    """The case began twelve days ago, so the order is valid today."""
+    return now - timedelta(days=12)

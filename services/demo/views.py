@@ -1,98 +1,131 @@
-"""Rich tables of what the demo shows: the sealed log, the DLQ, opened fields."""
+"""What each agency holds about the survivor, read from its own schema.
+
+Personal fields are opened with the keyring the way the API opens them for a
+response (``services.api.unseal``); a destroyed key reads as ``{"erased": true}``.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-from rich.table import Table
+from sqlalchemy import Connection, Engine, text
 
-from events.sealing import ERASED, is_sealed, open_value
+from events.sealing import ERASED, KeyLookup
+from projectors.agencies import schema_name
+from services.api.unseal import unseal
 
-KeyLookup = Callable[[str], bytes | None]
-
-
-def read_topic(bootstrap: str, topic: str, want: int, timeout_s: float = 60.0) -> list[Any]:
-    """Every record of ``topic`` once at least ``want`` are there (or the timeout passed)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    partitions = consumer.partitions_for_topic(topic) or set()
-    consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
-    consumer.seek_to_beginning()
-    records: list[Any] = []
-    polls = int(timeout_s / 0.25)
-    for _ in range(polls):
-        for batch in consumer.poll(timeout_ms=250).values():
-            records.extend(batch)
-        if len(records) >= want:
-            break
-    consumer.close()
-    return records
+#: Columns of ``subjects`` that say nothing about the person (always filled).
+BOOKKEEPING = frozenset({"subject_id", "identified_in", "last_event_at", "open_protective_orders"})
 
 
-def _short(event_type: str) -> str:
-    return event_type.removeprefix("haven.").removesuffix(".v1")
+@dataclass(frozen=True)
+class AgencyView:
+    """One agency's rows about the survivor, personal fields opened where allowed."""
+
+    subject: dict[str, Any] | None = None
+    risk: dict[str, Any] | None = None
+    placements: list[dict[str, Any]] = field(default_factory=list)
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    timeline: int = 0
+
+    @property
+    def sees_subject(self) -> bool:
+        """The agency has a ``subjects`` row."""
+        return self.subject is not None
+
+    @property
+    def subject_fields(self) -> frozenset[str]:
+        """The non-empty descriptive columns of its ``subjects`` row."""
+        row = self.subject or {}
+        return frozenset(k for k, v in row.items() if v is not None and k not in BOOKKEEPING)
+
+    @property
+    def name(self) -> str | None:
+        """The survivor's name as this agency can read it (None: not shared)."""
+        personal = (self.subject or {}).get("personal")
+        return _opened(personal, "full_name")
+
+    @property
+    def location(self) -> str | None:
+        """The shelter address as this agency can read it (None: not shared)."""
+        found = [p["location"] for p in self.placements if p.get("location") is not None]
+        return _opened(found[0], None) if found else None
+
+    @property
+    def respondent(self) -> str | None:
+        """The order respondent's name as this agency can read it."""
+        found = [o["respondent"] for o in self.orders if o.get("respondent") is not None]
+        return _opened(found[0], "name") if found else None
+
+    @property
+    def notes(self) -> str | None:
+        """The risk assessment's free-text notes as this agency can read them."""
+        return _opened((self.risk or {}).get("notes"), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """Which fields are visible (no personal values): the ``--report`` form."""
+        return {
+            "subject": self.sees_subject,
+            "subject_fields": sorted(self.subject_fields),
+            "name": _state(self.name),
+            "risk_level": (self.subject or {}).get("risk_level"),
+            "notes": _state(self.notes),
+            "placements": len(self.placements),
+            "location": _state(self.location),
+            "orders": len(self.orders),
+            "respondent": _state(self.respondent),
+            "timeline": self.timeline,
+        }
 
 
-def log_table(records: list[Any], subject: str, personal_values: list[str]) -> Table:
-    """The survivor's events as the log holds them."""
-    table = Table(
-        "p/offset",
-        "type",
-        "agency",
-        "personal field",
-        "key id",
-        "plaintext in log?",
-        title=f"haven.log.v1, subject {subject[:8]}…",
+ERASED_TEXT = "ERASED"
+
+
+def _opened(value: Any, key: str | None) -> str | None:
+    if value is None:
+        return None
+    if value == ERASED:
+        return ERASED_TEXT
+    return str(value.get(key) if key and isinstance(value, dict) else value)
+
+
+def _state(value: str | None) -> str | None:
+    return None if value is None else ("erased" if value == ERASED_TEXT else "readable")
+
+
+Views = dict[str, AgencyView]
+
+
+def _rows(conn: Connection, schema: str, table: str, subject: str) -> list[dict[str, Any]]:
+    if (
+        conn.execute(text("SELECT to_regclass(:t)"), {"t": f'"{schema}"."{table}"'}).scalar()
+        is None
+    ):
+        return []
+    query = text(f'SELECT * FROM "{schema}"."{table}" WHERE subject_id = :s')  # noqa: S608
+    return [dict(row._mapping) for row in conn.execute(query, {"s": subject})]
+
+
+def agency_view(conn: Connection, agency_id: str, subject: str, keys: KeyLookup) -> AgencyView:
+    """Everything ``agency_id`` holds about ``subject``, opened like an API response."""
+    schema = schema_name(agency_id)
+
+    def read(table: str) -> list[dict[str, Any]]:
+        return [unseal(row, keys) for row in _rows(conn, schema, table, subject)]
+
+    subjects, risks = read("subjects"), read("risk_register")
+    return AgencyView(
+        subject=subjects[0] if subjects else None,
+        risk=risks[0] if risks else None,
+        placements=read("placements"),
+        orders=read("protective_orders"),
+        timeline=len(_rows(conn, schema, "timeline", subject)),
     )
-    for record in records:
-        event = json.loads(record.value)
-        if event.get("subject") != subject:
-            continue
-        sealed = [(k, v) for k, v in event["data"].items() if is_sealed(v)]
-        field, kid = (sealed[0][0], sealed[0][1]["kid"]) if sealed else ("-", "-")
-        leaked = any(value.encode() in record.value for value in personal_values)
-        table.add_row(
-            f"{record.partition}/{record.offset}",
-            _short(event["type"]),
-            event.get("agency") or "system",
-            field,
-            kid,
-            "[red]YES[/red]" if leaked else "no",
-        )
-    return table
 
 
-def opened_table(records: list[Any], subject: str, keys: KeyLookup, title: str) -> Table:
-    """The survivor's personal fields opened with the keyring."""
-    table = Table("type", "field", "opened value", title=title)
-    for record in records:
-        event = json.loads(record.value)
-        if event.get("subject") != subject:
-            continue
-        for field, value in event["data"].items():
-            if is_sealed(value):
-                opened = open_value(value, event["id"], f"data.{field}", keys)
-                shown = "[bold red]ERASED[/bold red]" if opened == ERASED else json.dumps(opened)
-                table.add_row(_short(event["type"]), field, shown)
-    return table
-
-
-def dlq_table(records: list[Any], personal_values: list[str]) -> Table:
-    """Dead-lettered inputs: reason, where from, and proof that no personal value leaked."""
-    table = Table(
-        "reason", "from", "field errors", "original", "plaintext in DLQ?", title="haven.dlq.v1"
-    )
-    for record in records:
-        body = json.loads(record.value)
-        paths = ", ".join(e["path"] or "(event)" for e in body["errors"]) or "-"
-        leaked = any(value.encode() in record.value for value in personal_values)
-        table.add_row(
-            body["reason"],
-            body["source_topic"],
-            paths,
-            f"sealed ({body['original']['kid']})",
-            "[red]YES[/red]" if leaked else "no",
-        )
-    return table
+def snapshot(engine: Engine, agencies: list[str], subject: str, keys: KeyLookup) -> Views:
+    """Every listed agency's view of ``subject``, in one read-only transaction."""
+    with engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        return {agency: agency_view(conn, agency, subject, keys) for agency in agencies}
