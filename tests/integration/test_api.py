@@ -207,9 +207,11 @@ def test_auditor_endpoints_and_access_log(stack: ApiStack, subjects: dict[str, s
     trail = stack.get("gr_audit", f"/v1/audit/trail/{shared}")
     assert trail.status_code == 200
     body = trail.json()
-    assert body["events"] and "gr_coord" in body["recipients"]
+    assert body["events"]
+    assert "gr_coord" in body["recipients"]
     assert ("gr_coord", "subject") in {(r["agency_id"], r["endpoint"]) for r in body["reads"]}
-    assert SECRET_NAME not in trail.text and SECRET_ALIAS not in trail.text
+    assert SECRET_NAME not in trail.text
+    assert SECRET_ALIAS not in trail.text
     assert stack.get("gr_coord", "/v1/indicators").status_code == 200
     assert stack.get("gr_police", "/v1/indicators").status_code == 403
 
