@@ -34,7 +34,7 @@ e2e: install
 
 test: lint typecheck
 	$(BIN)/haven contracts check
-	$(BIN)/pytest -q -p no:cacheprovider tests
+	$(BIN)/pytest -q -p no:cacheprovider --durations=25 tests
 
 contracts: install
 	$(BIN)/haven contracts export
