@@ -1,6 +1,6 @@
 """Replay of a CTDC scenario reproduces the live read models; erased data stays erased.
 
-The scenario size is ``HAVEN_TEST_AUDIT_EVENTS`` (default 600; docs/audit.md).
+The scenario size is ``HAVEN_TEST_AUDIT_EVENTS`` (default 5,000, the issue's size; docs/audit.md).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from services.audit.scenario import build_scenario
 from services.audit.verify import verify
 from services.scenarios.ctdc import load_cases
 
-EVENTS = int(os.environ.get("HAVEN_TEST_AUDIT_EVENTS", "600"))
+EVENTS = int(os.environ.get("HAVEN_TEST_AUDIT_EVENTS", "5000"))
 IDENTIFIED = "haven.victim.identified.v1"
 
 
