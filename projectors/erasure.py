@@ -163,13 +163,15 @@ class Erasure:
         consent_based = [p for p in self.scope.registry if p.consent_based]
         erased = {p.name: p.erase(conn, subject) for p in consent_based}
         state.holders.pop(agency_id, None)
-        bases = self._rebuild(state, subject, agency_id)
-        kept = {p.name: p.count(conn, subject) for p in consent_based}
+        rebuilt, bases = self._rebuild(state, subject, agency_id)
+        # Nothing rebuilt: every row about the subject was just deleted, none can be left.
+        kept = {p.name: p.count(conn, subject) if rebuilt else 0 for p in consent_based}
         if not sum(kept.values()):
             state.seen_by.discard(agency_id)
         return erased, kept, bases
 
-    def _rebuild(self, state: SubjectState, subject: str, agency_id: str) -> list[str]:
+    def _rebuild(self, state: SubjectState, subject: str, agency_id: str) -> tuple[bool, list[str]]:
+        """Re-project the deliveries a lawful basis keeps; whether any, and their bases."""
         profile = self.scope.profile(agency_id)
         rows = self.scope.conn.execute(
             text(
@@ -187,7 +189,7 @@ class Erasure:
             if event.type == "haven.victim.identified.v1":
                 state.hold(agency_id, lawful_only=True)
             bases.update(row_bases)
-        return sorted(bases)
+        return bool(rows), sorted(bases)
 
 
 def _scope_name(scope: object) -> str:
