@@ -85,12 +85,12 @@ class EngineCore:
         """Apply ``records`` (in offset order) if the partition is still at ``expected``."""
         started = time.perf_counter()
         logged = [_parse(r) for r in records]
-        try:
-            with self._engine.begin() as conn:
-                result = self._apply(conn, topic, partition, expected, logged, records)
-        except Exception:
-            self._ready_schemas.clear()  # a rolled-back CREATE must run again
-            raise
+        # Schemas this batch creates count as ready only once it commits: batches of
+        # other partitions run concurrently, and a rolled-back CREATE must run again.
+        ready = set(self._ready_schemas)
+        with self._engine.begin() as conn:
+            result = self._apply(conn, topic, partition, expected, logged, records, ready)
+        self._ready_schemas |= ready
         if self._keyring is not None and result.destroyed_kids:
             self._keyring.forget(result.destroyed_kids)
         result.elapsed_ms = round((time.perf_counter() - started) * 1e3, 1)
@@ -104,6 +104,7 @@ class EngineCore:
         expected: int | None,
         logged: list[LoggedEvent],
         records: Sequence[LogRecord],
+        ready: set[str],
     ) -> BatchResult:
         _lock_and_check(conn, topic, partition, expected)
         context = PartitionContext.load(conn, topic, partition)
@@ -115,7 +116,7 @@ class EngineCore:
             self.registry,
             self.settings,
             _load_states(conn, {e.subject for e in fresh if e.subject}),
-            self._ready_schemas,
+            ready,
         )
         applier = Applier(scope)
         for event in fresh:

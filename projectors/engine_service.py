@@ -117,8 +117,11 @@ class EngineService:
                 batches = await self._consumer.getmany(
                     timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
                 )
-                for tp, records in batches.items():
-                    await self._process(tp, records)
+                # Partitions are independent (one transaction each, subjects never span
+                # two): their batches run side by side, overlapping Python and Postgres.
+                await asyncio.gather(
+                    *(self._process(tp, records) for tp, records in batches.items())
+                )
         finally:
             await self._consumer.stop()
 
