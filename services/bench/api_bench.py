@@ -38,27 +38,11 @@ from infra.embedded import embedded_infra
 from infra.endpoints import Endpoints
 from infra.migrate import migrate
 from projectors.agencies import schema_name
-from projectors.registration import register_agency
 from services.bench.api_load import batches, percentile_ms, post_all, read_all, wait_drained
 from services.bench.api_workers import api_process, worker_threads
+from services.bench.sealer_bench import register_all
 from services.bench.workload import BENCH_AGENCIES, workload
 from services.scenarios.ctdc import load_cases
-
-
-def _register(engine: Engine, bootstrap: str, prefix: str) -> dict[str, str]:
-    """Each bench agency's token."""
-    return {
-        agency_id: register_agency(
-            engine,
-            bootstrap,
-            topic_prefix=prefix,
-            partitions=6,
-            agency_id=agency_id,
-            agency_type=kind,
-            jurisdiction=country,
-        ).token.token
-        for agency_id, kind, country in BENCH_AGENCIES
-    }
 
 
 def _visible(engine: Engine) -> list[tuple[str, str]]:
@@ -85,7 +69,7 @@ def run_api_bench(
     engine = sync_engine(endpoints.database_url)
     migrate(engine)
     master_key = secrets.token_bytes(32)
-    tokens = _register(engine, endpoints.bootstrap_servers, args.prefix)
+    tokens = register_all(engine, endpoints.bootstrap_servers, args.prefix, list(BENCH_AGENCIES))
     records = workload(load_cases(), args.events, args.subjects or max(1, args.events // 8))
     threads = worker_threads(endpoints, engine, master_key, args.prefix)
     try:

@@ -40,10 +40,12 @@ async def preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
         await producer.stop()
 
 
-def register_all(engine: Engine, bootstrap: str, prefix: str, agencies: list[Agency]) -> None:
-    """Register every agency (six partitions per inbox, like the log)."""
-    for agency_id, kind, country in agencies:
-        register_agency(
+def register_all(
+    engine: Engine, bootstrap: str, prefix: str, agencies: list[Agency]
+) -> dict[str, str]:
+    """Register every agency (six partitions per inbox, like the log); their tokens."""
+    return {
+        agency_id: register_agency(
             engine,
             bootstrap,
             topic_prefix=prefix,
@@ -51,7 +53,9 @@ def register_all(engine: Engine, bootstrap: str, prefix: str, agencies: list[Age
             agency_id=agency_id,
             agency_type=kind,
             jurisdiction=country,
-        )
+        ).token.token
+        for agency_id, kind, country in agencies
+    }
 
 
 def _sealed(engine: Engine) -> int:
