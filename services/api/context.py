@@ -7,8 +7,7 @@ transaction that has done ``SET LOCAL ROLE`` to the caller's agency role.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
@@ -30,7 +29,6 @@ class ApiContext:
     bootstrap_servers: str
     producer: Any = None  # an aiokafka producer, started by the app's lifespan
     offsets: Any = None  # an aiokafka consumer without group, for end offsets
-    gateway_rejections: Counter[str] = field(default_factory=Counter)
 
 
 def reader_engine(core: Engine, master_key: bytes, api_database_url: str | None) -> Engine:

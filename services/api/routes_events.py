@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -16,6 +17,9 @@ from services.api.context import ApiContext
 from services.api.deps import ContextDep
 from services.api.ingest import MAX_BODY_BYTES, Outgoing, Refused, validate_events
 from services.api.models import Accepted, Problem
+from services.api.observe import count_rejection
+
+logger = logging.getLogger("haven.api")
 
 router = APIRouter(tags=["events"])
 
@@ -86,6 +90,13 @@ async def _send(context: ApiContext, agency_id: str, events: list[Outgoing]) -> 
     await asyncio.gather(*sends)
 
 
+async def _count(context: ApiContext, reason: str) -> None:
+    try:
+        await run_in_threadpool(count_rejection, context.core, "gateway", reason)
+    except Exception:  # a metric must never turn a 4xx into a 5xx
+        logger.warning("rejection not counted", extra={"reason": reason}, exc_info=True)
+
+
 @router.post(
     "/v1/events",
     status_code=status.HTTP_202_ACCEPTED,
@@ -101,7 +112,7 @@ async def post_events(request: Request, context: ContextDep) -> Any:
         caller = await run_in_threadpool(caller_for, context.core, token)
         events = validate_events(raw, caller.agency_id)
     except Refused as refused:
-        context.gateway_rejections[refused.problem.reason] += 1
+        await _count(context, refused.problem.reason)
         return _problem(refused.status, refused.problem)
     try:
         await _send(context, caller.agency_id, events)

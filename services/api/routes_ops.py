@@ -91,8 +91,6 @@ def _families(
     )
     for stage, reason, value in counts["rejected"]:
         rejected.add_metric([stage, reason], value)
-    for reason, value in sorted(context.gateway_rejections.items()):
-        rejected.add_metric(["gateway", reason], value)
     yield rejected
     lag_family = GaugeMetricFamily(
         "haven_consumer_lag", "Records not yet processed", labels=["consumer", "topic", "partition"]
