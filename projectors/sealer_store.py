@@ -29,10 +29,15 @@ class PositionAdvance:
 
 
 _COUNT_REJECTIONS = text(
-    "INSERT INTO haven_core.rejection_counts (source, reason, count) VALUES ('sealer', :r, :n)"
+    "INSERT INTO haven_core.rejection_counts (source, reason, count) VALUES (:s, :r, :n)"
     " ON CONFLICT (source, reason) DO UPDATE"
     " SET count = haven_core.rejection_counts.count + EXCLUDED.count"
 )
+
+
+def count_rejections(conn: Connection, source: str, counts: Mapping[str, int]) -> None:
+    """Add refusals by reason to ``haven_core.rejection_counts`` (the sealer, the gateway)."""
+    conn.execute(_COUNT_REJECTIONS, [{"s": source, "r": r, "n": n} for r, n in counts.items()])
 
 
 class SealerStore:
@@ -90,7 +95,7 @@ class SealerStore:
         refs = list(sealed)
         with self._engine.begin() as conn:
             if rejections:
-                conn.execute(_COUNT_REJECTIONS, [{"r": r, "n": n} for r, n in rejections.items()])
+                count_rejections(conn, "sealer", rejections)
             if refs:
                 conn.execute(
                     text(

@@ -13,17 +13,8 @@ from sqlalchemy import Engine, text
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
-from projectors.engine_batch import EngineSettings
-from projectors.engine_core import EngineCore
-from projectors.engine_service import EngineConfig, EngineService
-from projectors.keyring import Keyring
-from projectors.loop_thread import LoopThread
-from projectors.policy_loader import default_policy_path, load_policy
+from projectors.inprocess import pipeline_threads
 from projectors.registration import register_agency
-from projectors.registry import default_registry
-from projectors.scheduler import Scheduler
-from projectors.sealer import Sealer, SealerConfig
-from projectors.sealer_store import SealerStore
 from services.scenarios.builders import cloudevent
 
 AGENCIES = [
@@ -56,31 +47,7 @@ class Pipeline:
                 agency_type=kind,
                 jurisdiction=country,
             ).token.token
-        keyring = Keyring(engine, key)
-        core = EngineCore(
-            engine,
-            default_registry(),
-            load_policy(default_policy_path()),
-            EngineSettings(erasure_hold_s=0.0),
-            keyring,
-        )
-        self.threads = [
-            LoopThread(
-                lambda: Sealer(
-                    SealerConfig(self.bootstrap, prefix, f"{prefix}-s"),
-                    SealerStore(engine),
-                    keyring,
-                ),
-                "sealer",
-            ).start(),
-            LoopThread(
-                lambda: EngineService(EngineConfig(self.bootstrap, prefix, f"{prefix}-e"), core),
-                "engine",
-            ).start(),
-            LoopThread(
-                lambda: Scheduler(engine, self.bootstrap, prefix, keyring, 0.2), "scheduler"
-            ).start(),
-        ]
+        self.threads = pipeline_threads(engine, self.bootstrap, prefix, key, scheduler_tick_s=0.2)
         self.producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
 
     def send(

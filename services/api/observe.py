@@ -13,18 +13,13 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from projectors.heartbeat import READY_WORKERS, STALE_AFTER_S
-
-_COUNT_REJECTION = text(
-    "INSERT INTO haven_core.rejection_counts (source, reason, count) VALUES (:s, :r, 1)"
-    " ON CONFLICT (source, reason) DO UPDATE"
-    " SET count = haven_core.rejection_counts.count + 1"
-)
+from projectors.sealer_store import count_rejections
 
 
 def count_rejection(core: Engine, stage: str, reason: str) -> None:
     """Add one refusal to the shared counts (every API process and the sealer agree)."""
     with core.begin() as conn:
-        conn.execute(_COUNT_REJECTION, {"s": stage, "r": reason})
+        count_rejections(conn, stage, {reason: 1})
 
 
 _COUNTS = {

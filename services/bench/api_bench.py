@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import secrets
 import tempfile
 import time
@@ -38,9 +36,11 @@ from infra.embedded import embedded_infra
 from infra.endpoints import Endpoints
 from infra.migrate import migrate
 from projectors.agencies import schema_name
-from services.bench.api_load import batches, percentile_ms, post_all, read_all, wait_drained
-from services.bench.api_workers import api_process, worker_threads
+from projectors.inprocess import pipeline_threads
+from services.bench.api_load import batches, post_all, read_all, wait_drained
+from services.bench.api_workers import api_process
 from services.bench.sealer_bench import register_all
+from services.bench.stats import machine, percentile_ms
 from services.bench.workload import BENCH_AGENCIES, workload
 from services.scenarios.ctdc import load_cases
 
@@ -55,13 +55,6 @@ def _visible(engine: Engine) -> list[tuple[str, str]]:
     return pairs
 
 
-def _machine() -> str:
-    return (
-        f"{os.cpu_count()} cores {platform.machine()}, {platform.system()} {platform.release()},"
-        f" Python {platform.python_version()}; client, API, workers and Postgres on one machine"
-    )
-
-
 def run_api_bench(
     endpoints: Endpoints, args: argparse.Namespace, progress: Progress
 ) -> dict[str, Any]:
@@ -71,7 +64,9 @@ def run_api_bench(
     master_key = secrets.token_bytes(32)
     tokens = register_all(engine, endpoints.bootstrap_servers, args.prefix, list(BENCH_AGENCIES))
     records = workload(load_cases(), args.events, args.subjects or max(1, args.events // 8))
-    threads = worker_threads(endpoints, engine, master_key, args.prefix)
+    threads = pipeline_threads(
+        engine, endpoints.bootstrap_servers, args.prefix, master_key, hold_s=72 * 3600.0
+    )
     try:
         with api_process(endpoints, master_key, args.prefix) as base_url:
             bodies = batches(records, args.batch)
@@ -105,7 +100,7 @@ def run_api_bench(
         "reads": len(latencies),
         "get_subject_reads_per_s": round(len(latencies) / read_s),
         "subjects_visible": len(pairs),
-        "machine": _machine(),
+        "machine": f"{machine()}; client, API, workers and Postgres on one machine",
     }
 
 

@@ -8,7 +8,6 @@ machine.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import re
 import time
@@ -40,16 +39,6 @@ def batches(records: Sequence[Record], size: int) -> dict[str, list[Batch]]:
         ]
         for agency, values in by_agency.items()
     }
-
-
-def visible_subjects(records: Sequence[Record]) -> list[tuple[str, str]]:
-    """(agency, subject) for every identification: the identifying agency sees its subject."""
-    pairs = []
-    for record in records:
-        event = json.loads(record.value)
-        if event["type"] == "haven.victim.identified.v1":
-            pairs.append((record.agency, str(event["subject"])))
-    return pairs
 
 
 async def _post_lane(
@@ -138,9 +127,3 @@ async def read_all(
         *(_read_lane(base_url, lane, tokens, progress) for lane in lanes)
     )
     return sorted(latency for lane in results for latency in lane)
-
-
-def percentile_ms(sorted_s: list[float], share: float) -> float:
-    """The ``share`` percentile (nearest rank) of sorted seconds, in milliseconds."""
-    rank = max(0, min(len(sorted_s) - 1, round(share * len(sorted_s)) - 1))
-    return round(sorted_s[rank] * 1e3, 1)

@@ -1,50 +1,18 @@
-"""What the API bench runs against: sealer and engine threads, the API in a child process."""
+"""What the API bench runs against: the API in a child process on a free local port."""
 
 from __future__ import annotations
 
 import multiprocessing
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-from sqlalchemy import Engine
 
+from infra.embedded.processes import free_port
 from infra.endpoints import Endpoints
 from infra.settings import ApiSettings
-from projectors.engine_batch import EngineSettings
-from projectors.engine_core import EngineCore
-from projectors.engine_service import EngineConfig, EngineService
-from projectors.keyring import Keyring
-from projectors.loop_thread import LoopThread
-from projectors.policy_loader import default_policy_path, load_policy
-from projectors.registry import default_registry
-from projectors.sealer import Sealer, SealerConfig
-from projectors.sealer_store import SealerStore
 from services.api.serve import api_server, build_context
-
-
-def worker_threads(
-    endpoints: Endpoints, engine: Engine, key: bytes, prefix: str
-) -> list[LoopThread]:
-    """A running sealer and engine (one each, like one ``haven worker``)."""
-    bootstrap = endpoints.bootstrap_servers
-    sealer_config = SealerConfig(bootstrap, prefix, group_id=f"{prefix}-sealer")
-    engine_config = EngineConfig(bootstrap, prefix, group_id=f"{prefix}-engine")
-    core = EngineCore(
-        engine,
-        default_registry(),
-        load_policy(default_policy_path()),
-        EngineSettings(),
-        Keyring(engine, key),
-    )
-    return [
-        LoopThread(
-            lambda: Sealer(sealer_config, SealerStore(engine), Keyring(engine, key)), "sealer"
-        ).start(),
-        LoopThread(lambda: EngineService(engine_config, core), "engine").start(),
-    ]
 
 
 def _serve(bootstrap: str, database_url: str, key: bytes, prefix: str, port: int) -> None:
@@ -52,12 +20,6 @@ def _serve(bootstrap: str, database_url: str, key: bytes, prefix: str, port: int
     settings = ApiSettings(topic_prefix=prefix, api_host="127.0.0.1")
     endpoints = Endpoints(bootstrap, database_url, embedded=False)
     api_server(settings, build_context(settings, endpoints, key), port).run()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_answering(base_url: str, process: multiprocessing.process.BaseProcess) -> None:
@@ -75,7 +37,7 @@ def _wait_answering(base_url: str, process: multiprocessing.process.BaseProcess)
 @contextmanager
 def api_process(endpoints: Endpoints, key: bytes, prefix: str) -> Iterator[str]:
     """The real API in a spawned process on a free local port; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     args = (endpoints.bootstrap_servers, endpoints.database_url, key, prefix, port)
     process = multiprocessing.get_context("spawn").Process(target=_serve, args=args)
     process.start()

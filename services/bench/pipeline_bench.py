@@ -14,7 +14,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine, text
 
 from events.topics import inbox_topic
-from services.bench.stats import ledger_events, percentile_ms, rate
+from services.bench.stats import ledger_events, percentile_ms, rate, wait_for_count
 from services.bench.worker_proc import Worker
 from services.bench.workload import Record
 from services.scenarios.builders import cloudevent
@@ -24,20 +24,16 @@ _RECEIPT = text("SELECT count(*) FROM haven_core.erasure_receipts WHERE withdraw
 
 def drain(engine: Engine, worker: Worker, total: int, progress: Progress) -> dict[str, Any]:
     """Wait until the engine has judged ``total`` agency events; time it from the launch."""
-    task = progress.add_task("sealing + projecting", total=total)
-    first: tuple[float, int] | None = None
-    done = 0
-    while done < total:
+
+    def alive() -> None:
         if worker.process.poll() is not None:
             raise RuntimeError(f"haven worker exited with {worker.process.returncode}")
-        time.sleep(0.1)
-        done = ledger_events(engine)
-        if first is None and done:
-            first = (time.perf_counter(), done)
-        progress.update(task, completed=done)
-    finished = time.perf_counter()
-    elapsed = finished - worker.started
-    steady = rate(total - first[1], finished - first[0]) if first else None
+
+    drained = wait_for_count(
+        lambda: ledger_events(engine), total, progress, "sealing + projecting", alive
+    )
+    elapsed = drained.finished - worker.started
+    steady = drained.steady_rate(total)
     return {
         "end_to_end_events_per_s": rate(total, elapsed),
         "end_to_end_steady_events_per_s": steady,

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from rich.progress import Progress
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
@@ -17,6 +17,7 @@ from projectors.registration import register_agency
 from projectors.sealer import SealerConfig
 from projectors.sealer_store import SealerStore
 from projectors.sealer_thread import SealerThread
+from services.bench.stats import scalar, wait_for_count
 from services.bench.workload import Agency, Record
 
 
@@ -58,18 +59,6 @@ def register_all(
     }
 
 
-def _sealed(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(text("SELECT count(*) FROM haven_core.sealed_events")).scalar_one())
-
-
-def _steady_rate(first: tuple[float, int] | None, finished: float, total: int) -> int | None:
-    """Rate after the first batch committed (group join and start-up excluded)."""
-    if first is None or finished <= first[0] or total <= first[1]:
-        return None
-    return round((total - first[1]) / (finished - first[0]))
-
-
 def run_sealer_bench(
     endpoints: Endpoints,
     engine: Engine,
@@ -92,27 +81,23 @@ def run_sealer_bench(
         group_id=f"{prefix}-sealer",
         batch_max=batch_max,
     )
-    task = progress.add_task("sealing", total=len(records))
     started = time.perf_counter()
     sealer = SealerThread(config, SealerStore(engine), Keyring(engine, master_key)).start()
-    first: tuple[float, int] | None = None
     try:
-        done = 0
-        while done < len(records):
-            time.sleep(0.1)
-            done = _sealed(engine)
-            if first is None and done:
-                first = (time.perf_counter(), done)
-            progress.update(task, completed=done)
-        finished = time.perf_counter()
-        seal_s = finished - started
+        drained = wait_for_count(
+            lambda: scalar(engine, "SELECT count(*) FROM haven_core.sealed_events"),
+            len(records),
+            progress,
+            "sealing",
+        )
     finally:
         sealer.stop()
+    seal_s = drained.finished - started
     return {
         "events": len(records),
         "ingest_events_per_s": round(len(records) / ingest_s),
         "sealer_events_per_s": round(len(records) / seal_s),
         "sealer_drain_s": round(seal_s, 2),
-        "sealer_steady_events_per_s": _steady_rate(first, finished, len(records)),
+        "sealer_steady_events_per_s": drained.steady_rate(len(records)),
         "sealer_batch_max": batch_max,
     }

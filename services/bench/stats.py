@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 import os
 import platform
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import psutil
+from rich.progress import Progress
 from sqlalchemy import Engine, text
 
 SYSTEM_SOURCE = "urn:haven:system"
@@ -24,6 +27,41 @@ def percentile_ms(seconds: Sequence[float], q: float) -> float | None:
 def rate(count: int, seconds: float) -> int | None:
     """Events per second, or None for an empty interval."""
     return round(count / seconds) if seconds > 0 else None
+
+
+@dataclass(frozen=True)
+class Drained:
+    """When a count first moved and when it reached its total."""
+
+    first: tuple[float, int] | None
+    finished: float
+
+    def steady_rate(self, total: int) -> int | None:
+        """Rate after the first observed progress (group joins and start-up excluded)."""
+        if self.first is None or self.finished <= self.first[0] or total <= self.first[1]:
+            return None
+        return round((total - self.first[1]) / (self.finished - self.first[0]))
+
+
+def wait_for_count(
+    count: Callable[[], int],
+    total: int,
+    progress: Progress,
+    label: str,
+    alive: Callable[[], None] = lambda: None,
+) -> Drained:
+    """Poll ``count`` every 0.1 s until it reaches ``total``; ``alive`` raises to give up."""
+    task = progress.add_task(label, total=total)
+    first: tuple[float, int] | None = None
+    done = 0
+    while done < total:
+        alive()
+        time.sleep(0.1)
+        done = count()
+        if first is None and done:
+            first = (time.perf_counter(), done)
+        progress.update(task, completed=done)
+    return Drained(first, time.perf_counter())
 
 
 def machine() -> str:

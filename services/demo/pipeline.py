@@ -17,17 +17,9 @@ from sqlalchemy import Engine, text
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
-from projectors.engine_batch import EngineSettings
-from projectors.engine_core import EngineCore
-from projectors.engine_service import EngineConfig, EngineService
-from projectors.keyring import Keyring
+from projectors.inprocess import pipeline_threads
 from projectors.loop_thread import LoopThread
-from projectors.policy_loader import default_policy_path, load_policy
 from projectors.registration import register_agency
-from projectors.registry import default_registry
-from projectors.scheduler import Scheduler
-from projectors.sealer import Sealer, SealerConfig
-from projectors.sealer_store import SealerStore
 from services.demo.cast import Agency
 
 PARTITIONS = 3
@@ -66,26 +58,15 @@ class DemoPipeline:
 
     def start(self) -> None:
         """Start the sealer, the engine (erasure hold 0) and the scheduler."""
-        engine, prefix = self.engine, self.prefix
-        keyring = Keyring(engine, self.master_key)
         # The embedded broker cannot delete records: inbox retention does it instead.
-        sealing = SealerConfig(
-            self.bootstrap, prefix, f"{prefix}-sealer", delete_sealed_inbox_records=False
+        self.threads = pipeline_threads(
+            self.engine,
+            self.bootstrap,
+            self.prefix,
+            self.master_key,
+            scheduler_tick_s=0.2,
+            delete_sealed_inbox_records=False,
         )
-        core = EngineCore(
-            engine,
-            default_registry(),
-            load_policy(default_policy_path()),
-            EngineSettings(erasure_hold_s=0.0),
-            keyring,
-        )
-        projecting = EngineConfig(self.bootstrap, prefix, f"{prefix}-engine")
-        builders: dict[str, Callable[[], Any]] = {
-            "sealer": lambda: Sealer(sealing, SealerStore(engine), keyring),
-            "engine": lambda: EngineService(projecting, core),
-            "scheduler": lambda: Scheduler(engine, self.bootstrap, prefix, keyring, 0.2),
-        }
-        self.threads = [LoopThread(build, name).start() for name, build in builders.items()]
         self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
 
     def send(self, agency: str, event: dict[str, Any]) -> None:

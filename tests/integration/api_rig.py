@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -67,6 +68,22 @@ def api_stack(
             yield ApiStack(pipeline, client, context)
     finally:
         pipeline.close()
+
+
+@contextmanager
+def fresh_api_stack(infra: Endpoints) -> Iterator[ApiStack]:
+    """:func:`api_stack` on a new database with a new topic prefix and master key."""
+    from infra.db import sync_engine
+    from tests.conftest import fresh_database
+
+    with fresh_database(infra) as url:
+        engine = sync_engine(url)
+        prefix = f"t{uuid.uuid4().hex[:8]}"
+        try:
+            with api_stack(infra, engine, secrets.token_bytes(32), prefix) as running:
+                yield running
+        finally:
+            engine.dispose()
 
 
 def event(

@@ -16,9 +16,9 @@ from tests.integration.api_rig import (
     SECRET_ALIAS,
     SECRET_NAME,
     ApiStack,
-    api_stack,
     event,
     eventually,
+    fresh_api_stack,
     grant,
     identification,
     risk,
@@ -31,17 +31,8 @@ READ_ENDPOINTS = ("/v1/risk-register", "/v1/protective-orders", "/v1/placements"
 @pytest.fixture(scope="module")
 def stack(infra: Endpoints) -> Iterator[ApiStack]:
     """One stack for the module: the scenario below is built once."""
-    import secrets
-
-    from infra.db import sync_engine
-    from tests.conftest import fresh_database
-
-    with fresh_database(infra) as url:
-        engine = sync_engine(url)
-        prefix = f"t{uuid.uuid4().hex[:8]}"
-        with api_stack(infra, engine, secrets.token_bytes(32), prefix) as running:
-            yield running
-        engine.dispose()
+    with fresh_api_stack(infra) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ conform to the schema: declared status code, content type, headers, body.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Iterator
 from typing import Any, cast
@@ -36,7 +35,14 @@ from projectors.heartbeat import Heartbeat
 from projectors.loop_thread import LoopThread
 from services.api.app import create_app
 from services.api.context import ApiContext
-from tests.integration.api_rig import ApiStack, api_stack, event, eventually, grant, identification
+from tests.integration.api_rig import (
+    ApiStack,
+    event,
+    eventually,
+    fresh_api_stack,
+    grant,
+    identification,
+)
 from tests.integration.api_rig import risk as risk_data
 
 pytestmark = [
@@ -75,18 +81,12 @@ FUZZ = settings(
 @pytest.fixture(scope="module")
 def stack(infra: Endpoints) -> Iterator[ApiStack]:
     """The real pipeline and API on a fresh database, for the whole module."""
-    from infra.db import sync_engine
-    from tests.conftest import fresh_database
-
-    with fresh_database(infra) as url:
-        engine = sync_engine(url)
-        prefix = f"t{uuid.uuid4().hex[:8]}"
-        with api_stack(infra, engine, secrets.token_bytes(32), prefix) as running:
-            # The rig's sealer and engine threads are ready: beat for them, so health says 200.
-            beat = LoopThread(lambda: Heartbeat(engine, [], interval_s=1.0), "heartbeat")
-            running.pipeline.threads.append(beat.start())
-            yield running
-        engine.dispose()
+    with fresh_api_stack(infra) as running:
+        # The rig's sealer and engine threads are ready: beat for them, so health says 200.
+        engine = running.pipeline.engine
+        beat = LoopThread(lambda: Heartbeat(engine, [], interval_s=1.0), "heartbeat")
+        running.pipeline.threads.append(beat.start())
+        yield running
 
 
 @pytest.fixture(scope="module")
