@@ -20,6 +20,7 @@ from events.codec import encode, parse_inbound
 from events.envelope import Event
 from events.errors import ContractError, FieldError, RejectReason
 from events.topics import inbox_topic
+from infra.kafka_security import kafka_python_kwargs
 
 CONTENT_TYPE_HEADER = ("content-type", b"application/cloudevents+json")
 MAX_EVENT_BYTES = 1_048_576
@@ -78,6 +79,7 @@ def producer_config(bootstrap_servers: str, request_timeout_ms: int) -> dict[str
         "retries": 2**31 - 1,
         "linger_ms": 5,
         "max_request_size": MAX_REQUEST_BYTES,
+        **kafka_python_kwargs(),
         "request_timeout_ms": request_timeout_ms,
         "max_block_ms": request_timeout_ms,
         "client_id": "haven-publisher",
@@ -114,7 +116,9 @@ class Publisher:
         Asks for the topic list rather than the topic's metadata: brokers with
         automatic topic creation (the embedded one) would create it otherwise.
         """
-        admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, client_id="haven-publisher")
+        admin = KafkaAdminClient(
+            bootstrap_servers=self._bootstrap, client_id="haven-publisher", **kafka_python_kwargs()
+        )
         try:
             exists = self.topic in admin.list_topics()
         finally:

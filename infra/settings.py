@@ -13,13 +13,23 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra.kafka_security import KafkaSecurity, Mechanism, Protocol
 
 TOPIC_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: str) -> float:
+    """Seconds from ``90``, ``90s``, ``30m``, ``72h`` or ``3d`` (ValueError otherwise)."""
+    value = value.strip()
+    if value and value[-1] in _UNITS:
+        return float(value[:-1]) * _UNITS[value[-1]]
+    return float(value)
 
 
 def _env(name: str) -> AliasChoices:
@@ -44,6 +54,22 @@ class CommonSettings(BaseSettings):
     master_key: SecretStr | None = Field(None, validation_alias=_env("HAVEN_MASTER_KEY"))
     master_key_file: Path | None = Field(None, validation_alias=_env("HAVEN_MASTER_KEY_FILE"))
     partitions: int = Field(6, ge=1, le=1000, validation_alias=_env("HAVEN_PARTITIONS"))
+    kafka_security_protocol: Protocol = Field(
+        "PLAINTEXT", validation_alias=_env("KAFKA_SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: Mechanism | None = Field(
+        None, validation_alias=_env("KAFKA_SASL_MECHANISM")
+    )
+    kafka_sasl_username: str | None = Field(None, validation_alias=_env("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: SecretStr | None = Field(
+        None, validation_alias=_env("KAFKA_SASL_PASSWORD")
+    )
+    kafka_sasl_password_file: Path | None = Field(
+        None, validation_alias=_env("KAFKA_SASL_PASSWORD_FILE")
+    )
+    kafka_ssl_cafile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_CAFILE"))
+    kafka_ssl_certfile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_CERTFILE"))
+    kafka_ssl_keyfile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_KEYFILE"))
 
     @field_validator("topic_prefix")
     @classmethod
@@ -63,6 +89,35 @@ class CommonSettings(BaseSettings):
             if url.startswith(plain):
                 url = "postgresql+psycopg://" + url[len(plain) :]
         return SecretStr(url)
+
+    @model_validator(mode="after")
+    def _kafka_security_works(self) -> CommonSettings:
+        problems = self.kafka_security().problems()
+        if problems:
+            raise ValueError("Kafka client settings: " + "; ".join(problems))
+        return self
+
+    def kafka_security(self) -> KafkaSecurity:
+        """The Kafka client security these settings describe (the password file read here)."""
+        if self.kafka_sasl_password is not None and self.kafka_sasl_password_file is not None:
+            raise ValueError("set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both")
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+        if self.kafka_sasl_password_file is not None:
+            try:
+                password = self.kafka_sasl_password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(
+                    f"KAFKA_SASL_PASSWORD_FILE cannot be read: {exc.strerror}"
+                ) from None
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=password,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+        )
 
     @property
     def is_production(self) -> bool:
@@ -120,10 +175,16 @@ class WorkerSettings(CommonSettings):
     erasure_hold_s: float = Field(72 * 3600.0, validation_alias=_env("HAVEN_ERASURE_HOLD"))
     policy_file: Path | None = Field(None, validation_alias=_env("HAVEN_POLICY_FILE"))
     scheduler_tick_s: float = Field(0.5, gt=0, validation_alias=_env("HAVEN_SCHEDULER_TICK_S"))
+    #: Webhook retries: base * 2^(attempts-1) seconds, capped at max.
+    webhook_retry_base_s: float = Field(
+        2.0, gt=0, validation_alias=_env("HAVEN_WEBHOOK_RETRY_BASE_S")
+    )
+    webhook_retry_max_s: float = Field(
+        3600.0, gt=0, validation_alias=_env("HAVEN_WEBHOOK_RETRY_MAX_S")
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, validation_alias=_env("HAVEN_WEBHOOK_TIMEOUT_S"))
 
     @field_validator("erasure_hold_s", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
-        if isinstance(value, str) and value and value[-1] in _UNITS:
-            return float(value[:-1]) * _UNITS[value[-1]]
-        return value
+        return parse_duration(value) if isinstance(value, str) else value

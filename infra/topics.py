@@ -16,6 +16,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from events.topics import dlq_topic, inbox_topic, log_topic, notices_topic
+from infra.kafka_security import kafka_python_kwargs
 
 logger = logging.getLogger("haven.topics")
 
@@ -58,7 +59,9 @@ def notices_topic_spec(prefix: str, agency_id: str, partitions: int = 1) -> NewT
 def ensure_topics(bootstrap_servers: str, topics: Iterable[NewTopic]) -> list[str]:
     """Create the topics that do not exist yet; returns the names created now."""
     admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap_servers.split(","), client_id="haven-admin"
+        bootstrap_servers=bootstrap_servers.split(","),
+        client_id="haven-admin",
+        **kafka_python_kwargs(),
     )
     try:
         existing = set(admin.list_topics())

@@ -78,7 +78,13 @@ def _quote(conn: Connection, identifier: str) -> str:
 
 
 def create_agency_rows(
-    conn: Connection, agency_id: str, agency_type: str, jurisdiction: str, name: str
+    conn: Connection,
+    agency_id: str,
+    agency_type: str,
+    jurisdiction: str,
+    name: str,
+    *,
+    token_expires_in_s: float | None = None,
 ) -> IssuedToken:
     """Insert the agency, its first token, its schema and its role (caller's transaction)."""
     exists = conn.execute(text("SELECT 1 FROM haven_core.agencies WHERE id = :i"), {"i": agency_id})
@@ -92,7 +98,7 @@ def create_agency_rows(
         ),
         {"i": agency_id, "t": agency_type, "j": jurisdiction, "n": name, "r": role},
     )
-    token = _insert_token(conn, agency_id)
+    token = _insert_token(conn, agency_id, token_expires_in_s)
     schema, quoted_role = _quote(conn, schema_name(agency_id)), _quote(conn, role)
     conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     conn.exec_driver_sql(
@@ -117,31 +123,42 @@ def _create_read_models(conn: Connection, schema: str) -> None:
     conn.execution_options(schema_translate_map=None)
 
 
-def _insert_token(conn: Connection, agency_id: str) -> IssuedToken:
+def _insert_token(
+    conn: Connection, agency_id: str, expires_in_s: float | None = None
+) -> IssuedToken:
     issued = new_token()
     conn.execute(
         text(
-            "INSERT INTO haven_core.agency_tokens (token_id, agency_id, token_hash)"
-            " VALUES (:t, :a, :h)"
+            "INSERT INTO haven_core.agency_tokens (token_id, agency_id, token_hash, expires_at)"
+            " VALUES (:t, :a, :h, now() + make_interval(secs => CAST(:e AS double precision)))"
         ),
-        {"t": issued.token_id, "a": agency_id, "h": hash_token(issued.token)},
+        {"t": issued.token_id, "a": agency_id, "h": hash_token(issued.token), "e": expires_in_s},
     )
     return issued
 
 
-def rotate_token(engine: Engine, agency_id: str, *, revoke_old: bool = True) -> IssuedToken:
-    """Issue a new token; by default every older token stops working at once."""
+def rotate_token(
+    engine: Engine,
+    agency_id: str,
+    *,
+    overlap_s: float | None = 0.0,
+    expires_in_s: float | None = None,
+) -> IssuedToken:
+    """Issue a new token (expiring after ``expires_in_s``, if given); older tokens stay
+    valid for ``overlap_s`` more seconds (0: they stop at once; None: until revoked)."""
     with engine.begin() as conn:
         get_agency(conn, agency_id)
-        if revoke_old:
+        if overlap_s is not None:
             conn.execute(
                 text(
-                    "UPDATE haven_core.agency_tokens SET revoked_at = now()"
+                    "UPDATE haven_core.agency_tokens SET expires_at = LEAST("
+                    " COALESCE(expires_at, 'infinity'),"
+                    " now() + make_interval(secs => CAST(:o AS double precision)))"
                     " WHERE agency_id = :a AND revoked_at IS NULL"
                 ),
-                {"a": agency_id},
+                {"a": agency_id, "o": overlap_s},
             )
-        return _insert_token(conn, agency_id)
+        return _insert_token(conn, agency_id, expires_in_s)
 
 
 def authenticate(conn: Connection, token: str) -> str | None:
@@ -153,6 +170,7 @@ def authenticate(conn: Connection, token: str) -> str | None:
         text(
             "SELECT agency_id, token_hash FROM haven_core.agency_tokens"
             " WHERE token_id = :t AND revoked_at IS NULL"
+            " AND (expires_at IS NULL OR expires_at > now())"
         ),
         {"t": parts[1]},
     ).first()

@@ -17,6 +17,7 @@ from mode import Service
 
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
+from infra.kafka_security import faust_kwargs
 from infra.settings import WorkerSettings
 from projectors.engine_batch import EngineSettings
 from projectors.engine_core import EngineCore
@@ -29,6 +30,7 @@ from projectors.registry import default_registry
 from projectors.scheduler import Scheduler
 from projectors.sealer import Sealer, SealerConfig
 from projectors.sealer_store import SealerStore
+from projectors.webhook_delivery import WebhookDispatcher, WebhookSettings
 
 
 def build_sealer(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Sealer:
@@ -123,6 +125,7 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
         broker_heartbeat_interval=max(settings.session_timeout_s / 3, 0.5),
         consumer_auto_offset_reset="earliest",
         producer_max_request_size=4 * 1_048_576,
+        **faust_kwargs(),
     )
     sealer = build_sealer(settings, endpoints, master_key)
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
@@ -133,6 +136,15 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
         settings.topic_prefix,
         keyring,
         tick_s=settings.scheduler_tick_s,
+        webhooks=WebhookDispatcher(
+            sync_engine(endpoints.database_url, pool_size=2),
+            master_key,
+            WebhookSettings(
+                base_delay_s=settings.webhook_retry_base_s,
+                max_delay_s=settings.webhook_retry_max_s,
+                timeout_s=settings.webhook_timeout_s,
+            ),
+        ),
     )
     beat_engine = sync_engine(endpoints.database_url, pool_size=1)
     heartbeat = Heartbeat(beat_engine, [sealer.ready, engine.ready])

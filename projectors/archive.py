@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Connection, Engine, text
 
 from events.publisher import MAX_REQUEST_BYTES
+from infra.kafka_security import kafka_python_kwargs
 from projectors.batch_send import HEADERS
 from projectors.engine_core import LogRecord
 
@@ -98,6 +99,7 @@ def read_log(
         enable_auto_commit=False,
         max_partition_fetch_bytes=FETCH_MAX_BYTES,
         fetch_max_bytes=4 * FETCH_MAX_BYTES,
+        **kafka_python_kwargs(),
     )
     found: dict[int, list[LogRecord]] = defaultdict(list)
     try:
@@ -203,6 +205,7 @@ def _produce(
         batch_size=1_048_576,
         max_request_size=MAX_REQUEST_BYTES,
         client_id="haven-restore",
+        **kafka_python_kwargs(),
     )
     try:
         for partition, records in sorted(todo.items()):

@@ -47,6 +47,29 @@ def dlq_seal_id(record: InboxRecord) -> str:
     return f"dlq:{record.topic}:{record.partition}:{record.offset}"
 
 
+@dataclass(frozen=True)
+class DeadLetterRow:
+    """What the producing agency may see of its rejected record: never the original."""
+
+    agency_id: str
+    record: InboxRecord
+    error: ContractError
+    received_at: datetime
+
+    def params(self) -> dict[str, object]:
+        """Bind parameters for ``haven_core.dead_letters``."""
+        return {
+            "a": self.agency_id,
+            "t": self.record.topic,
+            "p": self.record.partition,
+            "o": self.record.offset,
+            "r": self.error.reason.value,
+            "e": json.dumps([e.to_dict() for e in self.error.errors]),
+            "n": len(self.record.value),
+            "at": self.received_at,
+        }
+
+
 def dlq_payload(
     record: InboxRecord, error: ContractError, *, key: bytes, kid: str, received_at: datetime
 ) -> bytes:

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
 from events.topics import log_topic
+from infra.kafka_security import aiokafka_kwargs
 from projectors.engine_core import EngineCore, LogRecord
 from projectors.sealer_config import PRODUCE_MAX_BYTES
 from projectors.sealer_store import PositionMoved
@@ -106,6 +107,7 @@ class EngineService:
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
             max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
+            **aiokafka_kwargs(),
             **self.config.extra_consumer,
         )
         await self._consumer.start()

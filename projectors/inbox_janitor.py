@@ -16,6 +16,8 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from aiokafka.errors import KafkaError
 
+from infra.kafka_security import aiokafka_kwargs
+
 logger = logging.getLogger("haven.sealer.janitor")
 
 
@@ -23,7 +25,7 @@ class InboxJanitor:
     """Rate-limited deletion of sealed inbox records."""
 
     def __init__(self, bootstrap_servers: str, *, interval_s: float = 5.0) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **aiokafka_kwargs())
         self._interval_s = interval_s
         self._last = 0.0
         self._deleted_up_to: dict[tuple[str, int], int] = {}

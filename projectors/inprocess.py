@@ -19,6 +19,7 @@ from projectors.registry import default_registry
 from projectors.scheduler import Scheduler
 from projectors.sealer import Sealer, SealerConfig
 from projectors.sealer_store import SealerStore
+from projectors.webhook_delivery import WebhookDispatcher
 
 
 def pipeline_threads(
@@ -57,7 +58,10 @@ def pipeline_threads(
     if scheduler_tick_s is not None:
         tick = scheduler_tick_s
         scheduling = LoopThread(
-            lambda: Scheduler(engine, bootstrap, prefix, keyring, tick), "scheduler"
+            lambda: Scheduler(
+                engine, bootstrap, prefix, keyring, tick, WebhookDispatcher(engine, master_key)
+            ),
+            "scheduler",
         )
         threads.append(scheduling.start())
     return threads

@@ -74,6 +74,7 @@ def register_agency(
     agency_type: str,
     jurisdiction: str,
     name: str | None = None,
+    token_expires_in_s: float | None = None,
 ) -> Registration:
     """Register an agency end to end (raises InvalidAgency or AgencyExists)."""
     data = validate_agency(agency_id, agency_type, jurisdiction.upper(), name or agency_id)
@@ -87,7 +88,12 @@ def register_agency(
     event = system_event(data)
     with engine.begin() as conn:
         token = create_agency_rows(
-            conn, data.agency_id, data.agency_type.value, data.jurisdiction, data.name
+            conn,
+            data.agency_id,
+            data.agency_type.value,
+            data.jurisdiction,
+            data.name,
+            token_expires_in_s=token_expires_in_s,
         )
         enqueue(conn, event)
     relay_pending(engine, bootstrap_servers, log_topic(topic_prefix))

@@ -3,7 +3,8 @@
 Every tick (blocking work in a thread): destroy the keys of erasures whose
 hold ended, emit ``haven.consent.expired.v1`` for grants past ``expires_at``,
 relay the system outbox to the log and the notice outbox to each agency's
-notices topic.  Each step is its own transaction and safe to repeat.
+notices topic, and send due webhook deliveries.  Each step is its own
+transaction and safe to repeat.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from projectors.key_destruction import destroy_subject_epochs, due_erasures
 from projectors.keyring import Keyring
 from projectors.notices import NoticeRelay
 from projectors.outbox import enqueue, relay_pending, system_event
+from projectors.webhook_delivery import WebhookDispatcher
 
 logger = logging.getLogger("haven.scheduler")
 
@@ -72,12 +74,14 @@ class Scheduler:
         topic_prefix: str,
         keyring: Keyring | None = None,
         tick_s: float = 0.5,
+        webhooks: WebhookDispatcher | None = None,
     ) -> None:
         self._engine = engine
         self._bootstrap = bootstrap_servers
         self._log_topic = log_topic(topic_prefix)
         self._keyring = keyring
         self._notices = NoticeRelay(engine, bootstrap_servers, topic_prefix)
+        self._webhooks = webhooks
         self.tick_s = tick_s
         self.counts: Counter[str] = Counter()
         self._stopping = asyncio.Event()
@@ -91,6 +95,8 @@ class Scheduler:
             self._engine, self._bootstrap, self._log_topic
         )
         done["notices_relayed"] = self._notices.relay()
+        if self._webhooks is not None:
+            done["webhooks_delivered"] = self._webhooks.deliver()
         self.counts.update(done)
         return done
 

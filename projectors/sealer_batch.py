@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from events.envelope import Event
 from events.topics import inbox_agency
 from projectors.batch_send import send_in_batches
-from projectors.dlq import InboxRecord, dlq_payload, safe_subject_key
+from projectors.dlq import DeadLetterRow, InboxRecord, dlq_payload, safe_subject_key
 from projectors.keyring import Keyring
 from projectors.sealer_store import EventRef, PositionAdvance, SealerStore
 from projectors.sealer_transform import Accepted, Rejected, classify, seal_event
@@ -74,6 +74,7 @@ class BatchSealer:
         self._rejections: Counter[str] = Counter()
         self._agencies: frozenset[str] = frozenset()
         self._fresh: list[EventRef] = []
+        self._dead: list[DeadLetterRow] = []
         self.last_timings: dict[str, float] = {}
 
     async def process(
@@ -92,7 +93,9 @@ class BatchSealer:
         await asyncio.gather(*futures)
         clock.lap("ack_ms")
         advances = self._advances(records)
-        await asyncio.to_thread(self._store.commit_batch, self._fresh, advances, self._rejections)
+        await asyncio.to_thread(
+            self._store.commit_batch, self._fresh, advances, self._rejections, self._dead
+        )
         clock.lap("commit_ms")
         self.last_timings = clock.laps
         for advance in advances:
@@ -118,7 +121,7 @@ class BatchSealer:
         seen = self._store.already_sealed(map(_ref, accepted))
         kids = self._keyring.current_subject_kids({str(e.subject) for e in accepted if e.subject})
         self._keyring.prefetch(kids.values())
-        self._fresh = []
+        self._fresh, self._dead = [], []
         return [self._route(rec, outcome, seen, kids) for rec, outcome in outcomes]
 
     def _route(
@@ -161,6 +164,8 @@ class BatchSealer:
         )
         self.stats.counts[f"rejected_{outcome.error.reason}"] += 1
         self._rejections[outcome.error.reason.value] += 1
+        agency = inbox_agency(self._prefix, record.topic) or ""
+        self._dead.append(DeadLetterRow(agency, inbox, outcome.error, now))
         value = dlq_payload(inbox, outcome.error, key=self._key(kid), kid=kid, received_at=now)
         return Outgoing(self._dlq, safe_subject_key(record.key), value)
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from infra.kafka_security import aiokafka_kwargs
+
 PRODUCE_MAX_BYTES = 4 * 1_048_576
 
 
@@ -43,6 +45,7 @@ def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProdu
         session_timeout_ms=config.session_timeout_ms,
         heartbeat_interval_ms=max(config.session_timeout_ms // 3, 100),
         max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
+        **aiokafka_kwargs(),
         **config.extra_consumer,
     )
     producer = AIOKafkaProducer(
@@ -52,5 +55,6 @@ def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProdu
         max_request_size=PRODUCE_MAX_BYTES,
         max_batch_size=1_048_576,
         linger_ms=5,
+        **aiokafka_kwargs(),
     )
     return consumer, producer

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
+from projectors.dlq import DeadLetterRow
+
 EventRef = tuple[str, str]  # (source, id)
 
 
@@ -32,6 +34,13 @@ _COUNT_REJECTIONS = text(
     "INSERT INTO haven_core.rejection_counts (source, reason, count) VALUES (:s, :r, :n)"
     " ON CONFLICT (source, reason) DO UPDATE"
     " SET count = haven_core.rejection_counts.count + EXCLUDED.count"
+)
+
+
+_DEAD_LETTER = text(
+    "INSERT INTO haven_core.dead_letters (agency_id, source_topic, source_partition,"
+    " source_offset, reason, errors, size_bytes, received_at)"
+    " VALUES (:a, :t, :p, :o, :r, CAST(:e AS jsonb), :n, :at)"
 )
 
 
@@ -90,12 +99,17 @@ class SealerStore:
         sealed: Iterable[EventRef],
         advances: Iterable[PositionAdvance],
         rejections: Mapping[str, int] | None = None,
+        dead_letters: Iterable[DeadLetterRow] = (),
     ) -> None:
-        """Record sealed events, rejection counts and positions in one transaction (fenced)."""
+        """Record sealed events, rejections (counts and each agency's dead-letter rows) and
+        positions in one transaction (fenced)."""
         refs = list(sealed)
+        dead = [row.params() for row in dead_letters]
         with self._engine.begin() as conn:
             if rejections:
                 count_rejections(conn, "sealer", rejections)
+            if dead:
+                conn.execute(_DEAD_LETTER, dead)
             if refs:
                 conn.execute(
                     text(

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import error_path
+from infra.kafka_security import aiokafka_kwargs
 from services.api import routes_audit, routes_events, routes_lists, routes_ops, routes_subjects
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
@@ -53,9 +54,12 @@ def _lifespan(context: ApiContext) -> Any:
             acks="all",
             linger_ms=2,
             max_request_size=4 * 1_048_576,
+            **aiokafka_kwargs(),
         )
         context.offsets = AIOKafkaConsumer(
-            bootstrap_servers=context.bootstrap_servers, enable_auto_commit=False
+            bootstrap_servers=context.bootstrap_servers,
+            enable_auto_commit=False,
+            **aiokafka_kwargs(),
         )
         await context.producer.start()
         await context.offsets.start()

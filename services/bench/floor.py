@@ -22,6 +22,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine, make_url, text
 
 from events.topics import log_topic
+from infra.kafka_security import aiokafka_kwargs
 from projectors.sealer_config import PRODUCE_MAX_BYTES
 from services.bench.stats import rate
 
@@ -82,6 +83,7 @@ async def _consume(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
+        **aiokafka_kwargs(),
     )
     events = rows = 0
     with psycopg.connect(conninfo) as conn:

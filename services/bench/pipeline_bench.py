@@ -14,6 +14,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine, text
 
 from events.topics import inbox_topic
+from infra.kafka_security import kafka_python_kwargs
 from services.bench.stats import ledger_events, percentile_ms, rate, wait_for_count
 from services.bench.worker_proc import Worker
 from services.bench.workload import Record
@@ -62,7 +63,9 @@ def erasure_latencies(
     The receipt is written in the transaction that erases the subject's
     consent-based rows, so it marks the moment the last in-scope row is gone.
     """
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=0, **kafka_python_kwargs()
+    )
     latencies = []
     granted = [json.loads(r.value) for r in records if b"consent.granted" in r.value]
     with engine.connect() as conn:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
+from infra.kafka_security import aiokafka_kwargs
 from projectors.keyring import Keyring
 from projectors.registration import register_agency
 from projectors.sealer import SealerConfig
@@ -29,6 +30,7 @@ async def preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
         linger_ms=20,
         max_batch_size=1_048_576,
         max_request_size=4 * 1_048_576,
+        **aiokafka_kwargs(),
     )
     await producer.start()
     try:

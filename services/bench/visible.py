@@ -22,6 +22,7 @@ from rich.progress import Progress
 from sqlalchemy import Connection, Engine, text
 
 from events.topics import inbox_topic, log_topic
+from infra.kafka_security import aiokafka_kwargs
 from services.bench.stats import percentile_ms, rate
 from services.bench.workload import Record
 
@@ -71,7 +72,9 @@ class _Poller:
 
 
 async def _paced(bootstrap: str, prefix: str, records: list[Record], per_s: float) -> list[float]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=0, **aiokafka_kwargs()
+    )
     await producer.start()
     sent: list[float] = []
     try:

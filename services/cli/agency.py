@@ -12,7 +12,7 @@ from rich.table import Table
 from infra.settings import CliSettings
 from projectors.agencies import AgencyExists, AgencyNotFound, list_agencies, rotate_token
 from projectors.registration import InvalidAgency, register_agency
-from services.cli.context import endpoints_or_exit, err_console, migrated_engine
+from services.cli.context import endpoints_or_exit, fail, migrated_engine
 
 app = typer.Typer(help="Register agencies and manage their API tokens.", no_args_is_help=True)
 
@@ -40,8 +40,7 @@ def add(
                 name=name,
             )
         except (InvalidAgency, AgencyExists) as exc:
-            err_console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
+            fail(exc)
     typer.echo(json.dumps({"id": registration.event.agency_id, "token": registration.token.token}))
 
 
@@ -92,6 +91,5 @@ def rotate(
         try:
             issued = rotate_token(engine, agency_id, revoke_old=not keep_old)
         except AgencyNotFound as exc:
-            err_console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from exc
+            fail(exc)
     typer.echo(json.dumps({"id": agency_id, "token": issued.token}))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from infra.db import sync_engine
@@ -19,13 +22,30 @@ from infra.settings import CommonSettings
 err_console = Console(stderr=True)
 
 
+def print_error(message: object, label: str = "error") -> None:
+    """``<label>: <message>`` in red on stderr; the message is escaped, never read as markup."""
+    err_console.print(f"[red]{escape(label)}:[/red] {escape(str(message))}", highlight=False)
+
+
+def fail(message: object, code: int = 1) -> NoReturn:
+    """Print ``message`` as an error and exit with ``code``."""
+    print_error(message)
+    raise typer.Exit(code)
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """A settings error in one line per field: ``<field>: <why>`` (values never shown)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )
+
+
 def endpoints_or_exit(settings: CommonSettings) -> Endpoints:
     """The infrastructure of this data dir, or a clear message and exit code 2."""
     try:
         return resolve_endpoints(settings)
     except InfraNotRunning as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        fail(exc, 2)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from rich.rule import Rule
 
 from infra.secrets import load_master_key
 from infra.settings import CliSettings
-from services.cli.context import err_console, fresh_embedded_infra
+from services.cli.context import fresh_embedded_infra, print_error
 from services.demo.pipeline import DemoFailed
 from services.demo.run import DemoRun
 from services.scenarios.ctdc import CtdcDataMissing
@@ -52,7 +52,7 @@ def demo(
             )
             found = DemoRun(console, endpoints, engine, load_master_key(settings)).run(background)
     except (DemoFailed, CtdcDataMissing) as exc:
-        err_console.print(f"[red]demo failed:[/red] {exc}")
+        print_error(exc, "demo failed")
         raise typer.Exit(1) from exc
     if report is not None:
         found.write(report)

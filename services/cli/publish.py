@@ -23,7 +23,7 @@ from rich.progress import Progress
 from events.errors import ContractError
 from events.publisher import InboxMissingError, PendingDelivery, Publisher
 from infra.settings import PublisherSettings
-from services.cli.context import endpoints_or_exit, err_console
+from services.cli.context import endpoints_or_exit, err_console, fail
 
 logger = logging.getLogger("haven.publish")
 
@@ -97,8 +97,7 @@ def publish(
         try:
             publisher.ensure_inbox()
         except InboxMissingError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+            fail(exc, 2)
         with Progress(console=err, transient=True) as progress:
             outcomes = _send_lines(publisher, lines, progress)
         publisher.flush()

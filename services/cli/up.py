@@ -31,7 +31,7 @@ from infra.settings import ApiSettings
 from projectors.archive import RestoreFailed, RestoreRefused
 from projectors.reopen import reopen_log
 from services.api.serve import api_server, build_context
-from services.cli.context import migrated_engine
+from services.cli.context import migrated_engine, print_error
 
 logger = logging.getLogger("haven.up")
 console = Console(stderr=True)
@@ -68,7 +68,7 @@ def _reopen(settings: ApiSettings, endpoints: Endpoints) -> None:
                 restore=endpoints.embedded,
             )
         except (RestoreRefused, RestoreFailed) as exc:
-            console.print(f"[red]haven up[/red]: the log cannot be restored: {exc}")
+            print_error(f"the log cannot be restored: {exc}", "haven up")
             raise typer.Exit(1) from None
     if reopened.restore and reopened.restore.records:
         console.print(f"log restored from the archive: {reopened.restore.records} records")

@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlalchemy import Engine, text
 
 from events.topics import notices_topic
+from infra.kafka_security import kafka_python_kwargs
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ def read_notices(
     bootstrap: str, prefix: str, agencies: list[str], withdrawal_id: str, idle_s: float = 1.0
 ) -> list[dict[str, Any]]:
     """The notices of one withdrawal, read back from ``haven.notices.<agency>.v1``."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **kafka_python_kwargs()
+    )
     try:
         partitions = [
             TopicPartition(topic, p)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
+from infra.kafka_security import kafka_python_kwargs
 from projectors.inprocess import pipeline_threads
 from projectors.loop_thread import LoopThread
 from projectors.registration import register_agency
@@ -67,7 +68,9 @@ class DemoPipeline:
             scheduler_tick_s=0.2,
             delete_sealed_inbox_records=False,
         )
-        self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+        self._producer = KafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", linger_ms=5, **kafka_python_kwargs()
+        )
 
     def send(self, agency: str, event: dict[str, Any]) -> None:
         """Produce an event to the agency's inbox, keyed by its subject."""

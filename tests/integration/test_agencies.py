@@ -42,7 +42,7 @@ def test_rotation_revokes_old_tokens_unless_kept(
     infra: Endpoints, engine: Engine, topic_prefix: str
 ) -> None:
     first = _register(infra, engine, topic_prefix, "gr_ngo").token.token
-    kept = rotate_token(engine, "gr_ngo", revoke_old=False).token
+    kept = rotate_token(engine, "gr_ngo", overlap_s=None).token
     with engine.connect() as conn:
         assert authenticate(conn, first) == "gr_ngo"
         assert authenticate(conn, kept) == "gr_ngo"
