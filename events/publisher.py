@@ -23,6 +23,8 @@ from events.topics import inbox_topic
 from infra.kafka_security import kafka_python_kwargs
 
 CONTENT_TYPE_HEADER = ("content-type", b"application/cloudevents+json")
+#: Records that are plain JSON, not CloudEvents: dead letters and erasure notices.
+JSON_CONTENT_TYPE_HEADER = ("content-type", b"application/json")
 MAX_EVENT_BYTES = 1_048_576
 # Producer requests must carry a whole 1 MiB event plus batch overhead.
 MAX_REQUEST_BYTES = 4 * MAX_EVENT_BYTES

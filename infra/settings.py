@@ -153,6 +153,9 @@ class ApiSettings(CommonSettings):
         None, validation_alias=_env("HAVEN_API_DATABASE_URL")
     )
     log_level: str = Field("INFO", validation_alias=_env("HAVEN_LOG_LEVEL"))
+    #: Requests per second per agency, per API process (0: no limit), and the burst.
+    api_rate_limit: float = Field(0.0, ge=0, validation_alias=_env("HAVEN_API_RATE_LIMIT"))
+    api_rate_burst: int = Field(0, ge=0, validation_alias=_env("HAVEN_API_RATE_BURST"))
     worker_stop_timeout_s: float = Field(
         30.0, gt=0, validation_alias=_env("HAVEN_WORKER_STOP_TIMEOUT_S")
     )

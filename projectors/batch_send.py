@@ -17,7 +17,10 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
-HEADERS = [("content-type", b"application/cloudevents+json")]
+from events.publisher import CONTENT_TYPE_HEADER, JSON_CONTENT_TYPE_HEADER
+
+HEADERS = [CONTENT_TYPE_HEADER]
+JSON_HEADERS = [JSON_CONTENT_TYPE_HEADER]
 
 
 class OutgoingRecord(Protocol):
@@ -34,6 +37,10 @@ class OutgoingRecord(Protocol):
     @property
     def value(self) -> bytes:
         """Record value."""
+
+    @property
+    def headers(self) -> list[tuple[str, bytes]]:
+        """Record headers (``content-type`` at least)."""
 
 
 async def send_in_batches(
@@ -54,13 +61,15 @@ async def send_in_batches(
             partition = partitioner(record.key, parts, parts)
         slot = (record.topic, partition)
         batch = open_batches.get(slot) or producer.create_batch()
-        if batch.append(key=record.key, value=record.value, timestamp=None, headers=HEADERS):
+        if batch.append(key=record.key, value=record.value, timestamp=None, headers=record.headers):
             open_batches[slot] = batch
             continue
         if batch.record_count():  # full: ship it, start a new one with this record
             futures.append(await producer.send_batch(batch, record.topic, partition=partition))
             batch = producer.create_batch()
-            if batch.append(key=record.key, value=record.value, timestamp=None, headers=HEADERS):
+            if batch.append(
+                key=record.key, value=record.value, timestamp=None, headers=record.headers
+            ):
                 open_batches[slot] = batch
                 continue
         open_batches.pop(slot, None)  # larger than a batch: send it on its own
@@ -70,7 +79,7 @@ async def send_in_batches(
                 value=record.value,
                 key=record.key,
                 partition=partition,
-                headers=HEADERS,
+                headers=record.headers,
             )
         )
     for (topic, partition), batch in open_batches.items():

@@ -13,7 +13,7 @@ import logging
 from kafka import KafkaProducer
 from sqlalchemy import Engine, text
 
-from events.publisher import CONTENT_TYPE_HEADER, producer_config
+from events.publisher import JSON_CONTENT_TYPE_HEADER, producer_config
 from events.topics import notices_topic
 from infra.topics import ensure_topics, notices_topic_spec
 
@@ -49,7 +49,7 @@ class NoticeRelay:
                 topic,
                 key=str(subject_id).encode(),
                 value=json.dumps(payload, sort_keys=True).encode(),
-                headers=[CONTENT_TYPE_HEADER],
+                headers=[JSON_CONTENT_TYPE_HEADER],
             )
         producer.flush(timeout=30)
         with self._engine.begin() as conn:

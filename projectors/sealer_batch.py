@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from events.envelope import Event
 from events.topics import inbox_agency
-from projectors.batch_send import send_in_batches
+from projectors.batch_send import HEADERS, JSON_HEADERS, send_in_batches
 from projectors.dlq import DeadLetterRow, InboxRecord, dlq_payload, safe_subject_key
 from projectors.keyring import Keyring
 from projectors.sealer_store import EventRef, PositionAdvance, SealerStore
@@ -26,6 +26,7 @@ class Outgoing:
     topic: str
     key: bytes | None
     value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=lambda: HEADERS)
 
 
 class _Clock:
@@ -167,7 +168,7 @@ class BatchSealer:
         agency = inbox_agency(self._prefix, record.topic) or ""
         self._dead.append(DeadLetterRow(agency, inbox, outcome.error, now))
         value = dlq_payload(inbox, outcome.error, key=self._key(kid), kid=kid, received_at=now)
-        return Outgoing(self._dlq, safe_subject_key(record.key), value)
+        return Outgoing(self._dlq, safe_subject_key(record.key), value, JSON_HEADERS)
 
     def _advances(
         self, records: dict[TopicPartition, list[ConsumerRecord]]

@@ -20,12 +20,28 @@ from starlette.exceptions import HTTPException
 
 from events.errors import error_path
 from infra.kafka_security import aiokafka_kwargs
-from services.api import routes_audit, routes_events, routes_lists, routes_ops, routes_subjects
+from services.api import (
+    routes_audit,
+    routes_dead_letters,
+    routes_events,
+    routes_lists,
+    routes_notices,
+    routes_ops,
+    routes_subjects,
+)
 from services.api.context import ApiContext
+from services.api.http_log import AccessLog
 from services.api.models import Problem, ProblemField
+from services.api.problems import document_problems, problem_response
 
 logger = logging.getLogger("haven.api")
-_REASONS = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+_REASONS = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+}
 
 
 def _http_problem(_: Request, exc: Exception) -> JSONResponse:
@@ -33,7 +49,7 @@ def _http_problem(_: Request, exc: Exception) -> JSONResponse:
     detail: Any = exc.detail
     if not isinstance(detail, dict):
         detail = {"reason": _REASONS.get(exc.status_code, "error"), "errors": []}
-    return JSONResponse(detail, status_code=exc.status_code, headers=exc.headers)
+    return problem_response(exc.status_code, Problem.model_validate(detail), exc.headers)
 
 
 def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
@@ -42,8 +58,7 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
         ProblemField(path=error_path(e["loc"]), message=str(e["msg"]), code=str(e["type"]))
         for e in exc.errors()
     ]
-    problem = Problem(reason="invalid_request", errors=errors)
-    return JSONResponse(problem.model_dump(), status_code=422)
+    return problem_response(422, Problem(reason="invalid_request", errors=errors))
 
 
 def _lifespan(context: ApiContext) -> Any:
@@ -91,6 +106,17 @@ def create_app(context: ApiContext) -> FastAPI:
     app.state.context = context
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
-    for module in (routes_ops, routes_events, routes_subjects, routes_lists, routes_audit):
+    app.add_middleware(AccessLog)
+    for module in (
+        routes_ops,
+        routes_events,
+        routes_subjects,
+        routes_lists,
+        routes_audit,
+        routes_notices,
+        routes_dead_letters,
+    ):
         app.include_router(module.router)
+    build_openapi = app.openapi
+    app.openapi = lambda: document_problems(build_openapi())  # type: ignore[method-assign]
     return app

@@ -7,7 +7,7 @@ transaction that has done ``SET LOCAL ROLE`` to the caller's agency role.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from infra.db import sync_engine
 from projectors.db_roles import api_login_password, enable_api_login
 from projectors.keyring import Keyring
+from services.api.ratelimit import RateLimiter
 
 
 @dataclass
@@ -29,6 +30,7 @@ class ApiContext:
     bootstrap_servers: str
     producer: Any = None  # an aiokafka producer, started by the app's lifespan
     offsets: Any = None  # an aiokafka consumer without group, for end offsets
+    limiter: RateLimiter = field(default_factory=RateLimiter)
 
 
 def reader_engine(core: Engine, master_key: bytes, api_database_url: str | None) -> Engine:

@@ -25,9 +25,17 @@ ContextDep = Annotated[ApiContext, Depends(get_context)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_caller(context: ContextDep, credentials: Credentials) -> Caller:
-    """The agency whose bearer token came with the request (401 otherwise)."""
-    return caller_for(context.core, credentials.credentials if credentials else None)
+def admitted(request: Request, context: ApiContext, caller: Caller) -> Caller:
+    """``caller``, named in the access log, once its rate limit lets it through (429)."""
+    request.state.agency_id = caller.agency_id
+    context.limiter.admit(caller.agency_id)
+    return caller
+
+
+def get_caller(request: Request, context: ContextDep, credentials: Credentials) -> Caller:
+    """The agency whose bearer token came with the request (401 otherwise, 429 over its rate)."""
+    caller = caller_for(context.core, credentials.credentials if credentials else None)
+    return admitted(request, context, caller)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

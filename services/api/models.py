@@ -63,9 +63,12 @@ class ProblemField(BaseModel):
 
 
 class Problem(BaseModel):
-    """Why a request was refused."""
+    """Why a request was refused: an RFC 9457 problem document with Haven's members."""
 
-    reason: str
+    type: str = Field("about:blank", description="RFC 9457: the problem type")
+    title: str | None = Field(None, description="RFC 9457: the HTTP status phrase")
+    status: int | None = Field(None, description="RFC 9457: the HTTP status code")
+    reason: str = Field(description="machine-readable reason, e.g. schema_violation")
     errors: list[ProblemField] = []
 
     @classmethod

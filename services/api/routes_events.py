@@ -14,10 +14,11 @@ from events.errors import FieldError
 from events.topics import inbox_topic
 from services.api.auth import bearer_token, caller_for
 from services.api.context import ApiContext
-from services.api.deps import ContextDep
+from services.api.deps import ContextDep, admitted
 from services.api.ingest import MAX_BODY_BYTES, Outgoing, Refused, validate_events
 from services.api.models import Accepted, Problem
 from services.api.observe import count_rejection
+from services.api.problems import problem_response
 
 logger = logging.getLogger("haven.api")
 
@@ -65,7 +66,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _problem(status_code: int, problem: Problem) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
-    return JSONResponse(problem.model_dump(), status_code=status_code, headers=headers)
+    return problem_response(status_code, problem, headers)
 
 
 async def _body(request: Request) -> bytes:
@@ -109,7 +110,9 @@ async def post_events(request: Request, context: ContextDep) -> Any:
     try:
         raw = await _body(request)
         token = bearer_token(request.headers.get("authorization"))
-        caller = await run_in_threadpool(caller_for, context.core, token)
+        caller = admitted(
+            request, context, await run_in_threadpool(caller_for, context.core, token)
+        )
         events = validate_events(raw, caller.agency_id)
     except Refused as refused:
         await _count(context, refused.problem.reason)

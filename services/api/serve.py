@@ -10,6 +10,7 @@ from infra.settings import ApiSettings
 from projectors.keyring import Keyring
 from services.api.app import create_app
 from services.api.context import ApiContext, reader_engine
+from services.api.ratelimit import RateLimiter
 
 
 def build_context(settings: ApiSettings, endpoints: Endpoints, master_key: bytes) -> ApiContext:
@@ -22,6 +23,7 @@ def build_context(settings: ApiSettings, endpoints: Endpoints, master_key: bytes
         keyring=Keyring(core, master_key),
         topic_prefix=settings.topic_prefix,
         bootstrap_servers=endpoints.bootstrap_servers,
+        limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
     )
 
 

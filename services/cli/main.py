@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 
 import typer
+from pydantic import ValidationError
 
+from infra.kafka_security import configure_kafka
 from infra.logs import configure_logging
+from infra.settings import CommonSettings
 from services.cli import (
     agency,
+    api,
     audit,
     bench,
     contracts,
@@ -19,6 +23,7 @@ from services.cli import (
     up,
     worker,
 )
+from services.cli.context import fail, settings_problem
 
 app = typer.Typer(
     name="haven",
@@ -30,8 +35,12 @@ app = typer.Typer(
 
 @app.callback()
 def _configure() -> None:
-    """Structured logs on stderr; level from HAVEN_LOG_LEVEL (default WARNING for the CLI)."""
+    """Logs on stderr (HAVEN_LOG_LEVEL, default WARNING); Kafka client settings checked."""
     configure_logging(os.environ.get("HAVEN_LOG_LEVEL", "WARNING"))
+    try:
+        configure_kafka(CommonSettings().kafka_security())
+    except ValidationError as exc:
+        fail(f"invalid settings: {settings_problem(exc)}", 2)
 
 
 app.add_typer(infra.app, name="infra")
@@ -41,6 +50,7 @@ app.add_typer(projector.app, name="projector")
 app.add_typer(audit.app, name="audit")
 app.command("worker")(worker.worker)
 app.command("up")(up.up)
+app.command("api")(api.api)
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
