@@ -40,6 +40,11 @@ EventId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern
 Source = Annotated[str, StringConstraints(max_length=64, pattern=SOURCE_PATTERN)]
 SubjectId = Annotated[str, StringConstraints(max_length=36, pattern=SUBJECT_PATTERN)]
 TypeName = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=EVENT_ID_PATTERN)]
+#: W3C Trace Context: ``<version>-<trace id>-<parent id>-<flags>`` in lower-case hex.
+TRACEPARENT_PATTERN: Final = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+TraceParent = Annotated[str, StringConstraints(max_length=55, pattern=TRACEPARENT_PATTERN)]
+#: W3C Trace Context: up to 32 ``key=value`` members, printable ASCII.
+TraceState = Annotated[str, StringConstraints(max_length=512, pattern=r"^[ -~]*$")]
 SchemaUri = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 #: ``Event`` alone means ``Event[EventData]``.
@@ -74,6 +79,10 @@ class _Attributes(ContractModel):
     agency: AgencyId | None = None
     #: Extension: ISO 3166-1 alpha-2 country where the recorded act happened.
     jurisdiction: CountryCode | None = None
+    #: Extension (CloudEvents distributed tracing): the W3C ``traceparent``.
+    traceparent: TraceParent | None = None
+    #: Extension (CloudEvents distributed tracing): the W3C ``tracestate``.
+    tracestate: TraceState | None = None
 
 
 class Envelope(_Attributes):

@@ -113,7 +113,10 @@ class BatchSealer:
             (
                 rec,
                 classify(
-                    rec.value or b"", inbox_agency(self._prefix, rec.topic) or "", self._agencies
+                    rec.value or b"",
+                    inbox_agency(self._prefix, rec.topic) or "",
+                    self._agencies,
+                    rec.headers,
                 ),
             )
             for rec in records

@@ -10,10 +10,11 @@ protective order's respondent.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from events.binary_mode import kafka_inbound
 from events.codec import parse_inbound
 from events.envelope import Event
 from events.errors import ContractError
@@ -41,11 +42,16 @@ class Rejected:
     error: ContractError
 
 
-def classify(raw: bytes, topic_agency: str, registered: frozenset[str]) -> Accepted | Rejected:
-    """Validate one inbox record; never raises on bad input."""
+def classify(
+    raw: bytes,
+    topic_agency: str,
+    registered: frozenset[str],
+    headers: Iterable[tuple[str, bytes]] | None = None,
+) -> Accepted | Rejected:
+    """Validate one inbox record, structured or binary mode; never raises on bad input."""
     try:
         event = parse_inbound(
-            raw,
+            kafka_inbound(raw, headers),
             inbox_agency=topic_agency,
             max_bytes=MAX_INBOX_BYTES,
             is_known_agency=registered.__contains__,

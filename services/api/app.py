@@ -101,6 +101,7 @@ def create_app(context: ApiContext) -> FastAPI:
         responses={
             401: {"model": Problem, "description": "no valid bearer token"},
             422: {"model": Problem, "description": "invalid input, with field paths"},
+            429: {"model": Problem, "description": "over the agency's rate limit (Retry-After)"},
         },
     )
     app.state.context = context

@@ -9,9 +9,11 @@ the whole batch, with every bad event's field paths prefixed by its index.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from events.binary_mode import TRACE_HEADERS, http_binary, with_trace
 from events.codec import parse_dict
 from events.errors import ContractError, FieldError, RejectReason
 from events.jsonload import load_json_value
@@ -64,7 +66,8 @@ def _events(raw: bytes) -> tuple[list[Any], bool]:
     return [value], False
 
 
-def _one(obj: Any, agency_id: str) -> Outgoing:
+def _one(obj: Any, agency_id: str, trace: Mapping[str, str]) -> Outgoing:
+    obj = with_trace(obj, trace)
     if not isinstance(obj, dict):
         reason = RejectReason.INVALID_JSON
         raise ContractError(reason, [FieldError("", "an event must be a JSON object")])
@@ -73,14 +76,26 @@ def _one(obj: Any, agency_id: str) -> Outgoing:
     return Outgoing(event.id, str(event.subject), value)
 
 
-def validate_events(raw: bytes, agency_id: str) -> list[Outgoing]:
-    """The events of a request body from ``agency_id``, or :class:`Refused`."""
+def validate_events(
+    raw: bytes, agency_id: str, headers: Mapping[str, str] | None = None
+) -> list[Outgoing]:
+    """The events of a request body from ``agency_id``, or :class:`Refused`.
+
+    ``headers`` (lower-case names): a binary-mode event's ``ce-`` attributes,
+    and ``traceparent``/``tracestate`` for events that do not carry their own.
+    """
+    headers = headers or {}
+    try:
+        raw = http_binary(headers, raw) or raw
+    except ContractError as error:
+        raise _contract_refusal(error) from None
+    trace = {name: headers[name] for name in TRACE_HEADERS if name in headers}
     items, batch = _events(raw)
     accepted: list[Outgoing] = []
     refusals: list[Refused] = []
     for index, obj in enumerate(items):
         try:
-            accepted.append(_one(obj, agency_id))
+            accepted.append(_one(obj, agency_id, trace))
         except ContractError as error:
             refusals.append(_contract_refusal(error, f"[{index}]" if batch else ""))
     if not refusals:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from projectors.heartbeat import READY_WORKERS, STALE_AFTER_S
 from projectors.sealer_store import count_rejections
+from projectors.webhooks import delivery_counts
 
 
 def count_rejection(core: Engine, stage: str, reason: str) -> None:
@@ -55,6 +56,7 @@ def pipeline_counts(core: Engine, log_topic: str) -> dict[str, Any]:
         engine = conn.execute(
             text("SELECT topic, partition, next_offset FROM haven_core.engine_positions")
         )
+        counts["webhooks"] = delivery_counts(conn)
         counts["positions"] = {
             "sealer": {(r[0], r[1]): r[2] for r in sealer},
             "engine": {(r[0], r[1]): r[2] for r in engine},

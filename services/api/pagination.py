@@ -66,3 +66,18 @@ def fetch_page(
         return list(rows), None
     last = rows[limit - 1]._mapping
     return list(rows[:limit]), _encode([last[f"_k{i}"] for i in range(len(order))])
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    """An opaque cursor over ``values`` (for feeds that page by hand)."""
+    return _encode(values)
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    """The values of a cursor from :func:`encode_cursor`, or 422 ``invalid_cursor``."""
+    return _decode(cursor, width)
+
+
+def invalid_cursor() -> HTTPException:
+    """422 ``invalid_cursor`` at ``cursor``."""
+    return _bad_cursor()

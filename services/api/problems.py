@@ -7,6 +7,7 @@ paths with fixed messages, never input values).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -18,7 +19,7 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def problem_response(
-    status: int, problem: Problem, headers: dict[str, str] | None = None
+    status: int, problem: Problem, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """``problem`` as an RFC 9457 document with ``status`` and its title."""
     body = problem.model_dump(exclude_none=True) | {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -11,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from events.errors import FieldError
+from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic
 from services.api.auth import bearer_token, caller_for
 from services.api.context import ApiContext
@@ -26,7 +28,10 @@ router = APIRouter(tags=["events"])
 
 _EVENT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "A CloudEvent 1.0 in structured mode (see contracts/ for every type).",
+    "description": (
+        "A CloudEvent 1.0 in structured mode (see contracts/ for every type). In binary mode"
+        " the attributes come as `ce-` headers and this body is the event's `data` alone."
+    ),
     "required": ["specversion", "id", "source", "type", "subject", "time", "data"],
     "properties": {
         "specversion": {"type": "string"},
@@ -37,10 +42,27 @@ _EVENT_SCHEMA: dict[str, Any] = {
         "time": {"type": "string"},
         "agency": {"type": "string"},
         "jurisdiction": {"type": "string"},
+        "traceparent": {"type": "string", "description": "W3C Trace Context"},
+        "tracestate": {"type": "string", "description": "W3C Trace Context"},
         "data": {"type": "object"},
     },
 }
+_HEADERS = [
+    {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": why,
+    }
+    for name, why in (
+        ("ce-specversion", "binary mode: `1.0`; the other attributes as `ce-<name>` headers"),
+        ("traceparent", "W3C Trace Context, carried to the log for events without their own"),
+        ("tracestate", "W3C Trace Context, carried to the log for events without their own"),
+    )
+]
 _BODY = {
+    "parameters": _HEADERS,
     "requestBody": {
         "required": True,
         "content": {
@@ -50,7 +72,7 @@ _BODY = {
             },
             "application/json": {"schema": _EVENT_SCHEMA},
         },
-    }
+    },
 }
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": why}
@@ -59,6 +81,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "`agency` or `source` is not the caller"),
         (413, "the body exceeds 1 MiB"),
         (422, "invalid input, with field paths"),
+        (429, "over the agency's rate limit (see `Retry-After`)"),
         (503, "the broker did not take the events"),
     )
 }
@@ -82,10 +105,16 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
 async def _send(context: ApiContext, agency_id: str, events: list[Outgoing]) -> None:
     topic = inbox_topic(context.topic_prefix, agency_id)
     sends = [
-        await context.producer.send(topic, event.value, key=event.subject.encode())
+        await context.producer.send(
+            topic, event.value, key=event.subject.encode(), headers=[CONTENT_TYPE_HEADER]
+        )
         for event in events
     ]
     await asyncio.gather(*sends)

@@ -1,4 +1,9 @@
-"""``/v1/health`` (no token) and ``/metrics`` (Prometheus text format)."""
+"""``/v1/livez`` and ``/v1/health`` (no token), ``/metrics`` (Prometheus text format).
+
+``livez`` answers while the process serves requests (liveness: restart it
+when this fails); ``health`` answers 200 only when the broker, the database
+and a worker are ready (readiness: send traffic when this passes).
+"""
 
 from __future__ import annotations
 
@@ -41,6 +46,18 @@ async def _check_broker(context: ApiContext) -> str:
 async def _check_database(context: ApiContext) -> str:
     workers = await asyncio.wait_for(run_in_threadpool(ready_workers, context.core), _TIMEOUT_S)
     return "ok" if workers else "no ready worker"
+
+
+class Live(BaseModel):
+    """The process is up."""
+
+    status: str
+
+
+@router.get("/v1/livez", response_model=Live)
+async def livez() -> Any:
+    """200 while the API process serves requests; checks nothing else."""
+    return {"status": "alive"}
 
 
 @router.get("/v1/health", response_model=Health, responses={503: {"model": Health}})
@@ -92,6 +109,14 @@ def _families(
     for stage, reason, value in counts["rejected"]:
         rejected.add_metric([stage, reason], value)
     yield rejected
+    deliveries = GaugeMetricFamily(
+        "haven_webhook_deliveries",
+        "Webhook deliveries by agency and state (delivered, pending, retrying)",
+        labels=["agency", "state"],
+    )
+    for agency, state, value in counts["webhooks"]:
+        deliveries.add_metric([agency, state], value)
+    yield deliveries
     lag_family = GaugeMetricFamily(
         "haven_consumer_lag", "Records not yet processed", labels=["consumer", "topic", "partition"]
     )
