@@ -40,7 +40,9 @@ def _env(name: str) -> AliasChoices:
 class CommonSettings(BaseSettings):
     """Settings every Haven runnable shares."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, frozen=True, hide_input_in_errors=True
+    )
 
     environment: Literal["development", "production"] = Field(
         "development", validation_alias=_env("HAVEN_ENV")

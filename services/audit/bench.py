@@ -23,7 +23,7 @@ from projectors.engine_testing import EngineRig
 from services.audit.replay import run_replay, scratch_database
 from services.audit.scenario import build_scenario
 from services.audit.verify import verify
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import cases_or_synthetic
 
 
 def audit_bench(database_url: str, events: int) -> dict[str, float | int]:
@@ -32,7 +32,7 @@ def audit_bench(database_url: str, events: int) -> dict[str, float | int]:
     migrate(live)
     rig = EngineRig(live, secrets.token_bytes(32), hold_s=0.0)
     started = time.perf_counter()
-    build_scenario(rig, load_cases(limit=2000), events, run_every=2000)
+    build_scenario(rig, cases_or_synthetic(2000)[0][:2000], events, run_every=2000)
     live_s = time.perf_counter() - started
     records = {0: [r for _, r in archived_records(live, rig.topic, 0)]}
     with scratch_database(database_url) as (_name, scratch):

@@ -42,7 +42,7 @@ from services.bench.api_workers import api_process
 from services.bench.sealer_bench import register_all
 from services.bench.stats import machine, percentile_ms
 from services.bench.workload import BENCH_AGENCIES, workload
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import cases_or_synthetic
 
 
 def _visible(engine: Engine) -> list[tuple[str, str]]:
@@ -63,7 +63,9 @@ def run_api_bench(
     migrate(engine)
     master_key = secrets.token_bytes(32)
     tokens = register_all(engine, endpoints.bootstrap_servers, args.prefix, list(BENCH_AGENCIES))
-    records = workload(load_cases(), args.events, args.subjects or max(1, args.events // 8))
+    records = workload(
+        cases_or_synthetic(args.events)[0], args.events, args.subjects or max(1, args.events // 8)
+    )
     threads = pipeline_threads(
         engine, endpoints.bootstrap_servers, args.prefix, master_key, hold_s=72 * 3600.0
     )

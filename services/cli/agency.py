@@ -12,7 +12,7 @@ from rich.table import Table
 from events.types import AgencyType
 from infra.settings import CliSettings, parse_duration
 from projectors.agencies import AgencyExists, AgencyNotFound, list_agencies, rotate_token
-from projectors.registration import InvalidAgency, register_agency
+from projectors.registration import InvalidAgency, register_agency, validate_agency
 from services.cli.context import endpoints_or_exit, fail, migrated_engine
 from services.cli.webhook import app as webhook_app
 
@@ -64,6 +64,10 @@ def add(
     """Register an agency; prints {"id": ..., "token": ...} (the token is shown once)."""
     settings = CliSettings()
     expires_s = duration_s(token_expires_in, "--token-expires-in")
+    try:  # a readable refusal before anything is started or connected
+        validate_agency(agency_id, agency_type.value, jurisdiction.upper(), name or agency_id)
+    except InvalidAgency as exc:
+        fail(exc, 2)
     endpoints = endpoints_or_exit(settings)
     with migrated_engine(endpoints) as engine:
         try:

@@ -25,7 +25,7 @@ from services.bench.stats import machine
 from services.bench.suite import SuiteInput, run_suite
 from services.bench.workload import bench_agencies, workload
 from services.cli.context import fresh_embedded_infra
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import cases_or_synthetic
 
 NOTES = {
     "fanout": "recipient agencies per applied agency event of the preloaded workload,"
@@ -48,13 +48,27 @@ def _figures(events: int, subjects: int, agencies: int, batch_max: int) -> dict[
 
 
 def bench(
-    events: Annotated[int, typer.Option("--events", min=1)] = 20_000,
-    subjects: Annotated[int, typer.Option("--subjects", min=1)] = 2_000,
-    agencies: Annotated[int, typer.Option("--agencies", min=4, max=200)] = 6,
-    batch_max: Annotated[int, typer.Option("--batch-max", min=1)] = 2_000,
-    withdrawals: Annotated[int, typer.Option("--withdrawals", min=1)] = 50,
-    visible_seconds: Annotated[float, typer.Option("--visible-seconds", min=0.5)] = 10.0,
-    visible_rate: Annotated[float, typer.Option("--visible-rate", min=1)] = 1_000.0,
+    events: Annotated[
+        int, typer.Option("--events", min=1, help="events in the preloaded workload")
+    ] = 20_000,
+    subjects: Annotated[
+        int, typer.Option("--subjects", min=1, help="distinct subjects they are about")
+    ] = 2_000,
+    agencies: Annotated[
+        int, typer.Option("--agencies", min=4, max=200, help="agencies producing them")
+    ] = 6,
+    batch_max: Annotated[
+        int, typer.Option("--batch-max", min=1, help="sealer and engine batch size")
+    ] = 2_000,
+    withdrawals: Annotated[
+        int, typer.Option("--withdrawals", min=1, help="erasing withdrawals timed")
+    ] = 50,
+    visible_seconds: Annotated[
+        float, typer.Option("--visible-seconds", min=0.5, help="seconds of the latency run")
+    ] = 10.0,
+    visible_rate: Annotated[
+        float, typer.Option("--visible-rate", min=1, help="events per second in the latency run")
+    ] = 1_000.0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Preload CTDC-derived events; time ingest, the sealer, the pipeline, latencies, floor."""
@@ -62,7 +76,7 @@ def bench(
     err = Console(stderr=True)
     subjects = min(subjects, events)
     directory = bench_agencies(agencies)
-    cases = load_cases()
+    cases, _ = cases_or_synthetic(events)
     records = workload(cases, events, subjects, agencies=directory)
     visible_count = round(visible_rate * visible_seconds)
     visible = workload(cases, visible_count, min(subjects, visible_count), 2, agencies=directory)

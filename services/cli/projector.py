@@ -32,7 +32,9 @@ def new(
     directory: Annotated[Path, typer.Option("--dir", help="package of custom projectors")] = Path(
         "projectors/custom"
     ),
-    tests_dir: Annotated[Path, typer.Option("--tests-dir")] = Path("tests/integration"),
+    tests_dir: Annotated[
+        Path, typer.Option("--tests-dir", help="where its integration test goes")
+    ] = Path("tests/integration"),
 ) -> None:
     """Write ``<dir>/<name>.py`` and ``<tests-dir>/test_<name>_projector.py``."""
     err = typer.echo

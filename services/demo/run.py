@@ -24,7 +24,8 @@ from services.demo.report import Report
 from services.demo.story import Sent, Step, story, story_start
 from services.demo.view_table import step_table
 from services.demo.views import Views, snapshot
-from services.scenarios.ctdc import CtdcCase, load_cases
+from services.scenarios.ctdc import CtdcCase
+from services.scenarios.synthetic import cases_or_synthetic
 
 
 def pick_survivor(cases: list[CtdcCase]) -> CtdcCase:
@@ -47,13 +48,14 @@ class DemoRun:
         self.report = Report(self.subject)
         self.sent: list[str] = []
         self.views: Views = {}
+        self.cases_source = "CTDC records"
 
     def run(self, background_events: int) -> Report:
         """Everything, in order; returns the report (raises DemoFailed on a broken step)."""
-        cases = load_cases()
+        cases, self.cases_source = cases_or_synthetic(max(background_events, 50))
         traffic = background(random.Random(7).sample(cases, len(cases)), background_events)
         self.pipeline.register(cast.AGENCIES)
-        self.console.print(_agencies_table(traffic))
+        self.console.print(_agencies_table(traffic, self.cases_source))
         self.pipeline.start()
         try:
             steps = story(pick_survivor(cases), self.subject, story_start(datetime.now(UTC)))
@@ -118,12 +120,12 @@ class DemoRun:
         return {"receipt": [r.to_json() for r in found], "notices": notices}
 
 
-def _agencies_table(traffic: Background) -> Table:
+def _agencies_table(traffic: Background, source: str) -> Table:
     table = Table("agency", "type", "country", "name", title="registered agencies")
     table.title_justify = "left"
     for agency in cast.AGENCIES:
         table.add_row(agency.id, agency.type, agency.country, agency.name)
     kinds = ", ".join(f"{n} {short(kind)}" for kind, n in sorted(traffic.kinds.items()))
-    table.caption = f"background: {len(traffic.events)} events from {traffic.cases} CTDC records"
+    table.caption = f"background: {len(traffic.events)} events from {traffic.cases} {source}"
     table.caption += f" ({kinds}), sent alongside the story"
     return table
