@@ -1,0 +1,198 @@
+"""An HTTP-only agency on the real stack: notices, dead letters, tokens, limits, problems."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from kafka import KafkaProducer
+
+from events.topics import inbox_topic
+from infra.endpoints import Endpoints
+from projectors.agencies import rotate_token
+from services.api.ratelimit import RateLimiter
+from tests.integration.api_rig import (
+    SECRET_NAME,
+    ApiStack,
+    event,
+    eventually,
+    fresh_api_stack,
+    grant,
+    identification,
+)
+
+pytestmark = pytest.mark.integration
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def stack(infra: Endpoints) -> Iterator[ApiStack]:
+    with fresh_api_stack(infra) as running:
+        yield running
+
+
+def _visible(stack: ApiStack, agency: str, subject: str) -> bool:
+    return stack.get(agency, f"/v1/subjects/{subject}").status_code == 200
+
+
+def test_an_http_only_agency_reads_its_erasure_notices_once(stack: ApiStack) -> None:
+    subject = str(uuid.uuid4())
+    shared = [
+        event("gr_ngo", "haven.victim.identified.v1", subject, identification()),
+        event("gr_ngo", "haven.consent.granted.v1", subject, grant(["gr_police"], ["protection"])),
+        event("gr_ngo", "haven.victim.identified.v1", subject, identification()),
+    ]
+    assert stack.post("gr_ngo", shared).status_code == 202
+    eventually(lambda: _visible(stack, "gr_police", subject))
+    withdrawal = event(
+        "gr_ngo",
+        "haven.consent.withdrawn.v1",
+        subject,
+        {"withdrawn_at": datetime.now(UTC).isoformat(), "scope": "all"},
+    )
+    assert stack.post("gr_ngo", withdrawal).status_code == 202
+
+    def notices(**params: str) -> dict[str, object]:
+        response = stack.get("gr_police", "/v1/notices", **params)
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+    eventually(lambda: any(n["subject"] == subject for n in notices()["items"]))  # type: ignore[attr-defined, index]
+    page = notices()
+    (notice,) = [n for n in page["items"] if n["subject"] == subject]  # type: ignore[attr-defined, index]
+    assert notice["withdrawal_event_id"] == withdrawal["id"]
+    assert notice["rows_erased"] > 0
+    assert SECRET_NAME not in json.dumps(page)
+    assert not any(
+        n["subject"] == subject for n in stack.get("de_police", "/v1/notices").json()["items"]
+    )
+    assert notices(cursor=str(page["next_cursor"]))["items"] == [], "after the cursor: nothing new"
+    acked = stack.client.post(
+        "/v1/notices/ack", json={"cursor": page["next_cursor"]}, headers=stack.headers("gr_police")
+    )
+    assert acked.status_code == 200, acked.text
+    assert notices()["items"] == [], "acknowledged notices are not read again"
+    bad = stack.client.post(
+        "/v1/notices/ack", json={"cursor": "not-a-cursor"}, headers=stack.headers("gr_police")
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == PROBLEM
+    assert bad.json()["reason"] == "invalid_cursor"
+
+
+def test_an_agency_sees_its_own_dead_letters_and_never_another_s(stack: ApiStack) -> None:
+    producer = KafkaProducer(bootstrap_servers=stack.pipeline.bootstrap, acks="all")
+    subject = str(uuid.uuid4())
+    mine = event("gr_ngo", "haven.victim.identified.v1", subject, identification())
+    mine["data"]["is_minor"] = SECRET_NAME
+    theirs = event("de_police", "haven.victim.identified.v1", subject, identification())
+    theirs["data"]["languages"] = [SECRET_NAME]
+    sent = {}
+    for agency, body in (("gr_ngo", mine), ("de_police", theirs), ("gr_ngo", b"{broken")):
+        value = body if isinstance(body, bytes) else json.dumps(body).encode()
+        sent.setdefault(agency, []).append(
+            producer.send(inbox_topic(stack.pipeline.prefix, agency), value=value).get(10)
+        )
+    producer.close()
+
+    def letters(agency: str) -> list[dict[str, object]]:
+        response = stack.get(agency, "/v1/dead-letters")
+        assert response.status_code == 200, response.text
+        assert SECRET_NAME not in response.text, "never the original"
+        items: list[dict[str, object]] = response.json()["items"]
+        return items
+
+    eventually(lambda: len(letters("gr_ngo")) >= 2 and len(letters("de_police")) >= 1)
+    ngo = {(d["source_partition"], d["source_offset"]): d for d in letters("gr_ngo")}
+    police = letters("de_police")
+    for record in sent["gr_ngo"]:
+        assert (record.partition, record.offset) in ngo
+    first, broken = (ngo[(r.partition, r.offset)] for r in sent["gr_ngo"])
+    assert first["reason"] == "schema_violation"
+    assert first["errors"] == [
+        {"path": "data.is_minor", "message": "must be a boolean", "code": "bool_type"}
+    ]
+    assert broken["reason"] == "invalid_json"
+    assert {d["source_topic"] for d in police} == {inbox_topic(stack.pipeline.prefix, "de_police")}
+    assert police[0]["errors"][0]["path"] == "data.languages[0]"  # type: ignore[index]
+    assert all(d["source_topic"].endswith(".gr_ngo.v1") for d in ngo.values())  # type: ignore[attr-defined]
+    page = stack.get("gr_ngo", "/v1/dead-letters", limit=1).json()
+    assert len(page["items"]) == 1 and page["next_cursor"]
+
+
+def test_errors_are_problem_documents_keeping_reason_and_errors(stack: ApiStack) -> None:
+    unauthenticated = stack.client.get("/v1/notices")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["content-type"] == PROBLEM
+    assert unauthenticated.json() == {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "reason": "unauthorized",
+        "errors": [],
+    }
+    invalid = stack.get("gr_ngo", "/v1/dead-letters", limit=0)
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"] == PROBLEM
+    assert invalid.json()["errors"][0]["path"] == "query.limit"
+    assert stack.get("gr_ngo", "/v1/webhook").headers["content-type"] == PROBLEM
+    live = stack.client.get("/v1/livez")
+    assert (live.status_code, live.json()) == (200, {"status": "alive"})
+    document = stack.client.get("/openapi.json").json()
+    for path in ("/v1/notices", "/v1/notices/ack", "/v1/dead-letters", "/v1/webhook", "/v1/livez"):
+        assert path in document["paths"], path
+    refusal = document["paths"]["/v1/events"]["post"]["responses"]["422"]["content"]
+    assert list(refusal) == [PROBLEM]
+
+
+def test_rate_limit_answers_429_with_retry_after(stack: ApiStack) -> None:
+    before = stack.context.limiter
+    stack.context.limiter = RateLimiter(rate=0.5, burst=2)
+    try:
+        codes = [stack.get("gr_coord", "/v1/notices").status_code for _ in range(3)]
+        limited = stack.get("gr_coord", "/v1/notices")
+        other = stack.get("gr_police", "/v1/notices")
+    finally:
+        stack.context.limiter = before
+    assert codes == [200, 200, 429]
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == PROBLEM
+    assert limited.json()["reason"] == "rate_limited"
+    assert 1 <= int(limited.headers["retry-after"]) <= 2
+    assert other.status_code == 200, "buckets are per agency"
+
+
+def test_rotation_keeps_the_old_token_for_the_overlap_and_tokens_expire(
+    stack: ApiStack,
+) -> None:
+    old = stack.pipeline.tokens["gr_immig"]
+    new = rotate_token(stack.context.core, "gr_immig", overlap_s=2.0).token
+    short = rotate_token(stack.context.core, "gr_immig", overlap_s=None, expires_in_s=2.0).token
+
+    def status(token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        return stack.client.get("/v1/notices", headers=headers).status_code
+
+    assert [status(old), status(new), status(short)] == [200, 200, 200]
+    time.sleep(2.5)
+    assert [status(old), status(new), status(short)] == [401, 200, 401]
+    stack.pipeline.tokens["gr_immig"] = new
+
+
+def test_access_log_names_the_route_template_never_the_subject(
+    stack: ApiStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    subject = str(uuid.uuid4())
+    with caplog.at_level(logging.INFO, logger="haven.api.access"):
+        stack.get("gr_police", f"/v1/subjects/{subject}")
+    (line,) = [r for r in caplog.records if r.name == "haven.api.access"]
+    assert line.path == "/v1/subjects/{subject_id}"  # type: ignore[attr-defined]
+    assert (line.method, line.status, line.agency) == ("GET", 404, "gr_police")  # type: ignore[attr-defined]
+    assert line.duration_ms >= 0  # type: ignore[attr-defined]
+    assert subject not in caplog.text
