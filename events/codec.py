@@ -29,7 +29,16 @@ AnyEvent = Event[EventData]
 AgencyCheck = Callable[[str], bool]
 INVALID_JSON: Final = RejectReason.INVALID_JSON
 AGENCY_MISMATCH: Final = RejectReason.AGENCY_MISMATCH
-_ATTRIBUTES: Final = ("id", "source", "subject", "time", "agency", "jurisdiction")
+_ATTRIBUTES: Final = (
+    "id",
+    "source",
+    "subject",
+    "time",
+    "agency",
+    "jurisdiction",
+    "traceparent",
+    "tracestate",
+)
 
 
 def _fail(reason: RejectReason, path: str, message: str, code: str = "invalid") -> ContractError:

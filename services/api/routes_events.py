@@ -139,10 +139,9 @@ async def post_events(request: Request, context: ContextDep) -> Any:
     try:
         raw = await _body(request)
         token = bearer_token(request.headers.get("authorization"))
-        caller = admitted(
-            request, context, await run_in_threadpool(caller_for, context.core, token)
-        )
-        events = validate_events(raw, caller.agency_id)
+        caller = await run_in_threadpool(caller_for, context.core, token)
+        admitted(request, context, caller)
+        events = validate_events(raw, caller.agency_id, _lower(request.headers))
     except Refused as refused:
         await _count(context, refused.problem.reason)
         return _problem(refused.status, refused.problem)

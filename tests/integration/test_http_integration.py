@@ -123,7 +123,8 @@ def test_an_agency_sees_its_own_dead_letters_and_never_another_s(stack: ApiStack
     assert police[0]["errors"][0]["path"] == "data.languages[0]"  # type: ignore[index]
     assert all(d["source_topic"].endswith(".gr_ngo.v1") for d in ngo.values())  # type: ignore[attr-defined]
     page = stack.get("gr_ngo", "/v1/dead-letters", limit=1).json()
-    assert len(page["items"]) == 1 and page["next_cursor"]
+    assert len(page["items"]) == 1
+    assert page["next_cursor"]
 
 
 def test_errors_are_problem_documents_keeping_reason_and_errors(stack: ApiStack) -> None:
