@@ -36,6 +36,7 @@ from services.api.problems import document_problems, problem_response
 
 logger = logging.getLogger("haven.api")
 _REASONS = {
+    400: "invalid_json",  # FastAPI's answer to a JSON body it cannot parse
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",

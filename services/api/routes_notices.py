@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit
+from services.api.models import Problem
 from services.api.pagination import decode_cursor, encode_cursor, invalid_cursor
 
 router = APIRouter(tags=["integration"])
@@ -103,7 +104,11 @@ def notices(
     return {"items": items, "next_cursor": last, "more": len(rows) > limit}
 
 
-@router.post("/v1/notices/ack", response_model=Acked)
+@router.post(
+    "/v1/notices/ack",
+    response_model=Acked,
+    responses={400: {"model": Problem, "description": "the body is not JSON"}},
+)
 async def ack(body: Ack, caller: CallerDep, context: ContextDep) -> Any:
     """Mark every notice up to ``cursor`` as read; the position never moves back."""
     seq = _position(body.cursor)
