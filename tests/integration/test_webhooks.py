@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, text
 
+from events.errors import ContractError, FieldError, RejectReason
 from infra.endpoints import Endpoints
 from projectors.agencies import create_agency_rows
+from projectors.dlq import DeadLetterRow, InboxRecord
+from projectors.sealer_store import SealerStore
 from projectors.webhook_delivery import WebhookDispatcher, WebhookSettings
 from projectors.webhooks import (
     InvalidWebhook,
@@ -132,3 +136,32 @@ def test_webhook_urls_and_clearing(engine: Engine, master_key: bytes) -> None:
     with engine.connect() as conn:
         assert webhook_state(conn, "gr_police") is None
         assert not conn.execute(text("SELECT count(*) FROM haven_core.webhook_outbox")).scalar()
+
+
+def test_dead_letters_are_delivered_to_their_own_agency_only(
+    infra: Endpoints, engine: Engine, master_key: bytes
+) -> None:
+    _agency(engine, "gr_police")
+    _agency(engine, "it_police")
+    error = ContractError(RejectReason.SCHEMA_VIOLATION, [FieldError("data.x", "required")])
+    rows = [
+        DeadLetterRow(
+            agency,
+            InboxRecord(f"t.inbox.{agency}.v1", 0, 7, None, b'{"secret":1}'),
+            error,
+            datetime.now(UTC),
+        )
+        for agency in ("gr_police", "it_police")
+    ]
+    with WebhookServer() as server:
+        server.status = 200
+        server.secret = set_webhook(engine, master_key, "gr_police", server.url)
+        SealerStore(engine).commit_batch([], [], {"schema_violation": 2}, rows)
+        _deliver_until(WebhookDispatcher(engine, master_key, FAST), lambda: server.accepted)
+    (delivered,) = server.accepted
+    assert delivered["verified"]
+    body = delivered["body"]
+    assert body["type"] == "haven.dead_letter.v1"
+    assert body["data"]["source_topic"] == "t.inbox.gr_police.v1"
+    assert body["data"]["errors"] == [{"path": "data.x", "message": "required", "code": "invalid"}]
+    assert "secret" not in json.dumps(body), "never the original"
