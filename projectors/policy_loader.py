@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from infra.package_data import default_policy_file
 from projectors.policy_guards import check_policy
 from projectors.policy_model import Policy
 from projectors.policy_schema import schema_findings
@@ -65,7 +66,7 @@ class PolicyError(Exception):
 
 def default_policy_path() -> Path:
     """The committed default policy, ``contracts/policy/default-policy.yaml``."""
-    return Path(__file__).resolve().parents[1] / "contracts" / "policy" / "default-policy.yaml"
+    return default_policy_file()
 
 
 def load_policy(

@@ -11,6 +11,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from infra.package_data import policy_schema_file
 from projectors.policy_checks import Finding, join
 
 _SHORT = reprlib.Repr()
@@ -23,7 +24,7 @@ _TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "boole
 
 def policy_schema_path() -> Path:
     """Where ``policy.schema.json`` is (next to the default policy)."""
-    return Path(__file__).resolve().parents[1] / "contracts" / "policy" / "policy.schema.json"
+    return policy_schema_file()
 
 
 @cache
