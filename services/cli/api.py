@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from typing import Annotated
 
 import typer
@@ -34,4 +36,11 @@ def api(
         f"[green]haven api[/green]: http://{settings.api_host}:{server.config.port}",
         highlight=False,
     )
-    server.run()
+    # uvicorn drains on SIGTERM, then raises it again: let that end the command with 0.
+    signal.signal(signal.SIGTERM, _exit)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        server.run()
+
+
+def _exit(*_: object) -> None:
+    raise SystemExit(0)
