@@ -18,17 +18,17 @@ from mode import Service
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from infra.settings import WorkerSettings
-from projectors.engine_batch import EngineSettings
-from projectors.engine_core import EngineCore
-from projectors.engine_service import EngineConfig, EngineService
-from projectors.heartbeat import Heartbeat
-from projectors.keyring import Keyring
-from projectors.loop_thread import Loop
-from projectors.policy_loader import default_policy_path, load_policy
-from projectors.registry import default_registry
+from projectors.engine.batch import EngineSettings
+from projectors.engine.core import EngineCore
+from projectors.engine.service import EngineConfig, EngineService
+from projectors.keys.keyring import Keyring
+from projectors.policy.loader import default_policy_path, load_policy
+from projectors.readmodels.registry import default_registry
+from projectors.runtime.heartbeat import Heartbeat
+from projectors.runtime.loop_thread import Loop
 from projectors.scheduler import Scheduler
-from projectors.sealer import Sealer, SealerConfig
-from projectors.sealer_store import SealerStore
+from projectors.sealer.service import Sealer, SealerConfig
+from projectors.sealer.store import SealerStore
 
 
 def build_sealer(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Sealer:

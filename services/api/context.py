@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from infra.db import sync_engine
-from projectors.db_roles import api_login_password, enable_api_login
-from projectors.keyring import Keyring
+from projectors.directory.roles import api_login_password, enable_api_login
+from projectors.keys.keyring import Keyring
 
 
 @dataclass

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from projectors.heartbeat import READY_WORKERS, STALE_AFTER_S
-from projectors.sealer_store import count_rejections
+from projectors.runtime.heartbeat import READY_WORKERS, STALE_AFTER_S
+from projectors.sealer.store import count_rejections
 
 
 def count_rejection(core: Engine, stage: str, reason: str) -> None:

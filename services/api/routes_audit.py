@@ -7,9 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
-from projectors.agencies import schema_name
-from projectors.db_roles import STATS_SCHEMA
-from projectors.indicators import indicator_cells
+from projectors.directory.agencies import schema_name
+from projectors.directory.roles import STATS_SCHEMA
+from projectors.readmodels.indicators import indicator_cells
 from services.api.access_log import record_reads
 from services.api.agency_db import as_agency
 from services.api.core_tables import ACCESS_LOG, ERASURE_RECEIPTS

@@ -8,10 +8,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter
 
-from projectors.builtin.placements import Placements
-from projectors.builtin.protective_orders import ProtectiveOrders, active_clause
-from projectors.builtin.refusals import Refusals
-from projectors.builtin.risk_register import RiskRegister
+from projectors.readmodels.builtin.placements import Placements
+from projectors.readmodels.builtin.protective_orders import ProtectiveOrders, active_clause
+from projectors.readmodels.builtin.refusals import Refusals
+from projectors.readmodels.builtin.risk_register import RiskRegister
 from services.api.deps import (
     DEFAULT_PAGE,
     CallerDep,

@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, status
 
-from projectors.builtin.subjects import Subjects
-from projectors.builtin.timeline import Timeline
+from projectors.readmodels.builtin.subjects import Subjects
+from projectors.readmodels.builtin.timeline import Timeline
 from services.api.access_log import record_reads
 from services.api.agency_db import as_agency
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath

@@ -18,8 +18,8 @@ from pathlib import Path
 from infra.db import sync_engine
 from infra.embedded import embedded_infra
 from infra.migrate import migrate
-from projectors.archive import archived_records
-from projectors.engine_testing import EngineRig
+from projectors.audit.archive import archived_records
+from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import run_replay, scratch_database
 from services.audit.scenario import build_scenario
 from services.audit.verify import verify

@@ -19,9 +19,9 @@ from sqlalchemy import Connection, Engine, make_url, text
 
 from infra.db import sync_engine
 from infra.migrate import migrate
-from projectors.engine_core import LogRecord
-from projectors.policy_model import Policy
-from projectors.replay import replay_log
+from projectors.engine.core import LogRecord
+from projectors.engine.replay import replay_log
+from projectors.policy.model import Policy
 
 
 @dataclass(frozen=True)

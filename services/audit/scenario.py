@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from projectors.engine_testing import EngineRig
-from projectors.policy_loader import default_policy_path, load_policy_text
+from projectors.policy.loader import default_policy_path, load_policy_text
+from projectors.testing.engine_rig import EngineRig
 from services.scenarios.builders import identification, placement_started, risk_assessment
 from services.scenarios.ctdc import CtdcCase
 

@@ -22,7 +22,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine, make_url, text
 
 from events.topics import log_topic
-from projectors.sealer_config import PRODUCE_MAX_BYTES
+from projectors.sealer.config import PRODUCE_MAX_BYTES
 from services.bench.stats import rate
 
 _TABLE = """

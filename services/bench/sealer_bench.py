@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
-from projectors.keyring import Keyring
-from projectors.registration import register_agency
-from projectors.sealer import SealerConfig
-from projectors.sealer_store import SealerStore
-from projectors.sealer_thread import SealerThread
+from projectors.directory.registration import register_agency
+from projectors.keys.keyring import Keyring
+from projectors.runtime.sealer_thread import SealerThread
+from projectors.sealer.service import SealerConfig
+from projectors.sealer.store import SealerStore
 from services.bench.stats import scalar, wait_for_count
 from services.bench.workload import Agency, Record
 

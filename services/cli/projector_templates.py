@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, MetaData
 from sqlalchemy.dialects.postgresql import TIMESTAMP, insert
 
-from projectors.sdk import EventView, Projector
+from projectors.readmodels.sdk import EventView, Projector
 
 
 class $cls(Projector):
@@ -61,7 +61,7 @@ import uuid
 from sqlalchemy import Engine
 
 from $module import $cls
-from projectors.testing import ProjectorHarness, sample_data
+from projectors.testing.kit import ProjectorHarness, sample_data
 
 
 def test_${name}_projects_a_risk_assessment_and_erases_it(engine: Engine) -> None:

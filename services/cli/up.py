@@ -1,7 +1,7 @@
 """``haven up``: embedded infra (unless configured), the worker and the API, until Ctrl-C.
 
 Order: infra, migrations, topics (with the embedded broker, the log restored
-from the archive: :mod:`projectors.reopen`), the worker (a child process, so the Faust
+from the archive: :mod:`projectors.audit.reopen`), the worker (a child process, so the Faust
 worker keeps its own event loop and signals), then the API in this process.
 Stopping (Ctrl-C, SIGTERM, or the worker dying) runs the same path backwards:
 the API drains, the worker gets SIGTERM, the infra this command started stops.
@@ -28,8 +28,8 @@ from infra.endpoints import Endpoints
 from infra.logs import configure_logging
 from infra.secrets import load_master_key
 from infra.settings import ApiSettings
-from projectors.archive import RestoreFailed, RestoreRefused
-from projectors.reopen import reopen_log
+from projectors.audit.archive import RestoreFailed, RestoreRefused
+from projectors.audit.reopen import reopen_log
 from services.api.serve import api_server, build_context
 from services.cli.context import migrated_engine
 

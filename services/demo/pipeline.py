@@ -17,9 +17,9 @@ from sqlalchemy import Engine, text
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
+from projectors.directory.registration import register_agency
 from projectors.inprocess import pipeline_threads
-from projectors.loop_thread import LoopThread
-from projectors.registration import register_agency
+from projectors.runtime.loop_thread import LoopThread
 from services.demo.cast import Agency
 
 PARTITIONS = 3

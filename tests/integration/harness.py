@@ -12,11 +12,11 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Engine
 
 from events.topics import dlq_topic, inbox_topic, log_topic
-from projectors.keyring import Keyring
-from projectors.registration import register_agency
-from projectors.sealer import Sealer, SealerConfig
-from projectors.sealer_store import SealerStore
-from projectors.sealer_thread import SealerThread
+from projectors.directory.registration import register_agency
+from projectors.keys.keyring import Keyring
+from projectors.runtime.sealer_thread import SealerThread
+from projectors.sealer.service import Sealer, SealerConfig
+from projectors.sealer.store import SealerStore
 
 
 @dataclass

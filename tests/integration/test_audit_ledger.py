@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from projectors.audit_ledger import chain_hash
-from projectors.engine_core import LogRecord
-from projectors.engine_testing import EngineRig
+from projectors.audit.ledger import chain_hash
+from projectors.engine.core import LogRecord
+from projectors.testing.engine_rig import EngineRig
 from services.audit.chain import Finding, LedgerRow
 from services.audit.scenario import build_scenario
 from services.audit.trail import subject_trail
