@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import error_path
-from services.api import routes_audit, routes_events, routes_lists, routes_ops, routes_subjects
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
+from services.api.routes import ROUTERS
 
 logger = logging.getLogger("haven.api")
 _REASONS = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -87,6 +87,6 @@ def create_app(context: ApiContext) -> FastAPI:
     app.state.context = context
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
-    for module in (routes_ops, routes_events, routes_subjects, routes_lists, routes_audit):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
