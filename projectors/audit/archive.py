@@ -20,7 +20,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Connection, Engine, text
 
 from events.publisher import MAX_REQUEST_BYTES
-from projectors.engine.core import LogRecord
+from projectors.log import LogRecord
 from projectors.runtime.batch_send import HEADERS
 
 logger = logging.getLogger("haven.archive")

@@ -18,8 +18,9 @@ from projectors.consent.entitlements import refusal
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, EventFacts
 from projectors.consent.subject_state import SubjectState
-from projectors.engine.batch import BatchScope, LoggedEvent
+from projectors.engine.batch import BatchScope
 from projectors.engine.erasure import Erasure
+from projectors.log import LoggedEvent
 from projectors.readmodels.sdk import EventView
 
 IDENTIFIED = "haven.victim.identified.v1"

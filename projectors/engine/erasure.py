@@ -18,7 +18,7 @@ from events.types.consent import AgenciesScope, ConsentIdsScope
 from projectors.consent.entitlements import erasure_honoured
 from projectors.consent.ledger import AgencyProfile, Grant
 from projectors.consent.subject_state import SubjectState
-from projectors.engine.batch import BatchScope, LoggedEvent
+from projectors.engine.batch import BatchScope
 from projectors.engine.erasure_records import KeyAction, write_notice, write_receipt
 from projectors.keys.destruction import (
     DueErasure,
@@ -26,6 +26,7 @@ from projectors.keys.destruction import (
     destroy_subject_epochs,
     mark_destroyed,
 )
+from projectors.log import LoggedEvent
 
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
 NOT_HONOURED = (

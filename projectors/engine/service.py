@@ -20,9 +20,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
 from events.topics import log_topic
-from projectors.engine.core import EngineCore, LogRecord
+from projectors.engine.core import EngineCore
+from projectors.log import LogRecord, PositionMoved
 from projectors.sealer.config import PRODUCE_MAX_BYTES
-from projectors.sealer.store import PositionMoved
 
 logger = logging.getLogger("haven.engine")
 

@@ -23,10 +23,11 @@ from aiokafka.abc import ConsumerRebalanceListener
 
 from events.topics import dlq_topic, inbox_pattern, log_topic
 from projectors.keys.keyring import Keyring
+from projectors.log import PositionMoved
 from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients
 from projectors.sealer.janitor import InboxJanitor
-from projectors.sealer.store import PositionMoved, SealerStore
+from projectors.sealer.store import SealerStore
 
 logger = logging.getLogger("haven.sealer")
 

@@ -19,13 +19,11 @@ from events.codec import encode, parse_dict
 from events.envelope import agency_source
 from events.registry import REGISTRY
 from events.sealing import open_stored
+from projectors.bootstrap import construct_engine_core
 from projectors.directory.agencies import create_agency_rows, schema_name
-from projectors.engine.batch import EngineSettings
-from projectors.engine.core import EngineCore, LogRecord
 from projectors.keys.keyring import Keyring
+from projectors.log import LogRecord
 from projectors.outbox.store import system_event
-from projectors.policy.loader import default_policy_path, load_policy
-from projectors.readmodels.registry import default_registry
 from projectors.readmodels.sdk import ProjectorRegistry
 from projectors.sealer.transform import seal_event
 
@@ -45,13 +43,7 @@ class EngineRig:
         self.engine = engine
         self.topic = topic
         self.keyring = Keyring(engine, master_key, cache_ttl_s=0.0)
-        self.core = EngineCore(
-            engine,
-            registry or default_registry(),
-            load_policy(default_policy_path()),
-            EngineSettings(erasure_hold_s=hold_s),
-            self.keyring,
-        )
+        self.core = construct_engine_core(engine, self.keyring, hold_s=hold_s, registry=registry)
         self.log: list[bytes] = []
         self.position: int | None = None
 

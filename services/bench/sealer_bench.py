@@ -12,11 +12,10 @@ from sqlalchemy import Engine
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
+from projectors.bootstrap import sealer_thread
 from projectors.directory.registration import register_agency
 from projectors.keys.keyring import Keyring
-from projectors.runtime.sealer_thread import SealerThread
 from projectors.sealer.service import SealerConfig
-from projectors.sealer.store import SealerStore
 from services.bench.stats import scalar, wait_for_count
 from services.bench.workload import Agency, Record
 
@@ -82,7 +81,7 @@ def run_sealer_bench(
         batch_max=batch_max,
     )
     started = time.perf_counter()
-    sealer = SealerThread(config, SealerStore(engine), Keyring(engine, master_key)).start()
+    sealer = sealer_thread(engine, Keyring(engine, master_key), config)
     try:
         drained = wait_for_count(
             lambda: scalar(engine, "SELECT count(*) FROM haven_core.sealed_events"),

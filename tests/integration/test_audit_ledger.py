@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from projectors.audit.ledger import chain_hash
-from projectors.engine.core import LogRecord
+from projectors.log import LogRecord
 from projectors.testing.engine_rig import EngineRig
 from services.audit.chain import Finding, LedgerRow
 from services.audit.scenario import build_scenario

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from events.sealing import ERASED, is_sealed, open_stored, open_value
 from infra.db import sync_engine
 from projectors.audit.archive import archived_records
-from projectors.engine.core import LogRecord
+from projectors.log import LogRecord
 from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import compare_read_models, run_replay
 from services.audit.scenario import build_scenario
