@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import faust
 from mode import Service
 
+from events.limits import MAX_MESSAGE_BYTES
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from infra.settings import WorkerSettings
@@ -87,7 +88,7 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 3, 0.5),
         consumer_auto_offset_reset="earliest",
-        producer_max_request_size=4 * 1_048_576,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
     )
     sealer = construct_worker_sealer(
         settings, endpoints, Keyring(sync_engine(endpoints.database_url), master_key)

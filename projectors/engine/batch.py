@@ -20,11 +20,10 @@ from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, Recipients
 from projectors.consent.subject_state import SubjectState
 from projectors.directory.agencies import schema_name
+from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
 from projectors.log import LoggedEvent
 from projectors.readmodels.sdk import EventView, ProjectorRegistry
-
-STATS_SCHEMA = "haven_stats"
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 
 from events.codec import parse_log_dict
+from events.types import VictimIdentified
 from events.types.consent import AgenciesScope, ConsentIdsScope
 from projectors.consent.entitlements import erasure_honoured
 from projectors.consent.ledger import AgencyProfile, Grant
@@ -187,7 +188,7 @@ class Erasure:
             retained = LoggedEvent(offset, event, dict(document["data"]))
             if profile is not None:
                 self._project(retained, profile, frozenset(fields), frozenset(row_bases))
-            if event.type == "haven.victim.identified.v1":
+            if event.type == VictimIdentified.event_type:
                 state.hold(agency_id, lawful_only=True)
             bases.update(row_bases)
         return bool(rows), sorted(bases)

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
+from events.limits import MAX_MESSAGE_BYTES
 from events.topics import log_topic
 from projectors.engine.core import EngineCore
 from projectors.log import LogRecord, PositionMoved
-from projectors.sealer.config import PRODUCE_MAX_BYTES
 
 logger = logging.getLogger("haven.engine")
 
@@ -105,7 +105,7 @@ class EngineService:
             auto_offset_reset="earliest",
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
-            max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
+            max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
             **self.config.extra_consumer,
         )
         await self._consumer.start()

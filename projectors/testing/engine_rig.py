@@ -19,6 +19,7 @@ from events.codec import encode, parse_dict
 from events.envelope import agency_source
 from events.registry import REGISTRY
 from events.sealing import open_stored
+from events.types import AgencyRegistered
 from projectors.bootstrap import construct_engine_core
 from projectors.directory.agencies import create_agency_rows, schema_name
 from projectors.keys.keyring import Keyring
@@ -53,7 +54,7 @@ class EngineRig:
             create_agency_rows(conn, agency_id, agency_type, jurisdiction, name or agency_id)
         fields = {"agency_id": agency_id, "agency_type": agency_type}
         fields |= {"jurisdiction": jurisdiction, "name": name or agency_id}
-        data = REGISTRY.model("haven.agency.registered.v1").model_validate_json(json.dumps(fields))
+        data = REGISTRY.model(AgencyRegistered.event_type).model_validate_json(json.dumps(fields))
         self.log.append(encode(system_event(data)))
 
     def publish(

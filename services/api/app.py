@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import error_path
+from events.limits import MAX_MESSAGE_BYTES
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
 from services.api.routes import ROUTERS
@@ -52,7 +53,7 @@ def _lifespan(context: ApiContext) -> Any:
             bootstrap_servers=context.bootstrap_servers,
             acks="all",
             linger_ms=2,
-            max_request_size=4 * 1_048_576,
+            max_request_size=MAX_MESSAGE_BYTES,
         )
         context.offsets = AIOKafkaConsumer(
             bootstrap_servers=context.bootstrap_servers, enable_auto_commit=False

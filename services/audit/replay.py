@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, make_url, text
 
 from infra.db import sync_engine
 from infra.migrate import migrate
+from projectors.directory.roles import STATS_SCHEMA
 from projectors.log import ENGINE_POSITIONS, LogRecord
 from projectors.policy.model import Policy
 from projectors.replay import replay_log
@@ -200,8 +201,9 @@ def _tables(conn: Connection) -> list[tuple[str, str]]:
         text(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n"
             " ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND"
-            " (nspname LIKE 'agency\\_%' OR nspname = 'haven_stats')"
-        )
+            " (nspname LIKE 'agency\\_%' OR nspname = :stats)"
+        ),
+        {"stats": STATS_SCHEMA},
     )
     return [(row[0], row[1]) for row in rows]
 

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 from rich.progress import Progress
 from sqlalchemy import Engine
 
+from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
 from projectors.bootstrap import sealer_thread
@@ -26,8 +27,8 @@ async def preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
         bootstrap_servers=bootstrap,
         acks="all",
         linger_ms=20,
-        max_batch_size=1_048_576,
-        max_request_size=4 * 1_048_576,
+        max_batch_size=MAX_EVENT_BYTES,
+        max_request_size=MAX_MESSAGE_BYTES,
     )
     await producer.start()
     try:

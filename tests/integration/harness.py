@@ -11,6 +11,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Engine
 
+from events.limits import MAX_MESSAGE_BYTES
 from events.topics import dlq_topic, inbox_topic, log_topic
 from projectors.bootstrap import sealer_thread
 from projectors.directory.registration import register_agency
@@ -72,7 +73,7 @@ class SealerHarness:
             self._producer = KafkaProducer(
                 bootstrap_servers=self.bootstrap,
                 acks="all",
-                max_request_size=4 * 1_048_576,
+                max_request_size=MAX_MESSAGE_BYTES,
             )
         self._producer.send(inbox_topic(self.prefix, agency_id), value=value, key=key)
         self._producer.flush()
