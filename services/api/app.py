@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -58,14 +59,17 @@ def _lifespan(context: ApiContext) -> Any:
         context.offsets = AIOKafkaConsumer(
             bootstrap_servers=context.bootstrap_servers, enable_auto_commit=False
         )
+        context.admin = AIOKafkaAdminClient(bootstrap_servers=context.bootstrap_servers)
         await context.producer.start()
         await context.offsets.start()
+        await context.admin.start()
         logger.info("api started")
         try:
             yield
         finally:
             await context.producer.stop()
             await context.offsets.stop()
+            await context.admin.close()
             context.core.dispose()
             context.reader.dispose()
             logger.info("api stopped")

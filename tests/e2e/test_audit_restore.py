@@ -33,8 +33,8 @@ from projectors.log import LogRecord
 from projectors.replay import replay_log
 from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import run_replay
-from services.audit.scenario import build_scenario
 from services.audit.verify import verify
+from services.scenarios.audit import build_scenario
 from services.scenarios.builders import identification
 from services.scenarios.ctdc import load_cases
 

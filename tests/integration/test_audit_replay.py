@@ -20,8 +20,8 @@ from projectors.audit.archive import archived_records
 from projectors.log import LogRecord
 from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import compare_read_models, run_replay
-from services.audit.scenario import build_scenario
 from services.audit.verify import verify
+from services.scenarios.audit import build_scenario
 from services.scenarios.ctdc import load_cases
 
 EVENTS = int(os.environ.get("HAVEN_TEST_AUDIT_EVENTS", "5000"))
