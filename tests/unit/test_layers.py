@@ -121,8 +121,8 @@ def test_an_upward_import_is_caught() -> None:
     assert violations("events.codec", "def f():\n    from projectors.log import X\n") == [
         "events.codec imports a higher layer: projectors.log"
     ]
-    assert violations("projectors.sealer.batch", "from projectors.engine import batch\n") == [
-        "projectors.sealer.batch imports a higher layer: projectors.engine"
+    assert violations("projectors.audit.ledger", "from projectors.engine import batch\n") == [
+        "projectors.audit.ledger imports a higher layer: projectors.engine"
     ]
 
 
