@@ -1,9 +1,9 @@
-"""The closed vocabulary of the data-sharing policy, taken from DOMAIN.md.
+"""The closed vocabulary of the data-sharing policy, as docs/rules.md states it.
 
 Purposes, agency types, conditions and lawful bases are closed sets: the
 policy file can only use these words, and the projection engine implements
 each condition by name (nothing else is hard-coded). The field table is the
-minimum field set of each event family in DOMAIN.md; the engine issue will
+minimum field set of each event family in docs/rules.md; the engine issue will
 derive it from the event registry and pass it to the loader as
 ``known_fields``.
 """
@@ -98,7 +98,7 @@ DOMAIN_FIELDS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
         ),
     }
 )
-"""Family -> the union of the ``data`` fields of its event types (DOMAIN.md)."""
+"""Family -> the union of the ``data`` fields of its event types (docs/rules.md)."""
 
 DOMAIN_PERSONAL_FIELDS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
@@ -108,7 +108,7 @@ DOMAIN_PERSONAL_FIELDS: MappingProxyType[str, frozenset[str]] = MappingProxyType
         "protective_order": frozenset({"respondent"}),
     }
 )
-"""Family -> its fields marked (P) in DOMAIN.md: sealed, so personal in any policy."""
+"""Family -> its fields marked P in docs/rules.md: sealed, so personal in any policy."""
 
 DOMAIN_EVENT_TYPES: frozenset[str] = frozenset(
     {
