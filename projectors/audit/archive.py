@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Connection, Engine, text
 
-from events.publisher import MAX_REQUEST_BYTES
-from projectors.engine.core import LogRecord
+from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
+from projectors.log import LogRecord
 from projectors.runtime.batch_send import HEADERS
 
 logger = logging.getLogger("haven.archive")
-
-FETCH_MAX_BYTES = 4 * 1_048_576
 
 
 class RestoreRefused(RuntimeError):
@@ -96,8 +94,8 @@ def read_log(
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap_servers.split(","),
         enable_auto_commit=False,
-        max_partition_fetch_bytes=FETCH_MAX_BYTES,
-        fetch_max_bytes=4 * FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+        fetch_max_bytes=4 * MAX_MESSAGE_BYTES,
     )
     found: dict[int, list[LogRecord]] = defaultdict(list)
     try:
@@ -200,8 +198,8 @@ def _produce(
         max_in_flight_requests_per_connection=1,  # order within a partition, even on retry
         retries=3,
         linger_ms=20,
-        batch_size=1_048_576,
-        max_request_size=MAX_REQUEST_BYTES,
+        batch_size=MAX_EVENT_BYTES,
+        max_request_size=MAX_MESSAGE_BYTES,
         client_id="haven-restore",
     )
     try:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, text
 
-from projectors.engine.batch import LoggedEvent
+from projectors.log import LoggedEvent
 
 GENESIS = bytes(32)
 FORMAT = "haven-audit-v1"

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from events.topics import log_topic
 from infra.topics import core_topics, ensure_topics, inbox_topic_spec
 from projectors.audit.archive import RestoreReport, restore_log_from_archive
+from projectors.log import SEALER_POSITIONS
 
 logger = logging.getLogger("haven.reopen")
 
@@ -61,7 +62,4 @@ def _forget_positions(engine: Engine, topics: list[str]) -> int:
     if not topics:
         return 0
     with engine.begin() as conn:
-        result = conn.execute(
-            text("DELETE FROM haven_core.sealer_positions WHERE topic = ANY(:t)"), {"t": topics}
-        )
-    return int(result.rowcount or 0)
+        return SEALER_POSITIONS.forget(conn, topics)

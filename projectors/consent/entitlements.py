@@ -13,6 +13,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from events.types import (
+    ConsentGranted,
+    ConsentWithdrawn,
+    PlacementEnded,
+    PlacementStarted,
+    ProtectiveOrderIssued,
+    ProtectiveOrderRevoked,
+    RiskAssessed,
+    VictimIdentified,
+)
 from projectors.consent.ledger import AgencyProfile
 
 GRANTING_TYPES = frozenset({"coordinator", "ngo", "legal_aid", "shelter", "child_protection"})
@@ -93,14 +103,14 @@ def _withdraw(agency: AgencyProfile, _d: Mapping[str, Any], s: SubjectHolders) -
 
 
 CHECKS: dict[str, Check] = {
-    "haven.victim.identified.v1": _identification,
-    "haven.risk.assessed.v1": _holder,
-    "haven.shelter.placement-started.v1": _placement,
-    "haven.shelter.placement-ended.v1": _placement,
-    "haven.protective-order.issued.v1": _order,
-    "haven.protective-order.revoked.v1": _order,
-    "haven.consent.granted.v1": _grant,
-    "haven.consent.withdrawn.v1": _withdraw,
+    VictimIdentified.event_type: _identification,
+    RiskAssessed.event_type: _holder,
+    PlacementStarted.event_type: _placement,
+    PlacementEnded.event_type: _placement,
+    ProtectiveOrderIssued.event_type: _order,
+    ProtectiveOrderRevoked.event_type: _order,
+    ConsentGranted.event_type: _grant,
+    ConsentWithdrawn.event_type: _withdraw,
 }
 
 

@@ -7,23 +7,35 @@ checks and rules 1-3 before its projectors run.  See docs/engine.md.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from events.envelope import Event
 from events.sealing import bind_to_event, is_sealed
-from events.types import EventData
+from events.types import (
+    AgencyRegistered,
+    AgencyUpdated,
+    ConsentExpired,
+    ConsentGranted,
+    ConsentWithdrawn,
+    ErasureExecuted,
+    PlacementStarted,
+    PolicyActivated,
+    ProtectiveOrderIssued,
+    VictimIdentified,
+)
 from projectors.consent.entitlements import refusal
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, EventFacts
 from projectors.consent.subject_state import SubjectState
-from projectors.engine.batch import BatchScope, LoggedEvent
+from projectors.directory.roles import STATS_SCHEMA
+from projectors.engine.batch import BatchScope
 from projectors.engine.erasure import Erasure
+from projectors.keys.keyring import subject_epoch
+from projectors.log import LoggedEvent
 from projectors.readmodels.sdk import EventView
 
-IDENTIFIED = "haven.victim.identified.v1"
-STATISTICS = AgencyProfile("haven_stats", "auditor", "ZZ")
+IDENTIFIED = VictimIdentified.event_type
+STATISTICS = AgencyProfile(STATS_SCHEMA, "auditor", "ZZ")
 
 
 class Applier:
@@ -33,13 +45,13 @@ class Applier:
         self.scope = scope
         self.erasure = Erasure(scope, self.project)
         self._routes: dict[str, Callable[[LoggedEvent], None]] = {
-            "haven.agency.registered.v1": self._agency,
-            "haven.agency.updated.v1": self._agency,
-            "haven.policy.activated.v1": self._policy,
-            "haven.consent.granted.v1": self._granted,
-            "haven.consent.withdrawn.v1": self._withdrawn,
-            "haven.consent.expired.v1": self.erasure.expired,
-            "haven.erasure.executed.v1": self.erasure.executed,
+            AgencyRegistered.event_type: self._agency,
+            AgencyUpdated.event_type: self._agency,
+            PolicyActivated.event_type: self._policy,
+            ConsentGranted.event_type: self._granted,
+            ConsentWithdrawn.event_type: self._withdrawn,
+            ConsentExpired.event_type: self.erasure.expired,
+            ErasureExecuted.event_type: self.erasure.executed,
         }
 
     def apply(self, logged: LoggedEvent) -> None:
@@ -195,9 +207,9 @@ class Applier:
         if event_type == IDENTIFIED:
             state.identifying_agency = state.identifying_agency or logged.producer
             state.is_minor = bool(data.get("is_minor"))
-        if event_type == "haven.shelter.placement-started.v1":
+        if event_type == PlacementStarted.event_type:
             state.placements[str(data["placement_id"])] = str(data["shelter_agency"])
-        if event_type == "haven.protective-order.issued.v1":
+        if event_type == ProtectiveOrderIssued.event_type:
             state.orders[str(data["order_id"])] = {
                 "issuing_jurisdiction": data["issuing_jurisdiction"],
                 "recognized_in": list(data["recognized_in"]),
@@ -211,17 +223,9 @@ def _bound(value: Any, event_id: str, name: str) -> Any:
 
 
 def _highest_epoch(data: dict[str, Any], subject: str | None) -> int:
-    prefix = f"subj:{subject}:"
     epochs = [
-        int(value["kid"][len(prefix) :])
+        subject_epoch(str(value.get("kid", "")), subject)
         for value in data.values()
-        if isinstance(value, dict) and str(value.get("kid", "")).startswith(prefix)
+        if isinstance(value, dict) and subject is not None
     ]
-    return max(epochs, default=-1)
-
-
-def event_document(event: Event[EventData], data: dict[str, Any]) -> str:
-    """The event with ``data`` (for retained deliveries), as JSON text."""
-    body = event.to_cloudevent()
-    body["data"] = data
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return max((epoch for epoch in epochs if epoch is not None), default=-1)

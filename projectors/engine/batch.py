@@ -16,35 +16,14 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from events.envelope import Event
-from events.types import EventData
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, Recipients
 from projectors.consent.subject_state import SubjectState
 from projectors.directory.agencies import schema_name
+from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
+from projectors.log import LoggedEvent
 from projectors.readmodels.sdk import EventView, ProjectorRegistry
-
-STATS_SCHEMA = "haven_stats"
-
-
-@dataclass(frozen=True)
-class LoggedEvent:
-    """One parsed log record: the event, its JSON-mode data and its offset."""
-
-    offset: int
-    event: Event[EventData]
-    data: dict[str, Any]
-
-    @property
-    def subject(self) -> str | None:
-        """The subject id, if any."""
-        return None if self.event.subject is None else str(self.event.subject)
-
-    @property
-    def producer(self) -> str:
-        """The producing agency id (``system`` for Haven's own events)."""
-        return self.event.agency or "system"
 
 
 @dataclass

@@ -16,27 +16,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
-from events.codec import parse_log_dict
-from events.jsonload import load_json
 from projectors.audit.ledger import record_batch
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.apply import Applier
-from projectors.engine.batch import BatchScope, EngineSettings, LoggedEvent
+from projectors.engine.batch import BatchScope, EngineSettings
 from projectors.engine.context import PartitionContext, PolicyBook
 from projectors.keys.keyring import Keyring
+from projectors.log import ENGINE_POSITIONS, LoggedEvent, LogRecord, parse_record
 from projectors.policy.model import Policy
 from projectors.readmodels.sdk import ProjectorRegistry
-from projectors.sealer.store import PositionMoved
 
 logger = logging.getLogger("haven.engine")
-
-
-@dataclass(frozen=True)
-class LogRecord:
-    """One record of the log partition."""
-
-    offset: int
-    value: bytes
 
 
 @dataclass
@@ -70,21 +60,15 @@ class EngineCore:
     def positions(self, topic: str, partitions: Iterable[int]) -> dict[int, int]:
         """Stored next offsets (a partition never applied is absent)."""
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT partition, next_offset FROM haven_core.engine_positions"
-                    " WHERE topic = :t AND partition = ANY(:p)"
-                ),
-                {"t": topic, "p": list(partitions)},
-            )
-            return {row[0]: row[1] for row in rows}
+            stored = ENGINE_POSITIONS.read(conn, topic, partitions)
+        return {partition: offset for (_, partition), offset in stored.items()}
 
     def apply_batch(
         self, topic: str, partition: int, expected: int | None, records: Sequence[LogRecord]
     ) -> BatchResult:
         """Apply ``records`` (in offset order) if the partition is still at ``expected``."""
         started = time.perf_counter()
-        logged = [_parse(r) for r in records]
+        logged = [parse_record(r) for r in records]
         # Schemas this batch creates count as ready only once it commits: batches of
         # other partitions run concurrently, and a rolled-back CREATE must run again.
         ready = set(self._ready_schemas)
@@ -106,7 +90,7 @@ class EngineCore:
         records: Sequence[LogRecord],
         ready: set[str],
     ) -> BatchResult:
-        _lock_and_check(conn, topic, partition, expected)
+        ENGINE_POSITIONS.lock(conn, topic, partition, expected)
         context = PartitionContext.load(conn, topic, partition)
         fresh = _drop_applied(conn, topic, partition, logged)
         scope = BatchScope(
@@ -126,46 +110,10 @@ class EngineCore:
         applied = {event.offset for event in fresh}
         record_batch(conn, topic, partition, batch, applied, scope.refused, scope.delivered)
         next_offset = logged[-1].offset + 1 if logged else (expected or 0)
-        _advance(conn, topic, partition, expected, next_offset)
+        ENGINE_POSITIONS.advance(conn, topic, partition, expected, next_offset)
         scope.counts["applied"] += len(fresh)
         scope.counts["duplicates"] += len(logged) - len(fresh)
         return BatchResult(next_offset, scope.counts, scope.destroyed_kids)
-
-
-def _parse(record: LogRecord) -> LoggedEvent:
-    document = load_json(record.value)
-    event = parse_log_dict(document)
-    data = event.data.model_dump(mode="json", exclude_none=True)
-    return LoggedEvent(record.offset, event, data)
-
-
-def _lock_and_check(conn: Connection, topic: str, partition: int, expected: int | None) -> None:
-    conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext(:t), :p)"), {"t": topic, "p": partition}
-    )
-    stored = conn.execute(
-        text(
-            "SELECT next_offset FROM haven_core.engine_positions"
-            " WHERE topic = :t AND partition = :p"
-        ),
-        {"t": topic, "p": partition},
-    ).scalar()
-    if stored != expected:
-        raise PositionMoved(f"{topic}[{partition}] is at {stored}, this worker expected {expected}")
-
-
-def _advance(
-    conn: Connection, topic: str, partition: int, expected: int | None, next_offset: int
-) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO haven_core.engine_positions (topic, partition, next_offset)"
-            " VALUES (:t, :p, :n) ON CONFLICT (topic, partition)"
-            " DO UPDATE SET next_offset = :n, updated_at = now()"
-        ),
-        {"t": topic, "p": partition, "n": next_offset},
-    )
-    del expected  # checked under the advisory lock in _lock_and_check
 
 
 def _drop_applied(

@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import text
 
 from events.codec import parse_log_dict
+from events.types import VictimIdentified
 from events.types.consent import AgenciesScope, ConsentIdsScope
 from projectors.consent.entitlements import erasure_honoured
 from projectors.consent.ledger import AgencyProfile, Grant
 from projectors.consent.subject_state import SubjectState
-from projectors.engine.batch import BatchScope, LoggedEvent
+from projectors.engine.batch import BatchScope
 from projectors.engine.erasure_records import KeyAction, write_notice, write_receipt
 from projectors.keys.destruction import (
     DueErasure,
@@ -26,6 +27,7 @@ from projectors.keys.destruction import (
     destroy_subject_epochs,
     mark_destroyed,
 )
+from projectors.log import LoggedEvent
 
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
 NOT_HONOURED = (
@@ -186,7 +188,7 @@ class Erasure:
             retained = LoggedEvent(offset, event, dict(document["data"]))
             if profile is not None:
                 self._project(retained, profile, frozenset(fields), frozenset(row_bases))
-            if event.type == "haven.victim.identified.v1":
+            if event.type == VictimIdentified.event_type:
                 state.hold(agency_id, lawful_only=True)
             bases.update(row_bases)
         return bool(rows), sorted(bases)

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from projectors.engine.batch import BatchScope, LoggedEvent
+from projectors.engine.batch import BatchScope
+from projectors.log import LoggedEvent
 
 NOTICE_TYPE = "haven.erasure.notice.v1"
 

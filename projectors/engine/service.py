@@ -13,16 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 
+from events.limits import MAX_MESSAGE_BYTES
 from events.topics import log_topic
-from projectors.engine.core import EngineCore, LogRecord
-from projectors.sealer.config import PRODUCE_MAX_BYTES
-from projectors.sealer.store import PositionMoved
+from projectors.engine.core import EngineCore
+from projectors.log import LogRecord, PositionMoved
+from projectors.runtime.listener import FencedPartitionListener
 
 logger = logging.getLogger("haven.engine")
 
@@ -39,17 +38,6 @@ class EngineConfig:
     session_timeout_ms: int = 6000
     retry_s: float = 5.0
     extra_consumer: dict[str, object] = field(default_factory=dict)
-
-
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, service: EngineService) -> None:
-        self._service = service
-
-    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        del revoked  # positions are committed per batch in Postgres
-
-    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        self._service.hold(list(assigned))
 
 
 class EngineService:
@@ -105,11 +93,11 @@ class EngineService:
             auto_offset_reset="earliest",
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
-            max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
+            max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
             **self.config.extra_consumer,
         )
         await self._consumer.start()
-        self._consumer.subscribe([self.topic], listener=_Listener(self))
+        self._consumer.subscribe([self.topic], listener=FencedPartitionListener(self.hold))
         self.ready.set()
         try:
             while not self._stopping.is_set():

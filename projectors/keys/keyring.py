@@ -32,6 +32,13 @@ def subject_kid(subject: str, epoch: int) -> str:
     return f"subj:{subject}:{epoch}"
 
 
+def subject_epoch(kid: str, subject: str) -> int | None:
+    """The epoch named by ``kid`` if it is one of ``subject``'s key ids, else None."""
+    prefix = subject_kid(subject, 0)[:-1]
+    tail = kid[len(prefix) :] if kid.startswith(prefix) else ""
+    return int(tail) if tail.isdigit() else None
+
+
 def order_kid(order_id: str) -> str:
     """Key id of a protective order's respondent key."""
     return f"order:{order_id}"

@@ -1,17 +1,19 @@
-"""The closed vocabulary of the data-sharing policy, as docs/rules.md states it.
+"""The closed vocabulary of the data-sharing policy, derived from the event contract.
 
 Purposes, agency types, conditions and lawful bases are closed sets: the
 policy file can only use these words, and the projection engine implements
-each condition by name (nothing else is hard-coded). The field table is the
-minimum field set of each event family in docs/rules.md; the engine issue will
-derive it from the event registry and pass it to the loader as
-``known_fields``.
+each condition by name (nothing else is hard-coded).  The families, their
+fields and personal fields come from the data models in ``events.types``.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
 from typing import Literal, get_args
+
+from events.types import EVENT_MODELS, Family, personal_fields
+from events.types import AgencyType as ContractAgencyType
+from events.types import Purpose as ContractPurpose
 
 Purpose = Literal[
     "care",
@@ -44,6 +46,9 @@ LawfulBasisKind = Literal["legal_obligation", "vital_interests", "public_task"]
 
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 AGENCY_TYPES: tuple[str, ...] = get_args(AgencyType)
+# The literals above are for static typing; the contract's enums are the truth.
+assert set(PURPOSES) == {p.value for p in ContractPurpose}, "policy purposes drifted"
+assert set(AGENCY_TYPES) == {a.value for a in ContractAgencyType}, "agency types drifted"
 CONDITIONS: tuple[str, ...] = get_args(Condition)
 LAWFUL_BASIS_KINDS: tuple[str, ...] = get_args(LawfulBasisKind)
 
@@ -52,85 +57,45 @@ ENVELOPE_JURISDICTION = "envelope.jurisdiction"
 DATA_PREFIX = "data."
 """``jurisdiction_from`` prefix: a field of the event's ``data``."""
 
+#: The families whose events carry subject data and so may be shared by a policy.
+SHAREABLE_FAMILIES: frozenset[Family] = frozenset(
+    {Family.IDENTIFICATION, Family.RISK, Family.PLACEMENT, Family.PROTECTIVE_ORDER}
+)
+_SHAREABLE = [model for model in EVENT_MODELS if model.family in SHAREABLE_FAMILIES]
+
 DOMAIN_FIELDS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
-        "identification": frozenset(
-            {
-                "identified_at",
-                "nationality",
-                "exploitation_types",
-                "indicators",
-                "is_minor",
-                "gender",
-                "age_band",
-                "languages",
-                "personal",
-            }
-        ),
-        "risk": frozenset(
-            {"assessed_at", "level", "factors", "immediate_needs", "review_by", "notes"}
-        ),
-        "placement": frozenset(
-            {
-                "placement_id",
-                "shelter_agency",
-                "started_at",
-                "ended_at",
-                "reason",
-                "placement_type",
-                "child_friendly",
-                "location",
-            }
-        ),
-        "protective_order": frozenset(
-            {
-                "order_id",
-                "issued_at",
-                "issuing_jurisdiction",
-                "order_type",
-                "valid_from",
-                "valid_until",
-                "recognized_in",
-                "respondent",
-                "revoked_at",
-                "reason",
-            }
-        ),
+        family.value: frozenset(
+            name for model in _SHAREABLE if model.family is family for name in model.model_fields
+        )
+        for family in sorted(SHAREABLE_FAMILIES)
     }
 )
-"""Family -> the union of the ``data`` fields of its event types (docs/rules.md)."""
+"""Family -> the union of the ``data`` fields of its event types (from the contract)."""
 
 DOMAIN_PERSONAL_FIELDS: MappingProxyType[str, frozenset[str]] = MappingProxyType(
     {
-        "identification": frozenset({"personal"}),
-        "risk": frozenset({"notes"}),
-        "placement": frozenset({"location"}),
-        "protective_order": frozenset({"respondent"}),
+        family.value: frozenset(
+            name
+            for model in _SHAREABLE
+            if model.family is family
+            for name in personal_fields(model)
+        )
+        for family in sorted(SHAREABLE_FAMILIES)
     }
 )
-"""Family -> its fields marked P in docs/rules.md: sealed, so personal in any policy."""
+"""Family -> its personal fields (sealed, so personal in any policy)."""
 
-DOMAIN_EVENT_TYPES: frozenset[str] = frozenset(
-    {
-        "haven.victim.identified.v1",
-        "haven.risk.assessed.v1",
-        "haven.shelter.placement-started.v1",
-        "haven.shelter.placement-ended.v1",
-        "haven.protective-order.issued.v1",
-        "haven.protective-order.revoked.v1",
-    }
-)
+DOMAIN_EVENT_TYPES: frozenset[str] = frozenset(model.event_type for model in _SHAREABLE)
 """The event types that carry subject data and so may be shared."""
 
 NOT_SHAREABLE: MappingProxyType[str, str] = MappingProxyType(
     {
-        "haven.consent.granted.v1": "consent events feed the consent ledger",
-        "haven.consent.withdrawn.v1": "consent events feed the consent ledger",
-        "haven.consent.expired.v1": "it is a system event",
-        "haven.agency.registered.v1": "it is a system event",
-        "haven.agency.updated.v1": "it is a system event",
-        "haven.policy.activated.v1": "it is a system event",
-        "haven.erasure.executed.v1": "it is a system event",
+        model.event_type: "it is a system event"
+        if model.system
+        else "consent events feed the consent ledger"
+        for model in EVENT_MODELS
+        if model.family not in SHAREABLE_FAMILIES
     }
 )
 """Event types a policy may never put in a family, and why."""

@@ -19,6 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Executable, MetaData
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, insert
 
+from events.types import (
+    PlacementStarted,
+    ProtectiveOrderIssued,
+    ProtectiveOrderRevoked,
+    RiskAssessed,
+    VictimIdentified,
+)
 from projectors.readmodels.builtin._common import bind, upsert
 from projectors.readmodels.sdk import EventView, Projector
 
@@ -46,11 +53,11 @@ class Indicators(Projector):
         sa.Column("open_orders", sa.Integer, nullable=False, server_default="0"),
     )
     handles: ClassVar[dict[str, str]] = {
-        "haven.victim.identified.v1": "on_identified",
-        "haven.risk.assessed.v1": "on_risk",
-        "haven.shelter.placement-started.v1": "on_placement",
-        "haven.protective-order.issued.v1": "on_order_issued",
-        "haven.protective-order.revoked.v1": "on_order_revoked",
+        VictimIdentified.event_type: "on_identified",
+        RiskAssessed.event_type: "on_risk",
+        PlacementStarted.event_type: "on_placement",
+        ProtectiveOrderIssued.event_type: "on_order_issued",
+        ProtectiveOrderRevoked.event_type: "on_order_revoked",
     }
 
     def _upsert(self, conn: Connection, subject_id: str, **values: Any) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-PRODUCE_MAX_BYTES = 4 * 1_048_576
+from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 
 
 @dataclass
@@ -42,15 +42,15 @@ def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProdu
         metadata_max_age_ms=config.metadata_max_age_ms,
         session_timeout_ms=config.session_timeout_ms,
         heartbeat_interval_ms=max(config.session_timeout_ms // 3, 100),
-        max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
         **config.extra_consumer,
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=config.bootstrap_servers,
         acks="all",
         enable_idempotence=config.idempotent_producer,
-        max_request_size=PRODUCE_MAX_BYTES,
-        max_batch_size=1_048_576,
+        max_request_size=MAX_MESSAGE_BYTES,
+        max_batch_size=MAX_EVENT_BYTES,
         linger_ms=5,
     )
     return consumer, producer

@@ -15,32 +15,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 
 from events.topics import dlq_topic, inbox_pattern, log_topic
 from projectors.keys.keyring import Keyring
+from projectors.log import PositionMoved
+from projectors.runtime.listener import FencedPartitionListener
 from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients
 from projectors.sealer.janitor import InboxJanitor
-from projectors.sealer.store import PositionMoved, SealerStore
+from projectors.sealer.store import SealerStore
 
 logger = logging.getLogger("haven.sealer")
-
-
-class _Seek(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, sealer: Sealer) -> None:
-        self._sealer = sealer
-
-    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        # Positions are committed per batch in Postgres: nothing to flush here.
-        del revoked
-
-    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        self._sealer.assigned(list(assigned))
 
 
 class Sealer:
@@ -124,7 +112,8 @@ class Sealer:
         await self.janitor.start()
         await self._consumer.start()
         self._consumer.subscribe(
-            pattern=inbox_pattern(self.config.topic_prefix), listener=_Seek(self)
+            pattern=inbox_pattern(self.config.topic_prefix),
+            listener=FencedPartitionListener(self.assigned),
         )
         self.ready.set()
         try:

@@ -11,11 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
+from projectors.log import SEALER_POSITIONS
+
 EventRef = tuple[str, str]  # (source, id)
-
-
-class PositionMoved(RuntimeError):
-    """Another worker advanced a partition this worker was processing (fencing)."""
 
 
 @dataclass(frozen=True)
@@ -55,19 +53,8 @@ class SealerStore:
 
     def positions(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         """Stored next offsets of the given inbox partitions (missing = never sealed)."""
-        wanted = list(partitions)
-        if not wanted:
-            return {}
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT topic, partition, next_offset FROM haven_core.sealer_positions"
-                    " WHERE (topic, partition) IN"
-                    " (SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:parts AS int[])))"
-                ),
-                {"topics": [t for t, _ in wanted], "parts": [p for _, p in wanted]},
-            )
-            return {(row[0], row[1]): row[2] for row in rows}
+            return SEALER_POSITIONS.read_pairs(conn, partitions)
 
     def already_sealed(self, refs: Iterable[EventRef]) -> set[EventRef]:
         """Which of ``refs`` were sealed before."""
@@ -105,27 +92,5 @@ class SealerStore:
                     ),
                     {"sources": [s for s, _ in refs], "ids": [i for _, i in refs]},
                 )
-            for advance in advances:
-                self._advance(conn, advance)
-
-    @staticmethod
-    def _advance(conn: Connection, advance: PositionAdvance) -> None:
-        params: Mapping[str, object] = {
-            "t": advance.topic,
-            "p": advance.partition,
-            "n": advance.next_offset,
-            "e": advance.expected,
-        }
-        if advance.expected is None:
-            sql = (
-                "INSERT INTO haven_core.sealer_positions (topic, partition, next_offset)"
-                " VALUES (:t, :p, :n) ON CONFLICT DO NOTHING"
-            )
-        else:
-            sql = (
-                "UPDATE haven_core.sealer_positions SET next_offset = :n, updated_at = now()"
-                " WHERE topic = :t AND partition = :p AND next_offset = :e"
-            )
-        result = conn.execute(text(sql), params)
-        if result.rowcount != 1:
-            raise PositionMoved(f"{advance.topic}[{advance.partition}] moved under this worker")
+            for a in advances:
+                SEALER_POSITIONS.advance(conn, a.topic, a.partition, a.expected, a.next_offset)

@@ -17,10 +17,9 @@ from typing import Any
 from events.codec import parse_inbound
 from events.envelope import Event
 from events.errors import ContractError
+from events.limits import MAX_EVENT_BYTES
 from events.sealing import seal_value
 from events.types.personal import KeyScope, personal_fields
-
-MAX_INBOX_BYTES = 1_048_576
 
 KidForSubject = Callable[[str], str]
 KidForOrder = Callable[[str], str]
@@ -47,7 +46,7 @@ def classify(raw: bytes, topic_agency: str, registered: frozenset[str]) -> Accep
         event = parse_inbound(
             raw,
             inbox_agency=topic_agency,
-            max_bytes=MAX_INBOX_BYTES,
+            max_bytes=MAX_EVENT_BYTES,
             is_known_agency=registered.__contains__,
         )
     except ContractError as error:

@@ -19,13 +19,12 @@ from events.codec import encode, parse_dict
 from events.envelope import agency_source
 from events.registry import REGISTRY
 from events.sealing import open_stored
+from events.types import AgencyRegistered
+from projectors.bootstrap import construct_engine_core
 from projectors.directory.agencies import create_agency_rows, schema_name
-from projectors.engine.batch import EngineSettings
-from projectors.engine.core import EngineCore, LogRecord
 from projectors.keys.keyring import Keyring
+from projectors.log import LogRecord
 from projectors.outbox.store import system_event
-from projectors.policy.loader import default_policy_path, load_policy
-from projectors.readmodels.registry import default_registry
 from projectors.readmodels.sdk import ProjectorRegistry
 from projectors.sealer.transform import seal_event
 
@@ -45,13 +44,7 @@ class EngineRig:
         self.engine = engine
         self.topic = topic
         self.keyring = Keyring(engine, master_key, cache_ttl_s=0.0)
-        self.core = EngineCore(
-            engine,
-            registry or default_registry(),
-            load_policy(default_policy_path()),
-            EngineSettings(erasure_hold_s=hold_s),
-            self.keyring,
-        )
+        self.core = construct_engine_core(engine, self.keyring, hold_s=hold_s, registry=registry)
         self.log: list[bytes] = []
         self.position: int | None = None
 
@@ -61,7 +54,7 @@ class EngineRig:
             create_agency_rows(conn, agency_id, agency_type, jurisdiction, name or agency_id)
         fields = {"agency_id": agency_id, "agency_type": agency_type}
         fields |= {"jurisdiction": jurisdiction, "name": name or agency_id}
-        data = REGISTRY.model("haven.agency.registered.v1").model_validate_json(json.dumps(fields))
+        data = REGISTRY.model(AgencyRegistered.event_type).model_validate_json(json.dumps(fields))
         self.log.append(encode(system_event(data)))
 
     def publish(

@@ -15,6 +15,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from events.sealing import bind_to_event, is_sealed
+from events.types import (
+    PlacementEnded,
+    PlacementStarted,
+    ProtectiveOrderIssued,
+    ProtectiveOrderRevoked,
+    RiskAssessed,
+    VictimIdentified,
+)
 from projectors.consent.ledger import AgencyProfile
 from projectors.readmodels.sdk import EventView, Projector
 
@@ -31,7 +39,7 @@ def sealed(kid: str = "subj:00000000-0000-4000-8000-000000000000:0") -> dict[str
 
 
 SAMPLES: dict[str, dict[str, Any]] = {
-    "haven.victim.identified.v1": {
+    VictimIdentified.event_type: {
         "identified_at": "2026-11-01T10:00:00+00:00",
         "nationality": ["NG"],
         "exploitation_types": ["sexual"],
@@ -40,7 +48,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "languages": ["en"],
         "personal": sealed(),
     },
-    "haven.risk.assessed.v1": {
+    RiskAssessed.event_type: {
         "assessed_at": "2026-11-01T12:00:00+00:00",
         "level": "high",
         "factors": ["retaliation"],
@@ -48,7 +56,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "review_by": "2026-11-15",
         "notes": sealed(),
     },
-    "haven.shelter.placement-started.v1": {
+    PlacementStarted.event_type: {
         "placement_id": "p1",
         "shelter_agency": "t_shelter",
         "started_at": "2026-11-01T13:00:00+00:00",
@@ -56,12 +64,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "child_friendly": False,
         "location": sealed(),
     },
-    "haven.shelter.placement-ended.v1": {
+    PlacementEnded.event_type: {
         "placement_id": "p1",
         "ended_at": "2026-11-03T13:00:00+00:00",
         "reason": "moved",
     },
-    "haven.protective-order.issued.v1": {
+    ProtectiveOrderIssued.event_type: {
         "order_id": "o1",
         "issued_at": "2026-11-01T14:00:00+00:00",
         "issuing_jurisdiction": "GR",
@@ -71,7 +79,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "recognized_in": ["IT"],
         "respondent": sealed("order:o1"),
     },
-    "haven.protective-order.revoked.v1": {
+    ProtectiveOrderRevoked.event_type: {
         "order_id": "o1",
         "revoked_at": "2026-11-05T14:00:00+00:00",
         "reason": "appeal",

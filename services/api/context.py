@@ -29,6 +29,7 @@ class ApiContext:
     bootstrap_servers: str
     producer: Any = None  # an aiokafka producer, started by the app's lifespan
     offsets: Any = None  # an aiokafka consumer without group, for end offsets
+    admin: Any = None  # an aiokafka admin client, for fresh topic metadata
 
 
 def reader_engine(core: Engine, master_key: bytes, api_database_url: str | None) -> Engine:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, text
 
 from projectors.audit.archive import record_digest
-from projectors.engine.core import LogRecord
+from projectors.log import LogRecord
 from services.audit.chain import ChainWalk, Finding, LedgerRow
 
 _ROWS = text(

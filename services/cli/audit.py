@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from events.topics import log_topic
 from infra.settings import CommonSettings
 from projectors.audit.archive import archived_partitions, archived_records, read_log
-from projectors.engine.core import LogRecord
+from projectors.log import LogRecord
 from projectors.policy.loader import default_policy_path, load_policy
 from services.audit.replay import ReplayReport, live_positions, run_replay, scratch_database
 from services.audit.trail import subject_trail

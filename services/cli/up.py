@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 
 from infra.embedded import EmbeddedInfra
-from infra.embedded.processes import _pdeathsig
+from infra.embedded.processes import die_with_parent
 from infra.endpoints import Endpoints
 from infra.logs import configure_logging
 from infra.secrets import load_master_key
@@ -81,7 +81,7 @@ def _start_worker(settings: ApiSettings, endpoints: Endpoints) -> subprocess.Pop
         env=env,
         stdin=subprocess.DEVNULL,
         process_group=0,
-        preexec_fn=_pdeathsig(signal.SIGTERM, os.getpid()),
+        preexec_fn=die_with_parent(signal.SIGTERM, os.getpid()),
     )
 
 

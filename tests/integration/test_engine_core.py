@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from events.sealing import ERASED, open_value
-from projectors.engine.core import LogRecord
+from projectors.log import LogRecord, PositionMoved
 from projectors.scheduler import destroy_due_keys
-from projectors.sealer.store import PositionMoved
 from projectors.testing.engine_rig import EngineRig
 
 IDENTIFIED = "haven.victim.identified.v1"

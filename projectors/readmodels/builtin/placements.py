@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 
+from events.types import PlacementEnded, PlacementStarted
 from projectors.readmodels.builtin._common import TS, upsert, visible
 from projectors.readmodels.sdk import EventView, Projector
 
@@ -32,8 +33,8 @@ class Placements(Projector):
         sa.Column("state", sa.Text, nullable=False),
     )
     handles: ClassVar[dict[str, str]] = {
-        "haven.shelter.placement-started.v1": "on_started",
-        "haven.shelter.placement-ended.v1": "on_ended",
+        PlacementStarted.event_type: "on_started",
+        PlacementEnded.event_type: "on_ended",
     }
 
     def on_started(self, conn: Connection, event: EventView) -> None:

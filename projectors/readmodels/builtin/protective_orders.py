@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Connection, MetaData, Table
 from sqlalchemy.dialects.postgresql import JSONB
 
+from events.types import ProtectiveOrderIssued, ProtectiveOrderRevoked
 from projectors.readmodels.builtin._common import TS, upsert, visible
 from projectors.readmodels.sdk import EventView, Projector
 
@@ -34,8 +35,8 @@ class ProtectiveOrders(Projector):
         sa.Column("revoke_reason", sa.Text),
     )
     handles: ClassVar[dict[str, str]] = {
-        "haven.protective-order.issued.v1": "on_issued",
-        "haven.protective-order.revoked.v1": "on_revoked",
+        ProtectiveOrderIssued.event_type: "on_issued",
+        ProtectiveOrderRevoked.event_type: "on_revoked",
     }
 
     def on_issued(self, conn: Connection, event: EventView) -> None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 
+from events.types import RiskAssessed
 from projectors.readmodels.builtin._common import TS, bind, upsert, visible
 from projectors.readmodels.sdk import EventView, Projector
 
@@ -31,7 +32,7 @@ class RiskRegister(Projector):
         sa.Column("assessed_at", TS),
         sa.Column("notes", JSONB),
     )
-    handles: ClassVar[dict[str, str]] = {"haven.risk.assessed.v1": "on_assessed"}
+    handles: ClassVar[dict[str, str]] = {RiskAssessed.event_type: "on_assessed"}
 
     def on_assessed(self, conn: Connection, event: EventView) -> None:
         """Add, refresh or remove the subject's entry."""
@@ -49,9 +50,3 @@ class RiskRegister(Projector):
 
 
 _DELETE = RiskRegister.table.delete().where(RiskRegister.table.c.subject_id == bind("subject_id"))
-
-
-def most_urgent_first(table: sa.Table) -> tuple[Any, ...]:
-    """ORDER BY for the register: critical before high, then review date, then assessment."""
-    rank = sa.case((table.c.level == "critical", 0), else_=1)
-    return (rank, table.c.review_by.asc().nulls_last(), table.c.assessed_at.asc())

@@ -9,6 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Executable, MetaData
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
+from events.types import (
+    PlacementEnded,
+    PlacementStarted,
+    ProtectiveOrderIssued,
+    ProtectiveOrderRevoked,
+    RiskAssessed,
+    VictimIdentified,
+)
 from projectors.readmodels.builtin._common import TS, bind, params, visible
 from projectors.readmodels.builtin.protective_orders import ProtectiveOrders
 from projectors.readmodels.sdk import EventView, Projector
@@ -43,12 +51,12 @@ class Subjects(Projector):
         sa.Column("last_event_at", TS, nullable=False),
     )
     handles: ClassVar[dict[str, str]] = {
-        "haven.victim.identified.v1": "on_identified",
-        "haven.risk.assessed.v1": "on_assessed",
-        "haven.shelter.placement-started.v1": "on_placement_started",
-        "haven.shelter.placement-ended.v1": "on_placement_ended",
-        "haven.protective-order.issued.v1": "on_orders_changed",
-        "haven.protective-order.revoked.v1": "on_orders_changed",
+        VictimIdentified.event_type: "on_identified",
+        RiskAssessed.event_type: "on_assessed",
+        PlacementStarted.event_type: "on_placement_started",
+        PlacementEnded.event_type: "on_placement_ended",
+        ProtectiveOrderIssued.event_type: "on_orders_changed",
+        ProtectiveOrderRevoked.event_type: "on_orders_changed",
     }
 
     def _save(

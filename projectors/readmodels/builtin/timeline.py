@@ -7,16 +7,24 @@ from typing import ClassVar
 import sqlalchemy as sa
 from sqlalchemy import Connection, MetaData
 
+from events.types import (
+    PlacementEnded,
+    PlacementStarted,
+    ProtectiveOrderIssued,
+    ProtectiveOrderRevoked,
+    RiskAssessed,
+    VictimIdentified,
+)
 from projectors.readmodels.builtin._common import TS, upsert
 from projectors.readmodels.sdk import EventView, Projector
 
 SHARED_TYPES = (
-    "haven.victim.identified.v1",
-    "haven.risk.assessed.v1",
-    "haven.shelter.placement-started.v1",
-    "haven.shelter.placement-ended.v1",
-    "haven.protective-order.issued.v1",
-    "haven.protective-order.revoked.v1",
+    VictimIdentified.event_type,
+    RiskAssessed.event_type,
+    PlacementStarted.event_type,
+    PlacementEnded.event_type,
+    ProtectiveOrderIssued.event_type,
+    ProtectiveOrderRevoked.event_type,
 )
 
 

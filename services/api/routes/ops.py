@@ -59,14 +59,14 @@ async def health(context: ContextDep) -> Any:
 
 async def _end_offsets(context: ApiContext) -> dict[tuple[str, int], int]:
     # A fresh cluster snapshot: the consumer's cached one misses topics created since start.
-    cluster = await context.offsets._client.fetch_all_metadata()
+    described = await context.admin.describe_topics()
     inbox = re.compile(inbox_pattern(context.topic_prefix))
     log = log_topic(context.topic_prefix)
     partitions = [
-        TopicPartition(topic, p)
-        for topic in cluster.topics()
-        if topic == log or inbox.match(topic)
-        for p in cluster.partitions_for_topic(topic) or ()
+        TopicPartition(topic["topic"], p["partition"])
+        for topic in described
+        if topic["topic"] == log or inbox.match(topic["topic"])
+        for p in topic["partitions"]
     ]
     ends = await context.offsets.end_offsets(partitions)
     return {(tp.topic, tp.partition): int(offset) for tp, offset in ends.items()}

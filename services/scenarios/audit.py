@@ -78,7 +78,7 @@ def build_scenario(
 ) -> ScenarioLog:
     """Append about ``events`` events to the rig's log, applying as it goes (unless not
     ``apply``: then the log is only built, e.g. to feed a broker)."""
-    rng = random.Random(seed)  # noqa: S311 - a reproducible scenario, not a secret
+    rng = random.Random(seed)
     out = ScenarioLog()
     for agency_id, kind, country in FIRST_AGENCIES:
         rig.register(agency_id, kind, country)

@@ -1,6 +1,6 @@
 """Audit measurements (not a test): replay speed and verify time on a CTDC scenario.
 
-``python -m services.audit.bench --events 20000`` starts its own embedded
+``python -m services.bench.audit_bench --events 20000`` starts its own embedded
 infra in a temporary data dir, applies the scenario live, replays the archive
 into a scratch database and verifies the ledger; prints one JSON object.
 """
@@ -21,8 +21,8 @@ from infra.migrate import migrate
 from projectors.audit.archive import archived_records
 from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import run_replay, scratch_database
-from services.audit.scenario import build_scenario
 from services.audit.verify import verify
+from services.scenarios.audit import build_scenario
 from services.scenarios.ctdc import load_cases
 
 
