@@ -2,7 +2,7 @@
 
 Each runnable has one settings class, built once in its ``main()`` and passed
 down; nothing here connects to anything.  Variable names are fixed by
-DESIGN.md: ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``HAVEN_MASTER_KEY``,
+docs/architecture.md: ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``HAVEN_MASTER_KEY``,
 ``HAVEN_MASTER_KEY_FILE``, ``HAVEN_DATA_DIR``, ``HAVEN_TOPIC_PREFIX`` and
 ``HAVEN_API_PORT``.
 """
@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from infra.kafka_security import KafkaSecurity, Mechanism, Protocol
+from events.kafka_security import KafkaSecurity, Mechanism, Protocol
 
 TOPIC_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 

@@ -13,26 +13,20 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import error_path
-from infra.kafka_security import aiokafka_kwargs
-from services.api import (
-    routes_audit,
-    routes_dead_letters,
-    routes_events,
-    routes_lists,
-    routes_notices,
-    routes_ops,
-    routes_subjects,
-)
+from events.kafka_security import aiokafka_kwargs
+from events.limits import MAX_MESSAGE_BYTES
 from services.api.context import ApiContext
 from services.api.http_log import AccessLog
 from services.api.models import Problem, ProblemField
 from services.api.problems import document_problems, problem_response
+from services.api.routes import ROUTERS
 
 logger = logging.getLogger("haven.api")
 _REASONS = {
@@ -69,7 +63,7 @@ def _lifespan(context: ApiContext) -> Any:
             bootstrap_servers=context.bootstrap_servers,
             acks="all",
             linger_ms=2,
-            max_request_size=4 * 1_048_576,
+            max_request_size=MAX_MESSAGE_BYTES,
             **aiokafka_kwargs(),
         )
         context.offsets = AIOKafkaConsumer(
@@ -77,14 +71,19 @@ def _lifespan(context: ApiContext) -> Any:
             enable_auto_commit=False,
             **aiokafka_kwargs(),
         )
+        context.admin = AIOKafkaAdminClient(
+            bootstrap_servers=context.bootstrap_servers, **aiokafka_kwargs()
+        )
         await context.producer.start()
         await context.offsets.start()
+        await context.admin.start()
         logger.info("api started")
         try:
             yield
         finally:
             await context.producer.stop()
             await context.offsets.stop()
+            await context.admin.close()
             context.core.dispose()
             context.reader.dispose()
             logger.info("api stopped")
@@ -109,16 +108,8 @@ def create_app(context: ApiContext) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_middleware(AccessLog)
-    for module in (
-        routes_ops,
-        routes_events,
-        routes_subjects,
-        routes_lists,
-        routes_audit,
-        routes_notices,
-        routes_dead_letters,
-    ):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     build_openapi = app.openapi
     app.openapi = lambda: document_problems(build_openapi())  # type: ignore[method-assign]
     return app

@@ -13,8 +13,8 @@ from kafka import KafkaProducer
 from rich.progress import Progress
 from sqlalchemy import Engine, text
 
+from events.kafka_security import kafka_python_kwargs
 from events.topics import inbox_topic
-from infra.kafka_security import kafka_python_kwargs
 from services.bench.stats import ledger_events, percentile_ms, rate, wait_for_count
 from services.bench.worker_proc import Worker
 from services.bench.workload import Record

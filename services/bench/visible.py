@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaProducer
 from rich.progress import Progress
 from sqlalchemy import Connection, Engine, text
 
+from events.kafka_security import aiokafka_kwargs
 from events.topics import inbox_topic, log_topic
-from infra.kafka_security import aiokafka_kwargs
 from services.bench.stats import percentile_ms, rate
 from services.bench.workload import Record
 

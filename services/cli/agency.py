@@ -11,8 +11,8 @@ from rich.table import Table
 
 from events.types import AgencyType
 from infra.settings import CliSettings, parse_duration
-from projectors.agencies import AgencyExists, AgencyNotFound, list_agencies, rotate_token
-from projectors.registration import InvalidAgency, register_agency, validate_agency
+from projectors.directory.agencies import AgencyExists, AgencyNotFound, list_agencies, rotate_token
+from projectors.directory.registration import InvalidAgency, register_agency, validate_agency
 from services.cli.context import endpoints_or_exit, fail, migrated_engine
 from services.cli.webhook import app as webhook_app
 

@@ -7,7 +7,7 @@ import os
 import typer
 from pydantic import ValidationError
 
-from infra.kafka_security import configure_kafka
+from events.kafka_security import configure_kafka
 from infra.logs import configure_logging
 from infra.settings import CommonSettings
 from services.cli import (

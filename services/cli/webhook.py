@@ -9,8 +9,9 @@ import typer
 
 from infra.secrets import load_master_key
 from infra.settings import CliSettings
-from projectors.agencies import AgencyNotFound
-from projectors.webhooks import InvalidWebhook, check_url, clear_webhook, set_webhook, webhook_state
+from projectors.directory.agencies import AgencyNotFound
+from projectors.directory.webhooks import InvalidWebhook, check_url, clear_webhook, set_webhook
+from projectors.outbox.webhooks import webhook_state
 from services.cli.context import endpoints_or_exit, fail, migrated_engine
 
 app = typer.Typer(

@@ -13,8 +13,8 @@ from kafka import KafkaConsumer, TopicPartition
 from rich.table import Table
 from sqlalchemy import Engine, text
 
+from events.kafka_security import kafka_python_kwargs
 from events.topics import notices_topic
-from infra.kafka_security import kafka_python_kwargs
 
 
 @dataclass(frozen=True)

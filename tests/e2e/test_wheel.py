@@ -24,7 +24,7 @@ CHECK = """
 import json
 from infra.migrate import migration_files
 from infra.package_data import contracts_dir
-from projectors.policy_loader import default_policy_path, load_policy
+from projectors.policy.loader import default_policy_path, load_policy
 load_policy(default_policy_path())
 print(json.dumps({
     "migrations": [p.name for p in migration_files()],

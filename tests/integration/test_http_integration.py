@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
-from projectors.agencies import rotate_token
+from projectors.directory.agencies import rotate_token
 from services.api.ratelimit import RateLimiter
 from tests.integration.api_rig import (
     SECRET_NAME,

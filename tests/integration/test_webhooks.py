@@ -12,18 +12,12 @@ from sqlalchemy import Engine, text
 
 from events.errors import ContractError, FieldError, RejectReason
 from infra.endpoints import Endpoints
-from projectors.agencies import create_agency_rows
-from projectors.dlq import DeadLetterRow, InboxRecord
-from projectors.sealer_store import SealerStore
-from projectors.webhook_delivery import WebhookDispatcher, WebhookSettings
-from projectors.webhooks import (
-    InvalidWebhook,
-    check_url,
-    clear_webhook,
-    delivery_counts,
-    set_webhook,
-    webhook_state,
-)
+from projectors.directory.agencies import create_agency_rows
+from projectors.directory.webhooks import InvalidWebhook, check_url, clear_webhook, set_webhook
+from projectors.outbox.webhook_delivery import WebhookDispatcher, WebhookSettings
+from projectors.outbox.webhooks import delivery_counts, webhook_state
+from projectors.sealer.dlq import DeadLetterRow, InboxRecord
+from projectors.sealer.store import SealerStore
 from tests.webhook_server import WebhookServer
 
 pytestmark = pytest.mark.integration

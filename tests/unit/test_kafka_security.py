@@ -9,7 +9,7 @@ import faust
 import pytest
 from pydantic import ValidationError
 
-from infra.kafka_security import (
+from events.kafka_security import (
     KafkaSecurity,
     aiokafka_kwargs,
     configure_kafka,
