@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHECK = """
 import json
 from infra.migrate import migration_files
-from infra.package_data import contracts_dir
+from events.package_data import contracts_dir
 from projectors.policy.loader import default_policy_path, load_policy
 load_policy(default_policy_path())
 print(json.dumps({
