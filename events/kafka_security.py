@@ -106,9 +106,8 @@ def kafka_security() -> KafkaSecurity:
     return _current
 
 
-def kafka_python_kwargs(security: KafkaSecurity | None = None) -> dict[str, Any]:
-    """Keyword arguments for kafka-python's producer, consumer and admin client."""
-    sec = security or _current
+def _protocol_and_sasl(sec: KafkaSecurity) -> dict[str, Any]:
+    """The arguments kafka-python and aiokafka name alike."""
     kwargs: dict[str, Any] = {"security_protocol": sec.protocol}
     if sec.uses_sasl:
         kwargs |= {
@@ -116,6 +115,13 @@ def kafka_python_kwargs(security: KafkaSecurity | None = None) -> dict[str, Any]
             "sasl_plain_username": sec.sasl_username,
             "sasl_plain_password": sec.sasl_password,
         }
+    return kwargs
+
+
+def kafka_python_kwargs(security: KafkaSecurity | None = None) -> dict[str, Any]:
+    """Keyword arguments for kafka-python's producer, consumer and admin client."""
+    sec = security or _current
+    kwargs = _protocol_and_sasl(sec)
     if sec.uses_tls:
         kwargs |= {
             "ssl_check_hostname": True,
@@ -129,13 +135,7 @@ def kafka_python_kwargs(security: KafkaSecurity | None = None) -> dict[str, Any]
 def aiokafka_kwargs(security: KafkaSecurity | None = None) -> dict[str, Any]:
     """Keyword arguments for aiokafka's producer, consumer and admin client."""
     sec = security or _current
-    kwargs: dict[str, Any] = {"security_protocol": sec.protocol}
-    if sec.uses_sasl:
-        kwargs |= {
-            "sasl_mechanism": sec.sasl_mechanism,
-            "sasl_plain_username": sec.sasl_username,
-            "sasl_plain_password": sec.sasl_password,
-        }
+    kwargs = _protocol_and_sasl(sec)
     if sec.uses_tls:
         kwargs["ssl_context"] = sec.ssl_context()
     return kwargs

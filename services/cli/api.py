@@ -15,12 +15,10 @@ from infra.settings import ApiSettings
 from services.api.serve import api_server, build_context
 from services.cli.context import endpoints_or_exit, migrated_engine
 
+ApiPort = Annotated[int | None, typer.Option(help="API port (default HAVEN_API_PORT or 8080)")]
 
-def api(
-    port: Annotated[
-        int | None, typer.Option(help="API port (default HAVEN_API_PORT or 8080)")
-    ] = None,
-) -> None:
+
+def api(port: ApiPort = None) -> None:
     """Serve the HTTP API only (run `haven worker` or `haven up` elsewhere for the pipeline)."""
     settings = ApiSettings()
     configure_logging(settings.log_level)

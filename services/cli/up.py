@@ -17,7 +17,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -31,6 +30,7 @@ from infra.settings import ApiSettings
 from projectors.audit.archive import RestoreFailed, RestoreRefused
 from projectors.audit.reopen import reopen_log
 from services.api.serve import api_server, build_context
+from services.cli.api import ApiPort
 from services.cli.context import migrated_engine, print_error
 
 logger = logging.getLogger("haven.up")
@@ -97,11 +97,7 @@ def _stop_worker(worker: subprocess.Popen[bytes], timeout_s: float) -> None:
         worker.wait()
 
 
-def up(
-    port: Annotated[
-        int | None, typer.Option(help="API port (default HAVEN_API_PORT or 8080)")
-    ] = None,
-) -> None:
+def up(port: ApiPort = None) -> None:
     """Run the whole backend: infra, sealer, engine, scheduler and the HTTP API."""
     settings = ApiSettings()
     configure_logging(settings.log_level)
