@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 from events.errors import error_path
 from services.api import routes_audit, routes_events, routes_lists, routes_ops, routes_subjects
+from services.api.console import install as install_console
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
 
@@ -89,4 +90,5 @@ def create_app(context: ApiContext) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     for module in (routes_ops, routes_events, routes_subjects, routes_lists, routes_audit):
         app.include_router(module.router)
+    install_console(app)
     return app
