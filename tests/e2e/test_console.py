@@ -21,9 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
+from kafka import KafkaProducer
 from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, text
 
+from events.topics import inbox_topic
 from services.scenarios.builders import cloudevent
 from tests.e2e.test_haven_up import _add_agency, _env, _haven_up, _wait_until
 
@@ -91,6 +93,19 @@ def _publish(base: str, token: str, batch: list[dict[str, Any]]) -> None:
     assert response.status_code == 202, response.text
 
 
+def _dead_letter(bootstrap: str, base: str, token: str) -> None:
+    """One input refused at the door (422) and one by the sealer (to the DLQ)."""
+    broken = httpx.post(
+        f"{base}/v1/events",
+        content=b"{not json",
+        headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
+    )
+    assert broken.status_code == 422
+    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","))
+    producer.send(inbox_topic("haven", "gr_ngo"), b"{not json either").get(timeout=30)
+    producer.close()
+
+
 def _play(base: str, tokens: dict[str, str]) -> Scenario:
     personal: list[str] = []
     november = [str(uuid.uuid4()) for _ in range(7)]
@@ -138,8 +153,9 @@ def scenario() -> Iterator[Scenario]:
         with _haven_up(data_dir, env) as (_, base):
             kinds = {"gr_ngo": "ngo", "gr_coord": "coordinator", "gr_audit": "auditor"}
             tokens = {agency: _add_agency(env, agency, kind) for agency, kind in kinds.items()}
-            played = _play(base, tokens)
             state = json.loads((data_dir / "infra" / "state.json").read_text())
+            _dead_letter(state["bootstrap_servers"], base, tokens["gr_ngo"])
+            played = _play(base, tokens)
             played.database_url = state["database_url"]
             yield played
     finally:
@@ -285,7 +301,9 @@ def test_auditor_trail_shows_the_erasure_receipt_and_is_access_logged(
     assert int(sealed) >= 3 * 9 + 2
     assert auditor.page.locator("#workers tbody tr").count() >= 1
     auditor.shoot("pipeline")
-    auditor.visit("/console/ops/dead-letters")
+    assert "gateway" in auditor.page.inner_text("#rejected")
+    _wait_until(lambda: "gr_ngo" in auditor.visit("/console/ops/dead-letters"), 60, "a dead letter")
+    assert "invalid_json" in auditor.page.inner_text("#dead")
     auditor.shoot("dead-letters")
     html = auditor.visit("/console/ops/agencies")
     assert "gr_coord" in html

@@ -35,6 +35,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chain": "Audit chain",
         "chain_intro": "Each log partition has its own hash chain. Verify recomputes every"
         " chain, checks the archived records and the anchored heads.",
+        "chains": "Chains per log partition",
         "topic": "Topic",
         "partition": "Partition",
         "entries": "Entries",
@@ -77,6 +78,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ev_refusal": "Refused",
         "ev_read": "Read",
         "ev_receipt": "Erasure receipt",
+        "all_agencies": "the subject's keys (every agency)",
         "outcome": "outcome",
         "reason": "reason",
         "endpoint": "endpoint",

@@ -48,22 +48,31 @@ def timeline(trail: dict[str, Any]) -> list[Moment]:
         Moment(_at(r["read_at"]), "ev_read", r["endpoint"], r["agency_id"], [])
         for r in trail["reads"] or []
     ]
-    moments += [
-        Moment(
-            _at(r["created_at"]),
-            "ev_receipt",
-            r["projector"],
-            r["agency_id"],
-            [
-                ("rows_erased", str(r["rows_erased"])),
-                ("rows_retained", str(r["rows_retained"])),
-                ("key_action", r["key_action"]),
-                ("withdrawal", r["withdrawal_event_id"]),
-            ],
-        )
-        for r in trail["erasure_receipts"]
-    ]
+    moments += _receipts(trail["erasure_receipts"])
     return sorted(moments, key=lambda m: (m.at, m.kind))
+
+
+def _receipts(receipts: list[dict[str, Any]]) -> list[Moment]:
+    """One moment per withdrawal and agency: totals, the read models touched, the key action."""
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for receipt in receipts:
+        grouped.setdefault((receipt["withdrawal_event_id"], receipt["agency_id"]), []).append(
+            receipt
+        )
+    moments = []
+    for (withdrawal, agency), rows in grouped.items():
+        touched = [f"{r['projector']} {r['rows_erased']}" for r in rows if r["rows_erased"]]
+        actions = sorted({r["key_action"] for r in rows})
+        details = [
+            ("rows_erased", str(sum(r["rows_erased"] for r in rows))),
+            ("rows_retained", str(sum(r["rows_retained"] for r in rows))),
+            ("projector", ", ".join(touched)),
+            ("key_action", ", ".join(actions)),
+            ("withdrawal", withdrawal),
+        ]
+        at = min(_at(r["created_at"]) for r in rows)
+        moments.append(Moment(at, "ev_receipt", agency, agency, details))
+    return moments
 
 
 @dataclass(frozen=True)
