@@ -79,9 +79,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ev_read": "Read",
         "ev_receipt": "Erasure receipt",
         "all_agencies": "the subject's keys (every agency)",
-        "outcome": "outcome",
-        "reason": "reason",
-        "endpoint": "endpoint",
+        "outcome": "Outcome",
+        "reason": "Reason",
+        "endpoint": "Endpoint",
         "access_log": "Access log",
         "access_intro": "Every read of a subject's data: which agency, which subject,"
         " through which page or endpoint, and when.",
