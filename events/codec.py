@@ -18,12 +18,12 @@ from pydantic import BaseModel, ValidationError
 from events.envelope import Envelope, Event, source_agency
 from events.errors import ContractError, FieldError, RejectReason, field_errors
 from events.jsonload import load_json
+from events.limits import MAX_EVENT_BYTES
 from events.registry import REGISTRY, TypeRegistry
 from events.types import EventData
 from events.upcasting import UPCASTERS, Upcasters
 from events.wire import wire_model
 
-MAX_EVENT_BYTES: Final = 1_048_576
 AnyEvent = Event[EventData]
 #: ``is_known_agency``: whether an agency id is registered.
 AgencyCheck = Callable[[str], bool]

@@ -15,9 +15,10 @@ from typing import Any
 from events.codec import parse_dict
 from events.errors import ContractError, FieldError, RejectReason
 from events.jsonload import load_json_value
+from events.limits import MAX_EVENT_BYTES
 from services.api.models import Problem
 
-MAX_BODY_BYTES = 1_048_576
+MAX_BODY_BYTES = MAX_EVENT_BYTES
 MAX_BATCH = 1000
 
 

@@ -35,8 +35,8 @@ from infra.db import sync_engine
 from infra.embedded import embedded_infra
 from infra.endpoints import Endpoints
 from infra.migrate import migrate
-from projectors.agencies import schema_name
-from projectors.inprocess import pipeline_threads
+from projectors.bootstrap import pipeline_threads
+from projectors.directory.agencies import schema_name
 from services.bench.api_load import batches, post_all, read_all, wait_drained
 from services.bench.api_workers import api_process
 from services.bench.sealer_bench import register_all

@@ -30,7 +30,7 @@ def _write(path: Path, text: str) -> None:
 def new(
     name: Annotated[str, typer.Argument(help="snake_case name: table and module name")],
     directory: Annotated[Path, typer.Option("--dir", help="package of custom projectors")] = Path(
-        "projectors/custom"
+        "projectors/readmodels/custom"
     ),
     tests_dir: Annotated[Path, typer.Option("--tests-dir")] = Path("tests/integration"),
 ) -> None:

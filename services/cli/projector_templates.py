@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, MetaData
 from sqlalchemy.dialects.postgresql import TIMESTAMP, insert
 
-from projectors.sdk import EventView, Projector
+from events.types import RiskAssessed
+from projectors.readmodels import EventView, Projector
 
 
 class $cls(Projector):
@@ -34,7 +35,7 @@ class $cls(Projector):
         sa.Column("level", sa.Text),
         sa.Column("assessed_at", TIMESTAMP(timezone=True)),
     )
-    handles: ClassVar[dict[str, str]] = {"haven.risk.assessed.v1": "on_risk_assessed"}
+    handles: ClassVar[dict[str, str]] = {RiskAssessed.event_type: "on_risk_assessed"}
 
     def on_risk_assessed(self, conn: Connection, event: EventView) -> None:
         """Keep the latest risk level the agency may see."""
@@ -60,6 +61,7 @@ import uuid
 
 from sqlalchemy import Engine
 
+from events.types import RiskAssessed
 from $module import $cls
 from projectors.testing import ProjectorHarness, sample_data
 
@@ -68,8 +70,8 @@ def test_${name}_projects_a_risk_assessment_and_erases_it(engine: Engine) -> Non
     $cls.check_erasable()
     harness = ProjectorHarness(engine, $cls())
     subject = str(uuid.uuid4())
-    data = sample_data("haven.risk.assessed.v1") | {"level": "critical"}
-    harness.apply("haven.risk.assessed.v1", data, subject_id=subject)
+    data = sample_data(RiskAssessed.event_type) | {"level": "critical"}
+    harness.apply(RiskAssessed.event_type, data, subject_id=subject)
     rows = harness.rows("$name")
     assert [row["subject_id"] for row in rows] == [subject]
     assert "critical" in rows[0].values()

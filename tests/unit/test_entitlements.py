@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from projectors.consent import AgencyProfile
-from projectors.entitlements import Refusal, SubjectHolders, erasure_honoured, refusal
+from projectors.consent.entitlements import Refusal, SubjectHolders, erasure_honoured, refusal
+from projectors.consent.ledger import AgencyProfile
 
 NGO = AgencyProfile("gr_ngo", "ngo", "GR")
 COORD = AgencyProfile("gr_coord", "coordinator", "GR")

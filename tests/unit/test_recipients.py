@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from events.types.consent import ConsentGranted
-from projectors.consent import AgencyProfile, SubjectConsent
-from projectors.policy_loader import default_policy_path, load_policy
-from projectors.recipients import Delivery, EventFacts, Recipients, for_policy
+from projectors.consent.ledger import AgencyProfile, SubjectConsent
+from projectors.consent.recipients import Delivery, EventFacts, Recipients, for_policy
+from projectors.policy.loader import default_policy_path, load_policy
 
 AGENCIES = {
     a.id: a

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 from events.topics import inbox_agency
-from projectors.archive import read_log
+from projectors.audit.archive import read_log
 
 #: A page load reads the DLQ until it stays quiet this long.
 IDLE_S = 0.5

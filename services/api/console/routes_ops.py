@@ -17,14 +17,14 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine, text
 
 from events.topics import dlq_topic, log_topic
-from projectors.agencies import list_agencies
-from projectors.heartbeat import STALE_AFTER_S
-from projectors.registry import default_registry
+from projectors.directory.agencies import list_agencies
+from projectors.readmodels.registry import default_registry
+from projectors.runtime.heartbeat import STALE_AFTER_S
 from services.api.console.dead_letters import dead_letter_counts
 from services.api.console.web import OperatorDep, render
 from services.api.deps import ContextDep
 from services.api.observe import lag, pipeline_counts
-from services.api.routes_ops import _end_offsets
+from services.api.routes.ops import end_offsets
 
 logger = logging.getLogger("haven.console")
 router = APIRouter(prefix="/console/ops", include_in_schema=False)
@@ -51,7 +51,7 @@ async def pipeline(viewer: OperatorDep, context: ContextDep) -> HTMLResponse:
     counts, workers = await run_in_threadpool(_status, context.core, log)
     try:
         ends: dict[tuple[str, int], int] | None = await asyncio.wait_for(
-            _end_offsets(context), _BROKER_TIMEOUT_S
+            end_offsets(context), _BROKER_TIMEOUT_S
         )
     except Exception:
         logger.warning("console: broker end offsets unavailable")

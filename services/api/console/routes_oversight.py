@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from projectors.agencies import schema_name
-from projectors.builtin.risk_register import RiskRegister, most_urgent_first
-from projectors.db_roles import STATS_SCHEMA
-from projectors.indicators import indicator_cells
+from projectors.directory.agencies import schema_name
+from projectors.directory.roles import STATS_SCHEMA
+from projectors.readmodels.builtin.risk_register import RiskRegister, most_urgent_first
+from projectors.readmodels.indicators import indicator_cells
 from services.api.access_log import record_reads
 from services.api.agency_db import as_agency
 from services.api.console.views import charts

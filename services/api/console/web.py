@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from projectors.agencies import AgencyNotFound, get_agency
+from projectors.directory.agencies import AgencyNotFound, get_agency
 from services.api.auth import Caller
 from services.api.console.messages import LANGUAGE, message
 from services.api.console.sessions import COOKIE, Session, find_session
