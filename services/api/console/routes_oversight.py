@@ -10,16 +10,16 @@ from fastapi.responses import HTMLResponse
 
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
-from projectors.readmodels.builtin.risk_register import RiskRegister, most_urgent_first
 from projectors.readmodels.indicators import indicator_cells
 from services.api.access_log import record_reads
 from services.api.agency_db import as_agency
 from services.api.console.views import charts
 from services.api.console.web import IndicatorsDep, RiskDep, render
 from services.api.deps import ContextDep
+from services.api.routes.lists import RISK, RISK_ORDER
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-RISK = RiskRegister.table
+PAGE = 500
 #: Columns the register page shows: never the sealed free-text notes.
 RISK_COLUMNS = ("subject_id", "level", "jurisdiction", "factors", "immediate_needs", "review_by")
 _MONTHS = (
@@ -56,7 +56,7 @@ def risk_register(viewer: RiskDep, context: ContextDep) -> HTMLResponse:
             {"t": f"{schema_name(viewer.caller.agency_id)}.risk_register"},
         ).scalar()
         rows = (
-            [dict(r._mapping) for r in conn.execute(query.order_by(*most_urgent_first(RISK)))]
+            [dict(r._mapping) for r in conn.execute(query.order_by(*RISK_ORDER).limit(PAGE))]
             if exists
             else []
         )

@@ -58,6 +58,7 @@ async def health(context: ContextDep) -> Any:
 
 
 async def end_offsets(context: ApiContext) -> dict[tuple[str, int], int]:
+    """Broker end offsets of the log and every inbox partition."""
     # A fresh cluster snapshot: the consumer's cached one misses topics created since start.
     described = await context.admin.describe_topics()
     inbox = re.compile(inbox_pattern(context.topic_prefix))
