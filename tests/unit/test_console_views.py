@@ -92,6 +92,10 @@ def test_chain_rows_name_the_first_finding_of_the_last_run() -> None:
 def test_every_message_key_the_templates_use_exists() -> None:
     used: set[str] = set()
     for template in TEMPLATES.glob("*.html"):
-        used |= set(re.findall(r"""t\(["']([a-z0-9_]+)["']\)""", template.read_text()))
+        source = template.read_text()
+        used |= set(re.findall(r"""t\(["']([a-z0-9_]+)["']\)""", source))
+        used |= set(re.findall(r"""alert\(["']([a-z0-9_]+)["']\)""", source))
+        for columns in re.findall(r"data_table\([^\[]*\[([^\]]*)\]", source):
+            used |= set(re.findall(r'"([a-z0-9_]+)"', columns))
     assert used
     assert used <= set(MESSAGES[LANGUAGE])
