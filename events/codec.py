@@ -1,6 +1,6 @@
 """Bytes <-> :class:`~events.envelope.Event`, with the input checks in their fixed order.
 
-Inbound checks, first failure wins (DESIGN.md, Envelope): size -> JSON ->
+Inbound checks, first failure wins (docs/architecture.md, Input checks): size -> JSON ->
 envelope (incl. ``missing_subject``) -> agency (``agency``, ``source`` and the
 inbox agree; optionally registered) -> known type (system types are
 reserved) -> ``data`` schema.  Log records are read with the same steps after

@@ -1,4 +1,4 @@
-"""Creating Haven's topics (idempotent), with the settings DESIGN.md asks for.
+"""Creating Haven's topics (idempotent), with the settings of docs/architecture.md "Topics".
 
 Inbox topics keep raw personal data, so they get a short retention; the log
 keeps everything; the DLQ keeps its (sealed) records for its retention.

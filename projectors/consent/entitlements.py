@@ -1,4 +1,4 @@
-"""Who may produce what (DOMAIN.md): a refused event reaches no read model.
+"""Who may produce what (docs/rules.md): a refused event reaches no read model.
 
 Pure: the engine passes the producer, the event, and what it knows of the
 subject (its identifying agency and the agencies that currently receive its

@@ -1,6 +1,6 @@
 """The consent ledger of one subject: pure, no Kafka, no SQL.
 
-It follows DOMAIN.md "Who receives what", rule 2 and the withdrawal rules:
+It follows docs/rules.md "Who receives what", rule 2 and the withdrawal rules:
 a grant covers an agency when every selector it gives matches; a withdrawal
 ends every grant (``all``), some grants (``consent_ids``) or some agencies'
 coverage (``agencies``); ``haven.consent.expired.v1`` ends one grant. Time

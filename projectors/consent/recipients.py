@@ -1,4 +1,4 @@
-"""Who receives an event and which of its fields: DOMAIN.md rules 1-3, pure.
+"""Who receives an event and which of its fields: docs/rules.md rules 1-3, pure.
 
 ``decide`` takes the event's data as a JSON object, already completed by the
 caller with the fields a family's ``key_field`` correlates (a placement's end

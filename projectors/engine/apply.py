@@ -151,18 +151,8 @@ class Applier:
         bases: frozenset[str],
     ) -> None:
         """Call every projector handler of the event with the agency's view."""
-        view = EventView(
-            event_id=logged.event.id,
-            event_type=logged.event.type,
-            subject_id=logged.subject or "",
-            time=logged.event.time,
-            producer=logged.producer,
-            jurisdiction=logged.event.jurisdiction,
-            agency=agency,
-            data={k: _bound(v, logged.event.id, k) for k, v in logged.data.items() if k in fields},
-            bases=bases,
-            position=(self.scope.context.partition, logged.offset),
-        )
+        data = {k: _bound(v, logged.event.id, k) for k, v in logged.data.items() if k in fields}
+        view = self._view(logged, agency, data, bases)
         conn = self.scope.conn_for(agency.id)
         for projector, handler in self.scope.registry.handlers(logged.event.type):
             if projector.runs_for(agency.agency_type):
@@ -174,21 +164,32 @@ class Applier:
         ]
         if not handlers:
             return
-        view = EventView(
+        data = {k: v for k, v in logged.data.items() if not is_sealed(v)}
+        view = self._view(logged, STATISTICS, data, frozenset({"statistics"}))
+        conn = self.scope.stats_conn()
+        for _projector, handler in handlers:
+            handler(conn, view)
+
+    def _view(
+        self,
+        logged: LoggedEvent,
+        agency: AgencyProfile,
+        data: dict[str, Any],
+        bases: frozenset[str],
+    ) -> EventView:
+        """What a projector handler sees of one event, as one agency."""
+        return EventView(
             event_id=logged.event.id,
             event_type=logged.event.type,
             subject_id=logged.subject or "",
             time=logged.event.time,
             producer=logged.producer,
             jurisdiction=logged.event.jurisdiction,
-            agency=STATISTICS,
-            data={k: v for k, v in logged.data.items() if not is_sealed(v)},
-            bases=frozenset({"statistics"}),
+            agency=agency,
+            data=data,
+            bases=bases,
             position=(self.scope.context.partition, logged.offset),
         )
-        conn = self.scope.stats_conn()
-        for _projector, handler in handlers:
-            handler(conn, view)
 
     @staticmethod
     def merged_data(logged: LoggedEvent, state: SubjectState) -> dict[str, Any]:

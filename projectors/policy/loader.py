@@ -100,7 +100,7 @@ def load_policy_text(
     """Load and validate a policy from YAML text (raises ``PolicyError``).
 
     ``known_fields`` maps each family to all its ``data`` fields and
-    ``known_personal_fields`` to those that are sealed (defaults: DOMAIN.md's
+    ``known_personal_fields`` to those that are sealed (defaults: docs/rules.md's
     tables); ``known_event_types`` are the types a family may hold (None: any).
     """
 

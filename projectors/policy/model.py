@@ -3,7 +3,7 @@
 The policy file (``contracts/policy/default-policy.yaml``) is validated by
 ``projectors.policy.loader`` first, so these models only ever hold a policy
 whose families, fields, purposes and conditions all make sense. The closed
-vocabulary and DOMAIN.md's field table live in ``projectors.policy.vocabulary``.
+vocabulary and the field table of docs/rules.md live in ``projectors.policy.vocabulary``.
 
 Field selections: ``fields`` names non-personal fields and ``personal_fields``
 names personal ones; ``"all"`` means every field of that kind in the family.
@@ -135,7 +135,7 @@ class LawfulBasis(FieldSelection):
 
 
 class Policy(_Frozen):
-    """A validated data-sharing policy (DOMAIN.md "Who receives what")."""
+    """A validated data-sharing policy (docs/rules.md "Who receives what")."""
 
     policy_version: str
     families: Mapping[str, FamilySpec]

@@ -35,7 +35,7 @@ class Grant:
 
 
 def known_agency_type(name: Any) -> bool:
-    """Whether ``name`` is an agency type of DOMAIN.md."""
+    """Whether ``name`` is an agency type of docs/rules.md."""
     return isinstance(name, str) and name in AGENCY_TYPES
 
 

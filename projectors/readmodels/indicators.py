@@ -34,7 +34,7 @@ _TS = TIMESTAMP(timezone=True)
 
 
 class Indicators(Projector):
-    """Facts per subject for the oversight indicators of DOMAIN.md."""
+    """Facts per subject for the oversight indicators of docs/rules.md "Read models"."""
 
     name = "indicators"
     statistics: ClassVar[bool] = True

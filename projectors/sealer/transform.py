@@ -1,6 +1,6 @@
 """One inbox record in, one log or DLQ record out: the sealer's pure core.
 
-``classify`` runs the contract checks in the order of DESIGN.md (size, JSON,
+``classify`` runs the contract checks in the order of docs/architecture.md (size, JSON,
 envelope and agency, known type, schema) and adds the registry check
 (``unknown_agency``).  ``seal_event`` replaces each personal field by its
 sealed form under the subject's current key epoch, or the order's key for a

@@ -1,4 +1,4 @@
-"""The gateway's checks, in DESIGN.md order, with the sealer's own validation.
+"""The gateway's checks, in the order of docs/architecture.md, with the sealer's own validation.
 
 Size and authentication run in the route; here: JSON, then per event the
 envelope and agency, known type and schema (``events.codec.parse_dict``, the

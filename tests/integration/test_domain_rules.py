@@ -1,4 +1,4 @@
-"""DOMAIN.md "Who receives what" and "Who may produce what", rule by rule, on the real engine."""
+"""docs/rules.md "Who receives what" and "Who may produce what", one rule at a time, real engine."""
 
 from __future__ import annotations
 

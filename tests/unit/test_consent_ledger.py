@@ -1,4 +1,4 @@
-"""The consent ledger against DOMAIN.md's rules (pure: no broker, no database)."""
+"""The consent ledger against the rules of docs/rules.md (pure: no broker, no database)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DOMAIN.md "Who may produce what", one test per rule (pure)."""
+"""docs/rules.md "Who may produce what", one test per rule (pure)."""
 
 from __future__ import annotations
 

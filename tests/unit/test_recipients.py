@@ -1,4 +1,4 @@
-"""Rules 1-3 of DOMAIN.md "Who receives what" with the default policy (pure)."""
+"""Rules 1-3 of docs/rules.md "Who receives what" with the default policy (pure)."""
 
 from __future__ import annotations
 
