@@ -341,6 +341,14 @@ def test_ngo_is_refused_the_auditor_pages_and_forms_need_their_token(
         html = ngo.visit(path, status=403)
         assert "Not allowed" in html
     ngo.shoot("forbidden")
+    ngo.visit("/console")
+    ngo.page.keyboard.press("Tab")
+    assert ngo.page.evaluate("document.activeElement.className") == "skip"
+    ngo.page.keyboard.press("Tab")
+    assert ngo.page.evaluate("document.activeElement.textContent") == "Haven oversight console"
+    ngo.page.keyboard.press("Tab")
+    ngo.page.keyboard.press("Enter")
+    ngo.page.wait_for_url("**/console/risk-register")  # the navigation works by keyboard
     cookies = {c["name"]: c["value"] for c in ngo.context.cookies()}
     forged = httpx.post(f"{scenario.base}/console/logout", cookies=cookies, data={"csrf": "x"})
     assert forged.status_code == 400, "a form without the session's token is refused"
