@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from services.api.console.sessions import COOKIE, SESSION_TTL, close_session, op
 from services.api.console.web import ViewerDep, check_csrf, redirect, render
 from services.api.deps import ContextDep
 
+logger = logging.getLogger("haven.console")
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_COOKIE = "haven_console_signin"
 _CSS = Path(__file__).parent / "static" / "console.css"
@@ -52,8 +54,10 @@ def sign_in(request: Request, context: ContextDep, token: FormText, csrf: FormTe
     try:
         caller = caller_for(context.core, token.strip())
     except HTTPException:
+        logger.warning("console sign-in refused")
         return _sign_in_page(request, 401, "bad_token")
     session_id, _ = open_session(context.core, caller.agency_id)
+    logger.info("console sign-in", extra={"agency": caller.agency_id})
     response = redirect("/console")
     _cookie(response, request, COOKIE, session_id, int(SESSION_TTL.total_seconds()))
     response.delete_cookie(LOGIN_COOKIE, path="/console")
@@ -65,6 +69,7 @@ def sign_out(request: Request, viewer: ViewerDep, context: ContextDep, csrf: For
     """End the session here and in the database."""
     check_csrf(viewer.session.csrf_token, csrf)
     close_session(context.core, request.cookies.get(COOKIE, ""))
+    logger.info("console sign-out", extra={"agency": viewer.caller.agency_id})
     response = redirect("/console/login")
     response.delete_cookie(COOKIE, path="/console")
     return response
