@@ -20,7 +20,7 @@ from projectors.consent.entitlements import erasure_honoured
 from projectors.consent.ledger import AgencyProfile, Grant
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.batch import BatchScope
-from projectors.engine.erasure_records import KeyAction, write_notice, write_receipt
+from projectors.engine.receipts import KeyAction, write_notice, write_receipt
 from projectors.keys.destruction import (
     DueErasure,
     cancel_pending,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli.projector_templates import PROJECTOR, TEST
+from services.cli.templates import PROJECTOR, TEST
 
 app = typer.Typer(help="Projectors (read models): scaffold new ones.", no_args_is_help=True)
 

@@ -1,6 +1,6 @@
 """API figures (a measurement, not a test): ingest through the gateway, subject reads.
 
-``python -m services.bench.api_bench --events 20000 --clients 50 --reads 5000``
+``python -m services.bench.api.bench --events 20000 --clients 50 --reads 5000``
 starts its own embedded broker and Postgres in a temporary data dir, registers
 the bench agencies, runs the sealer and the engine in threads and the real API
 under uvicorn in a child process (HTTP over TCP on a free local port), then:
@@ -37,8 +37,8 @@ from infra.endpoints import Endpoints
 from infra.migrate import migrate
 from projectors.bootstrap import pipeline_threads
 from projectors.directory.agencies import schema_name
-from services.bench.api_load import batches, post_all, read_all, wait_drained
-from services.bench.api_workers import api_process
+from services.bench.api.load import batches, post_all, read_all, wait_drained
+from services.bench.api.workers import api_process
 from services.bench.sealer_bench import register_all
 from services.bench.stats import machine, percentile_ms
 from services.bench.workload import BENCH_AGENCIES, workload
