@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.api.console import routes_audit, routes_ops, routes_oversight, routes_session
+from services.api.console.routes import ROUTERS
 from services.api.console.web import install_errors
 
 __all__ = ["install"]
@@ -17,5 +17,5 @@ __all__ = ["install"]
 def install(app: FastAPI) -> None:
     """Add the console's routers and its error pages to ``app``."""
     install_errors(app)
-    for module in (routes_audit, routes_oversight, routes_ops, routes_session):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)

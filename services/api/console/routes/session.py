@@ -18,7 +18,7 @@ from services.api.deps import ContextDep
 logger = logging.getLogger("haven.console")
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_COOKIE = "haven_console_signin"
-_CSS = Path(__file__).parent / "static" / "console.css"
+_CSS = Path(__file__).parents[1] / "static" / "console.css"
 FormText = Annotated[str, Form(max_length=300)]
 
 
