@@ -25,6 +25,12 @@ def stack(infra: Endpoints) -> Iterator[ApiStack]:
         yield running
 
 
+def _csrf(html: str) -> str:
+    found = CSRF.search(html)
+    assert found is not None, "every form carries its token"
+    return found.group(1)
+
+
 def _client(stack: ApiStack) -> TestClient:
     """A second client on the same app: its own cookie jar, no redirects followed."""
     return TestClient(stack.client.app, follow_redirects=False)
@@ -33,10 +39,9 @@ def _client(stack: ApiStack) -> TestClient:
 def _sign_in(stack: ApiStack, agency: str) -> TestClient:
     client = _client(stack)
     form = client.get("/console/login")
-    csrf = CSRF.search(form.text)
-    assert csrf is not None
+    csrf = _csrf(form.text)
     token = stack.pipeline.tokens[agency]
-    signed = client.post("/console/login", data={"token": token, "csrf": csrf.group(1)})
+    signed = client.post("/console/login", data={"token": token, "csrf": csrf})
     assert signed.status_code == 303
     assert signed.headers["location"] == "/console"
     return client
@@ -55,9 +60,8 @@ def test_sign_in_stores_only_the_hash_and_needs_the_form_token(stack: ApiStack) 
     token = stack.pipeline.tokens["gr_audit"]
     forged = client.post("/console/login", data={"token": token, "csrf": "forged"})
     assert forged.status_code == 400, "the double-submit token must match"
-    csrf = CSRF.search(form.text)
-    assert csrf is not None
-    wrong = client.post("/console/login", data={"token": "hvn_wrong", "csrf": csrf.group(1)})
+    csrf = _csrf(form.text)
+    wrong = client.post("/console/login", data={"token": "hvn_wrong", "csrf": csrf})
     assert wrong.status_code == 401
     assert "not valid" in wrong.text
     client = _sign_in(stack, "gr_audit")
@@ -74,10 +78,9 @@ def test_sign_in_stores_only_the_hash_and_needs_the_form_token(stack: ApiStack) 
 def test_the_session_cookie_is_httponly_strict_and_ends_on_sign_out(stack: ApiStack) -> None:
     client = _client(stack)
     form = client.get("/console/login")
-    csrf = CSRF.search(form.text)
-    assert csrf is not None
+    csrf = _csrf(form.text)
     token = stack.pipeline.tokens["gr_ngo"]
-    signed = client.post("/console/login", data={"token": token, "csrf": csrf.group(1)})
+    signed = client.post("/console/login", data={"token": token, "csrf": csrf})
     set_cookie = next(
         h for h in signed.headers.get_list("set-cookie") if h.startswith("haven_console=")
     )
@@ -85,10 +88,9 @@ def test_the_session_cookie_is_httponly_strict_and_ends_on_sign_out(stack: ApiSt
     assert "SameSite=strict" in set_cookie
     assert "Path=/console" in set_cookie
     page = client.get("/console")
-    session_csrf = CSRF.search(page.text)
-    assert session_csrf is not None
+    session_csrf = _csrf(page.text)
     assert client.post("/console/logout", data={"csrf": "x"}).status_code == 400
-    out = client.post("/console/logout", data={"csrf": session_csrf.group(1)})
+    out = client.post("/console/logout", data={"csrf": session_csrf})
     assert out.headers["location"] == "/console/login"
     client.cookies.set("haven_console", signed.cookies["haven_console"], path="/console")
     assert client.get("/console").status_code == 303, "deleted server-side"
@@ -136,10 +138,9 @@ def test_pages_by_agency_type_and_the_trail_in_the_access_log(stack: ApiStack) -
 def test_verify_runs_in_the_background_and_is_stored(stack: ApiStack) -> None:
     auditor = _sign_in(stack, "gr_audit")
     chain = auditor.get("/console/audit/chain")
-    csrf = CSRF.search(chain.text)
-    assert csrf is not None
+    csrf = _csrf(chain.text)
     assert auditor.post("/console/audit/verify", data={"csrf": "nope"}).status_code == 400
-    started = auditor.post("/console/audit/verify", data={"csrf": csrf.group(1)})
+    started = auditor.post("/console/audit/verify", data={"csrf": csrf})
     assert started.headers["location"] == "/console/audit/chain"
     deadline = time.monotonic() + 60
     while 'id="verdict"' not in (page := auditor.get("/console/audit/chain").text) or (
