@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from events.errors import error_path
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_MESSAGE_BYTES
+from services.api.console import install as install_console
 from services.api.context import ApiContext
 from services.api.http_log import AccessLog
 from services.api.models import Problem, ProblemField
@@ -112,4 +113,5 @@ def create_app(context: ApiContext) -> FastAPI:
         app.include_router(router)
     build_openapi = app.openapi
     app.openapi = lambda: document_problems(build_openapi())  # type: ignore[method-assign]
+    install_console(app)
     return app
