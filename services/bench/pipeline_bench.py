@@ -14,6 +14,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine, text
 
 from events.kafka_security import kafka_python_kwargs
+from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic
 from services.bench.stats import ledger_events, percentile_ms, rate, wait_for_count
 from services.bench.worker_proc import Worker
@@ -76,6 +77,7 @@ def erasure_latencies(
                 inbox_topic(prefix, event["agency"]),
                 key=event["subject"].encode(),
                 value=json.dumps(withdrawal).encode(),
+                headers=[CONTENT_TYPE_HEADER],
             ).get(timeout=10)
             while not conn.execute(_RECEIPT, {"w": withdrawal["id"]}).scalar():
                 conn.rollback()  # a fresh snapshot for the next look

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
+from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
 from projectors.bootstrap import sealer_thread
@@ -35,7 +36,12 @@ async def preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
     await producer.start()
     try:
         futures = [
-            await producer.send(inbox_topic(prefix, r.agency), value=r.value, key=r.key)
+            await producer.send(
+                inbox_topic(prefix, r.agency),
+                value=r.value,
+                key=r.key,
+                headers=[CONTENT_TYPE_HEADER],
+            )
             for r in records
         ]
         await asyncio.gather(*futures)

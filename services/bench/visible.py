@@ -22,6 +22,7 @@ from rich.progress import Progress
 from sqlalchemy import Connection, Engine, text
 
 from events.kafka_security import aiokafka_kwargs
+from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic, log_topic
 from services.bench.stats import percentile_ms, rate
 from services.bench.workload import Record
@@ -86,7 +87,11 @@ async def _paced(bootstrap: str, prefix: str, records: list[Record], per_s: floa
                 await asyncio.sleep(delay)
             sent.append(time.perf_counter())
             topic = inbox_topic(prefix, record.agency)
-            futures.append(await producer.send(topic, value=record.value, key=record.key))
+            futures.append(
+                await producer.send(
+                    topic, value=record.value, key=record.key, headers=[CONTENT_TYPE_HEADER]
+                )
+            )
         await asyncio.gather(*futures)
     finally:
         await producer.stop()

@@ -16,6 +16,7 @@ from kafka import KafkaProducer
 from sqlalchemy import Engine, text
 
 from events.kafka_security import kafka_python_kwargs
+from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
 from projectors.bootstrap import pipeline_threads
@@ -80,7 +81,9 @@ class DemoPipeline:
     def send_raw(self, agency: str, raw: bytes, key: bytes | None) -> None:
         """Produce raw bytes to the agency's inbox (bad input included)."""
         assert self._producer is not None, "start() first"
-        self._producer.send(inbox_topic(self.prefix, agency), value=raw, key=key)
+        self._producer.send(
+            inbox_topic(self.prefix, agency), value=raw, key=key, headers=[CONTENT_TYPE_HEADER]
+        )
 
     def flush(self) -> None:
         """Wait until the broker has every sent record."""
