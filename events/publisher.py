@@ -19,7 +19,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from events.codec import encode, parse_inbound
 from events.envelope import Event
 from events.errors import ContractError, FieldError, RejectReason
-from events.kafka_security import kafka_python_kwargs
+from events.kafka_security import KafkaSecurity, kafka_python_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 from events.topics import inbox_topic
 
@@ -69,8 +69,11 @@ class PendingDelivery:
         )
 
 
-def producer_config(bootstrap_servers: str, request_timeout_ms: int) -> dict[str, Any]:
-    """The kafka-python settings every Haven publisher uses."""
+def producer_config(
+    bootstrap_servers: str, request_timeout_ms: int, security: KafkaSecurity | None = None
+) -> dict[str, Any]:
+    """The kafka-python settings every Haven publisher uses (``security``: the process's
+    configuration unless given)."""
     return {
         "bootstrap_servers": bootstrap_servers.split(","),
         "acks": "all",
@@ -79,7 +82,7 @@ def producer_config(bootstrap_servers: str, request_timeout_ms: int) -> dict[str
         "retries": 2**31 - 1,
         "linger_ms": 5,
         "max_request_size": MAX_MESSAGE_BYTES,
-        **kafka_python_kwargs(),
+        **kafka_python_kwargs(security),
         "request_timeout_ms": request_timeout_ms,
         "max_block_ms": request_timeout_ms,
         "client_id": "haven-publisher",
@@ -90,7 +93,7 @@ class Publisher:
     """Sends one agency's events to its inbox topic.
 
     Use as a context manager so buffered events are flushed and the
-    connection closed::
+    connection closed; pass ``security`` for a cluster with SASL or TLS::
 
         with Publisher("127.0.0.1:9092", agency_id="gr_police") as publisher:
             publisher.send_bytes(raw_cloudevent).result()
@@ -103,11 +106,15 @@ class Publisher:
         *,
         topic_prefix: str = "haven",
         request_timeout_ms: int = 30_000,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.agency_id = agency_id
         self._bootstrap = bootstrap_servers.split(",")
+        self._security = security
         self.topic = inbox_topic(topic_prefix, agency_id)
-        self._producer = KafkaProducer(**producer_config(bootstrap_servers, request_timeout_ms))
+        self._producer = KafkaProducer(
+            **producer_config(bootstrap_servers, request_timeout_ms, security)
+        )
         self._timeout_s = request_timeout_ms / 1000
 
     def ensure_inbox(self) -> None:
@@ -117,7 +124,9 @@ class Publisher:
         automatic topic creation (the embedded one) would create it otherwise.
         """
         admin = KafkaAdminClient(
-            bootstrap_servers=self._bootstrap, client_id="haven-publisher", **kafka_python_kwargs()
+            bootstrap_servers=self._bootstrap,
+            client_id="haven-publisher",
+            **kafka_python_kwargs(self._security),
         )
         try:
             exists = self.topic in admin.list_topics()

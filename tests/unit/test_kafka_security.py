@@ -17,6 +17,7 @@ from events.kafka_security import (
     kafka_python_kwargs,
     kafka_security,
 )
+from events.publisher import producer_config
 from infra.settings import CommonSettings
 
 KAFKA_VARS = (
@@ -187,3 +188,15 @@ def test_configured_security_is_what_clients_get() -> None:
     finally:
         configure_kafka(before)
     assert kafka_python_kwargs() == {"security_protocol": "PLAINTEXT"}
+
+
+def test_the_publisher_sdk_takes_an_explicit_configuration() -> None:
+    sasl = KafkaSecurity(
+        protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-256",
+        sasl_username="agency",
+        sasl_password="x",
+    )
+    config = producer_config("broker:9093", 1000, sasl)
+    assert (config["security_protocol"], config["sasl_mechanism"]) == ("SASL_SSL", "SCRAM-SHA-256")
+    assert producer_config("broker:9092", 1000)["security_protocol"] == "PLAINTEXT"
