@@ -3,8 +3,8 @@
 Every tick (blocking work in a thread): destroy the keys of erasures whose
 hold ended, emit ``haven.consent.expired.v1`` for grants past ``expires_at``,
 relay the system outbox to the log and the notice outbox to each agency's
-notices topic, and send due webhook deliveries.  Each step is its own
-transaction and safe to repeat.
+notices topic; and, in a loop of its own, send due webhook deliveries.  Each
+step is its own transaction and safe to repeat.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
@@ -95,23 +96,38 @@ class Scheduler:
             self._engine, self._bootstrap, self._log_topic
         )
         done["notices_relayed"] = self._notices.relay()
+        self.counts.update(done)
+        return done
+
+    def deliver_webhooks(self) -> Counter[str]:
+        """One round of webhook deliveries (blocking)."""
+        done: Counter[str] = Counter()
         if self._webhooks is not None:
             done["webhooks_delivered"] = self._webhooks.deliver()
         self.counts.update(done)
         return done
 
     async def run(self) -> None:
-        """Tick until :meth:`stop`; a failing tick is logged and retried next tick."""
+        """Tick until :meth:`stop`; a failing tick is logged and retried next tick.
+
+        Webhook deliveries run in a loop of their own, so a slow endpoint
+        never delays key destruction or the relays.
+        """
         try:
-            while not self._stopping.is_set():
-                try:
-                    await asyncio.to_thread(self.tick)
-                except Exception:
-                    logger.exception("scheduler tick failed; retrying")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.tick_s)
+            await asyncio.gather(
+                self._every_tick(self.tick), self._every_tick(self.deliver_webhooks)
+            )
         finally:
             await asyncio.to_thread(self._notices.close)
+
+    async def _every_tick(self, step: Callable[[], Counter[str]]) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.to_thread(step)
+            except Exception:
+                logger.exception("scheduler step failed; retrying", extra={"step": step.__name__})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.tick_s)
 
     def stop(self) -> None:
         """Stop after the current tick."""
