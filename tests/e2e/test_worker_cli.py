@@ -100,9 +100,12 @@ def _log(bootstrap: str, topic: str, want: set[str], timeout_s: float = 60) -> d
 
 
 def test_agency_add_validates_and_shows_the_token_once(cli_env: dict[str, str]) -> None:
-    bad = haven(cli_env, "agency", "add", "--id", "x_bad", "--type", "spy", "--jurisdiction", "QQ")
-    assert bad.returncode == 1
-    assert "--type" in bad.stderr
+    spy = haven(cli_env, "agency", "add", "--id", "x_bad", "--type", "spy", "--jurisdiction", "GR")
+    assert spy.returncode == 2, "--type is a choice list"
+    assert "--type" in spy.stderr
+    bad = haven(cli_env, "agency", "add", "--id", "X-bad", "--type", "ngo", "--jurisdiction", "QQ")
+    assert bad.returncode == 2
+    assert "--id: must match the pattern ^[a-z][a-z0-9_]{1,39}$" in bad.stderr
     assert "--jurisdiction" in bad.stderr
     ok = haven(cli_env, "agency", "add", "--id", "gr_ngo", "--type", "ngo", "--jurisdiction", "gr")
     assert ok.returncode == 0, ok.stderr
