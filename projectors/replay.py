@@ -16,6 +16,7 @@ from projectors.engine_core import EngineCore, LogRecord
 from projectors.policy_loader import default_policy_path, load_policy
 from projectors.policy_model import Policy
 from projectors.registry import default_registry
+from projectors.sdk import ProjectorRegistry
 
 
 def replay_log(
@@ -26,11 +27,12 @@ def replay_log(
     policy: Policy | None = None,
     batch_size: int = 2000,
     on_batch: Callable[[int], None] | None = None,
+    registry: ProjectorRegistry | None = None,
 ) -> int:
     """Apply every partition's records in order; returns how many records were read."""
     core = EngineCore(
         engine,
-        default_registry(),
+        registry or default_registry(),
         policy or load_policy(default_policy_path()),
         EngineSettings(erasure_hold_s=float("inf")),  # a replay never destroys keys
     )

@@ -22,6 +22,7 @@ from infra.migrate import migrate
 from projectors.engine_core import LogRecord
 from projectors.policy_model import Policy
 from projectors.replay import replay_log
+from projectors.sdk import ProjectorRegistry
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ def run_replay(
     policy: Policy | None = None,
     agencies: Sequence[str] = (),
     on_batch: Callable[[int], None] | None = None,
+    registry: ProjectorRegistry | None = None,
 ) -> ReplayReport:
     """Replay ``records`` up to the live positions into ``scratch``; compare read models."""
     report = ReplayReport(source)
@@ -179,7 +181,9 @@ def run_replay(
     )
     copy_directory(live, scratch)
     started = time.perf_counter()
-    report.events = replay_log(scratch, topic, bounded, policy=policy, on_batch=on_batch)
+    report.events = replay_log(
+        scratch, topic, bounded, policy=policy, on_batch=on_batch, registry=registry
+    )
     report.replay_s = round(time.perf_counter() - started, 3)
     report.tables = compare_read_models(live, scratch, agencies)
     report.live_moved = live_positions(live, topic) != before

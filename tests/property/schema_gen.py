@@ -69,8 +69,6 @@ def event_for(event_type: str, data: Any) -> dict[str, Any]:
     return event
 
 
-
-
 def _year(match: re.Match[str]) -> str:
     # 1904 + 4k + (year % 4): a leap year stays a leap year (Feb 29 stays valid).
     year = int(match.group(1))

@@ -1,10 +1,10 @@
 """The committed JSON Schemas and the pydantic models accept and reject the same events.
 
 For every type: instances generated from the data schema (hypothesis-jsonschema),
-made storable (``schema_gen.storable``: the limits beyond the schema are
-tested in ``test_storable.py``) and wrapped in a valid envelope, validate against the committed full-event schema
-and parse through the codec; mutated instances fail both, and the model's
-ContractError points at the mutated field.
+made storable (``schema_gen.storable``; the limits beyond the schema are tested
+in ``test_storable_strings.py``) and wrapped in a valid envelope, validate
+against the committed full-event schema and parse through the codec; mutated
+instances fail both, and the model's ContractError points at the mutated field.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from events.errors import ContractError
 from events.registry import REGISTRY, event_types
 from events.schemas import data_schema
 from events.types import personal_fields
-from tests.property.schema_gen import SUBJECT, event_for, from_schema, storable
+from tests.property.schema_gen import event_for, from_schema, storable
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
 PERSONAL_TYPES = [t for t in event_types() if personal_fields(REGISTRY.model(t))]

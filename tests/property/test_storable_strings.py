@@ -25,7 +25,7 @@ from events.schemas import data_schema
 from tests.property.schema_gen import event_for, from_schema, storable
 
 AGENCY_TYPES = [t for t in event_types() if not REGISTRY.model(t).system]
-BAD = {"\x00": "nul_character", "\ud800": "lone_surrogate", "\udfff": "lone_surrogate"}
+BAD = {"\x00": "nul_character", chr(0xD800): "lone_surrogate", chr(0xDFFF): "lone_surrogate"}
 Loc = tuple[str | int, ...]
 
 

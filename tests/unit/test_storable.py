@@ -50,7 +50,7 @@ def test_nul_in_a_nested_personal_field_and_in_a_list() -> None:
     }
 
 
-@pytest.mark.parametrize("surrogate", ["\ud800", "\udfff", "a\udc00b"])
+@pytest.mark.parametrize("surrogate", [chr(0xD800), chr(0xDFFF), f"a{chr(0xDC00)}b"])
 def test_lone_surrogates_are_schema_violations(surrogate: str) -> None:
     document = identification(gender=surrogate)
     assert only(refusal(document)) == ("data.gender", "lone_surrogate")

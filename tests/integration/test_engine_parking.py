@@ -1,0 +1,129 @@
+"""Poison events are parked per subject on a real Postgres (the engine core, no broker)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from infra.db import sync_engine
+from projectors.engine_core import LogRecord
+from projectors.engine_retry import list_parked, retry_parked
+from projectors.engine_testing import EngineRig
+from services.audit.replay import run_replay
+from tests.integration.parking_rig import IDENTIFIED, RISK, Poison, poisoned_registry
+from tests.integration.test_engine_core import GRANTED, WITHDRAWN, grant, identification, withdrawal
+
+RISK_DATA = {
+    "assessed_at": "2026-11-02T10:00:00Z",
+    "level": "high",
+    "factors": ["retaliation"],
+    "immediate_needs": ["emergency_shelter"],
+}
+
+
+@pytest.fixture
+def poisoned(engine: Engine, master_key: bytes) -> Iterator[tuple[EngineRig, Poison]]:
+    registry, poison = poisoned_registry()
+    rig = EngineRig(engine, master_key, registry=registry)
+    rig.register("ngo_gr", "ngo", "GR")
+    rig.register("coord_gr", "coordinator", "GR")
+    rig.run()
+    yield rig, poison
+
+
+def _outcomes(rig: EngineRig) -> dict[int, str]:
+    with rig.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT log_offset, outcome FROM haven_core.audit_ledger WHERE topic = :t"),
+            {"t": rig.topic},
+        )
+        return {row[0]: row[1] for row in rows}
+
+
+def _start(rig: EngineRig, subject: str) -> None:
+    rig.publish("ngo_gr", IDENTIFIED, identification(), subject=subject)
+    rig.publish("ngo_gr", GRANTED, grant(), subject=subject)
+
+
+def test_a_poison_event_parks_its_subject_alone(poisoned: tuple[EngineRig, Poison]) -> None:
+    rig, poison = poisoned
+    bad, good = str(uuid.uuid4()), str(uuid.uuid4())
+    _start(rig, bad)
+    rig.run()
+    poison.broken.add(bad)
+    first = len(rig.log)
+    rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
+    _start(rig, good)
+    rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
+    rig.publish("ngo_gr", RISK, RISK_DATA, subject=good)
+    rig.run()
+
+    assert rig.position == len(rig.log), "the partition went on"
+    parked = list_parked(rig.engine, rig.topic)
+    assert [(p.offset, p.reason) for p in parked] == [
+        (first, "parked:engine_error:RuntimeError"),
+        (first + 3, "parked:subject_parked"),
+    ]
+    assert len(rig.rows("coord_gr", "risk_register")) == 1, "the other subject's risk applied"
+    assert {r["event_id"] for r in rig.rows("ngo_gr", "refusals")} == {p.event_id for p in parked}
+    assert {r["reason"] for r in rig.rows("ngo_gr", "refusals")} == {p.reason for p in parked}
+    outcomes = _outcomes(rig)
+    assert [outcomes[first], outcomes[first + 3]] == ["parked", "parked"]
+    assert outcomes[first + 1] == "applied"
+
+
+def test_a_withdrawal_applies_through_and_retry_equals_a_clean_replay(
+    poisoned: tuple[EngineRig, Poison], replay_database_url: str
+) -> None:
+    rig, poison = poisoned
+    bad, good = str(uuid.uuid4()), str(uuid.uuid4())
+    _start(rig, bad)
+    _start(rig, good)
+    rig.run()
+    poison.broken.add(bad)
+    rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
+    rig.publish("ngo_gr", IDENTIFIED, identification(), subject=bad)
+    rig.publish("ngo_gr", WITHDRAWN, withdrawal(erase=True), subject=bad)
+    rig.publish("ngo_gr", RISK, RISK_DATA, subject=good)
+    rig.run()
+
+    assert rig.rows("coord_gr", "subjects") == [
+        row for row in rig.rows("coord_gr", "subjects") if row["subject_id"] == good
+    ], "the erasing withdrawal of the parked subject applied at once"
+    assert [p.applied_through for p in list_parked(rig.engine, rig.topic)] == [False, False, True]
+
+    poison.broken.clear()
+    counts = retry_parked(rig.core, rig.topic)
+    assert counts["retried"] == 3
+    assert counts["still_parked"] == 0
+    assert list_parked(rig.engine, rig.topic) == []
+    assert rig.rows("ngo_gr", "refusals") == []
+
+    clean, _ = poisoned_registry()
+    scratch = sync_engine(replay_database_url)
+    records = {0: [LogRecord(o, v) for o, v in enumerate(rig.log)]}
+    report = run_replay(rig.engine, scratch, rig.topic, records, source="log", registry=clean)
+    scratch.dispose()
+    assert report.ok, [d.to_json() for d in report.differences]
+
+
+def test_retry_of_a_still_broken_subject_keeps_it_parked(
+    poisoned: tuple[EngineRig, Poison],
+) -> None:
+    rig, poison = poisoned
+    bad = str(uuid.uuid4())
+    _start(rig, bad)
+    rig.run()
+    poison.broken.add(bad)
+    rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
+    rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
+    rig.run()
+    counts = retry_parked(rig.core, rig.topic, bad)
+    assert (counts["retried"], counts["still_parked"]) == (0, 2)
+    reasons: list[Any] = [p.reason for p in list_parked(rig.engine, rig.topic, bad)]
+    assert reasons == ["parked:engine_error:RuntimeError", "parked:subject_parked"]
+    assert len(rig.rows("ngo_gr", "refusals")) == 2
