@@ -7,9 +7,9 @@ from typing import ClassVar
 import sqlalchemy as sa
 from sqlalchemy import Connection, MetaData
 
-from projectors.builtin import builtin_projectors
-from projectors.indicators import Indicators
-from projectors.sdk import EventView, Projector, ProjectorRegistry
+from projectors.readmodels.builtin import builtin_projectors
+from projectors.readmodels.indicators import Indicators
+from projectors.readmodels.sdk import EventView, Projector, ProjectorRegistry
 
 IDENTIFIED = "haven.victim.identified.v1"
 RISK = "haven.risk.assessed.v1"

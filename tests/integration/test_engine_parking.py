@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
 from infra.db import sync_engine
-from projectors.engine_core import LogRecord
-from projectors.engine_retry import list_parked, retry_parked
-from projectors.engine_testing import EngineRig
+from projectors.engine.retry import list_parked, retry_parked
+from projectors.log import LogRecord
+from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import run_replay
 from tests.integration.parking_rig import IDENTIFIED, RISK, Poison, poisoned_registry
 from tests.integration.test_engine_core import GRANTED, WITHDRAWN, grant, identification, withdrawal
@@ -26,13 +25,13 @@ RISK_DATA = {
 
 
 @pytest.fixture
-def poisoned(engine: Engine, master_key: bytes) -> Iterator[tuple[EngineRig, Poison]]:
+def poisoned(engine: Engine, master_key: bytes) -> tuple[EngineRig, Poison]:
     registry, poison = poisoned_registry()
     rig = EngineRig(engine, master_key, registry=registry)
     rig.register("ngo_gr", "ngo", "GR")
     rig.register("coord_gr", "coordinator", "GR")
     rig.run()
-    yield rig, poison
+    return rig, poison
 
 
 def _outcomes(rig: EngineRig) -> dict[int, str]:
