@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
 from infra.db import sync_engine
+from infra.endpoints import Endpoints
 from projectors.engine.retry import list_parked, retry_parked
 from projectors.log import LogRecord
 from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import run_replay
+from services.cli.main import app
 from tests.integration.parking_rig import IDENTIFIED, RISK, Poison, poisoned_registry
 from tests.integration.test_engine_core import GRANTED, WITHDRAWN, grant, identification, withdrawal
 
@@ -126,3 +130,38 @@ def test_retry_of_a_still_broken_subject_keeps_it_parked(
     reasons: list[Any] = [p.reason for p in list_parked(rig.engine, rig.topic, bad)]
     assert reasons == ["parked:engine_error:RuntimeError", "parked:subject_parked"]
     assert len(rig.rows("ngo_gr", "refusals")) == 2
+
+
+def test_haven_engine_parked_and_retry(
+    poisoned: tuple[EngineRig, Poison],
+    infra: Endpoints,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig, poison = poisoned
+    bad = str(uuid.uuid4())
+    _start(rig, bad)
+    rig.run()
+    poison.broken.add(bad)
+    rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
+    rig.run()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.bootstrap_servers)
+    monkeypatch.setenv("HAVEN_TOPIC_PREFIX", rig.topic.removesuffix(".log.v1"))
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    listed = runner.invoke(app, ["engine", "parked", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [parked] = json.loads(listed.output)
+    assert (parked["subject_id"], parked["reason"]) == (bad, "parked:engine_error:RuntimeError")
+    table = runner.invoke(app, ["engine", "parked"])
+    assert "1 parked event(s) of 1 subject(s)" in table.output
+    assert "Test Person" not in listed.output + table.output
+
+    # The CLI runs the installation's projectors: without the broken probe the event applies.
+    retried = runner.invoke(app, ["engine", "retry", "--subject", bad, "--json"])
+    assert retried.exit_code == 0, retried.output
+    assert json.loads(retried.output) == {"retried": 1, "duplicates": 0, "still_parked": 0}
+    assert list_parked(rig.engine, rig.topic) == []
+    assert len(rig.rows("coord_gr", "risk_register")) == 1
