@@ -20,7 +20,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from projectors.consent.subject_state import SubjectState
-from projectors.engine.apply import Applier
+from projectors.engine.apply import Applier, highest_epoch
 from projectors.engine.batch import BatchScope
 from projectors.log import LoggedEvent
 
@@ -157,6 +157,9 @@ class Parking:
         """Set the event aside (no personal data) and tell its producer why."""
         self.offsets.add(logged.offset)
         self.scope.counts["parked"] += 1
+        # Seen, if not applied: an erasing withdrawal destroys the key epochs of parked fields too.
+        state = self.scope.state(logged.subject)
+        state.max_epoch = max(state.max_epoch, highest_epoch(logged.data, logged.subject))
         self._record(logged, reason, applied_through=False)
         self.scope.note_refusal(logged, reason)
 

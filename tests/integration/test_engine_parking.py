@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from events.sealing import ERASED
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from projectors.engine.retry import list_parked, retry_parked
@@ -18,7 +19,14 @@ from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import run_replay
 from services.cli.main import app
 from tests.integration.parking_rig import IDENTIFIED, RISK, Poison, poisoned_registry
-from tests.integration.test_engine_core import GRANTED, WITHDRAWN, grant, identification, withdrawal
+from tests.integration.test_engine_core import (
+    GRANTED,
+    WITHDRAWN,
+    _log_personal,
+    grant,
+    identification,
+    withdrawal,
+)
 
 RISK_DATA = {
     "assessed_at": "2026-11-02T10:00:00Z",
@@ -165,3 +173,21 @@ def test_haven_engine_parked_and_retry(
     assert json.loads(retried.output) == {"retried": 1, "duplicates": 0, "still_parked": 0}
     assert list_parked(rig.engine, rig.topic) == []
     assert len(rig.rows("coord_gr", "risk_register")) == 1
+
+
+def test_an_erasing_withdrawal_destroys_the_keys_of_parked_fields(
+    poisoned: tuple[EngineRig, Poison],
+) -> None:
+    rig, poison = poisoned
+    bad = str(uuid.uuid4())
+    _start(rig, bad)
+    rig.publish("ngo_gr", WITHDRAWN, withdrawal(erase=True), subject=bad)
+    rig.run()  # epoch 0 destroyed; the sealer seals what follows under epoch 1
+    poison.broken.add(bad)
+    parked_at = len(rig.log)
+    rig.publish("ngo_gr", IDENTIFIED, identification(), subject=bad)
+    assert _log_personal(rig, parked_at) == {"full_name": "Test Person"}
+    rig.publish("ngo_gr", WITHDRAWN, withdrawal(erase=True), subject=bad)
+    rig.run()
+    assert list_parked(rig.engine, rig.topic)[0].offset == parked_at
+    assert _log_personal(rig, parked_at) == ERASED, "the parked event's key epoch went too"
