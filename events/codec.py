@@ -23,7 +23,7 @@ from events.errors import ContractError, FieldError, RejectReason, field_errors
 from events.jsonload import load_json
 from events.limits import MAX_EVENT_BYTES
 from events.registry import REGISTRY, TypeRegistry
-from events.storable import text_errors, time_errors
+from events.storable import may_be_unstorable, text_errors, time_errors
 from events.types import EventData
 from events.upcasting import UPCASTERS, Upcasters
 from events.wire import wire_model
@@ -128,7 +128,7 @@ def _inbound(
     is_known_agency: AgencyCheck | None,
     registry: TypeRegistry,
 ) -> AnyEvent:
-    unstorable = text_errors(obj)
+    unstorable = text_errors(obj) if may_be_unstorable(raw) else ()
     if unstorable:
         raise ContractError(RejectReason.SCHEMA_VIOLATION, unstorable)
     fast = _fast_wire(obj, raw, registry)

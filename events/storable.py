@@ -6,9 +6,10 @@ accepted.  Two steps:
 
 - :func:`text_errors`, right after JSON: no string or object key anywhere may
   hold the NUL character (``text``/``jsonb`` cannot) or an unpaired UTF-16
-  surrogate (not UTF-8); integers must fit a signed 64-bit column.
+  surrogate (not UTF-8); integers must fit a signed 64-bit column.  The
+  walk runs only when the JSON text holds an escape (:func:`may_be_unstorable`).
 - :func:`time_errors`, after the data schema: times and dates lie in a sane
-  window (docs/api.md "What is refused at the door").  A recorded act (the
+  window (docs/contracts.md "Input checks, reasons and their order").  A recorded act (the
   envelope ``time``, ``identified_at``, ...) lies between :data:`EARLIEST`
   and one day after now; a planned time (a model's ``planned_times``, such as
   ``expires_at`` or ``valid_until``) between :data:`EARLIEST` and
@@ -24,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, Final, get_args
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from events.envelope import Envelope
 from events.errors import FieldError, error_path
@@ -39,6 +40,16 @@ NUL_MESSAGE: Final = "must not contain the NUL character (U+0000)"
 SURROGATE_MESSAGE: Final = "must not contain an unpaired surrogate (U+D800 to U+DFFF)"
 KEY_MESSAGE: Final = "holds an object key with NUL or an unpaired surrogate"
 INT_MESSAGE: Final = "must be a whole number from -2^63 to 2^63-1"
+
+
+def may_be_unstorable(raw: bytes | None) -> bool:
+    """False when JSON text ``raw`` holds no escape, so no NUL and no surrogate.
+
+    In JSON text both can only be ``\\u`` escapes (a raw control character is
+    invalid JSON, an encoded surrogate invalid UTF-8).  Integers are then left
+    to the contract's types: it has no number field, so any number is refused.
+    """
+    return raw is None or b"\\u" in raw
 
 
 def _text_problem(value: str) -> FieldError | None:
@@ -132,13 +143,32 @@ def _window(value: datetime | date, planned: bool, now: datetime) -> str | None:
     return None
 
 
-def _times(model: BaseModel, prefix: str, now: datetime) -> Iterator[FieldError]:
+@cache
+def time_fields(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """(name, planned) of the fields that hold a time or date, or a model that may."""
     planned: frozenset[str] = getattr(model, "planned_times", frozenset())
-    for name in type(model).model_fields:
+    return tuple(
+        (name, name in planned)
+        for name, info in model.model_fields.items()
+        if _holds_time(info.annotation)
+    )
+
+
+def _holds_time(annotation: Any) -> bool:
+    # ``AwareDatetime`` is pydantic's marker class, not a ``datetime`` subclass.
+    if annotation is AwareDatetime:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, date | BaseModel):
+        return True
+    return any(_holds_time(argument) for argument in get_args(annotation))
+
+
+def _times(model: BaseModel, prefix: str, now: datetime) -> Iterator[FieldError]:
+    for name, planned in time_fields(type(model)):
         value = getattr(model, name)
         path = f"{prefix}.{name}" if prefix else name
         if isinstance(value, date):
-            message = _window(value, name in planned, now)
+            message = _window(value, planned, now)
             if message is not None:
                 yield FieldError(path, message, "time_window")
         elif isinstance(value, BaseModel):

@@ -10,7 +10,8 @@ import pytest
 
 from events.codec import parse_dict, parse_inbound, parse_log_dict
 from events.errors import ContractError, RejectReason
-from events.storable import EARLIEST, LATEST_PLANNED, text_errors
+from events.storable import EARLIEST, LATEST_PLANNED, text_errors, time_fields
+from events.types import EVENT_MODELS
 from tests.unit.test_codec import event
 
 NOW = datetime.now(UTC)
@@ -146,3 +147,15 @@ def test_log_records_are_read_without_the_window() -> None:
         },
     }
     assert parse_log_dict(system).time.year == 1850
+
+
+def test_every_time_field_of_every_model_is_in_the_window_check() -> None:
+    for model in EVENT_MODELS:
+        properties = model.model_json_schema()["properties"]
+        times = {
+            name
+            for name, prop in properties.items()
+            for node in [prop, *prop.get("anyOf", [])]
+            if node.get("format") in ("date-time", "date")
+        }
+        assert times <= {name for name, _ in time_fields(model)}, model.__name__
