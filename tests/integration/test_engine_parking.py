@@ -60,6 +60,18 @@ def _start(rig: EngineRig, subject: str) -> None:
     rig.publish("ngo_gr", GRANTED, grant(), subject=subject)
 
 
+def _parked_risks(rig: EngineRig, poison: Poison, risks: int) -> str:
+    """A started subject whose next ``risks`` risk assessments are parked."""
+    bad = str(uuid.uuid4())
+    _start(rig, bad)
+    rig.run()
+    poison.broken.add(bad)
+    for _ in range(risks):
+        rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
+    rig.run()
+    return bad
+
+
 def test_a_poison_event_parks_its_subject_alone(poisoned: tuple[EngineRig, Poison]) -> None:
     rig, poison = poisoned
     bad, good = str(uuid.uuid4()), str(uuid.uuid4())
@@ -126,13 +138,7 @@ def test_retry_of_a_still_broken_subject_keeps_it_parked(
     poisoned: tuple[EngineRig, Poison],
 ) -> None:
     rig, poison = poisoned
-    bad = str(uuid.uuid4())
-    _start(rig, bad)
-    rig.run()
-    poison.broken.add(bad)
-    rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
-    rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
-    rig.run()
+    bad = _parked_risks(rig, poison, 2)
     counts = retry_parked(rig.core, rig.topic, bad)
     assert (counts["retried"], counts["still_parked"]) == (0, 2)
     reasons: list[Any] = [p.reason for p in list_parked(rig.engine, rig.topic, bad)]
@@ -147,12 +153,7 @@ def test_haven_engine_parked_and_retry(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rig, poison = poisoned
-    bad = str(uuid.uuid4())
-    _start(rig, bad)
-    rig.run()
-    poison.broken.add(bad)
-    rig.publish("ngo_gr", RISK, RISK_DATA, subject=bad)
-    rig.run()
+    bad = _parked_risks(rig, poison, 1)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.bootstrap_servers)
     monkeypatch.setenv("HAVEN_TOPIC_PREFIX", rig.topic.removesuffix(".log.v1"))

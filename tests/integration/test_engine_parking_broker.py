@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from kafka import KafkaConsumer
@@ -26,6 +25,7 @@ from projectors.bootstrap import construct_engine_core
 from projectors.engine.retry import list_parked, retry_parked
 from services.api.observe import parked_subjects
 from services.audit.replay import live_positions, run_replay
+from tests.integration.api_rig import identification
 from tests.integration.parking_rig import IDENTIFIED, RISK, Poison, poisoned_registry
 from tests.integration.test_engine_parking import RISK_DATA
 from tests.pipeline_rig import Pipeline, eventually
@@ -33,15 +33,6 @@ from tests.pipeline_rig import Pipeline, eventually
 pytestmark = pytest.mark.integration
 WITHDRAWN = "haven.consent.withdrawn.v1"
 APPLY_WITHIN_S = 1.0
-IDENTIFICATION: dict[str, Any] = {
-    "identified_at": "2026-11-01T10:00:00Z",
-    "nationality": ["UA"],
-    "exploitation_types": ["forced_labour"],
-    "indicators": ["passport withheld"],
-    "is_minor": False,
-    "languages": ["uk"],
-    "personal": {"full_name": "Test Person"},
-}
 GRANT = {
     "consent_id": "c-1",
     "granted_at": "2026-11-01T11:00:00Z",
@@ -89,9 +80,9 @@ def test_a_poisoned_subject_is_parked_alone_and_retry_equals_a_clean_replay(
     topic = log_topic(pipeline.prefix)
     bad = str(uuid.uuid4())
     good = _same_partition(pipeline.bootstrap, topic, bad)
-    pipeline.send("gr_ngo", IDENTIFIED, bad, IDENTIFICATION)
+    pipeline.send("gr_ngo", IDENTIFIED, bad, identification())
     pipeline.send("gr_ngo", "haven.consent.granted.v1", bad, GRANT)
-    pipeline.send("gr_ngo", IDENTIFIED, bad, IDENTIFICATION)
+    pipeline.send("gr_ngo", IDENTIFIED, bad, identification())
     eventually(lambda: bool(pipeline.rows("gr_coord", "subjects", bad)))
 
     poison.broken.add(bad)
@@ -101,7 +92,7 @@ def test_a_poisoned_subject_is_parked_alone_and_retry_equals_a_clean_replay(
     assert parked_subjects(pipeline.engine, topic) == 1
 
     sent = time.monotonic()
-    pipeline.send("gr_ngo", IDENTIFIED, good, IDENTIFICATION)
+    pipeline.send("gr_ngo", IDENTIFIED, good, identification())
     pipeline.send("gr_ngo", WITHDRAWN, bad, ERASE)
 
     def applied() -> bool:

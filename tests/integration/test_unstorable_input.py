@@ -18,17 +18,15 @@ from sqlalchemy import Engine, text
 
 from events.topics import log_topic
 from infra.endpoints import Endpoints
-from projectors.runtime.heartbeat import Heartbeat
-from projectors.runtime.loop_thread import LoopThread
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,
+    beating_api_stack,
     event,
     eventually,
-    fresh_api_stack,
     identification,
 )
-from tests.integration.harness import SealerHarness
+from tests.integration.harness import SealerHarness, running_harness
 from tests.integration.test_sealer import NAME, identified
 
 pytestmark = pytest.mark.integration
@@ -38,11 +36,10 @@ pytestmark = pytest.mark.integration
 def harness(
     infra: Endpoints, engine: Engine, master_key: bytes, topic_prefix: str
 ) -> Iterator[SealerHarness]:
-    h = SealerHarness(infra.bootstrap_servers, topic_prefix, engine, master_key)
-    h.register("gr_ngo", "ngo", "GR")
-    h.start()
-    yield h
-    h.stop()
+    with running_harness(
+        infra.bootstrap_servers, topic_prefix, engine, master_key, ("gr_ngo", "ngo", "GR")
+    ) as running:
+        yield running
 
 
 def test_unstorable_events_on_kafka_go_to_the_dlq_as_schema_violations(
@@ -72,11 +69,7 @@ def test_unstorable_events_on_kafka_go_to_the_dlq_as_schema_violations(
 
 @pytest.fixture(scope="module")
 def stack(infra: Endpoints) -> Iterator[ApiStack]:
-    with fresh_api_stack(infra) as running:
-        # The rig's sealer and engine threads are ready: beat for them, so health can say 200.
-        engine = running.pipeline.engine
-        beat = LoopThread(lambda: Heartbeat(engine, [], interval_s=1.0), "heartbeat")
-        running.pipeline.threads.append(beat.start())
+    with beating_api_stack(infra) as running:
         yield running
 
 
