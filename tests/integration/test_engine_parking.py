@@ -192,3 +192,31 @@ def test_an_erasing_withdrawal_destroys_the_keys_of_parked_fields(
     rig.run()
     assert list_parked(rig.engine, rig.topic)[0].offset == parked_at
     assert _log_personal(rig, parked_at) == ERASED, "the parked event's key epoch went too"
+
+
+def test_a_logged_value_postgres_refuses_is_parked_not_blocking(
+    poisoned: tuple[EngineRig, Poison],
+) -> None:
+    """The original poison: a NUL in ``gender`` sealed before the door refused it."""
+    rig, _ = poisoned
+    bad, good = str(uuid.uuid4()), str(uuid.uuid4())
+    _start(rig, bad)
+    rig.publish("ngo_gr", IDENTIFIED, identification(), subject=bad)  # after the grant
+    rig.run()
+    assert bad in {r["subject_id"] for r in rig.rows("coord_gr", "subjects")}
+    rig.publish("ngo_gr", IDENTIFIED, identification(), subject=bad)
+    document = json.loads(rig.log.pop())
+    document["data"]["gender"] = "fe\x00male"
+    rig.log.append(json.dumps(document).encode())
+    _start(rig, good)
+    rig.publish("ngo_gr", WITHDRAWN, withdrawal(erase=True), subject=bad)
+    rig.run()
+    assert [(p.reason, p.applied_through) for p in list_parked(rig.engine, rig.topic)] == [
+        ("parked:engine_error:DataError", False),
+        ("applied_through", True),
+    ]
+    assert rig.position == len(rig.log)
+    assert {r["subject_id"] for r in rig.rows("ngo_gr", "subjects")} == {good}, (
+        "the other subject applied, the erasing withdrawal too"
+    )
+    assert bad not in {r["subject_id"] for r in rig.rows("coord_gr", "subjects")}
