@@ -72,7 +72,8 @@ def retry_command(
             policy=load_policy(settings.policy_file or default_policy_path()),
             hold_s=settings.erasure_hold_s,
         )
-        counts: Counter[str] = retry_parked(core, log_topic(settings.topic_prefix), subject)
+        with Console(stderr=True).status("applying parked events again, in log order"):
+            counts: Counter[str] = retry_parked(core, log_topic(settings.topic_prefix), subject)
     summary = {k: counts[k] for k in ("retried", "duplicates", "still_parked")}
     if as_json:
         typer.echo(json.dumps(summary))
