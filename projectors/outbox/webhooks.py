@@ -1,7 +1,7 @@
 """Webhook deliveries in Postgres: the endpoints' secrets and the outbox's state.
 
 Deliveries are queued by database triggers in the transaction that writes a
-notice or a dead letter (see ``0005_integration.sql``) and sent by
+notice or a dead letter (see ``0007_integration.sql``) and sent by
 :mod:`projectors.outbox.webhook_delivery`; endpoints are registered by
 :mod:`projectors.directory.webhooks`, with the secret wrapped under the
 master key.
