@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -20,6 +21,7 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
+LEFT_OUT = (".git", ".venv", ".haven", "build", "dist", "*.egg-info", "__pycache__", "*_cache")
 CHECK = """
 import json
 from infra.migrate import migration_files
@@ -48,12 +50,11 @@ def test_the_wheel_installs_and_runs_outside_the_repository(tmp_path: Path) -> N
         for k, v in os.environ.items()
         if not k.startswith(("HAVEN_", "KAFKA_", "VIRTUAL_ENV", "PYTHON")) and k != "DATABASE_URL"
     }
+    source = tmp_path / "source"  # a clean copy: no stale build/ of an earlier build
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
     wheels = tmp_path / "wheels"
-    _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
-        tmp_path,
-        env,
-    )
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels)]
+    _run([*pip_wheel, str(source)], tmp_path, env)
     (wheel,) = wheels.glob("haven-*.whl")
     fresh = tmp_path / "venv"
     venv.create(fresh, with_pip=True)
