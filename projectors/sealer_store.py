@@ -1,4 +1,4 @@
-"""The sealer's Postgres state: positions, de-duplication and known agencies.
+"""The sealer's Postgres state: positions, de-duplication, the outbox and known agencies.
 
 All methods block; the sealer calls them through ``asyncio.to_thread`` so the
 event loop never waits on the database.
@@ -6,12 +6,12 @@ event loop never waits on the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
-EventRef = tuple[str, str]  # (source, id)
+from projectors.sealed_outbox import EventRef, SealedRecord, stage_sealed
 
 
 class PositionMoved(RuntimeError):
@@ -44,11 +44,11 @@ class SealerStore:
     """Blocking data access for the sealer."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self.engine = engine
 
     def registered_agencies(self) -> frozenset[str]:
         """Ids of every registered agency."""
-        with self._engine.connect() as conn:
+        with self.engine.connect() as conn:
             return frozenset(
                 row[0] for row in conn.execute(text("SELECT id FROM haven_core.agencies"))
             )
@@ -58,7 +58,7 @@ class SealerStore:
         wanted = list(partitions)
         if not wanted:
             return {}
-        with self._engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(
                 text(
                     "SELECT topic, partition, next_offset FROM haven_core.sealer_positions"
@@ -74,7 +74,7 @@ class SealerStore:
         pairs = list(set(refs))
         if not pairs:
             return set()
-        with self._engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(
                 text(
                     "SELECT source, event_id FROM haven_core.sealed_events"
@@ -87,26 +87,22 @@ class SealerStore:
 
     def commit_batch(
         self,
-        sealed: Iterable[EventRef],
+        sealed: Sequence[SealedRecord],
         advances: Iterable[PositionAdvance],
         rejections: Mapping[str, int] | None = None,
-    ) -> None:
-        """Record sealed events, rejection counts and positions in one transaction (fenced)."""
-        refs = list(sealed)
-        with self._engine.begin() as conn:
+    ) -> int:
+        """Sealed records with their marks, rejection counts and positions: one transaction.
+
+        Fenced by the positions.  Returns how many records were new (a record
+        whose ``(source, id)`` was sealed before is dropped here).
+        """
+        with self.engine.begin() as conn:
             if rejections:
                 count_rejections(conn, "sealer", rejections)
-            if refs:
-                conn.execute(
-                    text(
-                        "INSERT INTO haven_core.sealed_events (source, event_id)"
-                        " SELECT * FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[]))"
-                        " ON CONFLICT DO NOTHING"
-                    ),
-                    {"sources": [s for s, _ in refs], "ids": [i for _, i in refs]},
-                )
+            staged = stage_sealed(conn, sealed)
             for advance in advances:
                 self._advance(conn, advance)
+        return len(staged)
 
     @staticmethod
     def _advance(conn: Connection, advance: PositionAdvance) -> None:

@@ -1,8 +1,10 @@
 """Composition root of the HTTP API: ``create_app(context)``.
 
-The Kafka clients start in the app's lifespan (never at import time);
-errors are answered as :class:`~services.api.models.Problem` documents with
-field paths and never echo input values.
+The Kafka client (end offsets for health and metrics) starts in the app's
+lifespan (never at import time); errors are answered as
+:class:`~services.api.models.Problem` documents with field paths and never
+echo input values; a database outage or a stop is a 503 with ``Retry-After``
+(:mod:`services.api.unavailable`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,6 +24,7 @@ from events.errors import error_path
 from services.api import routes_audit, routes_events, routes_lists, routes_ops, routes_subjects
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
+from services.api.unavailable import DATABASE_DOWN, DrainGate, database_down, internal_error
 
 logger = logging.getLogger("haven.api")
 _REASONS = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -48,22 +51,14 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
 def _lifespan(context: ApiContext) -> Any:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        context.producer = AIOKafkaProducer(
-            bootstrap_servers=context.bootstrap_servers,
-            acks="all",
-            linger_ms=2,
-            max_request_size=4 * 1_048_576,
-        )
         context.offsets = AIOKafkaConsumer(
             bootstrap_servers=context.bootstrap_servers, enable_auto_commit=False
         )
-        await context.producer.start()
         await context.offsets.start()
         logger.info("api started")
         try:
             yield
         finally:
-            await context.producer.stop()
             await context.offsets.stop()
             context.core.dispose()
             context.reader.dispose()
@@ -87,6 +82,10 @@ def create_app(context: ApiContext) -> FastAPI:
     app.state.context = context
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
+    for error in DATABASE_DOWN:
+        app.add_exception_handler(error, database_down)
+    app.add_exception_handler(Exception, internal_error)
+    app.add_middleware(DrainGate, context=context)
     for module in (routes_ops, routes_events, routes_subjects, routes_lists, routes_audit):
         app.include_router(module.router)
     return app

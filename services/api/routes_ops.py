@@ -27,10 +27,11 @@ _TIMEOUT_S = 3.0
 
 
 class Health(BaseModel):
-    """Each check: ``ok`` or why not."""
+    """Each part: ``ok`` or why not; ``down`` names the parts that are not ok."""
 
     status: str
     checks: dict[str, str]
+    down: list[str] = []
 
 
 async def _check_broker(context: ApiContext) -> str:
@@ -38,23 +39,33 @@ async def _check_broker(context: ApiContext) -> str:
     return "ok"
 
 
-async def _check_database(context: ApiContext) -> str:
-    workers = await asyncio.wait_for(run_in_threadpool(ready_workers, context.core), _TIMEOUT_S)
-    return "ok" if workers else "no ready worker"
+async def _workers(context: ApiContext) -> int:
+    return await asyncio.wait_for(run_in_threadpool(ready_workers, context.core), _TIMEOUT_S)
 
 
 @router.get("/v1/health", response_model=Health, responses={503: {"model": Health}})
 async def health(context: ContextDep) -> Any:
-    """200 once broker, database and at least one worker (sealer + engine) are ready."""
+    """200 once broker, database and at least one worker (sealer + engine) are ready.
+
+    Otherwise 503, naming each part that is down (``database``, ``broker``,
+    ``worker``); it recovers by itself when the part is back.
+    """
     checks: dict[str, str] = {}
-    for name, probe in (("broker", _check_broker), ("database_and_workers", _check_database)):
-        try:
-            checks[name] = await probe(context)
-        except Exception as exc:
-            checks[name] = f"unavailable ({type(exc).__name__})"
-    ready = all(value == "ok" for value in checks.values())
-    body = Health(status="ready" if ready else "starting", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    try:
+        workers = await _workers(context)
+        checks["database"] = "ok"
+        checks["worker"] = "ok" if workers else "no ready worker"
+    except Exception as exc:
+        checks["database"] = f"unavailable ({type(exc).__name__})"
+        checks["worker"] = "unknown (the database is down)"
+    try:
+        checks["broker"] = await _check_broker(context)
+    except Exception as exc:
+        checks["broker"] = f"unavailable ({type(exc).__name__})"
+    down = sorted(name for name, value in checks.items() if value != "ok")
+    status = "stopping" if context.draining else "unavailable" if down else "ready"
+    body = Health(status=status, checks=checks, down=down)
+    return JSONResponse(body.model_dump(), status_code=503 if down else 200)
 
 
 async def _end_offsets(context: ApiContext) -> dict[tuple[str, int], int]:

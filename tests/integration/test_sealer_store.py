@@ -1,21 +1,31 @@
-"""Sealer positions in Postgres: fenced, atomic with the (source, id) marks."""
+"""Sealer positions in Postgres: fenced, atomic with the (source, id) marks and the outbox."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
 
+from projectors.sealed_outbox import (
+    OutboxStore,
+    SealedRecord,
+    forget_archived,
+    requeue_unarchived,
+)
 from projectors.sealer_store import PositionAdvance, PositionMoved, SealerStore
 
 pytestmark = pytest.mark.integration
 TOPIC = "haven.inbox.gr_ngo.v1"
 
 
+def _sealed(*ids: str) -> list[SealedRecord]:
+    return [SealedRecord("s", i, b"subject", f"sealed {i}".encode()) for i in ids]
+
+
 def test_positions_advance_only_from_where_they_were(engine: Engine) -> None:
     store = SealerStore(engine)
-    store.commit_batch([("s", "e1")], [PositionAdvance(TOPIC, 0, None, 10)])
+    store.commit_batch(_sealed("e1"), [PositionAdvance(TOPIC, 0, None, 10)])
     assert store.positions([(TOPIC, 0), (TOPIC, 1)]) == {(TOPIC, 0): 10}
-    store.commit_batch([("s", "e2")], [PositionAdvance(TOPIC, 0, 10, 20)])
+    store.commit_batch(_sealed("e2"), [PositionAdvance(TOPIC, 0, 10, 20)])
     assert store.positions([(TOPIC, 0)]) == {(TOPIC, 0): 20}
 
 
@@ -25,7 +35,7 @@ def test_a_zombie_batch_commits_nothing(engine: Engine) -> None:
     store.commit_batch([], [PositionAdvance(TOPIC, 0, 10, 15)])  # the new owner moved on
     with pytest.raises(PositionMoved):
         store.commit_batch(
-            [("s", "zombie")],
+            _sealed("zombie"),
             [PositionAdvance(TOPIC, 1, None, 5), PositionAdvance(TOPIC, 0, 10, 12)],
         )
     assert store.positions([(TOPIC, 0), (TOPIC, 1)]) == {(TOPIC, 0): 15}
@@ -36,6 +46,21 @@ def test_a_zombie_batch_commits_nothing(engine: Engine) -> None:
 
 def test_sealed_marks_are_idempotent(engine: Engine) -> None:
     store = SealerStore(engine)
-    store.commit_batch([("s", "e1"), ("s", "e1")], [])
-    store.commit_batch([("s", "e1")], [])
+    store.commit_batch(_sealed("e1", "e1"), [])
+    store.commit_batch(_sealed("e1"), [])
     assert store.already_sealed([("s", "e1"), ("s", "e2")]) == {("s", "e1")}
+    assert [p.value for p in OutboxStore(engine).pending(10)] == [b"sealed e1"]
+
+
+def test_a_sealed_record_stays_durable_until_archived(engine: Engine) -> None:
+    store, outbox = SealerStore(engine), OutboxStore(engine)
+    assert store.commit_batch(_sealed("a", "b", "c"), []) == 3
+    pending = outbox.pending(10)
+    assert [p.value for p in pending] == [b"sealed a", b"sealed b", b"sealed c"]
+    outbox.mark_relayed(p.seq for p in pending[:2])
+    assert [p.value for p in outbox.pending(10)] == [b"sealed c"]
+    with engine.begin() as conn:
+        forget_archived(conn, [("s", "a")])
+    assert requeue_unarchived(engine) == 2  # b was relayed but never archived: again
+    assert [p.value for p in outbox.pending(10)] == [b"sealed b", b"sealed c"]
+    assert store.commit_batch(_sealed("a", "b"), []) == 0  # marks still dedupe
