@@ -9,6 +9,8 @@ Nothing connects until the worker starts.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -41,11 +43,20 @@ def build_sealer(settings: WorkerSettings, endpoints: Endpoints, master_key: byt
         batch_max=settings.sealer_batch_max,
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         idempotent_producer=settings.producer_idempotence,
+        drain_s=settings.drain_s / 2,
     )
     return Sealer(config, SealerStore(engine), Keyring(engine, master_key))
 
 
-def build_engine(settings: WorkerSettings, endpoints: Endpoints, keyring: Keyring) -> EngineService:
+logger = logging.getLogger("haven.worker")
+
+
+def build_engine(
+    settings: WorkerSettings,
+    endpoints: Endpoints,
+    keyring: Keyring,
+    upstream: asyncio.Event | None = None,
+) -> EngineService:
     """The projection engine's consumer loop and core (connects lazily)."""
     policy = load_policy(settings.policy_file or default_policy_path())
     core = EngineCore(
@@ -62,8 +73,9 @@ def build_engine(settings: WorkerSettings, endpoints: Endpoints, keyring: Keyrin
         batch_max=settings.engine_batch_max,
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         retry_s=settings.engine_retry_s,
+        drain_s=settings.drain_s,
     )
-    return EngineService(config, core)
+    return EngineService(config, core, upstream)
 
 
 class _LoopService(Service):
@@ -72,15 +84,30 @@ class _LoopService(Service):
     Faust instantiates registered service classes itself and finds them by
     module and name, so each loop has a module-level subclass whose
     ``target`` is set by :func:`create_app` (one app per worker process).
+    Faust stops services one after the other; the first one stopped asks
+    every loop to stop (``all_targets``), so the sealer drains while the engine
+    waits for it, and each then waits (up to ``drain_s``) for its own loop.
     """
 
     target: ClassVar[Loop]
+    all_targets: ClassVar[tuple[Loop, ...]] = ()
+    drain_s: ClassVar[float] = 20.0
+    _running: asyncio.Future[Any] | None = None
 
     async def on_start(self) -> None:
-        self.add_future(self.target.run())
+        self._running = self.add_future(self.target.run())
 
     async def on_stop(self) -> None:
-        self.target.stop()
+        for target in _LoopService.all_targets:
+            target.stop()
+        if self._running is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._running), self.drain_s)
+        except TimeoutError:
+            logger.warning("loop did not drain in time", extra={"loop": type(self).__name__})
+        except Exception:  # the loop's own failure was logged where it happened
+            logger.warning("loop ended with an error", extra={"loop": type(self).__name__})
 
 
 class SealerService(_LoopService):
@@ -126,7 +153,7 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
     )
     sealer = build_sealer(settings, endpoints, master_key)
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
-    engine = build_engine(settings, endpoints, keyring)
+    engine = build_engine(settings, endpoints, keyring, sealer.done)
     scheduler = Scheduler(
         sync_engine(endpoints.database_url),
         endpoints.bootstrap_servers,
@@ -144,4 +171,6 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
     ):
         service.target = target
         app.service(service)
+    _LoopService.all_targets = (sealer, engine, scheduler, heartbeat)
+    _LoopService.drain_s = settings.drain_s
     return HavenApp(app, sealer, engine, scheduler)
