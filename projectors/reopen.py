@@ -50,7 +50,7 @@ def reopen_log(
     report = (
         restore_log_from_archive(engine, bootstrap_servers, log_topic(prefix)) if restore else None
     )
-    requeued = requeue_unarchived(engine) if restore else 0
+    requeued = requeue_unarchived(engine, partitions) if restore else 0
     logger.info(
         "log reopened",
         extra={

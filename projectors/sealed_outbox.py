@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy import Connection, Engine, text
 
+from events.envelope import SYSTEM_SOURCE
+
 logger = logging.getLogger("haven.outbox")
 
 CHANNEL = "haven_sealed_outbox"
@@ -99,8 +101,13 @@ def forget_archived(conn: Connection, refs: Sequence[EventRef]) -> None:
         )
 
 
-def requeue_unarchived(engine: Engine) -> int:
-    """Mark every row the engine has not archived as pending again (the log lost it)."""
+def requeue_unarchived(engine: Engine, partitions: int) -> int:
+    """Mark every record the engine has not archived as pending again (the log lost it).
+
+    The sealed outbox's rows, and the system outbox's events the archive
+    lacks in some partition of the ``partitions`` they went to.  Returns how
+    many sealed records wait to be produced.
+    """
     with engine.begin() as conn:
         result = conn.execute(
             text(
@@ -108,8 +115,25 @@ def requeue_unarchived(engine: Engine) -> int:
             )
         )
         waiting = conn.execute(text("SELECT count(*) FROM haven_core.sealed_outbox")).scalar()
-    logger.info("sealed outbox requeued", extra={"requeued": result.rowcount, "waiting": waiting})
+        system = conn.execute(_REQUEUE_SYSTEM, {"sys": SYSTEM_SOURCE, "n": partitions}).rowcount
+    logger.info(
+        "outboxes requeued",
+        extra={"requeued": result.rowcount, "waiting": waiting, "system_events": system},
+    )
     return int(waiting or 0)
+
+
+# A system event is archived once per partition it went to: every partition
+# without a subject, its subject's one otherwise.  One the archive lacks
+# somewhere goes again (a partition that has it drops the repeat by its id).
+_REQUEUE_SYSTEM = text(
+    "UPDATE haven_core.system_outbox o SET relayed_at = NULL"
+    " WHERE relayed_at IS NOT NULL AND ("
+    "   SELECT count(DISTINCT partition) FROM haven_core.audit_ledger l"
+    "   WHERE l.source = :sys AND l.event_id = o.event_id)"
+    " < CASE WHEN convert_from(o.payload, 'UTF8')::jsonb ->> 'subject' IS NULL"
+    "   THEN :n ELSE 1 END"
+)
 
 
 class OutboxStore:

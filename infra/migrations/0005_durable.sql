@@ -17,3 +17,7 @@ CREATE TABLE haven_core.sealed_outbox (
     UNIQUE (source, event_id)
 );
 CREATE INDEX sealed_outbox_pending ON haven_core.sealed_outbox (seq) WHERE relayed_at IS NULL;
+
+-- On reopen, system events the archive lacks are relayed again: find them by id.
+CREATE INDEX audit_ledger_system_event ON haven_core.audit_ledger (event_id, partition)
+    WHERE source = 'urn:haven:system';
