@@ -42,24 +42,27 @@ class Plan:
 
 
 def withdrawal_plan(total: int, agency: str, recipient_type: str, every: int = 4) -> Plan:
-    """``total`` events: per subject a grant to ``recipient_type``, an identification
-    with a unique name, and for every ``every``-th subject an erasing withdrawal."""
+    """``total`` events: per subject an identification with a unique name, a grant to
+    ``recipient_type``, the identification again (shared now), and for every
+    ``every``-th subject an erasing withdrawal."""
     subjects: list[tuple[str, list[JsonObject]]] = []
     withdrawn: set[str] = set()
     count = 0
     while count < total:
         subject = str(uuid.uuid4())
         now = datetime.now(UTC)
+        identified = _identified(len(subjects))
         events = [
+            _event(agency, "haven.victim.identified.v1", subject, identified),
             _event(agency, "haven.consent.granted.v1", subject, _grant(subject, recipient_type)),
-            _event(agency, "haven.victim.identified.v1", subject, _identified(len(subjects))),
+            _event(agency, "haven.victim.identified.v1", subject, identified),  # now shared
         ]
         if len(subjects) % every == every - 1:
             withdrawal = {"withdrawn_at": now.isoformat(), "scope": "all"}
             events.append(_event(agency, "haven.consent.withdrawn.v1", subject, withdrawal))
             withdrawn.add(subject)
         events = events[: total - count]
-        if len(events) < 3 and subject in withdrawn:
+        if len(events) < 4 and subject in withdrawn:
             withdrawn.discard(subject)
         subjects.append((subject, events))
         count += len(events)

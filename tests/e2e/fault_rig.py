@@ -115,17 +115,18 @@ class Up:
         return str(json.loads(done.stdout)["token"])
 
 
-def applied_counts(engine: Engine, ids: list[str]) -> Counter[str]:
-    """Per event id, how many ledger entries applied it (duplicates do not count)."""
+def applied_counts(engine: Engine, ids: list[str]) -> Counter[tuple[str, str]]:
+    """Per event id and outcome, how many ledger entries judged it (duplicates aside)."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT event_id, count(*) FROM haven_core.audit_ledger"
-                " WHERE event_id = ANY(:ids) AND outcome <> 'duplicate' GROUP BY event_id"
+                "SELECT event_id, outcome, count(*) FROM haven_core.audit_ledger"
+                " WHERE event_id = ANY(:ids) AND outcome <> 'duplicate'"
+                " GROUP BY event_id, outcome"
             ),
             {"ids": ids},
         )
-        return Counter({row[0]: int(row[1]) for row in rows})
+        return Counter({(row[0], row[1]): int(row[2]) for row in rows})
 
 
 def subjects_in(engine: Engine, agency: str, subjects: list[str]) -> set[str]:
@@ -147,7 +148,8 @@ def check_case(up: Up, engine: Engine, plan: Plan, report: PostReport) -> None:
     assert report.accepted == set(ids)
     wait_until(lambda: len(applied_counts(engine, ids)) == len(ids), 180, "every event applied")
     counts = applied_counts(engine, ids)
-    assert set(counts.values()) == {1}, "an accepted event was applied twice"
+    assert set(counts.values()) == {1}, "an accepted event was judged twice"
+    assert {outcome for _, outcome in counts} == {"applied"}
     kept = [s for s, _ in plan.subjects if s not in plan.withdrawn]
     for agency in ("gr_ngo", "gr_police"):
         assert subjects_in(engine, agency, kept) == set(kept), f"{agency} misses subjects"

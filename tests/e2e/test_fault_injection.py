@@ -28,10 +28,10 @@ from tests.conftest import _scratch_dir
 from tests.e2e.fault_rig import (
     Up,
     check_case,
-    wait_until,
     plaintext_in_files,
     plaintext_in_tables,
     plaintext_in_topics,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
