@@ -50,6 +50,19 @@ class Stack:
         self.ngo = self.up.add_agency("gr_ngo", "ngo")
         self.up.add_agency("gr_police", "police")
         self.engine, self.bootstrap = self._connect()
+        # Recipients are known per log partition once their registration is applied there.
+        wait_until(lambda: self._registered_in() == 6, 60, "the police known in every partition")
+
+    def _registered_in(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM haven_core.partition_agencies"
+                        " WHERE agency_id = 'gr_police'"
+                    )
+                ).scalar_one()
+            )
 
     def _connect(self) -> tuple[Engine, str]:
         url, bootstrap = self.up.engine_url()  # new ports each time haven up starts infra
