@@ -30,10 +30,12 @@ NAME_MARK = "Qzvmarkname"
 
 @dataclass(frozen=True)
 class Plan:
-    """Events per subject in order, and which subjects withdraw (erasing)."""
+    """Events per subject in order, which subjects withdraw (erasing), and which
+    ones end shared with the recipient (identified after the grant, not withdrawn)."""
 
     subjects: list[tuple[str, list[JsonObject]]]
     withdrawn: frozenset[str]
+    shared: frozenset[str]
 
     @property
     def events(self) -> int:
@@ -47,6 +49,7 @@ def withdrawal_plan(total: int, agency: str, recipient_type: str, every: int = 4
     ``every``-th subject an erasing withdrawal."""
     subjects: list[tuple[str, list[JsonObject]]] = []
     withdrawn: set[str] = set()
+    shared: set[str] = set()
     count = 0
     while count < total:
         subject = str(uuid.uuid4())
@@ -61,12 +64,14 @@ def withdrawal_plan(total: int, agency: str, recipient_type: str, every: int = 4
             withdrawal = {"withdrawn_at": now.isoformat(), "scope": "all"}
             events.append(_event(agency, "haven.consent.withdrawn.v1", subject, withdrawal))
             withdrawn.add(subject)
-        events = events[: total - count]
-        if len(events) < 4 and subject in withdrawn:
+        events = events[: total - count]  # the last subject may be cut short
+        if len(events) < 4:
             withdrawn.discard(subject)
+        if len(events) == 3:
+            shared.add(subject)
         subjects.append((subject, events))
         count += len(events)
-    return Plan(subjects, frozenset(withdrawn))
+    return Plan(subjects, frozenset(withdrawn), frozenset(shared))
 
 
 def _event(agency: str, event_type: str, subject: str, data: JsonObject) -> JsonObject:

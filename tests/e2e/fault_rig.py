@@ -141,6 +141,19 @@ def subjects_in(engine: Engine, agency: str, subjects: list[str]) -> set[str]:
         return {row[0] for row in rows}
 
 
+def trail(engine: Engine, subject: str) -> list[tuple[object, ...]]:
+    """The subject's ledger entries, for a failure message (no personal data)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT partition, log_offset, event_type, recipients, outcome, recorded_at"
+                " FROM haven_core.audit_ledger WHERE subject_id = :s ORDER BY log_offset"
+            ),
+            {"s": subject},
+        )
+        return [tuple(row) for row in rows]
+
+
 def check_case(up: Up, engine: Engine, plan: Plan, report: PostReport) -> None:
     """Every accepted event applied exactly once, every withdrawal applied, audit verified."""
     assert not report.given_up, f"{len(report.given_up)} events never got a 202"
@@ -151,9 +164,11 @@ def check_case(up: Up, engine: Engine, plan: Plan, report: PostReport) -> None:
     assert set(counts.values()) == {1}, "an accepted event was judged twice"
     assert {outcome for _, outcome in counts} == {"applied"}
     kept = [s for s, _ in plan.subjects if s not in plan.withdrawn]
-    for agency in ("gr_ngo", "gr_police"):
-        missing = set(kept) - subjects_in(engine, agency, kept)
-        assert not missing, f"{agency} misses {len(missing)} subjects, e.g. {min(missing)}"
+    for agency, expected in (("gr_ngo", set(kept)), ("gr_police", set(plan.shared))):
+        found = subjects_in(engine, agency, kept)
+        missing = expected - found
+        assert not missing, f"{agency} misses {len(missing)}: {trail(engine, min(missing))}"
+        assert found == expected, f"{agency} holds subjects never shared with it"
         assert not subjects_in(engine, agency, sorted(plan.withdrawn)), "a withdrawal not applied"
     verify = run_haven(up.data_dir, "audit", "verify", "--json")
     assert verify.returncode == 0, verify.stdout[-2000:] + verify.stderr[-2000:]

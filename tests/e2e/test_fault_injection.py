@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 
 from infra.db import sync_engine
 from infra.embedded.processes import free_port
-from services.bench.poster import Plan, Poster, withdrawal_plan
+from services.bench.poster import Plan, Poster, PostReport, withdrawal_plan
 from tests.conftest import _scratch_dir
 from tests.e2e.fault_rig import (
     Up,
@@ -75,13 +75,14 @@ class Stack:
         self.engine.dispose()
         self.engine, self.bootstrap = self._connect()
 
-    def run_case(self, fault: Callable[[Stack], None]) -> None:
+    def run_case(self, fault: Callable[[Stack], None]) -> PostReport:
         plan: Plan = withdrawal_plan(EVENTS, "gr_ngo", "police")
         poster = Poster(self.up.base, self.ngo, plan, rate=RATE).start()
         time.sleep(FAULT_AFTER_S)
         fault(self)
         report = poster.join(300)
         check_case(self.up, self.engine, plan, report)
+        return report
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,9 @@ def test_sigkill_of_the_worker_loses_nothing(stack: Stack) -> None:
 
 
 def test_sigkill_of_postgres_loses_nothing(stack: Stack) -> None:
-    stack.run_case(_kill("postgres"))
+    report = stack.run_case(_kill("postgres"))
+    assert report.answers["503"] > 0, "the API never said the database was down"
+    assert set(report.answers) <= {"202", "503"}, f"not a 503 problem: {report.answers}"
 
 
 def test_sigkill_of_the_broker_loses_nothing(stack: Stack) -> None:
@@ -122,7 +125,8 @@ def test_sigkill_of_the_broker_loses_nothing(stack: Stack) -> None:
 
 
 def test_sigterm_of_haven_up_then_start_loses_nothing(stack: Stack) -> None:
-    stack.run_case(Stack.restart)
+    report = stack.run_case(Stack.restart)
+    assert report.answers["202"] < sum(report.answers.values()), "the stop refused nothing"
     with stack.engine.connect() as conn:
         waiting = conn.execute(text("SELECT count(*) FROM haven_core.sealed_outbox")).scalar()
     assert waiting == 0, "the outbox keeps records the engine archived"
