@@ -91,6 +91,9 @@ class Up:
         children = psutil.Process(self.process.pid).children(recursive=True)
         self.process.send_signal(signal.SIGTERM)
         assert self.process.wait(timeout=timeout_s) == 0
+        log = (self.data_dir / "up.log").read_bytes()
+        assert b"did not stop in time" not in log, "the worker was killed, not drained"
+        assert b"did not drain in time" not in log
         _, alive = psutil.wait_procs(children, timeout=20)
         assert not alive, f"left behind: {[p.pid for p in alive]}"
 
