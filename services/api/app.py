@@ -15,15 +15,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import error_path
-from services.api import routes_audit, routes_events, routes_lists, routes_ops, routes_subjects
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
+from services.api.routes import ROUTERS
 from services.api.unavailable import DATABASE_DOWN, DrainGate, database_down, internal_error
 
 logger = logging.getLogger("haven.api")
@@ -54,12 +55,15 @@ def _lifespan(context: ApiContext) -> Any:
         context.offsets = AIOKafkaConsumer(
             bootstrap_servers=context.bootstrap_servers, enable_auto_commit=False
         )
+        context.admin = AIOKafkaAdminClient(bootstrap_servers=context.bootstrap_servers)
         await context.offsets.start()
+        await context.admin.start()
         logger.info("api started")
         try:
             yield
         finally:
             await context.offsets.stop()
+            await context.admin.close()
             context.core.dispose()
             context.reader.dispose()
             logger.info("api stopped")
@@ -86,6 +90,6 @@ def create_app(context: ApiContext) -> FastAPI:
         app.add_exception_handler(error, database_down)
     app.add_exception_handler(Exception, internal_error)
     app.add_middleware(DrainGate, context=context)
-    for module in (routes_ops, routes_events, routes_subjects, routes_lists, routes_audit):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from infra.db import sync_engine
-from projectors.db_roles import api_login_password, enable_api_login
-from projectors.keyring import Keyring
+from projectors.directory.roles import api_login_password, enable_api_login
+from projectors.keys.keyring import Keyring
 
 
 @dataclass
@@ -28,6 +28,7 @@ class ApiContext:
     topic_prefix: str
     bootstrap_servers: str
     offsets: Any = None  # an aiokafka consumer without group, for end offsets
+    admin: Any = None  # an aiokafka admin client, for fresh topic metadata
     #: Set by ``haven up`` on stop: writes answer 503 while the worker drains.
     draining: bool = False
 

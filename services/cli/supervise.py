@@ -3,7 +3,7 @@
 The main thread watches the children twice a second.  A dead Postgres comes
 back on its port with its data; a dead broker comes back empty, so the worker
 is stopped, the log restored from the archive, the sealed outbox's
-unarchived tail queued again (:mod:`projectors.reopen`) and the worker
+unarchived tail queued again (:mod:`projectors.audit.reopen`) and the worker
 started again; a dead worker is simply started again.  Each part backs off
 (0.5 s doubling to 30 s) while it keeps failing, and starts afresh once it
 ran for a minute.  Spawning stays in the main thread: the kernel ties a

@@ -1,7 +1,7 @@
 """The scripted case: one survivor from Athens to Bari, with Berlin legal aid.
 
 Each step is what agencies send, and what the read models must show after it
-(DOMAIN.md "Who receives what"). Consent comes right after identification:
+(docs/rules.md "Who receives what"). Consent comes right after identification:
 a grant does not back-fill, and the police and the shelter may only record
 events about a person whose identification they hold.
 """

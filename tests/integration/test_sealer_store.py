@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from projectors.sealed_outbox import (
+from projectors.log import PositionMoved
+from projectors.outbox.sealed import (
     OutboxStore,
     SealedRecord,
     forget_archived,
     requeue_unarchived,
 )
-from projectors.sealer_store import PositionAdvance, PositionMoved, SealerStore
+from projectors.sealer.store import PositionAdvance, SealerStore
 
 pytestmark = pytest.mark.integration
 TOPIC = "haven.inbox.gr_ngo.v1"
