@@ -3,8 +3,8 @@
 The gateway (HTTP) and the sealer (inboxes) call :func:`stage_sealed` in the
 transaction that records their ``(source, id)`` marks, so a mark always
 means the record is durable: either here, or (once the engine read it) in
-the log archive.  :class:`OutboxStore` serves the relay
-(:mod:`projectors.sealer.relay`), which produces pending rows to the log in
+the log archive.  The relay (:mod:`projectors.sealer.relay`, through
+:mod:`projectors.outbox.sealed_store`) produces pending rows to the log in
 sequence order; the engine calls :func:`forget_archived` in the batch
 transaction that archives the records; ``haven up`` calls
 :func:`requeue_unarchived` after the embedded broker lost its memory.
@@ -13,11 +13,9 @@ transaction that archives the records; ``haven up`` calls
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import psycopg
 from sqlalchemy import Connection, Engine, text
 
 from events.envelope import SYSTEM_SOURCE
@@ -41,15 +39,6 @@ class SealedRecord:
     def ref(self) -> EventRef:
         """``(source, id)``: the dedupe mark."""
         return (self.source, self.event_id)
-
-
-@dataclass(frozen=True)
-class Pending:
-    """An outbox row to produce."""
-
-    seq: int
-    key: bytes | None
-    value: bytes
 
 
 def _refs(refs: Sequence[EventRef]) -> dict[str, list[str]]:
@@ -134,63 +123,3 @@ _REQUEUE_SYSTEM = text(
     " < CASE WHEN convert_from(o.payload, 'UTF8')::jsonb ->> 'subject' IS NULL"
     "   THEN :n ELSE 1 END"
 )
-
-
-class OutboxStore:
-    """Blocking access for the relay (called through ``asyncio.to_thread``)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._listener: psycopg.Connection[object] | None = None
-        self._listening = threading.Lock()
-
-    def pending(self, limit: int) -> list[Pending]:
-        """The oldest rows not yet produced, in sequence order."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT seq, record_key, record_value FROM haven_core.sealed_outbox"
-                    " WHERE relayed_at IS NULL ORDER BY seq LIMIT :n"
-                ),
-                {"n": limit},
-            ).all()
-        return [Pending(seq, None if key is None else bytes(key), bytes(v)) for seq, key, v in rows]
-
-    def mark_relayed(self, seqs: Iterable[int]) -> None:
-        """Record that the log acknowledged these rows."""
-        with self._engine.begin() as conn:
-            conn.execute(
-                # Rows the engine is deleting are locked: skipped, never waited for (no
-                # deadlock with its batch; if it rolls back, the row is relayed again).
-                text(
-                    "UPDATE haven_core.sealed_outbox SET relayed_at = now() WHERE seq IN"
-                    " (SELECT seq FROM haven_core.sealed_outbox WHERE seq = ANY(:s)"
-                    " FOR UPDATE SKIP LOCKED)"
-                ),
-                {"s": list(seqs)},
-            )
-
-    def wait_notified(self, timeout_s: float) -> bool:
-        """Block until a writer notifies (True) or ``timeout_s`` passes (False)."""
-        with self._listening:
-            if self._listener is None or self._listener.closed:
-                url = self._engine.url.set(drivername="postgresql")
-                self._listener = psycopg.connect(
-                    url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
-                )
-                self._listener.execute(f"LISTEN {CHANNEL}")
-            try:
-                return any(True for _ in self._listener.notifies(timeout=timeout_s, stop_after=1))
-            except psycopg.Error:
-                self._close()
-                raise
-
-    def close(self) -> None:
-        """Close the listening connection (waits for a running :meth:`wait_notified`)."""
-        with self._listening:
-            self._close()
-
-    def _close(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 
-from projectors.outbox.sealed import OutboxStore
+from projectors.outbox.sealed_store import OutboxStore
 from projectors.runtime.batch_send import send_in_batches
 
 logger = logging.getLogger("haven.relay")

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from events.topics import dlq_topic, inbox_pattern, log_topic
 from projectors.keys.keyring import Keyring
 from projectors.log import PositionMoved
-from projectors.outbox.sealed import OutboxStore
+from projectors.outbox.sealed_store import OutboxStore
 from projectors.runtime.listener import FencedPartitionListener
 from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients

@@ -23,16 +23,11 @@ from sqlalchemy import Engine, text
 
 from infra.db import sync_engine
 from infra.embedded.processes import free_port
-from services.bench.poster import Plan, Poster, PostReport, withdrawal_plan
+from services.bench.post_plan import Plan, withdrawal_plan
+from services.bench.poster import Poster, PostReport
 from tests.conftest import _scratch_dir
-from tests.e2e.fault_rig import (
-    Up,
-    check_case,
-    plaintext_in_files,
-    plaintext_in_tables,
-    plaintext_in_topics,
-    wait_until,
-)
+from tests.e2e.fault_rig import Up, check_case, wait_until
+from tests.e2e.plaintext import plaintext_in_files, plaintext_in_tables, plaintext_in_topics
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 

@@ -6,12 +6,8 @@ import pytest
 from sqlalchemy import Engine
 
 from projectors.log import PositionMoved
-from projectors.outbox.sealed import (
-    OutboxStore,
-    SealedRecord,
-    forget_archived,
-    requeue_unarchived,
-)
+from projectors.outbox.sealed import SealedRecord, forget_archived, requeue_unarchived
+from projectors.outbox.sealed_store import OutboxStore
 from projectors.sealer.store import PositionAdvance, SealerStore
 
 pytestmark = pytest.mark.integration
