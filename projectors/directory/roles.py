@@ -16,7 +16,13 @@ import hmac
 from sqlalchemy import Connection, text
 
 #: Tables in ``haven_core`` an auditor's role may read (never keys or tokens).
-AUDITOR_CORE_TABLES = ("erasure_receipts", "access_log", "audit_ledger", "refusals")
+AUDITOR_CORE_TABLES = (
+    "erasure_receipts",
+    "access_log",
+    "audit_ledger",
+    "refusals",
+    "verify_runs",
+)
 STATS_SCHEMA = "haven_stats"
 
 

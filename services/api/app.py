@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import error_path
+from services.api.console import install as install_console
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
 from services.api.routes import ROUTERS
@@ -92,4 +93,5 @@ def create_app(context: ApiContext) -> FastAPI:
     app.add_middleware(DrainGate, context=context)
     for router in ROUTERS:
         app.include_router(router)
+    install_console(app)
     return app
