@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import Engine
+import json
 
+import pytest
+from sqlalchemy import Engine, text
+
+from events.envelope import SYSTEM_SOURCE
 from projectors.log import PositionMoved
 from projectors.outbox.sealed import SealedRecord, forget_archived, requeue_unarchived
 from projectors.outbox.sealed_store import OutboxStore
@@ -61,3 +64,42 @@ def test_a_sealed_record_stays_durable_until_archived(engine: Engine) -> None:
     assert requeue_unarchived(engine, 6) == 2  # b was relayed but never archived: again
     assert [p.value for p in outbox.pending(10)] == [b"sealed b", b"sealed c"]
     assert store.commit_batch(_sealed("a", "b"), []) == 0  # marks still dedupe
+
+
+def _system_event(
+    engine: Engine, event_id: str, subject: str | None, partitions: list[int]
+) -> None:
+    """A relayed system event, archived (ledger entries) in ``partitions``."""
+    payload = json.dumps({"id": event_id, "subject": subject}).encode()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO haven_core.system_outbox (event_id, payload, relayed_at)"
+                " VALUES (:i, :p, now())"
+            ),
+            {"i": event_id, "p": payload},
+        )
+        for offset, partition in enumerate(partitions):
+            conn.execute(
+                text(
+                    "INSERT INTO haven_core.audit_ledger (topic, partition, log_offset, event_id,"
+                    " source, event_type, producer, event_time, recipients, outcome,"
+                    " record_sha256, prev_hash, entry_hash) VALUES (:i, :p, :o, :i, :s,"
+                    " 'haven.system.agency_registered.v1', 'system', now(), '{}', 'applied',"
+                    " '\\x00', '\\x00', '\\x00')"
+                ),
+                {"p": partition, "o": offset, "i": event_id, "s": SYSTEM_SOURCE},
+            )
+
+
+def test_system_events_the_archive_lacks_somewhere_are_relayed_again(engine: Engine) -> None:
+    _system_event(engine, "everywhere", None, list(range(6)))
+    _system_event(engine, "half", None, [0, 1, 2])
+    _system_event(engine, "subject-kept", "s-1", [4])
+    _system_event(engine, "subject-lost", "s-2", [])
+    requeue_unarchived(engine, 6)
+    with engine.connect() as conn:
+        pending = conn.execute(
+            text("SELECT event_id FROM haven_core.system_outbox WHERE relayed_at IS NULL")
+        ).scalars()
+        assert sorted(pending) == ["half", "subject-lost"]
