@@ -93,6 +93,9 @@ class EventData(ContractModel):
     system: ClassVar[bool] = False
     #: The envelope must name the subject.
     requires_subject: ClassVar[bool] = True
+    #: Fields that name a planned (future) time, not a recorded act: inbound,
+    #: they may lie beyond tomorrow (``events.storable``).
+    planned_times: ClassVar[frozenset[str]] = frozenset()
 
 
 class AgencyType(StrEnum):

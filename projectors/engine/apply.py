@@ -215,7 +215,7 @@ class Applier:
                 "issuing_jurisdiction": data["issuing_jurisdiction"],
                 "recognized_in": list(data["recognized_in"]),
             }
-        state.max_epoch = max(state.max_epoch, _highest_epoch(logged.data, logged.subject))
+        state.max_epoch = max(state.max_epoch, highest_epoch(logged.data, logged.subject))
 
 
 def _bound(value: Any, event_id: str, name: str) -> Any:
@@ -223,7 +223,8 @@ def _bound(value: Any, event_id: str, name: str) -> Any:
     return bind_to_event(value, event_id, f"data.{name}") if is_sealed(value) else value
 
 
-def _highest_epoch(data: dict[str, Any], subject: str | None) -> int:
+def highest_epoch(data: dict[str, Any], subject: str | None) -> int:
+    """The highest key epoch of the subject among an event's sealed fields (-1: none)."""
     epochs = [
         subject_epoch(str(value.get("kid", "")), subject)
         for value in data.values()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from events.topics import inbox_pattern, log_topic
 from services.api.context import ApiContext
 from services.api.deps import ContextDep
-from services.api.observe import lag, pipeline_counts, ready_workers
+from services.api.observe import lag, parked_subjects, pipeline_counts, ready_workers
 
 logger = logging.getLogger("haven.api")
 router = APIRouter(tags=["operations"])
@@ -43,9 +43,31 @@ async def _workers(context: ApiContext) -> int:
     return await asyncio.wait_for(run_in_threadpool(ready_workers, context.core), _TIMEOUT_S)
 
 
+DEGRADED = "degraded"
+
+
+async def _check_engine(context: ApiContext) -> str:
+    topic = log_topic(context.topic_prefix)
+    parked = await asyncio.wait_for(
+        run_in_threadpool(parked_subjects, context.core, topic), _TIMEOUT_S
+    )
+    return "ok" if not parked else f"{DEGRADED}: {parked} subject(s) parked (haven engine parked)"
+
+
+async def _probe(check: Callable[[ApiContext], Awaitable[str]], context: ApiContext) -> str:
+    try:
+        return await check(context)
+    except Exception as exc:
+        return f"unavailable ({type(exc).__name__})"
+
+
+#: The parts whose failure makes health 503 (a parked subject only degrades it).
+_PARTS = ("broker", "database", "worker")
+
+
 @router.get("/v1/health", response_model=Health, responses={503: {"model": Health}})
 async def health(context: ContextDep) -> Any:
-    """200 once broker, database and at least one worker (sealer + engine) are ready.
+    """200 once broker, database and a worker are ready (``degraded`` while events are parked).
 
     Otherwise 503, naming each part that is down (``database``, ``broker``,
     ``worker``); it recovers by itself when the part is back.
@@ -58,13 +80,16 @@ async def health(context: ContextDep) -> Any:
     except Exception as exc:
         checks["database"] = f"unavailable ({type(exc).__name__})"
         checks["worker"] = "unknown (the database is down)"
-    try:
-        checks["broker"] = await _check_broker(context)
-    except Exception as exc:
-        checks["broker"] = f"unavailable ({type(exc).__name__})"
-    down = sorted(name for name, value in checks.items() if value != "ok")
-    status = "stopping" if context.draining else "unavailable" if down else "ready"
-    body = Health(status=status, checks=checks, down=down)
+    checks["broker"] = await _probe(_check_broker, context)
+    checks["engine"] = (
+        await _probe(_check_engine, context)
+        if checks["database"] == "ok"
+        else "unknown (the database is down)"
+    )
+    down = sorted(part for part in _PARTS if checks[part] != "ok")
+    degraded = any(v.startswith(DEGRADED) for v in checks.values())
+    status = "unavailable" if down else DEGRADED if degraded else "ready"
+    body = Health(status="stopping" if context.draining else status, checks=checks, down=down)
     return JSONResponse(body.model_dump(), status_code=503 if down else 200)
 
 
@@ -97,6 +122,14 @@ def _families(
     )
     yield GaugeMetricFamily(
         "haven_workers_ready", "Workers beating and ready", counts["workers_ready"]
+    )
+    yield GaugeMetricFamily(
+        "haven_engine_parked_events", "Events parked by the engine", counts["parked_events"]
+    )
+    yield GaugeMetricFamily(
+        "haven_engine_parked_subjects",
+        "Subjects whose events are parked",
+        counts["parked_subjects"],
     )
     rejected = CounterMetricFamily(
         "haven_events_rejected", "Inputs refused, by reason", labels=["stage", "reason"]
