@@ -72,6 +72,15 @@ class CommonSettings(BaseSettings):
     kafka_ssl_cafile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_CAFILE"))
     kafka_ssl_certfile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_CERTFILE"))
     kafka_ssl_keyfile: Path | None = Field(None, validation_alias=_env("KAFKA_SSL_KEYFILE"))
+    #: ``haven up`` stop: how long the worker may drain (seal, relay, apply) before SIGKILL.
+    worker_stop_timeout_s: float = Field(
+        30.0, gt=0, validation_alias=_env("HAVEN_WORKER_STOP_TIMEOUT_S")
+    )
+
+    @property
+    def drain_s(self) -> float:
+        """What the worker's loops may spend draining: most of the stop timeout."""
+        return self.worker_stop_timeout_s * 0.8
 
     @field_validator("topic_prefix")
     @classmethod
@@ -158,9 +167,6 @@ class ApiSettings(CommonSettings):
     #: Requests per second per agency, per API process (0: no limit), and the burst.
     api_rate_limit: float = Field(0.0, ge=0, validation_alias=_env("HAVEN_API_RATE_LIMIT"))
     api_rate_burst: int = Field(0, ge=0, validation_alias=_env("HAVEN_API_RATE_BURST"))
-    worker_stop_timeout_s: float = Field(
-        30.0, gt=0, validation_alias=_env("HAVEN_WORKER_STOP_TIMEOUT_S")
-    )
 
 
 class WorkerSettings(CommonSettings):
