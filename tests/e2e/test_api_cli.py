@@ -31,7 +31,8 @@ def test_haven_api_runs_without_a_worker(embedded_data_dir: Path) -> None:
         _wait_until(lambda: httpx.get(f"{base}/v1/livez").status_code == 200, 90, "livez")
         health = httpx.get(f"{base}/v1/health")
         assert health.status_code == 503, "no worker: alive, not ready"
-        assert health.json()["checks"]["database_and_workers"] == "no ready worker"
+        assert health.json()["checks"]["worker"] == "no ready worker"
+        assert health.json()["down"] == ["worker"]
         assert httpx.get(f"{base}/v1/notices").status_code == 401
         api.send_signal(signal.SIGTERM)
         assert api.wait(timeout=60) == 0
