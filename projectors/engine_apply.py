@@ -15,11 +15,14 @@ from events.envelope import Event
 from events.sealing import bind_to_event, is_sealed
 from events.types import EventData
 from projectors.consent import AgencyProfile
+from projectors.consent_history import record_consent
 from projectors.engine_batch import BatchScope, LoggedEvent
 from projectors.entitlements import refusal
 from projectors.erasure import Erasure
 from projectors.recipients import Delivery, EventFacts
+from projectors.rectification import Rectifier
 from projectors.sdk import EventView
+from projectors.sharing import GrantSharing, holding_of
 from projectors.subject_state import SubjectState
 
 IDENTIFIED = "haven.victim.identified.v1"
@@ -32,18 +35,22 @@ class Applier:
     def __init__(self, scope: BatchScope) -> None:
         self.scope = scope
         self.erasure = Erasure(scope, self.project)
+        self.sharing = GrantSharing(scope, self.project, self.merged_data)
+        self.rectifier = Rectifier(scope, self.project, self._statistics)
         self._routes: dict[str, Callable[[LoggedEvent], None]] = {
             "haven.agency.registered.v1": self._agency,
             "haven.agency.updated.v1": self._agency,
             "haven.policy.activated.v1": self._policy,
             "haven.consent.granted.v1": self._granted,
             "haven.consent.withdrawn.v1": self._withdrawn,
-            "haven.consent.expired.v1": self.erasure.expired,
+            "haven.consent.expired.v1": self._expired,
             "haven.erasure.executed.v1": self.erasure.executed,
+            "haven.record.rectified.v1": self._rectified,
         }
 
     def apply(self, logged: LoggedEvent) -> None:
         """Apply one event (the caller has dropped duplicates)."""
+        self.scope.batch_events[logged.offset] = logged
         route = self._routes.get(logged.event.type, self._shareable)
         route(logged)
 
@@ -81,12 +88,25 @@ class Applier:
             return
         state.consent.apply(logged.event.data)
         self.erasure.granted(logged, state)
+        record_consent(self.scope, logged, "granted")
+        self.sharing.share(logged, str(logged.data["consent_id"]), state)
 
     def _withdrawn(self, logged: LoggedEvent) -> None:
         state = self.scope.state(logged.subject)
         if self._refused(logged, state):
             return
+        before = set(state.consent.grants)
         self.erasure.withdrawn(logged, state)
+        ended = sorted(before - set(state.consent.grants))
+        record_consent(self.scope, logged, "withdrawn", {"ended_consent_ids": ended})
+
+    def _expired(self, logged: LoggedEvent) -> None:
+        if logged.subject is not None:
+            record_consent(self.scope, logged, "expired")
+        self.erasure.expired(logged)
+
+    def _rectified(self, logged: LoggedEvent) -> None:
+        self.rectifier.apply(logged, self.scope.state(logged.subject))
 
     # -- shareable events ----------------------------------------------
 
@@ -125,6 +145,8 @@ class Applier:
         """Run the projectors of one recipient and record what it now holds."""
         self.project(logged, agency, delivery.fields, delivery.bases)
         self.scope.delivered.setdefault(logged.offset, []).append(agency.id)
+        grant = (delivery.fields, delivery.bases)
+        self.scope.holdings.add(holding_of(self.scope, logged, agency.id, grant, logged.event.time))
         state.seen_by.add(agency.id)
         if logged.event.type == IDENTIFIED:
             state.hold(agency.id, lawful_only=not ({"producer", "consent"} & delivery.bases))
@@ -206,8 +228,13 @@ class Applier:
 
 
 def _bound(value: Any, event_id: str, name: str) -> Any:
-    """Sealed fields carry the event id and path they open with (the AES-GCM AAD)."""
-    return bind_to_event(value, event_id, f"data.{name}") if is_sealed(value) else value
+    """Sealed fields carry the event id and path they open with (the AES-GCM AAD).
+
+    A corrected field is already bound to the rectification that sealed it.
+    """
+    if is_sealed(value) and "event_id" not in value:
+        return bind_to_event(value, event_id, f"data.{name}")
+    return value
 
 
 def _highest_epoch(data: dict[str, Any], subject: str | None) -> int:

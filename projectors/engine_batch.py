@@ -16,11 +16,14 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from events.codec import parse_log_dict
 from events.envelope import Event
+from events.jsonload import load_json
 from events.types import EventData
 from projectors.agencies import schema_name
 from projectors.consent import AgencyProfile
 from projectors.engine_context import PartitionContext, PolicyBook, directory_profile
+from projectors.holdings import HoldingsBuffer
 from projectors.recipients import Delivery, Recipients
 from projectors.sdk import EventView, ProjectorRegistry
 from projectors.subject_state import SubjectState
@@ -35,6 +38,12 @@ class LoggedEvent:
     offset: int
     event: Event[EventData]
     data: dict[str, Any]
+
+    @classmethod
+    def parse(cls, offset: int, value: bytes) -> LoggedEvent:
+        """A log record's bytes, parsed (upcast, personal fields sealed)."""
+        event = parse_log_dict(load_json(value))
+        return cls(offset, event, event.data.model_dump(mode="json", exclude_none=True))
 
     @property
     def subject(self) -> str | None:
@@ -73,6 +82,10 @@ class BatchScope:
     #: For the audit ledger: recipients and refusals by log offset.
     delivered: dict[int, list[str]] = field(default_factory=dict)
     refused: set[int] = field(default_factory=set)
+    #: Deliveries of this batch, written when it ends (``projectors.holdings``).
+    holdings: HoldingsBuffer = field(default_factory=HoldingsBuffer)
+    #: Events of this batch by offset (the archive holds them only once it commits).
+    batch_events: dict[int, LoggedEvent] = field(default_factory=dict)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def state(self, subject: str | None) -> SubjectState:

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
-from events.codec import parse_log_dict
-from events.jsonload import load_json
 from projectors.audit_ledger import record_batch
 from projectors.engine_apply import Applier
 from projectors.engine_batch import BatchScope, EngineSettings, LoggedEvent
@@ -122,6 +120,7 @@ class EngineCore:
         for event in fresh:
             applier.apply(event)
         _save(conn, topic, partition, fresh, scope.states)
+        scope.holdings.flush(conn)
         batch = [(event, record.value) for event, record in zip(logged, records, strict=True)]
         applied = {event.offset for event in fresh}
         record_batch(conn, topic, partition, batch, applied, scope.refused, scope.delivered)
@@ -133,10 +132,7 @@ class EngineCore:
 
 
 def _parse(record: LogRecord) -> LoggedEvent:
-    document = load_json(record.value)
-    event = parse_log_dict(document)
-    data = event.data.model_dump(mode="json", exclude_none=True)
-    return LoggedEvent(record.offset, event, data)
+    return LoggedEvent.parse(record.offset, record.value)
 
 
 def _lock_and_check(conn: Connection, topic: str, partition: int, expected: int | None) -> None:
