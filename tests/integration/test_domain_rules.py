@@ -209,8 +209,7 @@ def test_immigration_sees_only_nationality_and_minority(case: Case) -> None:
     case.send("ngo_gr", IDENTIFIED, ident())
     case.send(
         "ngo_gr", GRANTED, grant(agency_types=["immigration"], purposes=("residence_status",))
-    )
-    case.send("ngo_gr", IDENTIFIED, ident())
+    )  # the grant shares the identification (no second one needed)
     case.send("ngo_gr", RISK, risk())
     row = case.subject_row("imm_gr")
     assert row is not None
@@ -260,13 +259,15 @@ def test_protective_orders_reach_police_prosecutors_courts_where_recognised(case
     assert case.table("police_it", "protective_orders")[0]["revoked_at"] is not None
 
 
-def test_no_backfill_after_a_new_grant(case: Case) -> None:
+def test_a_new_grant_shares_the_current_record_once(case: Case) -> None:
     case.send("ngo_gr", IDENTIFIED, ident())
     case.send("ngo_gr", RISK, risk())
     case.send("ngo_gr", GRANTED, grant(agencies=["coord_gr"]))
-    assert case.timeline("coord_gr") == []
+    assert sorted(case.timeline("coord_gr")) == sorted([IDENTIFIED, RISK])
     case.send("ngo_gr", RISK, risk("medium"))
-    assert case.timeline("coord_gr") == [RISK]
+    assert sorted(case.timeline("coord_gr")) == sorted([IDENTIFIED, RISK, RISK])
+    case.send("ngo_gr", GRANTED, grant("c2", agencies=["coord_gr"]))
+    assert len(case.timeline("coord_gr")) == 3, "nothing is shared twice"
 
 
 # -- withdrawal and expiry ---------------------------------------------------
