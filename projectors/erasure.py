@@ -183,7 +183,7 @@ class Erasure:
         rows = self.scope.conn.execute(
             text(
                 "SELECT event, fields, bases, log_offset FROM haven_core.retained_deliveries"
-                " WHERE subject_id = :s AND agency_id = :a ORDER BY seq"
+                " WHERE subject_id = :s AND agency_id = :a ORDER BY log_offset, seq"
             ),
             {"s": subject, "a": agency_id},
         ).all()

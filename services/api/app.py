@@ -19,7 +19,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import error_path
-from services.api import routes_audit, routes_events, routes_lists, routes_ops, routes_subjects
+from services.api import (
+    routes_audit,
+    routes_events,
+    routes_lists,
+    routes_ops,
+    routes_rights,
+    routes_subjects,
+)
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
 
@@ -87,6 +94,13 @@ def create_app(context: ApiContext) -> FastAPI:
     app.state.context = context
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
-    for module in (routes_ops, routes_events, routes_subjects, routes_lists, routes_audit):
+    for module in (
+        routes_ops,
+        routes_events,
+        routes_subjects,
+        routes_rights,
+        routes_lists,
+        routes_audit,
+    ):
         app.include_router(module.router)
     return app

@@ -75,20 +75,24 @@ def test_shelter_and_immigration_see_the_identification_after_the_grant(case: Ca
     assert case.subject_row("shelter_pt") is None
     grant_id = case.send("ngo_gr", GRANTED, PT_GRANT)
     shelter = case.subject_row("shelter_pt")
-    assert shelter is not None and shelter["risk_level"] == "high"
+    assert shelter is not None
+    assert shelter["risk_level"] == "high"
     assert personal(case, "shelter_pt")["full_name"] == "Test Person"
     immigration = case.subject_row("imm_pt")
     assert immigration is not None
-    assert immigration["nationality"] == ["NG"] and immigration["is_minor"] is False
-    assert immigration["personal"] is None and immigration["exploitation_types"] is None
+    assert immigration["nationality"] == ["NG"]
+    assert immigration["is_minor"] is False
+    assert immigration["personal"] is None
+    assert immigration["exploitation_types"] is None
     assert immigration["risk_level"] is None, "non-punishment: never risk"
     receipts = core(case, "SELECT * FROM haven_core.grant_receipts WHERE subject_id = :s")
     shared = {r["agency_id"]: r["events_shared"] for r in receipts}
     assert shared == {"shelter_pt": 2, "imm_pt": 1}
     assert all(r["grant_event_id"] == grant_id for r in receipts)
     ledger = core(
-        case, "SELECT recipients FROM haven_core.audit_ledger WHERE subject_id = :s"
-        " AND event_type = 'haven.consent.granted.v1'"
+        case,
+        "SELECT recipients FROM haven_core.audit_ledger WHERE subject_id = :s"
+        " AND event_type = 'haven.consent.granted.v1'",
     )
     assert ledger[0]["recipients"] == ["imm_pt", "shelter_pt"]
 
@@ -135,12 +139,15 @@ def test_a_rectified_date_of_birth_replaces_the_old_one_everywhere(case: Case) -
     for agency in ("ngo_gr", "shelter_pt", "imm_pt"):
         assert "1999-01-01" not in str(case.rig.rows(agency, "subjects"))
     notices = [
-        n["payload"] for n in case.rig.notices() if n["payload"].get("rectification_event_id") == rect_id
+        n["payload"]
+        for n in case.rig.notices()
+        if n["payload"].get("rectification_event_id") == rect_id
     ]
     assert sorted(n["agency"] for n in notices) == ["imm_pt", "ngo_gr", "shelter_pt"]
     assert all(n["fields"] == ["personal"] and "2001" not in str(n) for n in notices)
     audit = core(case, "SELECT * FROM haven_core.rectifications WHERE subject_id = :s")
-    assert audit[0]["producer"] == "ngo_gr" and audit[0]["reason"] == "wrong_fact"
+    assert audit[0]["producer"] == "ngo_gr"
+    assert audit[0]["reason"] == "wrong_fact"
 
 
 def test_a_rectified_risk_level_reaches_a_grant_made_later(case: Case) -> None:
@@ -203,8 +210,9 @@ def test_the_consent_history_keeps_evidence_withdrawals_and_expiries(case: Case)
     )
     case.send("ngo_gr", WITHDRAWN, withdraw({"consent_ids": ["c1"]}))
     rows = core(
-        case, "SELECT kind, record FROM haven_core.consent_records WHERE subject_id = :s"
-        " ORDER BY log_offset"
+        case,
+        "SELECT kind, record FROM haven_core.consent_records WHERE subject_id = :s"
+        " ORDER BY log_offset",
     )
     assert [r["kind"] for r in rows] == ["granted", "granted", "expired", "withdrawn"]
     assert rows[0]["record"]["evidence"] == evidence
