@@ -1,6 +1,6 @@
 """Bytes <-> :class:`~events.envelope.Event`, with the input checks in their fixed order.
 
-Inbound checks, first failure wins (DESIGN.md, Envelope): size -> JSON ->
+Inbound checks, first failure wins (docs/architecture.md, Input checks): size -> JSON ->
 envelope (incl. ``missing_subject``) -> agency (``agency``, ``source`` and the
 inbox agree; optionally registered) -> known type (system types are
 reserved) -> ``data`` schema.  Log records are read with the same steps after
@@ -18,12 +18,12 @@ from pydantic import BaseModel, ValidationError
 from events.envelope import Envelope, Event, source_agency
 from events.errors import ContractError, FieldError, RejectReason, field_errors
 from events.jsonload import load_json
+from events.limits import MAX_EVENT_BYTES
 from events.registry import REGISTRY, TypeRegistry
 from events.types import EventData
 from events.upcasting import UPCASTERS, Upcasters
 from events.wire import wire_model
 
-MAX_EVENT_BYTES: Final = 1_048_576
 AnyEvent = Event[EventData]
 #: ``is_known_agency``: whether an agency id is registered.
 AgencyCheck = Callable[[str], bool]

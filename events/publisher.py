@@ -19,12 +19,10 @@ from kafka import KafkaAdminClient, KafkaProducer
 from events.codec import encode, parse_inbound
 from events.envelope import Event
 from events.errors import ContractError, FieldError, RejectReason
+from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 from events.topics import inbox_topic
 
 CONTENT_TYPE_HEADER = ("content-type", b"application/cloudevents+json")
-MAX_EVENT_BYTES = 1_048_576
-# Producer requests must carry a whole 1 MiB event plus batch overhead.
-MAX_REQUEST_BYTES = 4 * MAX_EVENT_BYTES
 
 
 class InboxMissingError(RuntimeError):
@@ -77,7 +75,7 @@ def producer_config(bootstrap_servers: str, request_timeout_ms: int) -> dict[str
         "max_in_flight_requests_per_connection": 5,
         "retries": 2**31 - 1,
         "linger_ms": 5,
-        "max_request_size": MAX_REQUEST_BYTES,
+        "max_request_size": MAX_MESSAGE_BYTES,
         "request_timeout_ms": request_timeout_ms,
         "max_block_ms": request_timeout_ms,
         "client_id": "haven-publisher",

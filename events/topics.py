@@ -1,4 +1,4 @@
-"""Kafka topic names (DESIGN.md, Topics): ``<prefix>.inbox.<agency>.v1`` and friends."""
+"""Kafka topic names (docs/architecture.md, Topics): ``<prefix>.inbox.<agency>.v1`` and friends."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Where this command's broker and database are: configured URLs or the embedded infra.
 
-DESIGN.md: every command works against the infrastructure of its
+docs/architecture.md "CLI": every command works against the infrastructure of its
 ``HAVEN_DATA_DIR`` (the embedded one if it is running there, else the
 configured URLs).  ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` win when
 set; otherwise the running embedded infra of ``settings.data_dir`` is used.

@@ -2,7 +2,7 @@
 
 Each runnable has one settings class, built once in its ``main()`` and passed
 down; nothing here connects to anything.  Variable names are fixed by
-DESIGN.md: ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``HAVEN_MASTER_KEY``,
+docs/architecture.md: ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``HAVEN_MASTER_KEY``,
 ``HAVEN_MASTER_KEY_FILE``, ``HAVEN_DATA_DIR``, ``HAVEN_TOPIC_PREFIX`` and
 ``HAVEN_API_PORT``.
 """

@@ -1,4 +1,4 @@
-"""Creating Haven's topics (idempotent), with the settings DESIGN.md asks for.
+"""Creating Haven's topics (idempotent), with the settings of docs/architecture.md "Topics".
 
 Inbox topics keep raw personal data, so they get a short retention; the log
 keeps everything; the DLQ keeps its (sealed) records for its retention.
@@ -15,6 +15,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from events.limits import MAX_MESSAGE_BYTES
 from events.topics import dlq_topic, inbox_topic, log_topic, notices_topic
 
 logger = logging.getLogger("haven.topics")
@@ -22,7 +23,6 @@ logger = logging.getLogger("haven.topics")
 DAY_MS = 24 * 3600 * 1000
 INBOX_RETENTION_MS = DAY_MS
 DLQ_RETENTION_MS = 7 * DAY_MS
-MESSAGE_MAX_BYTES = 4 * 1_048_576
 
 
 def _new_topic(name: str, partitions: int, retention_ms: int) -> NewTopic:
@@ -32,7 +32,7 @@ def _new_topic(name: str, partitions: int, retention_ms: int) -> NewTopic:
         replication_factor=1,
         topic_configs={
             "retention.ms": str(retention_ms),
-            "max.message.bytes": str(MESSAGE_MAX_BYTES),
+            "max.message.bytes": str(MAX_MESSAGE_BYTES),
         },
     )
 

@@ -15,55 +15,21 @@ from typing import Any, ClassVar
 import faust
 from mode import Service
 
+from events.limits import MAX_MESSAGE_BYTES
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from infra.settings import WorkerSettings
-from projectors.engine_batch import EngineSettings
-from projectors.engine_core import EngineCore
-from projectors.engine_service import EngineConfig, EngineService
-from projectors.heartbeat import Heartbeat
-from projectors.keyring import Keyring
-from projectors.loop_thread import Loop
-from projectors.policy_loader import default_policy_path, load_policy
-from projectors.registry import default_registry
+from projectors.bootstrap import (
+    construct_scheduler,
+    construct_worker_engine,
+    construct_worker_sealer,
+)
+from projectors.engine.service import EngineService
+from projectors.keys.keyring import Keyring
+from projectors.runtime.heartbeat import Heartbeat
+from projectors.runtime.loop_thread import Loop
 from projectors.scheduler import Scheduler
-from projectors.sealer import Sealer, SealerConfig
-from projectors.sealer_store import SealerStore
-
-
-def build_sealer(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Sealer:
-    """The sealer with its store and keyring (connects lazily)."""
-    engine = sync_engine(endpoints.database_url)
-    config = SealerConfig(
-        bootstrap_servers=endpoints.bootstrap_servers,
-        topic_prefix=settings.topic_prefix,
-        group_id=f"{settings.app_id}-sealer",
-        batch_max=settings.sealer_batch_max,
-        session_timeout_ms=int(settings.session_timeout_s * 1000),
-        idempotent_producer=settings.producer_idempotence,
-    )
-    return Sealer(config, SealerStore(engine), Keyring(engine, master_key))
-
-
-def build_engine(settings: WorkerSettings, endpoints: Endpoints, keyring: Keyring) -> EngineService:
-    """The projection engine's consumer loop and core (connects lazily)."""
-    policy = load_policy(settings.policy_file or default_policy_path())
-    core = EngineCore(
-        sync_engine(endpoints.database_url),
-        default_registry(),
-        policy,
-        EngineSettings(erasure_hold_s=settings.erasure_hold_s),
-        keyring,
-    )
-    config = EngineConfig(
-        bootstrap_servers=endpoints.bootstrap_servers,
-        topic_prefix=settings.topic_prefix,
-        group_id=f"{settings.app_id}-engine",
-        batch_max=settings.engine_batch_max,
-        session_timeout_ms=int(settings.session_timeout_s * 1000),
-        retry_s=settings.engine_retry_s,
-    )
-    return EngineService(config, core)
+from projectors.sealer.service import Sealer
 
 
 class _LoopService(Service):
@@ -122,17 +88,19 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 3, 0.5),
         consumer_auto_offset_reset="earliest",
-        producer_max_request_size=4 * 1_048_576,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
     )
-    sealer = build_sealer(settings, endpoints, master_key)
+    sealer = construct_worker_sealer(
+        settings, endpoints, Keyring(sync_engine(endpoints.database_url), master_key)
+    )
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
-    engine = build_engine(settings, endpoints, keyring)
-    scheduler = Scheduler(
+    engine = construct_worker_engine(settings, endpoints, keyring)
+    scheduler = construct_scheduler(
         sync_engine(endpoints.database_url),
         endpoints.bootstrap_servers,
         settings.topic_prefix,
         keyring,
-        tick_s=settings.scheduler_tick_s,
+        settings.scheduler_tick_s,
     )
     beat_engine = sync_engine(endpoints.database_url, pool_size=1)
     heartbeat = Heartbeat(beat_engine, [sealer.ready, engine.ready])

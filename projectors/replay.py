@@ -11,11 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Engine
 
-from projectors.engine_batch import EngineSettings
-from projectors.engine_core import EngineCore, LogRecord
-from projectors.policy_loader import default_policy_path, load_policy
-from projectors.policy_model import Policy
-from projectors.registry import default_registry
+from projectors.bootstrap import construct_engine_core
+from projectors.log import LogRecord
+from projectors.policy.model import Policy
 
 
 def replay_log(
@@ -28,12 +26,8 @@ def replay_log(
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Apply every partition's records in order; returns how many records were read."""
-    core = EngineCore(
-        engine,
-        default_registry(),
-        policy or load_policy(default_policy_path()),
-        EngineSettings(erasure_hold_s=float("inf")),  # a replay never destroys keys
-    )
+    # a replay never destroys keys
+    core = construct_engine_core(engine, policy=policy, hold_s=float("inf"))
     total = 0
     for partition, records in sorted(partitions.items()):
         position = core.positions(topic, [partition]).get(partition)

@@ -18,10 +18,10 @@ from sqlalchemy import Engine, text
 
 from events.topics import log_topic
 from events.types.system import ConsentExpired
-from projectors.key_destruction import destroy_subject_epochs, due_erasures
-from projectors.keyring import Keyring
-from projectors.notices import NoticeRelay
-from projectors.outbox import enqueue, relay_pending, system_event
+from projectors.keys.destruction import destroy_subject_epochs, due_erasures
+from projectors.keys.keyring import Keyring
+from projectors.outbox.notices import NoticeRelay
+from projectors.outbox.store import enqueue, relay_pending, system_event
 
 logger = logging.getLogger("haven.scheduler")
 

@@ -32,12 +32,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, make_url, text
 
+from events.limits import MAX_MESSAGE_BYTES
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from infra.migrate import migrate
 
 # Sealing grows events past the 1 MiB input limit: brokers must accept more.
-TEST_MESSAGE_MAX_BYTES = 4 * 1024 * 1024
+TEST_MESSAGE_MAX_BYTES = MAX_MESSAGE_BYTES
 
 
 def _configured() -> Endpoints | None:

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, text
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
-from projectors.inprocess import pipeline_threads
-from projectors.registration import register_agency
+from projectors.bootstrap import pipeline_threads
+from projectors.directory.registration import register_agency
 from services.scenarios.builders import cloudevent
 
 AGENCIES = [

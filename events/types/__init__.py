@@ -43,7 +43,7 @@ from events.types.system import (
 )
 from events.types.victim import ExploitationType, PersonalDetails, VictimIdentified
 
-#: Every event type of the contract, in the order of DOMAIN.md.
+#: Every event type of the contract, in the order of docs/rules.md "Event types".
 EVENT_MODELS: Final[tuple[type[EventData], ...]] = (
     VictimIdentified,
     RiskAssessed,

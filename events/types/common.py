@@ -102,7 +102,7 @@ class EventData(ContractModel):
 
 
 class AgencyType(StrEnum):
-    """Kinds of agencies (DOMAIN.md)."""
+    """Kinds of agencies (docs/rules.md "Subjects and agencies")."""
 
     COORDINATOR = "coordinator"
     POLICE = "police"

@@ -4,7 +4,7 @@ A personal field is a top-level field of an event's ``data``, annotated with
 :class:`Personal`, which names the key it is sealed with.  The marker is both
 field metadata (for :func:`personal_fields`) and the JSON Schema keyword
 ``x-haven-personal`` (for other languages).  The whole value of the field is
-sealed into a :class:`SealedField` (DESIGN.md, Envelope) from the sealer on.
+sealed into a :class:`SealedField` (docs/architecture.md, Envelope) from the sealer on.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """System events: produced by Haven itself, never accepted from an inbox.
 
 They put every change of "who receives what" into the log, so that a replay
-sees the world change at the same point as it did live (DESIGN.md).
+sees the world change at the same point as it did live (docs/architecture.md, Deterministic replay).
 """
 
 from __future__ import annotations

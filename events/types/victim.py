@@ -22,7 +22,7 @@ from events.types.personal import KeyScope, Personal
 
 
 class ExploitationType(StrEnum):
-    """Forms of exploitation (DOMAIN.md)."""
+    """Forms of exploitation (docs/rules.md "Event types")."""
 
     SEXUAL = "sexual"
     FORCED_LABOUR = "forced_labour"

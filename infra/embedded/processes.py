@@ -42,7 +42,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def _pdeathsig(sig: signal.Signals, parent_pid: int) -> Callable[[], None]:
+def die_with_parent(sig: signal.Signals, parent_pid: int) -> Callable[[], None]:
     """A ``preexec_fn`` asking the kernel to send ``sig`` when the parent dies.
 
     CPython runs ``preexec_fn`` after switching to ``user=``, and a credential
@@ -87,7 +87,7 @@ def spawn(
             cwd="/",
             start_new_session=not owned,
             process_group=0 if owned else None,
-            preexec_fn=_pdeathsig(death_signal, os.getpid()) if owned else None,
+            preexec_fn=die_with_parent(death_signal, os.getpid()) if owned else None,
             **user_kwargs,
         )
 

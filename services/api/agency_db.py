@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
 
-from projectors.agencies import schema_name
-from projectors.db_roles import quote_ident
+from projectors.directory.agencies import schema_name
+from projectors.directory.roles import quote_ident
 from services.api.auth import Caller
 
 

@@ -13,22 +13,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import error_path
-from services.api import (
-    routes_audit,
-    routes_events,
-    routes_lists,
-    routes_ops,
-    routes_rights,
-    routes_subjects,
-)
+from events.limits import MAX_MESSAGE_BYTES
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
+from services.api.routes import ROUTERS
 
 logger = logging.getLogger("haven.api")
 _REASONS = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -59,19 +54,22 @@ def _lifespan(context: ApiContext) -> Any:
             bootstrap_servers=context.bootstrap_servers,
             acks="all",
             linger_ms=2,
-            max_request_size=4 * 1_048_576,
+            max_request_size=MAX_MESSAGE_BYTES,
         )
         context.offsets = AIOKafkaConsumer(
             bootstrap_servers=context.bootstrap_servers, enable_auto_commit=False
         )
+        context.admin = AIOKafkaAdminClient(bootstrap_servers=context.bootstrap_servers)
         await context.producer.start()
         await context.offsets.start()
+        await context.admin.start()
         logger.info("api started")
         try:
             yield
         finally:
             await context.producer.stop()
             await context.offsets.stop()
+            await context.admin.close()
             context.core.dispose()
             context.reader.dispose()
             logger.info("api stopped")
@@ -94,13 +92,6 @@ def create_app(context: ApiContext) -> FastAPI:
     app.state.context = context
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
-    for module in (
-        routes_ops,
-        routes_events,
-        routes_subjects,
-        routes_rights,
-        routes_lists,
-        routes_audit,
-    ):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

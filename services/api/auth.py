@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, status
 from sqlalchemy import Engine
 
-from projectors.agencies import authenticate, get_agency
+from projectors.directory.agencies import authenticate, get_agency
 
 
 @dataclass(frozen=True)

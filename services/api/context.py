@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from infra.db import sync_engine
-from projectors.db_roles import api_login_password, enable_api_login
-from projectors.keyring import Keyring
+from projectors.directory.roles import api_login_password, enable_api_login
+from projectors.keys.keyring import Keyring
 
 
 @dataclass
@@ -29,6 +29,7 @@ class ApiContext:
     bootstrap_servers: str
     producer: Any = None  # an aiokafka producer, started by the app's lifespan
     offsets: Any = None  # an aiokafka consumer without group, for end offsets
+    admin: Any = None  # an aiokafka admin client, for fresh topic metadata
 
 
 def reader_engine(core: Engine, master_key: bytes, api_database_url: str | None) -> Engine:

@@ -1,4 +1,4 @@
-"""The gateway's checks, in DESIGN.md order, with the sealer's own validation.
+"""The gateway's checks, in the order of docs/architecture.md, with the sealer's own validation.
 
 Size and authentication run in the route; here: JSON, then per event the
 envelope and agency, known type and schema (``events.codec.parse_dict``, the
@@ -15,9 +15,10 @@ from typing import Any
 from events.codec import parse_dict
 from events.errors import ContractError, FieldError, RejectReason
 from events.jsonload import load_json_value
+from events.limits import MAX_EVENT_BYTES
 from services.api.models import Problem
 
-MAX_BODY_BYTES = 1_048_576
+MAX_BODY_BYTES = MAX_EVENT_BYTES
 MAX_BATCH = 1000
 
 

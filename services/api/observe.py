@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from projectors.heartbeat import READY_WORKERS, STALE_AFTER_S
-from projectors.sealer_store import count_rejections
+from projectors.log import ENGINE_POSITIONS, SEALER_POSITIONS
+from projectors.runtime.heartbeat import READY_WORKERS, STALE_AFTER_S
+from projectors.sealer.store import count_rejections
 
 
 def count_rejection(core: Engine, stage: str, reason: str) -> None:
@@ -24,8 +25,6 @@ def count_rejection(core: Engine, stage: str, reason: str) -> None:
 
 _COUNTS = {
     "sealed": "SELECT count(*) FROM haven_core.sealed_events",
-    "projected": "SELECT COALESCE(sum(next_offset), 0) FROM haven_core.engine_positions"
-    " WHERE topic = :log",
     "erasures": "SELECT count(DISTINCT withdrawal_event_id) FROM haven_core.erasure_receipts",
     "keys_destroyed": "SELECT count(*) FROM haven_core.keys WHERE destroyed_at IS NOT NULL",
     "workers_ready": str(READY_WORKERS),
@@ -49,16 +48,9 @@ def pipeline_counts(core: Engine, log_topic: str) -> dict[str, Any]:
             text("SELECT source, reason, count FROM haven_core.rejection_counts")
         )
         counts["rejected"] = [(row[0], row[1], int(row[2])) for row in rejected]
-        sealer = conn.execute(
-            text("SELECT topic, partition, next_offset FROM haven_core.sealer_positions")
-        )
-        engine = conn.execute(
-            text("SELECT topic, partition, next_offset FROM haven_core.engine_positions")
-        )
-        counts["positions"] = {
-            "sealer": {(r[0], r[1]): r[2] for r in sealer},
-            "engine": {(r[0], r[1]): r[2] for r in engine},
-        }
+        engine = ENGINE_POSITIONS.read(conn)
+        counts["projected"] = sum(n for (topic, _), n in engine.items() if topic == log_topic)
+        counts["positions"] = {"sealer": SEALER_POSITIONS.read(conn), "engine": engine}
     return counts
 
 

@@ -24,9 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, text
 
-from projectors.consent import AgencyProfile
-from projectors.registry import default_registry
-from projectors.subject_state import SubjectState
+from projectors.consent.ledger import AgencyProfile
+from projectors.consent.subject_state import SubjectState
+from projectors.readmodels.registry import default_registry
 from services.api.auth import Caller
 
 ACTING_TYPES = frozenset({"coordinator", "legal_aid"})

@@ -7,7 +7,7 @@ import uvicorn
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from infra.settings import ApiSettings
-from projectors.keyring import Keyring
+from projectors.keys.keyring import Keyring
 from services.api.app import create_app
 from services.api.context import ApiContext, reader_engine
 

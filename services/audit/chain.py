@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from projectors.audit_ledger import GENESIS, LedgerEntry, chain_hash
+from projectors.audit.ledger import GENESIS, LedgerEntry, chain_hash
 
 #: How far from its position a displaced entry is looked for (reordering, shifts).
 WINDOW = 64

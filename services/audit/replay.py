@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Engine, make_url, text
 
 from infra.db import sync_engine
 from infra.migrate import migrate
-from projectors.engine_core import LogRecord
-from projectors.policy_model import Policy
+from projectors.directory.roles import STATS_SCHEMA
+from projectors.log import ENGINE_POSITIONS, LogRecord
+from projectors.policy.model import Policy
 from projectors.replay import replay_log
 
 
@@ -103,11 +104,8 @@ class ReplayReport:
 def live_positions(engine: Engine, topic: str) -> dict[int, int]:
     """The live engine's next offsets of ``topic``."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT partition, next_offset FROM haven_core.engine_positions WHERE topic = :t"),
-            {"t": topic},
-        )
-        return {row[0]: row[1] for row in rows}
+        stored = ENGINE_POSITIONS.read(conn, topic)
+    return {partition: offset for (_, partition), offset in stored.items()}
 
 
 @contextmanager
@@ -203,8 +201,9 @@ def _tables(conn: Connection) -> list[tuple[str, str]]:
         text(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n"
             " ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND"
-            " (nspname LIKE 'agency\\_%' OR nspname = 'haven_stats')"
-        )
+            " (nspname LIKE 'agency\\_%' OR nspname = :stats)"
+        ),
+        {"stats": STATS_SCHEMA},
     )
     return [(row[0], row[1]) for row in rows]
 

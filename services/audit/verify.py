@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
-from projectors.archive import record_digest
-from projectors.engine_core import LogRecord
+from projectors.audit.archive import record_digest
+from projectors.log import LogRecord
 from services.audit.chain import ChainWalk, Finding, LedgerRow
 
 _ROWS = text(

@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from rich.progress import Progress
 from sqlalchemy import Engine, make_url, text
 
+from events.limits import MAX_MESSAGE_BYTES
 from events.topics import log_topic
-from projectors.sealer_config import PRODUCE_MAX_BYTES
 from services.bench.stats import rate
 
 _TABLE = """
@@ -81,7 +81,7 @@ async def _consume(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
-        max_partition_fetch_bytes=PRODUCE_MAX_BYTES,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
     )
     events = rows = 0
     with psycopg.connect(conninfo) as conn:

@@ -13,7 +13,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine
 
 from events.topics import log_topic
-from projectors.archive import archived_records
+from projectors.audit.archive import archived_records
 from services.audit.replay import live_positions, run_replay, scratch_database
 from services.bench.stats import rate
 

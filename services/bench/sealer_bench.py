@@ -10,13 +10,13 @@ from aiokafka import AIOKafkaProducer
 from rich.progress import Progress
 from sqlalchemy import Engine
 
+from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
-from projectors.keyring import Keyring
-from projectors.registration import register_agency
-from projectors.sealer import SealerConfig
-from projectors.sealer_store import SealerStore
-from projectors.sealer_thread import SealerThread
+from projectors.bootstrap import sealer_thread
+from projectors.directory.registration import register_agency
+from projectors.keys.keyring import Keyring
+from projectors.sealer.service import SealerConfig
 from services.bench.stats import scalar, wait_for_count
 from services.bench.workload import Agency, Record
 
@@ -27,8 +27,8 @@ async def preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
         bootstrap_servers=bootstrap,
         acks="all",
         linger_ms=20,
-        max_batch_size=1_048_576,
-        max_request_size=4 * 1_048_576,
+        max_batch_size=MAX_EVENT_BYTES,
+        max_request_size=MAX_MESSAGE_BYTES,
     )
     await producer.start()
     try:
@@ -82,7 +82,7 @@ def run_sealer_bench(
         batch_max=batch_max,
     )
     started = time.perf_counter()
-    sealer = SealerThread(config, SealerStore(engine), Keyring(engine, master_key)).start()
+    sealer = sealer_thread(engine, Keyring(engine, master_key), config)
     try:
         drained = wait_for_count(
             lambda: scalar(engine, "SELECT count(*) FROM haven_core.sealed_events"),

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.settings import CliSettings
-from projectors.agencies import AgencyExists, AgencyNotFound, list_agencies, rotate_token
-from projectors.registration import InvalidAgency, register_agency
+from projectors.directory.agencies import AgencyExists, AgencyNotFound, list_agencies, rotate_token
+from projectors.directory.registration import InvalidAgency, register_agency
 from services.cli.context import endpoints_or_exit, err_console, migrated_engine
 
 app = typer.Typer(help="Register agencies and manage their API tokens.", no_args_is_help=True)

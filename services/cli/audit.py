@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 
 from events.topics import log_topic
 from infra.settings import CommonSettings
-from projectors.archive import archived_partitions, archived_records, read_log
-from projectors.engine_core import LogRecord
-from projectors.policy_loader import default_policy_path, load_policy
+from projectors.audit.archive import archived_partitions, archived_records, read_log
+from projectors.log import LogRecord
+from projectors.policy.loader import default_policy_path, load_policy
 from services.audit.replay import ReplayReport, live_positions, run_replay, scratch_database
 from services.audit.trail import subject_trail
 from services.audit.verify import VerifyReport, verify

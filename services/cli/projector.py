@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli.projector_templates import PROJECTOR, TEST
+from services.cli.templates import PROJECTOR, TEST
 
 app = typer.Typer(help="Projectors (read models): scaffold new ones.", no_args_is_help=True)
 
@@ -30,7 +30,7 @@ def _write(path: Path, text: str) -> None:
 def new(
     name: Annotated[str, typer.Argument(help="snake_case name: table and module name")],
     directory: Annotated[Path, typer.Option("--dir", help="package of custom projectors")] = Path(
-        "projectors/custom"
+        "projectors/readmodels/custom"
     ),
     tests_dir: Annotated[Path, typer.Option("--tests-dir")] = Path("tests/integration"),
 ) -> None:

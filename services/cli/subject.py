@@ -17,8 +17,8 @@ from pydantic_core import to_jsonable_python
 
 from infra.secrets import load_master_key
 from infra.settings import CommonSettings
-from projectors.agencies import AgencyNotFound, get_agency, schema_name
-from projectors.keyring import Keyring
+from projectors.directory.agencies import AgencyNotFound, get_agency, schema_name
+from projectors.keys.keyring import Keyring
 from services.api.access_log import record_reads
 from services.api.auth import Caller
 from services.api.rights import acting_state, export_document, export_rows

@@ -1,7 +1,7 @@
 """``haven up``: embedded infra (unless configured), the worker and the API, until Ctrl-C.
 
 Order: infra, migrations, topics (with the embedded broker, the log restored
-from the archive: :mod:`projectors.reopen`), the worker (a child process, so the Faust
+from the archive: :mod:`projectors.audit.reopen`), the worker (a child process, so the Faust
 worker keeps its own event loop and signals), then the API in this process.
 Stopping (Ctrl-C, SIGTERM, or the worker dying) runs the same path backwards:
 the API drains, the worker gets SIGTERM, the infra this command started stops.
@@ -23,13 +23,13 @@ import typer
 from rich.console import Console
 
 from infra.embedded import EmbeddedInfra
-from infra.embedded.processes import _pdeathsig
+from infra.embedded.processes import die_with_parent
 from infra.endpoints import Endpoints
 from infra.logs import configure_logging
 from infra.secrets import load_master_key
 from infra.settings import ApiSettings
-from projectors.archive import RestoreFailed, RestoreRefused
-from projectors.reopen import reopen_log
+from projectors.audit.archive import RestoreFailed, RestoreRefused
+from projectors.audit.reopen import reopen_log
 from services.api.serve import api_server, build_context
 from services.cli.context import migrated_engine
 
@@ -81,7 +81,7 @@ def _start_worker(settings: ApiSettings, endpoints: Endpoints) -> subprocess.Pop
         env=env,
         stdin=subprocess.DEVNULL,
         process_group=0,
-        preexec_fn=_pdeathsig(signal.SIGTERM, os.getpid()),
+        preexec_fn=die_with_parent(signal.SIGTERM, os.getpid()),
     )
 
 

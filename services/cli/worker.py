@@ -9,8 +9,8 @@ from infra.secrets import load_master_key
 from infra.settings import WorkerSettings
 from infra.topics import core_topics, ensure_topics
 from projectors.app import create_app
-from projectors.policy_activation import activate_policy
-from projectors.policy_loader import default_policy_path, load_policy
+from projectors.outbox.activation import activate_policy
+from projectors.policy.loader import default_policy_path, load_policy
 from services.cli.context import endpoints_or_exit, migrated_engine
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.table import Table
 from sqlalchemy import Engine
 
-from projectors.policy_loader import default_policy_path, load_policy
+from projectors.policy.loader import default_policy_path, load_policy
 from services.audit.replay import ReplayReport, run_replay, scratch_database
 from services.audit.verify import VerifyReport, verify
 from services.demo.records import Log

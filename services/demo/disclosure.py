@@ -11,7 +11,7 @@ from typing import Any
 from rich.table import Table
 from sqlalchemy import Engine
 
-from projectors.agencies import get_agency
+from projectors.directory.agencies import get_agency
 from services.api.access_log import record_reads
 from services.api.auth import Caller
 from services.api.rights import acting_state, disclosure

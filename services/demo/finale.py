@@ -9,8 +9,8 @@ from rich.table import Table
 from sqlalchemy import Connection, Engine, text
 
 from events.topics import dlq_topic, log_topic
-from projectors.agencies import schema_name
-from projectors.archive import read_log
+from projectors.audit.archive import read_log
+from projectors.directory.agencies import schema_name
 from services.demo import cast, records
 from services.demo.audit import AuditResult, audit_table, run_audit
 from services.demo.events import bad_inputs

@@ -1,4 +1,4 @@
-"""Why each step of the story turns out as it does (DOMAIN.md, in a sentence or two)."""
+"""Why each step of the story turns out as it does (docs/rules.md, in a sentence or two)."""
 
 from __future__ import annotations
 

@@ -17,9 +17,10 @@ from sqlalchemy import Engine, text
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
-from projectors.inprocess import pipeline_threads
-from projectors.loop_thread import LoopThread
-from projectors.registration import register_agency
+from projectors.bootstrap import pipeline_threads
+from projectors.directory.registration import register_agency
+from projectors.log import ENGINE_POSITIONS
+from projectors.runtime.loop_thread import LoopThread
 from services.demo.cast import Agency
 
 PARTITIONS = 3
@@ -117,13 +118,11 @@ class DemoPipeline:
 
     def wait_projected(self, topic: str, ends: dict[int, int]) -> None:
         """Wait until the engine's positions reach ``ends`` (next offset per partition)."""
-        sql = (
-            "SELECT next_offset FROM haven_core.engine_positions"
-            " WHERE topic = :t AND partition = :p"
-        )
 
         def caught_up() -> bool:
-            return all(self._scalar(sql, t=topic, p=p) >= end for p, end in ends.items())
+            with self.engine.connect() as conn:
+                stored = ENGINE_POSITIONS.read(conn, topic)
+            return all(stored.get((topic, p), 0) >= end for p, end in ends.items())
 
         self.wait(caught_up, "projecting the whole log")
 

@@ -9,7 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from events.sealing import ERASED, KeyLookup, is_sealed, open_value
-from projectors.engine_core import LogRecord
+from projectors.log import LogRecord
 
 Log = Mapping[int, Sequence[LogRecord]]
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from infra.endpoints import Endpoints
-from projectors.keyring import Keyring
+from projectors.keys.keyring import Keyring
 from services.demo import cast, disclosure, erasure
 from services.demo.background import Background, background
 from services.demo.checks import Outcome

@@ -1,7 +1,7 @@
 """The scripted case: one survivor from Athens to Bari, with Berlin legal aid.
 
 Each step is what agencies send, and what the read models must show after it
-(DOMAIN.md "Who receives what"). Consent comes right after identification:
+(docs/rules.md "Who receives what"). Consent comes right after identification:
 the grant shares her record as it stands (no second identification), the
 NGO corrects a wrong date of birth everywhere it went, and the police and
 the shelter may then record events about her because they hold her

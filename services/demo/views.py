@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from events.sealing import ERASED, KeyLookup
-from projectors.agencies import schema_name
+from projectors.directory.agencies import schema_name
 from services.api.unseal import unseal
 
 #: Columns of ``subjects`` that say nothing about the person (always filled).

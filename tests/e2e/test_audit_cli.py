@@ -13,8 +13,8 @@ from sqlalchemy import Engine, text
 
 from events.topics import log_topic
 from infra.endpoints import Endpoints
-from projectors.engine_testing import EngineRig
-from services.audit.scenario import build_scenario
+from projectors.testing.engine_rig import EngineRig
+from services.scenarios.audit import build_scenario
 from services.scenarios.ctdc import load_cases
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

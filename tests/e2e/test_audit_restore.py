@@ -28,13 +28,13 @@ from infra.embedded.paths import InfraPaths
 from infra.embedded.processes import free_port
 from infra.endpoints import Endpoints
 from infra.topics import core_topics, ensure_topics
-from projectors.archive import RestoreRefused, read_log, restore_log_from_archive
-from projectors.engine_core import LogRecord
-from projectors.engine_testing import EngineRig
+from projectors.audit.archive import RestoreRefused, read_log, restore_log_from_archive
+from projectors.log import LogRecord
 from projectors.replay import replay_log
+from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import run_replay
-from services.audit.scenario import build_scenario
 from services.audit.verify import verify
+from services.scenarios.audit import build_scenario
 from services.scenarios.builders import identification
 from services.scenarios.ctdc import load_cases
 

@@ -20,8 +20,8 @@ from sqlalchemy import Engine, text
 
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
-from projectors.engine_core import LogRecord
-from projectors.registration import register_agency
+from projectors.directory.registration import register_agency
+from projectors.log import LogRecord
 from projectors.replay import replay_log
 from services.bench.sealer_bench import preload
 from services.bench.workload import BENCH_AGENCIES, workload

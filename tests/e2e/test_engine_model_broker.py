@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 from events.topics import log_topic
 from events.types.system import ConsentExpired
 from infra.endpoints import Endpoints
-from projectors.outbox import enqueue, system_event
+from projectors.outbox.store import enqueue, system_event
 from tests.e2e.test_pipeline import Pipeline
 from tests.property.engine_reference import Ev, Reference
 from tests.property.test_engine_vs_reference import AGENCIES, _data, agency_ix, step

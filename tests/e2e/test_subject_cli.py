@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from infra.endpoints import Endpoints
-from projectors.engine_testing import EngineRig
+from projectors.testing.engine_rig import EngineRig
 from tests.integration.test_domain_rules import GRANTED, IDENTIFIED, grant, ident
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

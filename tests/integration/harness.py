@@ -11,12 +11,13 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from sqlalchemy import Engine
 
+from events.limits import MAX_MESSAGE_BYTES
 from events.topics import dlq_topic, inbox_topic, log_topic
-from projectors.keyring import Keyring
-from projectors.registration import register_agency
-from projectors.sealer import Sealer, SealerConfig
-from projectors.sealer_store import SealerStore
-from projectors.sealer_thread import SealerThread
+from projectors.bootstrap import sealer_thread
+from projectors.directory.registration import register_agency
+from projectors.keys.keyring import Keyring
+from projectors.runtime.loop_thread import LoopThread
+from projectors.sealer.service import Sealer, SealerConfig
 
 
 @dataclass
@@ -29,7 +30,7 @@ class SealerHarness:
     master_key: bytes
     jurisdictions: dict[str, str] = field(default_factory=dict)
     _producer: KafkaProducer | None = None
-    _runner: SealerThread | None = None
+    _runner: LoopThread | None = None
     sealer: Sealer | None = None
 
     @property
@@ -56,8 +57,9 @@ class SealerHarness:
             group_id=f"{self.prefix}-sealer",
             session_timeout_ms=6000,
         )
-        self._runner = SealerThread(config, SealerStore(self.engine), self.keyring).start()
-        self.sealer = self._runner.sealer
+        self._runner = sealer_thread(self.engine, self.keyring, config)
+        assert isinstance(self._runner.service, Sealer)
+        self.sealer = self._runner.service
 
     def stop(self) -> None:
         if self._runner is not None:
@@ -71,7 +73,7 @@ class SealerHarness:
             self._producer = KafkaProducer(
                 bootstrap_servers=self.bootstrap,
                 acks="all",
-                max_request_size=4 * 1_048_576,
+                max_request_size=MAX_MESSAGE_BYTES,
             )
         self._producer.send(inbox_topic(self.prefix, agency_id), value=value, key=key)
         self._producer.flush()

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from infra.endpoints import Endpoints
-from projectors.agencies import authenticate, hash_token, rotate_token
-from projectors.registration import InvalidAgency, register_agency
+from projectors.directory.agencies import authenticate, hash_token, rotate_token
+from projectors.directory.registration import InvalidAgency, register_agency
 
 pytestmark = pytest.mark.integration
 

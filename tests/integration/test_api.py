@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from infra.endpoints import Endpoints
-from projectors.agencies import rotate_token
+from projectors.directory.agencies import rotate_token
 from tests.integration.api_rig import (
     AGENCIES,
     SECRET_ALIAS,

@@ -8,7 +8,7 @@ import pytest
 from rich.progress import Progress
 
 from infra.endpoints import Endpoints
-from services.bench.api_bench import run_api_bench
+from services.bench.api.bench import run_api_bench
 
 pytestmark = pytest.mark.integration
 

@@ -31,8 +31,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from infra.endpoints import Endpoints
-from projectors.heartbeat import Heartbeat
-from projectors.loop_thread import LoopThread
+from projectors.runtime.heartbeat import Heartbeat
+from projectors.runtime.loop_thread import LoopThread
 from services.api.app import create_app
 from services.api.context import ApiContext
 from tests.integration.api_rig import (

@@ -9,14 +9,14 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from projectors.audit_ledger import chain_hash
-from projectors.engine_core import LogRecord
-from projectors.engine_testing import EngineRig
+from projectors.audit.ledger import chain_hash
+from projectors.log import LogRecord
+from projectors.testing.engine_rig import EngineRig
 from services.audit.chain import Finding, LedgerRow
-from services.audit.scenario import build_scenario
 from services.audit.trail import subject_trail
 from services.audit.verify import verify
 from services.scenarios import ctdc
+from services.scenarios.audit import build_scenario
 from services.scenarios.ctdc import load_cases
 
 K = 40  # the tampered position

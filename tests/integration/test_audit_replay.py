@@ -16,12 +16,12 @@ from sqlalchemy import Engine, text
 
 from events.sealing import ERASED, is_sealed, open_stored, open_value
 from infra.db import sync_engine
-from projectors.archive import archived_records
-from projectors.engine_core import LogRecord
-from projectors.engine_testing import EngineRig
+from projectors.audit.archive import archived_records
+from projectors.log import LogRecord
+from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import compare_read_models, run_replay
-from services.audit.scenario import build_scenario
 from services.audit.verify import verify
+from services.scenarios.audit import build_scenario
 from services.scenarios.ctdc import load_cases
 
 EVENTS = int(os.environ.get("HAVEN_TEST_AUDIT_EVENTS", "5000"))

@@ -1,4 +1,4 @@
-"""DOMAIN.md "Who receives what" and "Who may produce what", rule by rule, on the real engine."""
+"""docs/rules.md "Who receives what" and "Who may produce what", one rule at a time, real engine."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
-from projectors.engine_testing import EngineRig
+from projectors.testing.engine_rig import EngineRig
 from tests.conftest import fresh_database
 
 IDENTIFIED = "haven.victim.identified.v1"

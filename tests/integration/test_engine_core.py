@@ -12,10 +12,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from events.sealing import ERASED, open_value
-from projectors.engine_core import LogRecord
-from projectors.engine_testing import EngineRig
+from projectors.log import LogRecord, PositionMoved
 from projectors.scheduler import destroy_due_keys
-from projectors.sealer_store import PositionMoved
+from projectors.testing.engine_rig import EngineRig
 
 IDENTIFIED = "haven.victim.identified.v1"
 GRANTED = "haven.consent.granted.v1"

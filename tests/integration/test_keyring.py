@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from events.sealing import ERASED, open_value, seal_value
-from projectors.keyring import Keyring
+from projectors.keys.keyring import Keyring
 
 pytestmark = pytest.mark.integration
 SUBJECT = "6f1c2a52-7c61-4c2e-9d0a-3f1b2b6b9a01"

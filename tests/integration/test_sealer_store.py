@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from projectors.sealer_store import PositionAdvance, PositionMoved, SealerStore
+from projectors.log import PositionMoved
+from projectors.sealer.store import PositionAdvance, SealerStore
 
 pytestmark = pytest.mark.integration
 TOPIC = "haven.inbox.gr_ngo.v1"

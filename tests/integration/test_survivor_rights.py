@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
-from projectors.engine_testing import EngineRig
+from projectors.testing.engine_rig import EngineRig
 from tests.conftest import fresh_database
 from tests.integration.test_domain_rules import (
     AGENCIES,

@@ -1,7 +1,7 @@
-"""An independent reference model of DOMAIN.md + docs/engine.md for the property test.
+"""An independent reference model of docs/rules.md + docs/engine.md for the property test.
 
 It imports nothing from ``projectors``: the default policy is written out by
-hand below, as DOMAIN.md's table states it, and the rules are re-implemented
+hand below, as docs/rules.md's table states it, and the rules are re-implemented
 in the plainest way.  It predicts, per agency and subject, which events the
 agency holds (and with which tracked fields), from which the comparable
 read-model summary follows.  A grant shares the subject's record since its

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
-from projectors.engine_testing import EngineRig
+from projectors.testing.engine_rig import EngineRig
 from tests.conftest import fresh_database
 from tests.property.engine_reference import Agency, Ev, Reference
 

@@ -14,7 +14,7 @@ import yaml
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 ASYNCAPI = CONTRACTS / "asyncapi.yaml"
 
-AGENCY_EVENT_TYPES = {  # DOMAIN.md "Event types": the ones agencies produce
+AGENCY_EVENT_TYPES = {  # docs/rules.md "Event types": the ones agencies produce
     "haven.victim.identified.v1",
     "haven.risk.assessed.v1",
     "haven.shelter.placement-started.v1",

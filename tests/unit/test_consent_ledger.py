@@ -1,4 +1,4 @@
-"""The consent ledger against DOMAIN.md's rules (pure: no broker, no database)."""
+"""The consent ledger against the rules of docs/rules.md (pure: no broker, no database)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from events.types.consent import ConsentGranted, ConsentWithdrawn
 from events.types.risk import RiskAssessed
 from events.types.system import ConsentExpired
-from projectors.consent import AgencyProfile, SubjectConsent
+from projectors.consent.ledger import AgencyProfile, SubjectConsent
 
 AT = "2026-11-01T10:00:00Z"
 GR_NGO = AgencyProfile("gr_ngo", "ngo", "GR")

@@ -1,9 +1,9 @@
-"""DOMAIN.md "Who may produce what", one test per rule (pure)."""
+"""docs/rules.md "Who may produce what", one test per rule (pure)."""
 
 from __future__ import annotations
 
-from projectors.consent import AgencyProfile
-from projectors.entitlements import Refusal, SubjectHolders, erasure_honoured, refusal
+from projectors.consent.entitlements import Refusal, SubjectHolders, erasure_honoured, refusal
+from projectors.consent.ledger import AgencyProfile
 
 NGO = AgencyProfile("gr_ngo", "ngo", "GR")
 COORD = AgencyProfile("gr_coord", "coordinator", "GR")

@@ -11,16 +11,16 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from projectors.policy_loader import (
+from projectors.policy.loader import (
     PolicyError,
     PolicyIssue,
     default_policy_path,
     load_policy,
     load_policy_text,
 )
-from projectors.policy_model import Policy
-from projectors.policy_schema import policy_schema_path
-from projectors.policy_vocabulary import (
+from projectors.policy.model import Policy
+from projectors.policy.schema import policy_schema_path
+from projectors.policy.vocabulary import (
     DOMAIN_FIELDS,
     AgencyType,
     Condition,

@@ -1,4 +1,4 @@
-"""Rules 1-3 of DOMAIN.md "Who receives what" with the default policy (pure)."""
+"""Rules 1-3 of docs/rules.md "Who receives what" with the default policy (pure)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from events.types.consent import ConsentGranted
-from projectors.consent import AgencyProfile, SubjectConsent
-from projectors.policy_loader import default_policy_path, load_policy
-from projectors.recipients import Delivery, EventFacts, Recipients, for_policy
+from projectors.consent.ledger import AgencyProfile, SubjectConsent
+from projectors.consent.recipients import Delivery, EventFacts, Recipients, for_policy
+from projectors.policy.loader import default_policy_path, load_policy
 
 AGENCIES = {
     a.id: a

@@ -1,0 +1,1 @@
+"""Audit: the hash-chained ledger per log partition, the sealed archive, reopening the log."""

@@ -1,0 +1,216 @@
+"""The audit ledger: one hash-chained entry per log record, written in the batch transaction.
+
+Each entry names the record's partition and offset, the event's id, type,
+producing agency, jurisdiction and time, the agencies it reached and the
+SHA-256 of the sealed record bytes.  ``entry_hash`` chains the entries of one
+partition: ``SHA-256(prev_hash || canonical bytes)``.  Only sealed bytes and
+metadata go in, so destroying a subject key never breaks the chain and
+checking it needs no personal data (docs/audit.md "The hash chain").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, text
+
+from projectors.log import LoggedEvent
+
+GENESIS = bytes(32)
+FORMAT = "haven-audit-v1"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What one ledger row holds besides its chain hashes."""
+
+    topic: str
+    partition: int
+    offset: int
+    event_id: str
+    source: str
+    event_type: str
+    producer: str
+    subject_id: str | None
+    jurisdiction: str | None
+    event_time: datetime
+    recipients: tuple[str, ...]
+    outcome: str
+    record_sha256: bytes
+
+    def canonical(self) -> bytes:
+        """The entry's bytes under the chain: a compact JSON array (docs/audit.md)."""
+        fields = [
+            FORMAT,
+            self.topic,
+            self.partition,
+            self.offset,
+            self.event_id,
+            self.source,
+            self.event_type,
+            self.producer,
+            self.subject_id,
+            self.jurisdiction,
+            utc_text(self.event_time),
+            sorted(self.recipients),
+            self.outcome,
+            self.record_sha256.hex(),
+        ]
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def utc_text(moment: datetime) -> str:
+    """A time as hashed: UTC, microseconds, ``+00:00``."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def chain_hash(prev_hash: bytes, entry: LedgerEntry) -> bytes:
+    """``SHA-256(prev_hash || entry.canonical())``."""
+    return hashlib.sha256(prev_hash + entry.canonical()).digest()
+
+
+def record_key(logged: LoggedEvent) -> bytes | None:
+    """The record's Kafka key as Haven produces it: the subject id, or none."""
+    return None if logged.subject is None else logged.subject.encode()
+
+
+def entry_for(
+    topic: str,
+    partition: int,
+    logged: LoggedEvent,
+    value: bytes,
+    outcome: str,
+    recipients: Sequence[str],
+) -> LedgerEntry:
+    """The ledger entry of one log record."""
+    event = logged.event
+    return LedgerEntry(
+        topic=topic,
+        partition=partition,
+        offset=logged.offset,
+        event_id=event.id,
+        source=event.source,
+        event_type=event.type,
+        producer=logged.producer,
+        subject_id=logged.subject,
+        jurisdiction=event.jurisdiction,
+        event_time=event.time,
+        recipients=tuple(sorted(set(recipients))),
+        outcome=outcome,
+        record_sha256=hashlib.sha256(value).digest(),
+    )
+
+
+def record_batch(
+    conn: Connection,
+    topic: str,
+    partition: int,
+    batch: Sequence[tuple[LoggedEvent, bytes]],
+    applied: Set[int],
+    refused: Set[int],
+    delivered: Mapping[int, Sequence[str]],
+) -> None:
+    """Chain, archive and anchor one batch (set-based: three statements).
+
+    ``applied`` holds the offsets that were not duplicates, ``refused`` those
+    the engine refused, ``delivered`` the recipients by offset.
+    """
+    if not batch:
+        return
+    params = {"t": topic, "p": partition}
+    head = conn.execute(
+        text(
+            "SELECT next_offset, head_hash FROM haven_core.audit_heads"
+            " WHERE topic = :t AND partition = :p"
+        ),
+        params,
+    ).first()
+    prev = GENESIS if head is None else bytes(head[1])
+    entries: list[LedgerEntry] = []
+    links: list[tuple[bytes, bytes]] = []
+    for logged, value in batch:
+        outcome = _outcome(logged.offset, applied, refused)
+        entry = entry_for(
+            topic, partition, logged, value, outcome, delivered.get(logged.offset, ())
+        )
+        digest = chain_hash(prev, entry)
+        entries.append(entry)
+        links.append((prev, digest))
+        prev = digest
+    _insert_entries(conn, params, entries, links)
+    _insert_archive(conn, params, batch)
+    conn.execute(
+        text(
+            "INSERT INTO haven_core.audit_heads"
+            " (topic, partition, first_offset, next_offset, head_hash)"
+            " VALUES (:t, :p, :f, :n, :h) ON CONFLICT (topic, partition) DO UPDATE"
+            " SET next_offset = :n, head_hash = :h, updated_at = now()"
+        ),
+        params | {"f": entries[0].offset, "n": entries[-1].offset + 1, "h": prev},
+    )
+
+
+def _outcome(offset: int, applied: Set[int], refused: Set[int]) -> str:
+    if offset not in applied:
+        return "duplicate"
+    return "refused" if offset in refused else "applied"
+
+
+def _insert_entries(
+    conn: Connection,
+    params: dict[str, object],
+    entries: list[LedgerEntry],
+    links: list[tuple[bytes, bytes]],
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO haven_core.audit_ledger (topic, partition, log_offset, event_id, source,"
+            " event_type, producer, subject_id, jurisdiction, event_time, recipients, outcome,"
+            " record_sha256, prev_hash, entry_hash)"
+            " SELECT :t, :p, o, i, s, y, pr, su, j, tm, string_to_array(r, ','), oc, rh, ph, eh"
+            " FROM unnest(CAST(:o AS bigint[]), CAST(:i AS text[]), CAST(:s AS text[]),"
+            " CAST(:y AS text[]), CAST(:pr AS text[]), CAST(:su AS text[]), CAST(:j AS text[]),"
+            " CAST(:tm AS timestamptz[]), CAST(:r AS text[]), CAST(:oc AS text[]),"
+            " CAST(:rh AS bytea[]), CAST(:ph AS bytea[]), CAST(:eh AS bytea[]))"
+            " AS u(o, i, s, y, pr, su, j, tm, r, oc, rh, ph, eh)"
+        ),
+        params
+        | {
+            "o": [e.offset for e in entries],
+            "i": [e.event_id for e in entries],
+            "s": [e.source for e in entries],
+            "y": [e.event_type for e in entries],
+            "pr": [e.producer for e in entries],
+            "su": [e.subject_id for e in entries],
+            "j": [e.jurisdiction for e in entries],
+            "tm": [e.event_time for e in entries],
+            "r": [",".join(e.recipients) for e in entries],
+            "oc": [e.outcome for e in entries],
+            "rh": [e.record_sha256 for e in entries],
+            "ph": [prev for prev, _ in links],
+            "eh": [digest for _, digest in links],
+        },
+    )
+
+
+def _insert_archive(
+    conn: Connection, params: dict[str, object], batch: Sequence[tuple[LoggedEvent, bytes]]
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO haven_core.log_archive"
+            " (topic, partition, log_offset, record_key, record_value)"
+            " SELECT :t, :p, * FROM unnest(CAST(:o AS bigint[]), CAST(:k AS bytea[]),"
+            " CAST(:v AS bytea[]))"
+        ),
+        params
+        | {
+            "o": [logged.offset for logged, _ in batch],
+            "k": [record_key(logged) for logged, _ in batch],
+            "v": [value for _, value in batch],
+        },
+    )

@@ -1,0 +1,153 @@
+"""The composition root: the sealer, the engine, the scheduler and the in-process pipeline.
+
+Every long-lived part of a worker is built here and only here, from settings
+passed in; nothing connects until a part runs.  ``haven worker`` (the Faust
+app), the in-process pipeline of the demo and benches, the engine test rig
+and replays all construct their parts through these functions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from infra.db import sync_engine
+from infra.endpoints import Endpoints
+from infra.settings import WorkerSettings
+from projectors.engine.batch import EngineSettings
+from projectors.engine.core import EngineCore
+from projectors.engine.service import EngineConfig, EngineService
+from projectors.keys.keyring import Keyring
+from projectors.policy.loader import default_policy_path, load_policy
+from projectors.policy.model import Policy
+from projectors.readmodels.registry import default_registry
+from projectors.readmodels.sdk import ProjectorRegistry
+from projectors.runtime.loop_thread import LoopThread
+from projectors.scheduler import Scheduler
+from projectors.sealer.service import Sealer, SealerConfig
+from projectors.sealer.store import SealerStore
+
+
+def construct_engine_core(
+    engine: Engine,
+    keyring: Keyring | None = None,
+    *,
+    policy: Policy | None = None,
+    hold_s: float = 72 * 3600.0,
+    registry: ProjectorRegistry | None = None,
+) -> EngineCore:
+    """The engine core with the default registry and policy unless others are given."""
+    return EngineCore(
+        engine,
+        registry or default_registry(),
+        policy or load_policy(default_policy_path()),
+        EngineSettings(erasure_hold_s=hold_s),
+        keyring,
+    )
+
+
+def construct_sealer(engine: Engine, keyring: Keyring, config: SealerConfig) -> Sealer:
+    """The sealer with its store (connects when it runs)."""
+    return Sealer(config, SealerStore(engine), keyring)
+
+
+def construct_engine_service(core: EngineCore, config: EngineConfig) -> EngineService:
+    """The engine's consumer loop around ``core`` (connects when it runs)."""
+    return EngineService(config, core)
+
+
+def construct_scheduler(
+    engine: Engine, bootstrap: str, prefix: str, keyring: Keyring, tick_s: float
+) -> Scheduler:
+    """Key destruction, consent expiry and outbox relays (connects when it runs)."""
+    return Scheduler(engine, bootstrap, prefix, keyring, tick_s=tick_s)
+
+
+def construct_worker_sealer(
+    settings: WorkerSettings, endpoints: Endpoints, keyring: Keyring
+) -> Sealer:
+    """The sealer as the worker's settings configure it."""
+    config = SealerConfig(
+        bootstrap_servers=endpoints.bootstrap_servers,
+        topic_prefix=settings.topic_prefix,
+        group_id=f"{settings.app_id}-sealer",
+        batch_max=settings.sealer_batch_max,
+        session_timeout_ms=int(settings.session_timeout_s * 1000),
+        idempotent_producer=settings.producer_idempotence,
+    )
+    return construct_sealer(sync_engine(endpoints.database_url), keyring, config)
+
+
+def construct_worker_engine(
+    settings: WorkerSettings, endpoints: Endpoints, keyring: Keyring
+) -> EngineService:
+    """The projection engine as the worker's settings configure it."""
+    core = construct_engine_core(
+        sync_engine(endpoints.database_url),
+        keyring,
+        policy=load_policy(settings.policy_file or default_policy_path()),
+        hold_s=settings.erasure_hold_s,
+    )
+    config = EngineConfig(
+        bootstrap_servers=endpoints.bootstrap_servers,
+        topic_prefix=settings.topic_prefix,
+        group_id=f"{settings.app_id}-engine",
+        batch_max=settings.engine_batch_max,
+        session_timeout_ms=int(settings.session_timeout_s * 1000),
+        retry_s=settings.engine_retry_s,
+    )
+    return construct_engine_service(core, config)
+
+
+def sealer_thread(engine: Engine, keyring: Keyring, config: SealerConfig) -> LoopThread:
+    """A started sealer on its own event loop in a thread (tests and benches)."""
+    return LoopThread(lambda: construct_sealer(engine, keyring, config), "sealer").start()
+
+
+def pipeline_threads(
+    engine: Engine,
+    bootstrap: str,
+    prefix: str,
+    master_key: bytes,
+    *,
+    hold_s: float = 0.0,
+    scheduler_tick_s: float | None = None,
+    delete_sealed_inbox_records: bool = True,
+) -> list[LoopThread]:
+    """The pipeline in-process: started sealer and engine threads, plus the scheduler.
+
+    The loops ``haven worker`` runs inside Faust, each on its own event loop in a
+    thread, for the demo, the API bench and tests.  The scheduler runs when
+    ``scheduler_tick_s`` is set.  Stop the threads in reverse order.
+    """
+    keyring = Keyring(engine, master_key)
+    sealing = SealerConfig(
+        bootstrap,
+        prefix,
+        f"{prefix}-sealer",
+        delete_sealed_inbox_records=delete_sealed_inbox_records,
+    )
+    core = construct_engine_core(engine, keyring, hold_s=hold_s)
+    projecting = EngineConfig(bootstrap, prefix, f"{prefix}-engine")
+    threads = [
+        sealer_thread(engine, keyring, sealing),
+        LoopThread(lambda: construct_engine_service(core, projecting), "engine").start(),
+    ]
+    if scheduler_tick_s is not None:
+        tick = scheduler_tick_s
+        scheduling = LoopThread(
+            lambda: construct_scheduler(engine, bootstrap, prefix, keyring, tick), "scheduler"
+        )
+        threads.append(scheduling.start())
+    return threads
+
+
+__all__ = [
+    "construct_engine_core",
+    "construct_engine_service",
+    "construct_scheduler",
+    "construct_sealer",
+    "construct_worker_engine",
+    "construct_worker_sealer",
+    "pipeline_threads",
+    "sealer_thread",
+]

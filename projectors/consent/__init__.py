@@ -1,0 +1,1 @@
+"""The pure consent core: grants and withdrawals, entitlements, recipients, subject state."""

@@ -1,0 +1,1 @@
+"""The agency directory: agencies, their registration, and their database roles."""

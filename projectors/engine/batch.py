@@ -1,0 +1,176 @@
+"""Everything one batch transaction works with: connection, context, states.
+
+``BatchScope`` is created per batch of one partition; it owns the batch's
+connection (one transaction), caches the per-agency connections with their
+``schema_translate_map``, and writes the small engine records (refusals,
+retained deliveries).  Subject states are loaded once and saved at the end.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from projectors.consent.ledger import AgencyProfile
+from projectors.consent.recipients import Delivery, Recipients
+from projectors.consent.subject_state import SubjectState
+from projectors.directory.agencies import schema_name
+from projectors.directory.roles import STATS_SCHEMA
+from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
+from projectors.engine.holdings import HoldingsBuffer
+from projectors.log import LoggedEvent
+from projectors.readmodels.sdk import EventView, ProjectorRegistry
+
+
+@dataclass
+class EngineSettings:
+    """What the engine needs besides its connections."""
+
+    erasure_hold_s: float = 72 * 3600.0
+    backup_horizon: str = (
+        "database backups taken before destruction hold wrapped keys until they expire"
+    )
+
+
+@dataclass
+class BatchScope:
+    """State and connections of one batch transaction."""
+
+    conn: Connection
+    context: PartitionContext
+    policies: PolicyBook
+    registry: ProjectorRegistry
+    settings: EngineSettings
+    states: dict[str, SubjectState]
+    ready_schemas: set[str]
+    counts: Counter[str] = field(default_factory=Counter)
+    destroyed_kids: list[str] = field(default_factory=list)
+    #: For the audit ledger: recipients and refusals by log offset.
+    delivered: dict[int, list[str]] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
+    #: Deliveries of this batch, written when it ends (``projectors.engine.holdings``).
+    holdings: HoldingsBuffer = field(default_factory=HoldingsBuffer)
+    #: Events of this batch by offset (the archive holds them only once it commits).
+    batch_events: dict[int, LoggedEvent] = field(default_factory=dict)
+    _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
+
+    def state(self, subject: str | None) -> SubjectState:
+        """The subject's state (new when never seen)."""
+        key = subject or ""
+        if key not in self.states:
+            self.states[key] = SubjectState()
+        return self.states[key]
+
+    def recipients(self) -> Recipients:
+        """The decider of the policy active on this partition."""
+        return self.policies.recipients(self.conn, self.context.policy_digest)
+
+    def profile(self, agency_id: str) -> AgencyProfile | None:
+        """An agency as this partition knows it, else from the directory."""
+        known = self.context.agencies.get(agency_id)
+        if known is not None:
+            return known
+        if agency_id not in self._profiles:
+            self._profiles[agency_id] = directory_profile(self.conn, agency_id)
+        return self._profiles[agency_id]
+
+    def ensure_schema(self, agency_id: str) -> None:
+        """Create the agency's schema and projector tables once per process."""
+        schema = schema_name(agency_id)
+        if schema in self.ready_schemas:
+            return
+        self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
+        self.conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        self.registry.create_tables(self.conn_for(agency_id, ensure=False))
+        self.ready_schemas.add(schema)
+
+    def pipeline(self) -> AbstractContextManager[Any]:
+        """psycopg pipeline mode: queued writes, one sync at the end (no reads inside)."""
+        raw: Any = self.conn.connection.driver_connection
+        return raw.pipeline() if hasattr(raw, "pipeline") else nullcontext()
+
+    def stats_conn(self) -> Connection:
+        """The batch connection rendering statistics projectors into ``haven_stats``."""
+        if STATS_SCHEMA not in self.ready_schemas:
+            self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": STATS_SCHEMA}
+            )
+            self.conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {STATS_SCHEMA}")
+            mapped = self.conn.execution_options(schema_translate_map={None: STATS_SCHEMA})
+            for projector in self.registry.statistics():
+                projector.metadata.create_all(mapped)
+            self.ready_schemas.add(STATS_SCHEMA)
+        return self.conn.execution_options(schema_translate_map={None: STATS_SCHEMA})
+
+    def conn_for(self, agency_id: str, *, ensure: bool = True) -> Connection:
+        """The batch connection, now rendering projector tables into the agency's schema.
+
+        SQLAlchemy 2 changes a connection's execution options in place, so the
+        map is set on every call: handlers run one agency at a time.
+        """
+        if ensure:
+            self.ensure_schema(agency_id)
+        return self.conn.execution_options(schema_translate_map={None: schema_name(agency_id)})
+
+    def record_refusal(self, logged: LoggedEvent, reason: str) -> None:
+        """Audit trail row plus the producer's ``refusals`` read model."""
+        self.counts["refused"] += 1
+        self.refused.add(logged.offset)
+        event = logged.event
+        self.conn.execute(
+            text(
+                "INSERT INTO haven_core.refusals"
+                " (event_id, source, producer, subject_id, event_type, reason)"
+                " VALUES (:i, :s, :p, :subj, :t, :r) ON CONFLICT DO NOTHING"
+            ),
+            {
+                "i": event.id,
+                "s": event.source,
+                "p": logged.producer,
+                "subj": logged.subject,
+                "t": event.type,
+                "r": reason,
+            },
+        )
+        producer = self.profile(logged.producer)
+        refusals = self.registry.refusals()
+        if producer is None or refusals is None:
+            return
+        view = EventView(
+            event_id=event.id,
+            event_type=event.type,
+            subject_id=logged.subject or "",
+            time=event.time,
+            producer=logged.producer,
+            jurisdiction=event.jurisdiction,
+            agency=producer,
+            data={},
+            position=(self.context.partition, logged.offset),
+        )
+        refusals.record(self.conn_for(producer.id), view, reason)
+
+    def retain(self, logged: LoggedEvent, agency_id: str, delivery: Delivery) -> None:
+        """Keep a rule-3 delivery so erasure can rebuild what the law lets stay."""
+        body = logged.event.to_cloudevent()
+        body["data"] = logged.data  # whole, still sealed: the model must parse on rebuild
+        self.conn.execute(
+            text(
+                "INSERT INTO haven_core.retained_deliveries"
+                " (subject_id, agency_id, event, fields, bases, partition, log_offset)"
+                " VALUES (:s, :a, CAST(:e AS jsonb), :f, :b, :p, :o)"
+            ),
+            {
+                "s": logged.subject,
+                "a": agency_id,
+                "e": json.dumps(body, default=str),
+                "f": sorted(delivery.lawful_fields),
+                "b": sorted(delivery.lawful_bases),
+                "p": self.context.partition,
+                "o": logged.offset,
+            },
+        )

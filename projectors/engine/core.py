@@ -1,0 +1,179 @@
+"""The engine's transaction: one batch of one log partition, fenced, exactly once.
+
+``EngineCore.apply_batch`` is blocking (the service runs it in a thread) and
+needs no Kafka: tests and replays feed it log records directly.  See
+docs/engine.md "Batches, positions, fencing".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, text
+
+from projectors.audit.ledger import record_batch
+from projectors.consent.subject_state import SubjectState
+from projectors.engine.apply import Applier
+from projectors.engine.batch import BatchScope, EngineSettings
+from projectors.engine.context import PartitionContext, PolicyBook
+from projectors.keys.keyring import Keyring
+from projectors.log import ENGINE_POSITIONS, LoggedEvent, LogRecord, parse_record
+from projectors.policy.model import Policy
+from projectors.readmodels.sdk import ProjectorRegistry
+
+logger = logging.getLogger("haven.engine")
+
+
+@dataclass
+class BatchResult:
+    """What one committed batch did."""
+
+    next_offset: int
+    counts: Counter[str] = field(default_factory=Counter)
+    destroyed_kids: list[str] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+
+class EngineCore:
+    """Applies batches of one partition in one Postgres transaction each."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: ProjectorRegistry,
+        policy: Policy,
+        settings: EngineSettings,
+        keyring: Keyring | None = None,
+    ) -> None:
+        self._engine = engine
+        self.registry = registry
+        self.policies = PolicyBook(policy)
+        self.settings = settings
+        self._keyring = keyring
+        self._ready_schemas: set[str] = set()
+
+    def positions(self, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+        """Stored next offsets (a partition never applied is absent)."""
+        with self._engine.connect() as conn:
+            stored = ENGINE_POSITIONS.read(conn, topic, partitions)
+        return {partition: offset for (_, partition), offset in stored.items()}
+
+    def apply_batch(
+        self, topic: str, partition: int, expected: int | None, records: Sequence[LogRecord]
+    ) -> BatchResult:
+        """Apply ``records`` (in offset order) if the partition is still at ``expected``."""
+        started = time.perf_counter()
+        logged = [parse_record(r) for r in records]
+        # Schemas this batch creates count as ready only once it commits: batches of
+        # other partitions run concurrently, and a rolled-back CREATE must run again.
+        ready = set(self._ready_schemas)
+        with self._engine.begin() as conn:
+            result = self._apply(conn, topic, partition, expected, logged, records, ready)
+        self._ready_schemas |= ready
+        if self._keyring is not None and result.destroyed_kids:
+            self._keyring.forget(result.destroyed_kids)
+        result.elapsed_ms = round((time.perf_counter() - started) * 1e3, 1)
+        return result
+
+    def _apply(
+        self,
+        conn: Connection,
+        topic: str,
+        partition: int,
+        expected: int | None,
+        logged: list[LoggedEvent],
+        records: Sequence[LogRecord],
+        ready: set[str],
+    ) -> BatchResult:
+        ENGINE_POSITIONS.lock(conn, topic, partition, expected)
+        context = PartitionContext.load(conn, topic, partition)
+        fresh = _drop_applied(conn, topic, partition, logged)
+        scope = BatchScope(
+            conn,
+            context,
+            self.policies,
+            self.registry,
+            self.settings,
+            _load_states(conn, {e.subject for e in fresh if e.subject}),
+            ready,
+        )
+        applier = Applier(scope)
+        for event in fresh:
+            applier.apply(event)
+        _save(conn, topic, partition, fresh, scope.states)
+        scope.holdings.flush(conn)
+        batch = [(event, record.value) for event, record in zip(logged, records, strict=True)]
+        applied = {event.offset for event in fresh}
+        record_batch(conn, topic, partition, batch, applied, scope.refused, scope.delivered)
+        next_offset = logged[-1].offset + 1 if logged else (expected or 0)
+        ENGINE_POSITIONS.advance(conn, topic, partition, expected, next_offset)
+        scope.counts["applied"] += len(fresh)
+        scope.counts["duplicates"] += len(logged) - len(fresh)
+        return BatchResult(next_offset, scope.counts, scope.destroyed_kids)
+
+
+def _drop_applied(
+    conn: Connection, topic: str, partition: int, logged: list[LoggedEvent]
+) -> list[LoggedEvent]:
+    refs = [(e.event.source, e.event.id) for e in logged]
+    rows = conn.execute(
+        text(
+            "SELECT source, event_id FROM haven_core.applied_events"
+            " WHERE topic = :t AND partition = :p AND (source, event_id) IN"
+            " (SELECT * FROM unnest(CAST(:s AS text[]), CAST(:i AS text[])))"
+        ),
+        {"t": topic, "p": partition, "s": [s for s, _ in refs], "i": [i for _, i in refs]},
+    )
+    seen = {(row[0], row[1]) for row in rows}
+    fresh = []
+    for event, ref in zip(logged, refs, strict=True):
+        if ref not in seen:
+            seen.add(ref)
+            fresh.append(event)
+    return fresh
+
+
+def _load_states(conn: Connection, subjects: set[str | None]) -> dict[str, SubjectState]:
+    rows = conn.execute(
+        text("SELECT subject_id, state FROM haven_core.subject_states WHERE subject_id = ANY(:s)"),
+        {"s": sorted(s for s in subjects if s)},
+    )
+    return {row[0]: SubjectState.from_json(row[1]) for row in rows}
+
+
+def _save(
+    conn: Connection,
+    topic: str,
+    partition: int,
+    fresh: list[LoggedEvent],
+    states: dict[str, SubjectState],
+) -> None:
+    if fresh:
+        conn.execute(
+            text(
+                "INSERT INTO haven_core.applied_events (topic, partition, source, event_id)"
+                " SELECT :t, :p, * FROM unnest(CAST(:s AS text[]), CAST(:i AS text[]))"
+                " ON CONFLICT DO NOTHING"
+            ),
+            {
+                "t": topic,
+                "p": partition,
+                "s": [e.event.source for e in fresh],
+                "i": [e.event.id for e in fresh],
+            },
+        )
+    states = {subject: state for subject, state in states.items() if subject}
+    if states:
+        conn.execute(
+            text(
+                "INSERT INTO haven_core.subject_states (subject_id, state)"
+                " SELECT * FROM unnest(CAST(:s AS text[]), CAST(:d AS jsonb[]))"
+                " ON CONFLICT (subject_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()"
+            ),
+            {"s": list(states), "d": [json.dumps(st.to_json()) for st in states.values()]},
+        )

@@ -1,0 +1,215 @@
+"""Withdrawal, expiry and grants: erase in-scope rows, rebuild rule-3 rows, receipt.
+
+Everything happens in the batch transaction of the withdrawal's offset: the
+erasure, the receipts, the notices and the key-destruction schedule.  See
+docs/engine.md "Withdrawal and expiry".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from events.codec import parse_log_dict
+from events.types import VictimIdentified
+from events.types.consent import AgenciesScope, ConsentIdsScope
+from projectors.consent.entitlements import erasure_honoured
+from projectors.consent.ledger import AgencyProfile, Grant
+from projectors.consent.subject_state import SubjectState
+from projectors.engine.batch import BatchScope
+from projectors.engine.receipts import KeyAction, write_notice, write_receipt
+from projectors.engine.sharing import holding_of
+from projectors.engine.subject_record import corrected, corrections
+from projectors.keys.destruction import (
+    DueErasure,
+    cancel_pending,
+    destroy_subject_epochs,
+    mark_destroyed,
+)
+from projectors.log import LoggedEvent
+
+Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
+NOT_HONOURED = (
+    "erase_personal_data is honoured only from the identifying agency,"
+    " a coordinator or a legal_aid agency"
+)
+
+
+class Erasure:
+    """Consent-driven erasure inside one batch."""
+
+    def __init__(self, scope: BatchScope, project: Project) -> None:
+        self.scope = scope
+        self._project = project
+
+    def granted(self, logged: LoggedEvent, state: SubjectState) -> None:
+        """Schedule the grant's expiry; cancel a pending key destruction."""
+        data: Any = logged.event.data
+        subject = str(logged.subject)
+        if data.expires_at is not None:
+            self.scope.conn.execute(
+                text(
+                    "INSERT INTO haven_core.consent_expiries (subject_id, consent_id, expires_at)"
+                    " VALUES (:s, :c, :e) ON CONFLICT (subject_id, consent_id)"
+                    " DO UPDATE SET expires_at = :e, emitted_at = NULL"
+                ),
+                {"s": subject, "c": data.consent_id, "e": data.expires_at},
+            )
+        if cancel_pending(self.scope.conn, subject):
+            self.scope.counts["erasures_cancelled"] += 1
+        del state
+
+    def withdrawn(self, logged: LoggedEvent, state: SubjectState) -> None:
+        """End grants, erase what was derived in scope, schedule key destruction."""
+        data: Any = logged.event.data
+        before = dict(state.consent.grants)
+        key = self._key_action(logged, state) if data.erase_personal_data else KeyAction("none")
+        change = state.consent.apply(data)
+        if isinstance(data.scope, AgenciesScope):
+            in_scope = set(data.scope.agencies) & state.seen_by
+        elif isinstance(data.scope, ConsentIdsScope):
+            in_scope = self._covered(state, [before[c] for c in change.ended_grants])
+        else:
+            in_scope = set(state.seen_by)
+        self._forget_expiries(str(logged.subject), change.ended_grants)
+        if change.scope_all:
+            state.record_from = logged.offset
+            self._erase_statistics(str(logged.subject))
+        self.erase(logged, state, in_scope, f"withdrawal:{_scope_name(data.scope)}", key)
+
+    def _erase_statistics(self, subject: str) -> None:
+        """Statistics facts go with an ``all`` withdrawal too (the stricter reading)."""
+        if self.scope.registry.statistics():
+            conn = self.scope.stats_conn()
+            for projector in self.scope.registry.statistics():
+                projector.erase(conn, subject)
+
+    def expired(self, logged: LoggedEvent) -> None:
+        """``haven.consent.expired.v1``: that grant ends, like a ``consent_ids`` withdrawal."""
+        if logged.subject is None:
+            return
+        state = self.scope.state(logged.subject)
+        grant = state.consent.grants.get(str(logged.event.data.consent_id))  # type: ignore[attr-defined]
+        in_scope = self._covered(state, [grant] if grant else [])
+        state.consent.apply(logged.event.data)
+        self.erase(logged, state, in_scope, "expiry", KeyAction("none"))
+
+    def executed(self, logged: LoggedEvent) -> None:
+        """``haven.erasure.executed.v1`` came back through the log: receipts say so."""
+        data: Any = logged.event.data
+        mark_destroyed(self.scope.conn, data.withdrawal_event_id, list(data.key_ids))
+
+    def _covered(self, state: SubjectState, grants: list[Grant]) -> set[str]:
+        covered = set()
+        for agency_id in state.seen_by:
+            profile = self.scope.profile(agency_id)
+            if profile is not None and any(g.covers(profile) for g in grants):
+                covered.add(agency_id)
+        return covered
+
+    def _forget_expiries(self, subject: str, consent_ids: tuple[str, ...]) -> None:
+        if consent_ids:
+            self.scope.conn.execute(
+                text(
+                    "DELETE FROM haven_core.consent_expiries"
+                    " WHERE subject_id = :s AND consent_id = ANY(:c)"
+                ),
+                {"s": subject, "c": list(consent_ids)},
+            )
+
+    def _key_action(self, logged: LoggedEvent, state: SubjectState) -> KeyAction:
+        producer = self.scope.profile(logged.producer)
+        if producer is None or not erasure_honoured(producer, state.subject_holders()):
+            return KeyAction("not_honoured", reason=NOT_HONOURED)
+        hold = self.scope.settings.erasure_hold_s
+        due = datetime.now(UTC) + timedelta(seconds=min(hold, 100 * 365 * 86400.0))
+        self.scope.conn.execute(
+            text(
+                "INSERT INTO haven_core.scheduled_erasures"
+                " (withdrawal_event_id, subject_id, max_epoch, due_at)"
+                " VALUES (:w, :s, :e, :d) ON CONFLICT DO NOTHING"
+            ),
+            {"w": logged.event.id, "s": logged.subject, "e": state.max_epoch, "d": due},
+        )
+        return KeyAction("scheduled", due_at=due)
+
+    def erase(
+        self,
+        logged: LoggedEvent,
+        state: SubjectState,
+        in_scope: set[str],
+        cause: str,
+        key: KeyAction,
+    ) -> None:
+        """Erase and rebuild each in-scope agency's rows about the subject; receipts, notices."""
+        subject = str(logged.subject)
+        for agency_id in sorted(in_scope):
+            erased, kept, bases = self._erase_agency(logged, state, agency_id)
+            net = {name: max(erased[name] - kept[name], 0) for name in erased}
+            for name in erased:
+                counts = (net[name], kept[name], bases if kept[name] else [])
+                write_receipt(self.scope, logged, agency_id, name, cause, counts, key)
+            if sum(net.values()):
+                write_notice(self.scope, logged, agency_id, cause, sum(net.values()))
+        write_receipt(self.scope, logged, "*", "*", cause, (0, 0, []), key)
+        self.scope.counts["erasures"] += 1
+        if key.action == "scheduled" and self.scope.settings.erasure_hold_s <= 0:
+            due = DueErasure(logged.event.id, subject, state.max_epoch)
+            self.scope.destroyed_kids += destroy_subject_epochs(self.scope.conn, due)
+
+    def _erase_agency(
+        self, logged: LoggedEvent, state: SubjectState, agency_id: str
+    ) -> tuple[dict[str, int], dict[str, int], list[str]]:
+        subject = str(logged.subject)
+        conn = self.scope.conn_for(agency_id)
+        consent_based = [p for p in self.scope.registry if p.consent_based]
+        erased = {p.name: p.erase(conn, subject) for p in consent_based}
+        self.scope.holdings.drop(self.scope.conn, subject, agency_id)
+        state.holders.pop(agency_id, None)
+        rebuilt, bases = self._rebuild(logged, state, agency_id)
+        # Nothing rebuilt: every row about the subject was just deleted, none can be left.
+        kept = {p.name: p.count(conn, subject) if rebuilt else 0 for p in consent_based}
+        if not sum(kept.values()):
+            state.seen_by.discard(agency_id)
+        return erased, kept, bases
+
+    def _rebuild(
+        self, logged: LoggedEvent, state: SubjectState, agency_id: str
+    ) -> tuple[bool, list[str]]:
+        """Re-project the deliveries a lawful basis keeps; whether any, and their bases."""
+        subject = str(logged.subject)
+        profile = self.scope.profile(agency_id)
+        rows = self.scope.conn.execute(
+            text(
+                "SELECT event, fields, bases, log_offset FROM haven_core.retained_deliveries"
+                " WHERE subject_id = :s AND agency_id = :a ORDER BY log_offset, seq"
+            ),
+            {"s": subject, "a": agency_id},
+        ).all()
+        bases: set[str] = set()
+        fixes = corrections(self.scope, subject) if rows else {}
+        for document, fields, row_bases, offset in rows:
+            event = parse_log_dict(document)
+            retained = corrected(LoggedEvent(offset, event, dict(document["data"])), fixes)
+            if retained is None:
+                continue
+            grant = (frozenset(fields), frozenset(row_bases))
+            if profile is not None:
+                self._project(retained, profile, *grant)
+            held = holding_of(self.scope, retained, agency_id, grant, logged.event.time)
+            self.scope.holdings.add(held)
+            if event.type == VictimIdentified.event_type:
+                state.hold(agency_id, lawful_only=True)
+            bases.update(row_bases)
+        return bool(rows), sorted(bases)
+
+
+def _scope_name(scope: object) -> str:
+    if isinstance(scope, AgenciesScope):
+        return "agencies"
+    if isinstance(scope, ConsentIdsScope):
+        return "consent_ids"
+    return "all"

@@ -1,0 +1,99 @@
+"""Erasure receipts and notices: ids and counts only, never personal data."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+
+from projectors.engine.batch import BatchScope
+from projectors.log import LoggedEvent
+
+NOTICE_TYPE = "haven.erasure.notice.v1"
+
+
+@dataclass(frozen=True)
+class KeyAction:
+    """What happens to the subject's keys: none, not_honoured, scheduled, destroyed."""
+
+    action: str
+    reason: str | None = None
+    due_at: datetime | None = None
+
+
+Counts = tuple[int, int, list[str]]  # rows erased, rows retained, retained lawful bases
+
+
+def write_receipt(
+    scope: BatchScope,
+    logged: LoggedEvent,
+    agency_id: str,
+    projector: str,
+    cause: str,
+    counts: Counts,
+    key: KeyAction,
+) -> None:
+    """One receipt row (``*``/``*`` is the withdrawal's summary row)."""
+    erased, retained, bases = counts
+    scope.conn.execute(
+        text(
+            "INSERT INTO haven_core.erasure_receipts (withdrawal_event_id, subject_id, agency_id,"
+            " projector, cause, rows_erased, rows_retained, retained_bases, key_action,"
+            " key_reason, key_due_at, backup_horizon) VALUES (:w, :s, :a, :p, :c, :e, :r, :b,"
+            " :k, :kr, :kd, :h) ON CONFLICT DO NOTHING"
+        ),
+        {
+            "w": logged.event.id,
+            "s": logged.subject,
+            "a": agency_id,
+            "p": projector,
+            "c": cause,
+            "e": erased,
+            "r": retained,
+            "b": bases,
+            "k": key.action,
+            "kr": key.reason,
+            "kd": key.due_at,
+            "h": scope.settings.backup_horizon,
+        },
+    )
+
+
+def notice_id(withdrawal_event_id: str, agency_id: str) -> str:
+    """Deterministic: relaying a notice twice gives the same id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"haven:notice:{withdrawal_event_id}:{agency_id}"))
+
+
+def write_notice(
+    scope: BatchScope, logged: LoggedEvent, agency_id: str, cause: str, rows_erased: int
+) -> None:
+    """Tell the agency's systems to erase their own copies (GDPR Art. 17(2), 19)."""
+    payload: dict[str, object] = {
+        "type": NOTICE_TYPE,
+        "agency": agency_id,
+        "subject": logged.subject,
+        "cause": cause,
+        "withdrawal_event_id": logged.event.id,
+        "rows_erased": rows_erased,
+        "time": logged.event.time.isoformat(),
+    }
+    insert_notice(scope, logged, agency_id, payload)
+
+
+def insert_notice(
+    scope: BatchScope, logged: LoggedEvent, agency_id: str, payload: dict[str, object]
+) -> None:
+    """Queue one notice about ``logged`` for the agency (ids and counts only)."""
+    identifier = notice_id(logged.event.id, agency_id)
+    payload = {"notice_id": identifier, **payload}
+    scope.conn.execute(
+        text(
+            "INSERT INTO haven_core.notice_outbox (notice_id, agency_id, subject_id, payload)"
+            " VALUES (:n, :a, :s, CAST(:p AS jsonb)) ON CONFLICT DO NOTHING"
+        ),
+        {"n": identifier, "a": agency_id, "s": logged.subject, "p": json.dumps(payload)},
+    )
+    scope.counts["notices"] += 1

@@ -1,0 +1,165 @@
+"""The engine's consumer loop over ``haven.log.v1``: per partition, in order, fenced.
+
+Like the sealer, it uses aiokafka inside the Faust worker (docs/engine.md
+explains why not a Faust agent).  On assignment a partition is paused until
+its position is read from Postgres; each fetched batch of one partition is
+applied by :class:`EngineCore` in a thread, in one transaction.  A failing
+batch stops its partition (paused, logged, counted) and is retried from the
+stored position after ``retry_s``; nothing is ever acknowledged past it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from events.limits import MAX_MESSAGE_BYTES
+from events.topics import log_topic
+from projectors.engine.core import EngineCore
+from projectors.log import LogRecord, PositionMoved
+from projectors.runtime.listener import FencedPartitionListener
+
+logger = logging.getLogger("haven.engine")
+
+
+@dataclass
+class EngineConfig:
+    """How the engine consumes the log."""
+
+    bootstrap_servers: str
+    topic_prefix: str = "haven"
+    group_id: str = "haven-engine"
+    batch_max: int = 2000
+    poll_timeout_ms: int = 200
+    session_timeout_ms: int = 6000
+    retry_s: float = 5.0
+    extra_consumer: dict[str, object] = field(default_factory=dict)
+
+
+class EngineService:
+    """Runs the projection loop until stopped."""
+
+    def __init__(self, config: EngineConfig, core: EngineCore) -> None:
+        self.config = config
+        self.core = core
+        self.topic = log_topic(config.topic_prefix)
+        self.positions: dict[int, int | None] = {}
+        self.stopped: dict[int, float] = {}
+        self.applied = 0
+        self.ready = asyncio.Event()
+        self._pending: set[TopicPartition] = set()
+        self._stopping = asyncio.Event()
+        self._consumer: AIOKafkaConsumer
+
+    def hold(self, partitions: list[TopicPartition]) -> None:
+        """Pause partitions until their stored positions are loaded."""
+        self._consumer.pause(*partitions)
+        self._pending.update(partitions)
+
+    async def _resume_pending(self) -> None:
+        now = time.monotonic()
+        for partition, since in list(self.stopped.items()):
+            if now - since >= self.config.retry_s:
+                del self.stopped[partition]
+                self._pending.add(TopicPartition(self.topic, partition))
+        pending = [tp for tp in self._pending if tp in self._consumer.assignment()]
+        self._pending.clear()
+        if not pending:
+            return
+        try:
+            stored = await asyncio.to_thread(
+                self.core.positions, self.topic, [tp.partition for tp in pending]
+            )
+        except Exception:
+            logger.exception("loading engine positions failed; partitions stay paused")
+            self._pending.update(pending)
+            return
+        for tp in pending:
+            self.positions[tp.partition] = stored.get(tp.partition)
+            self._consumer.seek(tp, stored.get(tp.partition, 0))
+        self._consumer.resume(*pending)
+        logger.info("engine partitions resumed", extra={"partitions": len(pending)})
+
+    async def run(self) -> None:
+        """Consume and apply until :meth:`stop`."""
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap_servers,
+            group_id=self.config.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self.config.session_timeout_ms,
+            heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
+            max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+            **self.config.extra_consumer,
+        )
+        await self._consumer.start()
+        self._consumer.subscribe([self.topic], listener=FencedPartitionListener(self.hold))
+        self.ready.set()
+        try:
+            while not self._stopping.is_set():
+                await self._resume_pending()
+                batches = await self._consumer.getmany(
+                    timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
+                )
+                # Partitions are independent (one transaction each, subjects never span
+                # two): their batches run side by side, overlapping Python and Postgres.
+                await asyncio.gather(
+                    *(self._process(tp, records) for tp, records in batches.items())
+                )
+        finally:
+            await self._consumer.stop()
+
+    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        if tp.partition in self.stopped or tp in self._pending:
+            return  # fetched before the pause: re-read from the stored position later
+        expected = self.positions.get(tp.partition)
+        batch = [
+            LogRecord(r.offset, r.value or b"") for r in records if r.offset >= (expected or 0)
+        ]
+        if not batch:
+            return
+        try:
+            result = await asyncio.to_thread(
+                self.core.apply_batch, self.topic, tp.partition, expected, batch
+            )
+        except PositionMoved as moved:
+            logger.warning("engine fenced, re-seeking", extra={"detail": str(moved)})
+            self.hold([tp])
+            return
+        except Exception as error:
+            self._stop_partition(tp, batch, error)
+            return
+        self.positions[tp.partition] = result.next_offset
+        self.applied += result.counts["applied"]
+        logger.info(
+            "engine batch",
+            extra={
+                "partition": tp.partition,
+                "records": len(batch),
+                "elapsed_ms": result.elapsed_ms,
+                **dict(result.counts),
+            },
+        )
+
+    def _stop_partition(self, tp: TopicPartition, batch: list[LogRecord], error: Exception) -> None:
+        self._consumer.pause(tp)
+        self.stopped[tp.partition] = time.monotonic()
+        logger.error(
+            "engine partition stopped: batch failed and was rolled back",
+            exc_info=error,
+            extra={
+                "partition": tp.partition,
+                "first_offset": batch[0].offset,
+                "last_offset": batch[-1].offset,
+                "error": type(error).__name__,
+                "stopped_partitions": sorted(self.stopped),
+            },
+        )
+
+    def stop(self) -> None:
+        """Finish after the current batch."""
+        self._stopping.set()

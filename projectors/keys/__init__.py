@@ -1,0 +1,1 @@
+"""Keys: the keyring of wrapped data keys (subject epochs, orders, DLQ days), their destruction."""

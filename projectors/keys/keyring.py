@@ -1,0 +1,230 @@
+"""Data keys in ``haven_core.keys``, wrapped by the master key.
+
+Three kinds of key:
+- subject keys, in epochs: ``subj:<subject>:<epoch>``.  A new epoch starts
+  right after an erasing withdrawal is sealed, so only data sealed before it
+  is caught by the erasure;
+- protective-order keys for the respondent: ``order:<order_id>``; they
+  survive a subject's erasure (legal obligation);
+- DLQ keys, one per UTC day: ``dlq:<yyyy-mm-dd>``, destroyed after the DLQ
+  retention.
+
+Destroying a key nulls its wrapped bytes for good.  Keys are created and
+committed before anything is sealed with them, so no sealed byte ever exists
+without its key having been stored first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import Engine, text
+
+from events.sealing import new_data_key, unwrap_key, wrap_key
+from projectors.keys.queries import expired_dlq_kids, live_subject_kids
+
+
+def subject_kid(subject: str, epoch: int) -> str:
+    """Key id of a subject's epoch."""
+    return f"subj:{subject}:{epoch}"
+
+
+def subject_epoch(kid: str, subject: str) -> int | None:
+    """The epoch named by ``kid`` if it is one of ``subject``'s key ids, else None."""
+    prefix = subject_kid(subject, 0)[:-1]
+    tail = kid[len(prefix) :] if kid.startswith(prefix) else ""
+    return int(tail) if tail.isdigit() else None
+
+
+def order_kid(order_id: str) -> str:
+    """Key id of a protective order's respondent key."""
+    return f"order:{order_id}"
+
+
+def dlq_kid(day: date) -> str:
+    """Key id of the DLQ key of one UTC day."""
+    return f"dlq:{day.isoformat()}"
+
+
+_INSERT = text(
+    "INSERT INTO haven_core.keys (kid, scope, owner, epoch, wrapped)"
+    " VALUES (:kid, :scope, :owner, :epoch, :wrapped) ON CONFLICT DO NOTHING RETURNING kid"
+)
+_CURRENT_EPOCHS = text(
+    "SELECT DISTINCT ON (owner) owner, epoch, wrapped IS NULL FROM haven_core.keys"
+    " WHERE scope = 'subject' AND owner = ANY(:owners) ORDER BY owner, epoch DESC"
+)
+
+
+class Keyring:
+    """Creates, looks up and destroys data keys.  Thread-safe; blocking (use a thread)."""
+
+    def __init__(self, engine: Engine, master_key: bytes, *, cache_ttl_s: float = 2.0) -> None:
+        self._engine = engine
+        self._master = master_key
+        self._ttl = cache_ttl_s
+        self._cache: dict[str, tuple[float, bytes | None]] = {}
+        self._lock = threading.Lock()
+
+    def _store(self, kid: str, scope: str, owner: str, epoch: int) -> None:
+        """Insert a new key; if another worker won the race, its key is the one."""
+        data_key = new_data_key()
+        wrapped = wrap_key(self._master, kid, data_key)
+        with self._engine.begin() as conn:
+            inserted = conn.execute(
+                _INSERT,
+                {"kid": kid, "scope": scope, "owner": owner, "epoch": epoch, "wrapped": wrapped},
+            ).first()
+        with self._lock:
+            if inserted:
+                self._cache[kid] = (time.monotonic(), data_key)
+            else:
+                self._cache.pop(kid, None)
+
+    def current_subject_kids(self, subjects: Iterable[str]) -> dict[str, str]:
+        """The current epoch's key id of each subject.
+
+        Epoch 0 is created for a new subject; a new epoch is started when the
+        newest one was destroyed, so nothing is ever sealed under a dead key.
+        """
+        owners = sorted(set(subjects))
+        with self._engine.connect() as conn:
+            rows = conn.execute(_CURRENT_EPOCHS, {"owners": owners}).all()
+        newest = {owner: (epoch, destroyed) for owner, epoch, destroyed in rows}
+        current: dict[str, str] = {}
+        fresh: list[tuple[str, str, int]] = []
+        for subject in owners:
+            epoch, destroyed = newest.get(subject, (-1, True))
+            if destroyed:
+                epoch += 1
+                fresh.append((subject_kid(subject, epoch), subject, epoch))
+            current[subject] = subject_kid(subject, epoch)
+        self._store_many(fresh)
+        return current
+
+    def _store_many(self, fresh: list[tuple[str, str, int]]) -> None:
+        """Insert many new subject keys in one statement (kid, subject, epoch)."""
+        if not fresh:
+            return
+        keys = {kid: new_data_key() for kid, _, _ in fresh}
+        with self._engine.begin() as conn:
+            inserted = conn.execute(
+                text(
+                    "INSERT INTO haven_core.keys (kid, scope, owner, epoch, wrapped)"
+                    " SELECT k, 'subject', o, e, w FROM unnest(CAST(:kids AS text[]),"
+                    " CAST(:owners AS text[]), CAST(:epochs AS int[]), CAST(:wrapped AS bytea[]))"
+                    " AS t(k, o, e, w) ON CONFLICT DO NOTHING RETURNING kid"
+                ),
+                {
+                    "kids": [kid for kid, _, _ in fresh],
+                    "owners": [owner for _, owner, _ in fresh],
+                    "epochs": [epoch for _, _, epoch in fresh],
+                    "wrapped": [wrap_key(self._master, kid, keys[kid]) for kid, _, _ in fresh],
+                },
+            )
+            won = {row[0] for row in inserted}
+        now = time.monotonic()
+        with self._lock:
+            for kid, key in keys.items():
+                if kid in won:
+                    self._cache[kid] = (now, key)
+                else:  # another worker created it first: read theirs
+                    self._cache.pop(kid, None)
+
+    def prefetch(self, kids: Iterable[str]) -> None:
+        """Load many keys in one query into the cache (sealing a batch)."""
+        now = time.monotonic()
+        with self._lock:
+            wanted = [
+                k for k in set(kids) if now - self._cache.get(k, (-1e9, None))[0] >= self._ttl
+            ]
+        if not wanted:
+            return
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT kid, wrapped FROM haven_core.keys WHERE kid = ANY(:k)"), {"k": wanted}
+            ).all()
+        found: dict[str, bytes | None] = {kid: wrapped for kid, wrapped in rows}  # noqa: C416
+        with self._lock:
+            for kid in wanted:
+                wrapped = found.get(kid)
+                key = unwrap_key(self._master, kid, bytes(wrapped)) if wrapped else None
+                self._cache[kid] = (now, key)
+
+    def start_new_epoch(self, subject: str) -> str:
+        """Begin a new key epoch for ``subject`` and return its key id."""
+        current = self.current_subject_kids([subject])[subject]
+        epoch = int(current.rsplit(":", 1)[1]) + 1
+        self._store(subject_kid(subject, epoch), "subject", subject, epoch)
+        return subject_kid(subject, epoch)
+
+    def ensure_order_kid(self, order_id: str) -> str:
+        """The respondent key id of an order, created on first use."""
+        kid = order_kid(order_id)
+        if not self._exists(kid):
+            self._store(kid, "order", order_id, 0)
+        return kid
+
+    def ensure_dlq_kid(self, day: date) -> str:
+        """The DLQ key id for ``day``, created on first use."""
+        kid = dlq_kid(day)
+        if not self._exists(kid):
+            self._store(kid, "dlq", day.isoformat(), 0)
+        return kid
+
+    def _exists(self, kid: str) -> bool:
+        with self._engine.connect() as conn:
+            found = conn.execute(text("SELECT 1 FROM haven_core.keys WHERE kid = :k"), {"k": kid})
+            return found.first() is not None
+
+    def key(self, kid: str) -> bytes | None:
+        """The data key for ``kid``, or None when unknown or destroyed."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(kid)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT wrapped FROM haven_core.keys WHERE kid = :k"), {"k": kid}
+            ).first()
+        key = unwrap_key(self._master, kid, bytes(row[0])) if row and row[0] is not None else None
+        with self._lock:
+            self._cache[kid] = (now, key)
+        return key
+
+    def forget(self, kids: Iterable[str]) -> None:
+        """Drop cached keys (another transaction destroyed them)."""
+        for kid in kids:
+            self._forget(kid)
+
+    def _forget(self, kid: str) -> None:
+        with self._lock:
+            self._cache.pop(kid, None)
+
+    def destroy(self, kids: Iterable[str]) -> list[str]:
+        """Destroy keys for good; returns the ids that were destroyed now."""
+        wanted = sorted(set(kids))
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                text(
+                    "UPDATE haven_core.keys SET wrapped = NULL, destroyed_at = now()"
+                    " WHERE kid = ANY(:kids) AND wrapped IS NOT NULL RETURNING kid"
+                ),
+                {"kids": wanted},
+            )
+            destroyed = [row[0] for row in rows]
+        for kid in wanted:
+            self._forget(kid)
+        return destroyed
+
+    def destroy_expired_dlq_keys(self, today: date, retention_days: int) -> list[str]:
+        """Destroy DLQ keys of days older than the retention: their records become unreadable."""
+        return self.destroy(expired_dlq_kids(self._engine, today, retention_days))
+
+    def subject_kids_up_to(self, subject: str, epoch: int) -> list[str]:
+        """Key ids of a subject's epochs ``0..epoch`` that still exist."""
+        return live_subject_kids(self._engine, subject, epoch)

@@ -1,0 +1,107 @@
+"""Where each reader of a topic stands: one store for the sealer's and the engine's positions.
+
+A position is the next offset to read of one ``(topic, partition)``, kept in
+Postgres (``haven_core.sealer_positions`` for inboxes, ``engine_positions``
+for the log) and advanced in the same transaction as the work it covers, so
+Kafka's committed offsets are never trusted.  Advances are fenced: a worker
+moves a position only from where it found it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from sqlalchemy import Connection, text
+
+Reader = Literal["sealer", "engine"]
+
+
+class PositionMoved(RuntimeError):
+    """Another worker advanced a partition this worker was processing (fencing)."""
+
+
+class PositionStore:
+    """The positions of one reader (``sealer`` or ``engine``); every call takes a connection."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self.table = f"haven_core.{reader}_positions"
+
+    def read(
+        self, conn: Connection, topic: str | None = None, partitions: Iterable[int] | None = None
+    ) -> dict[tuple[str, int], int]:
+        """Stored next offsets, of one topic (and some partitions) or of all."""
+        sql = f"SELECT topic, partition, next_offset FROM {self.table} WHERE true"  # noqa: S608
+        params: dict[str, object] = {}
+        if topic is not None:
+            sql += " AND topic = :t"
+            params["t"] = topic
+        if partitions is not None:
+            sql += " AND partition = ANY(:p)"
+            params["p"] = list(partitions)
+        return {(row[0], row[1]): row[2] for row in conn.execute(text(sql), params)}
+
+    def read_pairs(
+        self, conn: Connection, pairs: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        """Stored next offsets of the given ``(topic, partition)`` pairs."""
+        wanted = list(pairs)
+        if not wanted:
+            return {}
+        rows = conn.execute(
+            text(
+                f"SELECT topic, partition, next_offset FROM {self.table}"  # noqa: S608
+                " WHERE (topic, partition) IN"
+                " (SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:parts AS int[])))"
+            ),
+            {"topics": [t for t, _ in wanted], "parts": [p for _, p in wanted]},
+        )
+        return {(row[0], row[1]): row[2] for row in rows}
+
+    def total(self, conn: Connection) -> int:
+        """The sum of every stored next offset (records read, for metrics)."""
+        sql = f"SELECT COALESCE(sum(next_offset), 0) FROM {self.table}"  # noqa: S608
+        return int(conn.execute(text(sql)).scalar_one())
+
+    def lock(self, conn: Connection, topic: str, partition: int, expected: int | None) -> None:
+        """Take the partition's advisory lock and check it is still at ``expected``."""
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:t), :p)"), {"t": topic, "p": partition}
+        )
+        stored = self.read(conn, topic, [partition]).get((topic, partition))
+        if stored != expected:
+            raise PositionMoved(
+                f"{topic}[{partition}] is at {stored}, this worker expected {expected}"
+            )
+
+    def advance(
+        self, conn: Connection, topic: str, partition: int, expected: int | None, next_offset: int
+    ) -> None:
+        """Move the position from ``expected`` to ``next_offset``, or raise :class:`PositionMoved`.
+
+        Without the advisory lock, the move is conditional on the stored value; under
+        it (:meth:`lock` ran in this transaction) the condition always holds.
+        """
+        params = {"t": topic, "p": partition, "n": next_offset, "e": expected}
+        if expected is None:
+            sql = (
+                f"INSERT INTO {self.table} (topic, partition, next_offset)"  # noqa: S608
+                " VALUES (:t, :p, :n) ON CONFLICT DO NOTHING"
+            )
+        else:
+            sql = (
+                f"UPDATE {self.table} SET next_offset = :n, updated_at = now()"  # noqa: S608
+                " WHERE topic = :t AND partition = :p AND next_offset = :e"
+            )
+        if conn.execute(text(sql), params).rowcount != 1:
+            raise PositionMoved(f"{topic}[{partition}] moved under this worker")
+
+    def forget(self, conn: Connection, topics: Iterable[str]) -> int:
+        """Drop the positions of ``topics`` (their records are gone: start again at 0)."""
+        sql = f"DELETE FROM {self.table} WHERE topic = ANY(:t)"  # noqa: S608
+        return int(conn.execute(text(sql), {"t": list(topics)}).rowcount or 0)
+
+
+SEALER_POSITIONS = PositionStore("sealer")
+ENGINE_POSITIONS = PositionStore("engine")

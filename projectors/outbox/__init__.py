@@ -1,0 +1,1 @@
+"""Outboxes: rows written in a Postgres transaction, relayed to Kafka afterwards."""

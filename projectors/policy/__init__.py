@@ -1,0 +1,1 @@
+"""The data-sharing policy: model, vocabulary, YAML source, schema, checks, loader, activation."""

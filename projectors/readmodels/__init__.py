@@ -1,0 +1,11 @@
+"""Read models: the projector SDK, the registry, built-ins, indicators and custom ones."""
+
+from projectors.readmodels.sdk import (
+    EventView,
+    Projector,
+    ProjectorError,
+    ProjectorRegistry,
+    RefusalRecorder,
+)
+
+__all__ = ["EventView", "Projector", "ProjectorError", "ProjectorRegistry", "RefusalRecorder"]

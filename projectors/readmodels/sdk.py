@@ -1,0 +1,193 @@
+"""The projector SDK: what a read model declares and what its handlers see.
+
+A projector declares its tables on its own ``MetaData`` (no schema: the
+engine renders them into each agency's schema with ``schema_translate_map``)
+and routes event types to short handlers.  A handler receives the recipient
+agency's connection and an :class:`EventView` holding only the fields the
+agency may see; personal fields in it are still sealed (``{"sealed": "v1",
+"kid": ..., "ct": ...}``) and are stored that way.
+
+Erasure is the default: :meth:`Projector.erase` deletes the subject's rows
+from every table with a ``subject_id`` column.  A projector with a table
+without that column must override ``erase`` (``check_erasable`` refuses it
+otherwise), so nobody can forget erasure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from sqlalchemy import Connection, MetaData, Table, func, select
+
+from projectors.consent.ledger import AgencyProfile
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One event as one recipient agency may see it."""
+
+    event_id: str
+    event_type: str
+    subject_id: str
+    time: datetime
+    producer: str
+    jurisdiction: str | None
+    agency: AgencyProfile
+    data: Mapping[str, Any]
+    bases: frozenset[str] = field(default_factory=frozenset)
+    #: The log position ``(partition, offset)``: a stable, ordered row key.
+    position: tuple[int, int] = (0, 0)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A visible field, or ``default`` when the agency may not see it."""
+        return self.data.get(name, default)
+
+    def timestamp(self, name: str) -> datetime | None:
+        """A visible RFC 3339 field as a datetime (None when absent or hidden)."""
+        value = self.data.get(name)
+        return None if value is None else datetime.fromisoformat(value)
+
+    def day(self, name: str) -> date | None:
+        """A visible date field (``YYYY-MM-DD``) as a date (None when absent or hidden)."""
+        value = self.data.get(name)
+        return None if value is None else date.fromisoformat(value)
+
+    def sees(self, name: str) -> bool:
+        """Whether the agency may see field ``name`` of this event."""
+        return name in self.data
+
+
+Handler = Callable[[Connection, EventView], None]
+
+
+@runtime_checkable
+class RefusalRecorder(Protocol):
+    """The read model the engine lists a producer's refused events in."""
+
+    def record(self, conn: Connection, event: EventView, reason: str) -> None:
+        """Record one refused event in the producer's schema."""
+
+
+class ProjectorError(TypeError):
+    """A projector is declared wrongly (for example, it cannot be erased)."""
+
+
+class Projector:
+    """Base class of every read model.
+
+    Subclasses set ``name``, ``metadata`` and ``handles`` (event type to
+    method name) and write short handlers ``def on_x(self, conn, event)``.
+    ``consent_based = False`` marks a model that holds no consent-derived
+    subject data (the producer's own refusals), which erasure leaves alone.
+    ``agency_types`` limits the schemas it runs in; ``statistics = True``
+    also runs it over every accepted event in ``haven_stats`` (aggregates
+    for oversight; personal fields are never passed there).
+    """
+
+    name: ClassVar[str]
+    metadata: ClassVar[MetaData]
+    handles: ClassVar[Mapping[str, str]] = {}
+    consent_based: ClassVar[bool] = True
+    #: Agency types whose schemas it runs in (None: every agency).
+    agency_types: ClassVar[frozenset[str] | None] = None
+    #: Also run over every accepted event, without personal fields, in ``haven_stats``.
+    statistics: ClassVar[bool] = False
+
+    def runs_for(self, agency_type: str) -> bool:
+        """Whether the projector keeps rows in an agency of this type."""
+        return self.agency_types is None or agency_type in self.agency_types
+
+    def handler_for(self, event_type: str) -> Handler | None:
+        """The bound handler of ``event_type``, or None."""
+        method = self.handles.get(event_type)
+        return None if method is None else getattr(self, method)
+
+    def tables(self) -> list[Table]:
+        """The projector's tables, in dependency order."""
+        return list(self.metadata.sorted_tables)
+
+    def subject_tables(self) -> Iterator[Table]:
+        """Tables with a ``subject_id`` column (erased by default)."""
+        return (t for t in self.tables() if "subject_id" in t.c)
+
+    def erase(self, conn: Connection, subject_id: str) -> int:
+        """Delete every row about ``subject_id``; returns how many were deleted."""
+        deleted = 0
+        for table in self.subject_tables():
+            deleted += conn.execute(table.delete().where(table.c.subject_id == subject_id)).rowcount
+        return deleted
+
+    def count(self, conn: Connection, subject_id: str) -> int:
+        """Rows about ``subject_id`` (for erasure receipts)."""
+        total = 0
+        for table in self.subject_tables():
+            query = select(func.count()).select_from(table).where(table.c.subject_id == subject_id)
+            total += int(conn.execute(query).scalar_one())
+        return total
+
+    @classmethod
+    def check_erasable(cls) -> None:
+        """Refuse a projector that has a table it cannot erase by default."""
+        overrides = cls.erase is not Projector.erase
+        for table in cls.metadata.sorted_tables:
+            if "subject_id" not in table.c and cls.consent_based and not overrides:
+                raise ProjectorError(
+                    f"projector {cls.name!r}: table {table.name!r} has no subject_id column;"
+                    " implement erase()"
+                )
+        for event_type, method in cls.handles.items():
+            if not callable(getattr(cls, method, None)):
+                raise ProjectorError(
+                    f"projector {cls.name!r}: no method {method!r} for {event_type}"
+                )
+
+
+class ProjectorRegistry:
+    """The projectors the engine runs, by name."""
+
+    def __init__(self, projectors: list[Projector] | None = None) -> None:
+        self._projectors: dict[str, Projector] = {}
+        self._by_type: dict[str, list[tuple[Projector, Handler]]] = {}
+        for projector in projectors or []:
+            self.register(projector)
+
+    def register(self, projector: Projector) -> Projector:
+        """Add a projector (checked: names unique, erasable)."""
+        type(projector).check_erasable()
+        if projector.name in self._projectors:
+            raise ProjectorError(f"projector {projector.name!r} registered twice")
+        self._projectors[projector.name] = projector
+        self._by_type.clear()
+        return projector
+
+    def __iter__(self) -> Iterator[Projector]:
+        return iter(self._projectors.values())
+
+    def get(self, name: str) -> Projector:
+        """One projector by name."""
+        return self._projectors[name]
+
+    def refusals(self) -> RefusalRecorder | None:
+        """The ``refusals`` projector, when registered."""
+        projector = self._projectors.get("refusals")
+        return projector if isinstance(projector, RefusalRecorder) else None
+
+    def handlers(self, event_type: str) -> list[tuple[Projector, Handler]]:
+        """Every projector handler of ``event_type``, in registration order."""
+        if event_type not in self._by_type:
+            self._by_type[event_type] = [
+                (p, h) for p in self if (h := p.handler_for(event_type)) is not None
+            ]
+        return self._by_type[event_type]
+
+    def statistics(self) -> list[Projector]:
+        """Projectors that also run in ``haven_stats``."""
+        return [p for p in self if p.statistics]
+
+    def create_tables(self, conn: Connection) -> None:
+        """Create every projector's tables in the schema of ``conn``'s translate map."""
+        for projector in self:
+            projector.metadata.create_all(conn)

@@ -1,0 +1,163 @@
+"""The sealer: every agency inbox in, the canonical sealed log (or the DLQ) out.
+
+It subscribes to the inbox topics by pattern (aiokafka; Faust's ``pattern=``
+topics did not subscribe on the embedded broker), so an agency registered
+while it runs is consumed from its first record without a restart.  Positions
+live in Postgres, never in Kafka's committed offsets; a batch's log records
+are acknowledged by the broker before its positions and (source, id) marks
+commit, so delivery into the log is at least once, and the engine drops the
+rare duplicate by (source, id) again downstream.  Bad input never stops it:
+it goes to the DLQ with a reason.  Database calls run in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from events.topics import dlq_topic, inbox_pattern, log_topic
+from projectors.keys.keyring import Keyring
+from projectors.log import PositionMoved
+from projectors.runtime.listener import FencedPartitionListener
+from projectors.sealer.batch import BatchSealer
+from projectors.sealer.config import SealerConfig, kafka_clients
+from projectors.sealer.janitor import InboxJanitor
+from projectors.sealer.store import SealerStore
+
+logger = logging.getLogger("haven.sealer")
+
+
+class Sealer:
+    """Runs the sealing loop until stopped."""
+
+    def __init__(self, config: SealerConfig, store: SealerStore, keyring: Keyring) -> None:
+        self.config = config
+        self._store = store
+        self._keyring = keyring
+        self._last_sweep = -1e9
+        self.batch = BatchSealer(
+            store,
+            keyring,
+            log_topic(config.topic_prefix),
+            dlq_topic(config.topic_prefix),
+            config.topic_prefix,
+        )
+        self._stopping = asyncio.Event()
+        self.ready = asyncio.Event()
+        self._consumer: AIOKafkaConsumer
+        self._producer: AIOKafkaProducer
+        self.janitor: InboxJanitor
+        self._pending: set[TopicPartition] = set()
+
+    async def _sweep_dlq_keys(self) -> None:
+        """Destroy expired DLQ keys, at most once per sweep interval."""
+        if time.monotonic() - self._last_sweep < self.config.dlq_sweep_interval_s:
+            return
+        self._last_sweep = time.monotonic()
+        try:
+            destroyed = await asyncio.to_thread(
+                self._keyring.destroy_expired_dlq_keys,
+                datetime.now(UTC).date(),
+                self.config.dlq_retention_days,
+            )
+        except Exception:
+            logger.exception("DLQ key sweep failed; retrying at the next interval")
+            return
+        if destroyed:
+            logger.info("expired DLQ keys destroyed", extra={"keys": destroyed})
+
+    def assigned(self, partitions: list[TopicPartition]) -> None:
+        """Hold new partitions until their stored positions are loaded."""
+        self._consumer.pause(*partitions)
+        self._pending.update(partitions)
+
+    async def _resume_pending(self) -> None:
+        pending = [tp for tp in self._pending if tp in self._consumer.assignment()]
+        self._pending.clear()
+        if not pending:
+            return
+        try:
+            await self.resume(pending)
+        except Exception:
+            logger.exception("loading sealer positions failed; partitions stay paused")
+            self._pending.update(pending)
+            await asyncio.sleep(1.0)
+            return
+        self._consumer.resume(*pending)
+
+    async def resume(self, partitions: list[TopicPartition]) -> None:
+        """Seek assigned partitions to the positions stored in Postgres."""
+        stored = await asyncio.to_thread(
+            self._store.positions, [(tp.topic, tp.partition) for tp in partitions]
+        )
+        for tp in partitions:
+            position = stored.get((tp.topic, tp.partition))
+            self.batch.positions[(tp.topic, tp.partition)] = position
+            if position is None:
+                await self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, position)
+        logger.info("sealer partitions assigned", extra={"partitions": len(partitions)})
+
+    async def run(self) -> None:
+        """Consume, seal and produce until :meth:`stop`."""
+        # aiokafka clients bind to the running loop: create them here, not earlier.
+        self._consumer, self._producer = kafka_clients(self.config)
+        self.janitor = InboxJanitor(self.config.bootstrap_servers)
+        await self._producer.start()
+        await self.janitor.start()
+        await self._consumer.start()
+        self._consumer.subscribe(
+            pattern=inbox_pattern(self.config.topic_prefix),
+            listener=FencedPartitionListener(self.assigned),
+        )
+        self.ready.set()
+        try:
+            while not self._stopping.is_set():
+                await self._sweep_dlq_keys()
+                await self._resume_pending()
+                records = await self._consumer.getmany(
+                    timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
+                )
+                if records:
+                    await self._process(records)
+        finally:
+            await self._consumer.stop()
+            await self.janitor.close()
+            await self._producer.stop()
+
+    async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        started = time.perf_counter()
+        try:
+            await self.batch.process(records, self._producer)
+        except PositionMoved as moved:
+            logger.warning("sealer fenced, re-seeking", extra={"detail": str(moved)})
+            self.assigned(list(records))
+        except Exception:
+            # Nothing of this batch was committed: retry it from the stored positions.
+            logger.exception("sealer batch failed, retrying from stored positions")
+            await asyncio.sleep(1.0)
+            self.assigned(list(records))
+            return
+        if self.config.delete_sealed_inbox_records:
+            await self.janitor.delete_sealed(self.batch.positions)
+        logger.info(
+            "sealer batch",
+            extra={
+                "records": sum(len(batch) for batch in records.values()),
+                "elapsed_ms": round((time.perf_counter() - started) * 1e3, 1),
+                **self.batch.last_timings,
+                **self.batch.stats.snapshot(),
+            },
+        )
+
+    def stop(self) -> None:
+        """Ask the loop to finish after the current batch."""
+        self._stopping.set()
+
+
+__all__ = ["Sealer", "SealerConfig"]

@@ -1,0 +1,65 @@
+"""The caller's view of one subject and its timeline (both written to the access log)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, status
+
+from projectors.readmodels.builtin.subjects import Subjects
+from projectors.readmodels.builtin.timeline import Timeline
+from services.api.access_log import record_reads
+from services.api.agency_db import as_agency
+from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath
+from services.api.models import Page, Problem, row_model
+from services.api.pagination import fetch_page
+from services.api.unseal import unseal
+
+router = APIRouter(tags=["subjects"])
+SUBJECTS, TIMELINE = Subjects.table, Timeline.table
+SubjectView = row_model("SubjectView", SUBJECTS)
+TimelineEntry = row_model("TimelineEntry", TIMELINE)
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "never seen, not permitted, or erased"}
+}
+
+
+def _not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail={"reason": "not_found", "errors": []})
+
+
+@router.get("/v1/subjects/{subject_id}", response_model=SubjectView, responses=NOT_FOUND)
+def subject_view(subject_id: SubjectPath, caller: CallerDep, context: ContextDep) -> Any:
+    """What the caller may see of one subject; personal fields opened only here."""
+    with as_agency(context.reader, caller) as conn:
+        row = conn.execute(sa.select(SUBJECTS).where(SUBJECTS.c.subject_id == subject_id)).first()
+    if row is None:
+        raise _not_found()
+    record_reads(context.core, caller.agency_id, "subject", [subject_id])
+    return unseal(dict(row._mapping), context.keyring.key)
+
+
+@router.get(
+    "/v1/subjects/{subject_id}/timeline",
+    response_model=Page[TimelineEntry],  # type: ignore[valid-type]
+    responses=NOT_FOUND,
+)
+def subject_timeline(
+    subject_id: SubjectPath,
+    caller: CallerDep,
+    context: ContextDep,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_PAGE,
+) -> Any:
+    """The events the caller received about the subject, oldest first."""
+    query = sa.select(TIMELINE).where(TIMELINE.c.subject_id == subject_id)
+    with as_agency(context.reader, caller) as conn:
+        rows, next_cursor = fetch_page(
+            conn, query, (TIMELINE.c.time, TIMELINE.c.event_id), cursor, limit
+        )
+    if not rows and cursor is None:
+        raise _not_found()
+    record_reads(context.core, caller.agency_id, "timeline", [subject_id])
+    items = [{c.name: row._mapping[c.name] for c in TIMELINE.columns} for row in rows]
+    return {"items": items, "next_cursor": next_cursor}

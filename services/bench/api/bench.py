@@ -1,0 +1,129 @@
+"""API figures (a measurement, not a test): ingest through the gateway, subject reads.
+
+``python -m services.bench.api.bench --events 20000 --clients 50 --reads 5000``
+starts its own embedded broker and Postgres in a temporary data dir, registers
+the bench agencies, runs the sealer and the engine in threads and the real API
+under uvicorn in a child process (HTTP over TCP on a free local port), then:
+
+1. posts the CTDC-derived workload as batches of ``--batch`` events, each
+   agency's batches in order on one of ``--post-clients`` clients: accepted
+   events per second (the pipeline seals and projects meanwhile);
+2. waits until ``/metrics`` shows no consumer lag;
+3. reads ``--reads`` subjects visible to their caller with ``--clients``
+   concurrent clients: p50 and p99 latency.
+
+Progress goes to stderr, one JSON object to stdout.  Client, API, workers and
+Postgres share the machine, so the figures are approximate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import Engine, text
+
+from infra.db import sync_engine
+from infra.embedded import embedded_infra
+from infra.endpoints import Endpoints
+from infra.migrate import migrate
+from projectors.bootstrap import pipeline_threads
+from projectors.directory.agencies import schema_name
+from services.bench.api.load import batches, post_all, read_all, wait_drained
+from services.bench.api.workers import api_process
+from services.bench.sealer_bench import register_all
+from services.bench.stats import machine, percentile_ms
+from services.bench.workload import BENCH_AGENCIES, workload
+from services.scenarios.ctdc import load_cases
+
+
+def _visible(engine: Engine) -> list[tuple[str, str]]:
+    """(agency, subject) for every subject row of every bench agency."""
+    pairs = []
+    with engine.connect() as conn:
+        for agency_id, _, _ in BENCH_AGENCIES:
+            query = f'SELECT subject_id FROM "{schema_name(agency_id)}".subjects'  # noqa: S608
+            pairs += [(agency_id, str(s)) for s in conn.execute(text(query)).scalars()]
+    return pairs
+
+
+def run_api_bench(
+    endpoints: Endpoints, args: argparse.Namespace, progress: Progress
+) -> dict[str, Any]:
+    """Register, start workers and the API, post, drain, read; the figures."""
+    engine = sync_engine(endpoints.database_url)
+    migrate(engine)
+    master_key = secrets.token_bytes(32)
+    tokens = register_all(engine, endpoints.bootstrap_servers, args.prefix, list(BENCH_AGENCIES))
+    records = workload(load_cases(), args.events, args.subjects or max(1, args.events // 8))
+    threads = pipeline_threads(
+        engine, endpoints.bootstrap_servers, args.prefix, master_key, hold_s=72 * 3600.0
+    )
+    try:
+        with api_process(endpoints, master_key, args.prefix) as base_url:
+            bodies = batches(records, args.batch)
+            accepted, post_s = asyncio.run(
+                post_all(base_url, bodies, tokens, args.post_clients, progress)
+            )
+            drain_started = time.perf_counter()
+            asyncio.run(wait_drained(base_url, progress))
+            drain_s = time.perf_counter() - drain_started
+            pairs = _visible(engine)
+            asyncio.run(read_all(base_url, pairs, tokens, args.clients, args.warmup, progress))
+            read_started = time.perf_counter()
+            latencies = asyncio.run(
+                read_all(base_url, pairs, tokens, args.clients, args.reads, progress)
+            )
+            read_s = time.perf_counter() - read_started
+    finally:
+        for thread in threads:
+            thread.stop()
+        engine.dispose()
+    return {
+        "post_events_per_s": round(accepted / post_s),
+        "post_batch_size": args.batch,
+        "post_clients": args.post_clients,
+        "events_accepted": accepted,
+        "post_s": round(post_s, 2),
+        "drain_after_post_s": round(drain_s, 2),
+        "get_subject_p50_ms": percentile_ms(latencies, 0.50),
+        "get_subject_p99_ms": percentile_ms(latencies, 0.99),
+        "get_clients": args.clients,
+        "reads": len(latencies),
+        "get_subject_reads_per_s": round(len(latencies) / read_s),
+        "subjects_visible": len(pairs),
+        "machine": f"{machine()}; client, API, workers and Postgres on one machine",
+    }
+
+
+def main() -> None:
+    """Command-line entry."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--subjects", type=int, default=0, help="default: events / 8")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--post-clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=50, help="concurrent readers")
+    parser.add_argument("--reads", type=int, default=5_000)
+    parser.add_argument("--warmup", type=int, default=200, help="reads before measuring")
+    parser.add_argument("--prefix", default="bench", help="topic prefix")
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory(prefix="haven-api-bench-") as tmp,
+        embedded_infra(Path(tmp), timeout_s=60) as endpoints,
+        Progress(console=Console(stderr=True)) as progress,
+    ):
+        figures = run_api_bench(endpoints, args, progress)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
