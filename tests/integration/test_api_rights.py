@@ -186,3 +186,21 @@ def test_each_answer_is_in_the_access_log(stack: ApiStack, subjects: dict[str, s
             {"s": shared},
         ).scalars()
         assert set(RIGHTS) <= set(logged)
+
+
+def test_the_auditors_trail_shows_who_corrected_what_and_the_shared_counts(
+    stack: ApiStack, subjects: dict[str, str]
+) -> None:
+    trail = stack.get("gr_audit", f"/v1/audit/trail/{subjects['shared']}")
+    assert trail.status_code == 200
+    (fix,) = trail.json()["rectifications"]
+    assert (fix["producer"], fix["reason"], fix["field_names"]) == (
+        "gr_ngo",
+        "wrong_fact",
+        ["personal"],
+    )
+    assert sorted(fix["agencies"]) == ["gr_coord", "gr_immig", "gr_ngo", "gr_shelter"]
+    shared = {s["agency_id"]: s["events_shared"] for s in trail.json()["shared_by_grants"]}
+    assert shared == {"gr_coord": 2, "gr_shelter": 2, "gr_immig": 1}
+    assert "1999-12-31" not in trail.text
+    assert SECRET_NAME not in trail.text
