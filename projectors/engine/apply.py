@@ -48,7 +48,7 @@ class Applier:
     def __init__(self, scope: BatchScope) -> None:
         self.scope = scope
         self.erasure = Erasure(scope, self.project)
-        self.sharing = GrantSharing(scope, self.project, self.merged_data)
+        self.sharing = GrantSharing(scope, self.project, self.facts)
         self.rectifier = Rectifier(scope, self.project, self._statistics)
         self._routes: dict[str, Callable[[LoggedEvent], None]] = {
             AgencyRegistered.event_type: self._agency,
@@ -134,13 +134,7 @@ class Applier:
             return
         self._remember(logged, state)
         decider = self.scope.recipients()
-        facts = EventFacts(
-            event_type=logged.event.type,
-            producer=logged.producer,
-            jurisdiction=logged.event.jurisdiction,
-            data=self.merged_data(logged, state),
-            subject_is_minor=state.is_minor,
-        )
+        facts = self.facts(logged, state)
         agencies = dict(self.scope.context.agencies)
         producer = self.scope.profile(logged.producer)
         if producer is not None:
@@ -215,6 +209,16 @@ class Applier:
             data=data,
             bases=bases,
             position=(self.scope.context.partition, logged.offset),
+        )
+
+    def facts(self, logged: LoggedEvent, state: SubjectState) -> EventFacts:
+        """What the delivery rules read of the event and its subject now."""
+        return EventFacts(
+            event_type=logged.event.type,
+            producer=logged.producer,
+            jurisdiction=logged.event.jurisdiction,
+            data=self.merged_data(logged, state),
+            subject_is_minor=state.is_minor,
         )
 
     @staticmethod

@@ -32,7 +32,7 @@ from projectors.log import LoggedEvent
 
 IDENTIFIED = "haven.victim.identified.v1"
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
-Merge = Callable[[LoggedEvent, SubjectState], dict[str, object]]
+Facts = Callable[[LoggedEvent, SubjectState], EventFacts]
 Fixes = dict[int, list[Correction]]
 
 
@@ -92,10 +92,10 @@ def by_agency(holdings: list[Holding]) -> dict[str, dict[int, Holding]]:
 class GrantSharing:
     """Shares a subject's record with the agencies a new grant covers."""
 
-    def __init__(self, scope: BatchScope, project: Project, merge: Merge) -> None:
+    def __init__(self, scope: BatchScope, project: Project, facts: Facts) -> None:
         self.scope = scope
         self._project = project
-        self._merge = merge
+        self._facts = facts
 
     def share(self, grant_event: LoggedEvent, consent_id: str, state: SubjectState) -> None:
         """Deliver the record to every agency the grant covers; receipts per agency."""
@@ -134,13 +134,7 @@ class GrantSharing:
             event = corrected(logged, fixes)
             if event is None:
                 continue
-            facts = EventFacts(
-                event_type=event.event.type,
-                producer=event.producer,
-                jurisdiction=event.event.jurisdiction,
-                data=self._merge(event, state),
-                subject_is_minor=state.is_minor,
-            )
+            facts = self._facts(event, state)
             for agency_id, delivery in decider.decide(facts, state.consent, covered).items():
                 before = held.get(agency_id, {}).get(logged.offset)
                 if before and delivery.fields <= before.fields and delivery.bases <= before.bases:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -135,17 +136,24 @@ class Case:
         return [r for r in self.rig.rows(agency, table) if r["subject_id"] == self.subject]
 
 
-@pytest.fixture(scope="module")
-def module_rig(infra: Endpoints) -> Iterator[EngineRig]:
-    """One database and agency set for the module; each test uses its own subject."""
+@contextmanager
+def agency_rig(infra: Endpoints, agencies: list[tuple[str, str, str]]) -> Iterator[EngineRig]:
+    """A fresh database with ``agencies`` registered and applied."""
     with fresh_database(infra) as url:
         engine = sync_engine(url)
         rig = EngineRig(engine, secrets.token_bytes(32))
-        for agency_id, kind, country in AGENCIES:
+        for agency_id, kind, country in agencies:
             rig.register(agency_id, kind, country)
         rig.run()
         yield rig
         engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_rig(infra: Endpoints) -> Iterator[EngineRig]:
+    """One database and agency set for the module; each test uses its own subject."""
+    with agency_rig(infra, AGENCIES) as rig:
+        yield rig
 
 
 @pytest.fixture

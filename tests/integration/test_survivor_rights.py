@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from projectors.testing.engine_rig import EngineRig
-from tests.conftest import fresh_database
 from tests.integration.test_domain_rules import (
     AGENCIES,
     GRANTED,
@@ -21,6 +18,7 @@ from tests.integration.test_domain_rules import (
     STARTED,
     WITHDRAWN,
     Case,
+    agency_rig,
     grant,
     ident,
     placement,
@@ -34,14 +32,8 @@ EXTRA = [("imm_pt", "immigration", "PT"), ("shelter_pt", "shelter", "PT")]
 
 @pytest.fixture(scope="module")
 def module_rig(infra: Endpoints) -> Iterator[EngineRig]:
-    with fresh_database(infra) as url:
-        engine = sync_engine(url)
-        rig = EngineRig(engine, secrets.token_bytes(32))
-        for agency_id, kind, country in AGENCIES + EXTRA:
-            rig.register(agency_id, kind, country)
-        rig.run()
+    with agency_rig(infra, AGENCIES + EXTRA) as rig:
         yield rig
-        engine.dispose()
 
 
 @pytest.fixture
