@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit integration e2e demo contracts clean
+.PHONY: install browser test lint typecheck unit integration e2e demo contracts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The console's end-to-end tests drive Debian's chromium (Playwright never downloads one).
+browser:
+	@command -v chromium > /dev/null || { [ "$$(id -u)" = 0 ] \
+	  && apt-get update -qq && apt-get install -y -qq chromium > /dev/null; } \
+	  || { echo "chromium is missing: sudo apt-get install -y chromium" >&2; exit 1; }
 
 lint: install
 	$(BIN)/ruff check .
@@ -29,10 +35,10 @@ unit: install
 integration: install
 	$(BIN)/pytest -q tests/integration
 
-e2e: install
+e2e: install browser
 	$(BIN)/pytest -q tests/e2e
 
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/haven contracts check
 	$(BIN)/pytest -q -p no:cacheprovider --durations=25 tests
 

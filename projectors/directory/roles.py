@@ -21,6 +21,7 @@ AUDITOR_CORE_TABLES = (
     "access_log",
     "audit_ledger",
     "refusals",
+    "verify_runs",
     "grant_receipts",
 )
 #: Columns of ``haven_core`` tables auditors may read in part (never corrected values).

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from events.errors import error_path
 from events.limits import MAX_MESSAGE_BYTES
+from services.api.console import install as install_console
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
 from services.api.routes import ROUTERS
@@ -94,4 +95,5 @@ def create_app(context: ApiContext) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     for router in ROUTERS:
         app.include_router(router)
+    install_console(app)
     return app

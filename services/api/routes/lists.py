@@ -29,6 +29,13 @@ RISK, ORDERS = RiskRegister.table, ProtectiveOrders.table
 PLACEMENTS, REFUSALS = Placements.table, Refusals.table
 _LAST_DAY = date(9999, 12, 31)
 _LAST_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+#: The register's order: critical first, then earliest review, then oldest assessment.
+RISK_ORDER = (
+    sa.case((RISK.c.level == "critical", 0), else_=1),
+    sa.func.coalesce(RISK.c.review_by, _LAST_DAY),
+    sa.func.coalesce(RISK.c.assessed_at, _LAST_TIME),
+    RISK.c.subject_id,
+)
 
 RiskEntry = row_model("RiskEntry", RISK)
 OrderEntry = row_model("ProtectiveOrderEntry", ORDERS, active=bool)
@@ -51,13 +58,7 @@ def risk_register(
         query = query.where(RISK.c.level == level)
     if jurisdiction is not None:
         query = query.where(RISK.c.jurisdiction == jurisdiction)
-    order = (
-        sa.case((RISK.c.level == "critical", 0), else_=1),
-        sa.func.coalesce(RISK.c.review_by, _LAST_DAY),
-        sa.func.coalesce(RISK.c.assessed_at, _LAST_TIME),
-        RISK.c.subject_id,
-    )
-    return list_page(context, caller, query, order, (cursor, limit), "risk-register")
+    return list_page(context, caller, query, RISK_ORDER, (cursor, limit), "risk-register")
 
 
 @router.get("/v1/protective-orders", response_model=Page[OrderEntry])  # type: ignore[valid-type]

@@ -57,7 +57,8 @@ async def health(context: ContextDep) -> Any:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
-async def _end_offsets(context: ApiContext) -> dict[tuple[str, int], int]:
+async def end_offsets(context: ApiContext) -> dict[tuple[str, int], int]:
+    """Broker end offsets of the log and every inbox partition."""
     # A fresh cluster snapshot: the consumer's cached one misses topics created since start.
     described = await context.admin.describe_topics()
     inbox = re.compile(inbox_pattern(context.topic_prefix))
@@ -118,7 +119,7 @@ async def metrics(context: ContextDep) -> Response:
     """Pipeline counters and consumer lag, for Prometheus."""
     counts = await run_in_threadpool(pipeline_counts, context.core, log_topic(context.topic_prefix))
     try:
-        ends = await asyncio.wait_for(_end_offsets(context), _TIMEOUT_S)
+        ends = await asyncio.wait_for(end_offsets(context), _TIMEOUT_S)
     except Exception:
         logger.warning("metrics: broker end offsets unavailable")
         ends = {}
