@@ -1,10 +1,13 @@
 """Bytes <-> :class:`~events.envelope.Event`, with the input checks in their fixed order.
 
-Inbound checks, first failure wins (docs/architecture.md, Input checks): size -> JSON ->
-envelope (incl. ``missing_subject``) -> agency (``agency``, ``source`` and the
-inbox agree; optionally registered) -> known type (system types are
-reserved) -> ``data`` schema.  Log records are read with the same steps after
-upcasting, with personal fields required in sealed form.
+Inbound checks, first failure wins (docs/architecture.md, Input checks): size
+-> JSON -> storable text (no NUL, no unpaired surrogate, 64-bit integers;
+``schema_violation``) -> envelope (incl. ``missing_subject``) -> agency
+(``agency``, ``source`` and the inbox agree; optionally registered) -> known
+type (system types are reserved) -> ``data`` schema -> time window
+(``schema_violation``; ``events.storable``).  Log records are read with the
+same steps after upcasting, with personal fields required in sealed form,
+but without the storable and window checks: what was accepted stays readable.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from events.errors import ContractError, FieldError, RejectReason, field_errors
 from events.jsonload import load_json
 from events.limits import MAX_EVENT_BYTES
 from events.registry import REGISTRY, TypeRegistry
+from events.storable import may_be_unstorable, text_errors, time_errors
 from events.types import EventData
 from events.upcasting import UPCASTERS, Upcasters
 from events.wire import wire_model
@@ -124,17 +128,27 @@ def _inbound(
     is_known_agency: AgencyCheck | None,
     registry: TypeRegistry,
 ) -> AnyEvent:
+    unstorable = text_errors(obj) if may_be_unstorable(raw) else ()
+    if unstorable:
+        raise ContractError(RejectReason.SCHEMA_VIOLATION, unstorable)
     fast = _fast_wire(obj, raw, registry)
     if fast is not None:
         # Envelope and data are valid: the remaining checks, in their usual order.
         _envelope_rules(fast, from_agency=True)
         _check_agency(fast, inbox_agency, is_known_agency)
         _check_type(fast, registry)
-        return _build(fast, fast.data)
+        return _in_window(_build(fast, fast.data))
     envelope = _envelope(obj, from_agency=True, raw=raw)
     _check_agency(envelope, inbox_agency, is_known_agency)
     model = _check_type(envelope, registry)
-    return _build(envelope, _validate_json(model, envelope.data, "data"))
+    return _in_window(_build(envelope, _validate_json(model, envelope.data, "data")))
+
+
+def _in_window(event: AnyEvent) -> AnyEvent:
+    outside = time_errors(event.time, event.data)
+    if outside:
+        raise ContractError(RejectReason.SCHEMA_VIOLATION, outside)
+    return event
 
 
 def parse_dict(

@@ -112,6 +112,7 @@ def pipeline_threads(
     hold_s: float = 0.0,
     scheduler_tick_s: float | None = None,
     delete_sealed_inbox_records: bool = True,
+    registry: ProjectorRegistry | None = None,
 ) -> list[LoopThread]:
     """The pipeline in-process: started sealer and engine threads, plus the scheduler.
 
@@ -126,7 +127,7 @@ def pipeline_threads(
         f"{prefix}-sealer",
         delete_sealed_inbox_records=delete_sealed_inbox_records,
     )
-    core = construct_engine_core(engine, keyring, hold_s=hold_s)
+    core = construct_engine_core(engine, keyring, hold_s=hold_s, registry=registry)
     projecting = EngineConfig(bootstrap, prefix, f"{prefix}-engine")
     threads = [
         sealer_thread(engine, keyring, sealing),

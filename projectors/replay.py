@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from projectors.bootstrap import construct_engine_core
 from projectors.log import LogRecord
 from projectors.policy.model import Policy
+from projectors.readmodels.sdk import ProjectorRegistry
 
 
 def replay_log(
@@ -24,10 +25,11 @@ def replay_log(
     policy: Policy | None = None,
     batch_size: int = 2000,
     on_batch: Callable[[int], None] | None = None,
+    registry: ProjectorRegistry | None = None,
 ) -> int:
     """Apply every partition's records in order; returns how many records were read."""
     # a replay never destroys keys
-    core = construct_engine_core(engine, policy=policy, hold_s=float("inf"))
+    core = construct_engine_core(engine, policy=policy, hold_s=float("inf"), registry=registry)
     total = 0
     for partition, records in sorted(partitions.items()):
         position = core.positions(topic, [partition]).get(partition)

@@ -15,6 +15,7 @@ from events.topics import inbox_topic
 from infra.endpoints import Endpoints
 from projectors.bootstrap import pipeline_threads
 from projectors.directory.registration import register_agency
+from projectors.readmodels.sdk import ProjectorRegistry
 from services.scenarios.builders import cloudevent
 
 AGENCIES = [
@@ -34,6 +35,7 @@ class Pipeline:
         key: bytes,
         prefix: str,
         agencies: list[tuple[str, str, str]] = AGENCIES,
+        registry: ProjectorRegistry | None = None,
     ) -> None:
         self.bootstrap, self.engine, self.prefix = endpoints.bootstrap_servers, engine, prefix
         self.tokens: dict[str, str] = {}
@@ -47,7 +49,9 @@ class Pipeline:
                 agency_type=kind,
                 jurisdiction=country,
             ).token.token
-        self.threads = pipeline_threads(engine, self.bootstrap, prefix, key, scheduler_tick_s=0.2)
+        self.threads = pipeline_threads(
+            engine, self.bootstrap, prefix, key, scheduler_tick_s=0.2, registry=registry
+        )
         self.producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
 
     def send(

@@ -99,6 +99,9 @@ class EventData(ContractModel):
     nested_personal: ClassVar[tuple[str, ...]] = ()
     #: The log (sealed) form, when it cannot be derived from top-level personal fields.
     log_model: ClassVar[type[EventData] | None] = None
+    #: Fields that name a planned (future) time, not a recorded act: inbound,
+    #: they may lie beyond tomorrow (``events.storable``).
+    planned_times: ClassVar[frozenset[str]] = frozenset()
 
 
 class AgencyType(StrEnum):

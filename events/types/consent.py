@@ -90,6 +90,7 @@ class ConsentGranted(EventData):
 
     event_type: ClassVar[str] = "haven.consent.granted.v1"
     family: ClassVar[Family] = Family.CONSENT
+    planned_times: ClassVar[frozenset[str]] = frozenset({"expires_at"})
 
     consent_id: Identifier
     granted_at: Timestamp

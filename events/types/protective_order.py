@@ -43,6 +43,7 @@ class ProtectiveOrderIssued(EventData):
 
     event_type: ClassVar[str] = "haven.protective-order.issued.v1"
     family: ClassVar[Family] = Family.PROTECTIVE_ORDER
+    planned_times: ClassVar[frozenset[str]] = frozenset({"valid_from", "valid_until"})
 
     order_id: Identifier
     issued_at: Timestamp

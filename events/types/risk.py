@@ -56,6 +56,7 @@ class RiskAssessed(EventData):
 
     event_type: ClassVar[str] = "haven.risk.assessed.v1"
     family: ClassVar[Family] = Family.RISK
+    planned_times: ClassVar[frozenset[str]] = frozenset({"review_by"})
 
     assessed_at: Timestamp
     level: RiskLevel

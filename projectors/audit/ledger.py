@@ -113,11 +113,13 @@ def record_batch(
     applied: Set[int],
     refused: Set[int],
     delivered: Mapping[int, Sequence[str]],
+    parked: Set[int] = frozenset(),
 ) -> None:
     """Chain, archive and anchor one batch (set-based: three statements).
 
     ``applied`` holds the offsets that were not duplicates, ``refused`` those
-    the engine refused, ``delivered`` the recipients by offset.
+    the engine refused, ``parked`` those it set aside (docs/engine.md),
+    ``delivered`` the recipients by offset.
     """
     if not batch:
         return
@@ -133,7 +135,7 @@ def record_batch(
     entries: list[LedgerEntry] = []
     links: list[tuple[bytes, bytes]] = []
     for logged, value in batch:
-        outcome = _outcome(logged.offset, applied, refused)
+        outcome = _outcome(logged.offset, applied, refused, parked)
         entry = entry_for(
             topic, partition, logged, value, outcome, delivered.get(logged.offset, ())
         )
@@ -154,9 +156,11 @@ def record_batch(
     )
 
 
-def _outcome(offset: int, applied: Set[int], refused: Set[int]) -> str:
+def _outcome(offset: int, applied: Set[int], refused: Set[int], parked: Set[int]) -> str:
     if offset not in applied:
         return "duplicate"
+    if offset in parked:
+        return "parked"
     return "refused" if offset in refused else "applied"
 
 

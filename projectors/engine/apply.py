@@ -121,7 +121,7 @@ class Applier:
     def _rectified(self, logged: LoggedEvent) -> None:
         state = self.scope.state(logged.subject)
         fields = logged.data.get("fields", {})
-        state.max_epoch = max(state.max_epoch, _highest_epoch(fields, logged.subject))
+        state.max_epoch = max(state.max_epoch, highest_epoch(fields, logged.subject))
         self.rectifier.apply(logged, state)
 
     # -- shareable events ----------------------------------------------
@@ -245,7 +245,7 @@ class Applier:
                 "issuing_jurisdiction": data["issuing_jurisdiction"],
                 "recognized_in": list(data["recognized_in"]),
             }
-        state.max_epoch = max(state.max_epoch, _highest_epoch(logged.data, logged.subject))
+        state.max_epoch = max(state.max_epoch, highest_epoch(logged.data, logged.subject))
 
 
 def _bound(value: Any, event_id: str, name: str) -> Any:
@@ -258,7 +258,8 @@ def _bound(value: Any, event_id: str, name: str) -> Any:
     return value
 
 
-def _highest_epoch(data: dict[str, Any], subject: str | None) -> int:
+def highest_epoch(data: dict[str, Any], subject: str | None) -> int:
+    """The highest key epoch of the subject among an event's sealed fields (-1: none)."""
     epochs = [
         subject_epoch(str(value.get("kid", "")), subject)
         for value in data.values()

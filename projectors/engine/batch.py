@@ -118,9 +118,13 @@ class BatchScope:
         return self.conn.execution_options(schema_translate_map={None: schema_name(agency_id)})
 
     def record_refusal(self, logged: LoggedEvent, reason: str) -> None:
-        """Audit trail row plus the producer's ``refusals`` read model."""
+        """A refused event: counted, marked for the ledger, and :meth:`note_refusal`."""
         self.counts["refused"] += 1
         self.refused.add(logged.offset)
+        self.note_refusal(logged, reason)
+
+    def note_refusal(self, logged: LoggedEvent, reason: str) -> None:
+        """Audit trail row plus the producer's ``refusals`` read model (ids and reason)."""
         event = logged.event
         self.conn.execute(
             text(

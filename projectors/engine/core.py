@@ -21,8 +21,9 @@ from projectors.consent.subject_state import SubjectState
 from projectors.engine.apply import Applier
 from projectors.engine.batch import BatchScope, EngineSettings
 from projectors.engine.context import PartitionContext, PolicyBook
+from projectors.engine.parking import Parking, connection_lost, parked_subjects
 from projectors.keys.keyring import Keyring
-from projectors.log import ENGINE_POSITIONS, LoggedEvent, LogRecord, parse_record
+from projectors.log import ENGINE_POSITIONS, LoggedEvent, LogRecord, PositionMoved, parse_record
 from projectors.policy.model import Policy
 from projectors.readmodels.sdk import ProjectorRegistry
 
@@ -57,6 +58,11 @@ class EngineCore:
         self._keyring = keyring
         self._ready_schemas: set[str] = set()
 
+    @property
+    def engine(self) -> Engine:
+        """The database this core writes to."""
+        return self._engine
+
     def positions(self, topic: str, partitions: Iterable[int]) -> dict[int, int]:
         """Stored next offsets (a partition never applied is absent)."""
         with self._engine.connect() as conn:
@@ -66,18 +72,46 @@ class EngineCore:
     def apply_batch(
         self, topic: str, partition: int, expected: int | None, records: Sequence[LogRecord]
     ) -> BatchResult:
-        """Apply ``records`` (in offset order) if the partition is still at ``expected``."""
+        """Apply ``records`` (in offset order) if the partition is still at ``expected``.
+
+        When the batch fails for any reason but a fence or a lost connection, it
+        runs again isolating every event in a savepoint: an event that still
+        fails is parked with its subject (``engine.parking``), the rest commit.
+        """
         started = time.perf_counter()
         logged = [parse_record(r) for r in records]
+        try:
+            result = self._transaction(topic, partition, expected, logged, records, False)
+        except PositionMoved:
+            raise
+        except Exception as error:
+            if connection_lost(error):
+                raise
+            logger.warning(
+                "engine batch failed; applying it event by event",
+                extra={"partition": partition, "error": type(error).__name__},
+            )
+            result = self._transaction(topic, partition, expected, logged, records, True)
+        if self._keyring is not None and result.destroyed_kids:
+            self._keyring.forget(result.destroyed_kids)
+        result.elapsed_ms = round((time.perf_counter() - started) * 1e3, 1)
+        return result
+
+    def _transaction(
+        self,
+        topic: str,
+        partition: int,
+        expected: int | None,
+        logged: list[LoggedEvent],
+        records: Sequence[LogRecord],
+        isolate: bool,
+    ) -> BatchResult:
         # Schemas this batch creates count as ready only once it commits: batches of
         # other partitions run concurrently, and a rolled-back CREATE must run again.
         ready = set(self._ready_schemas)
         with self._engine.begin() as conn:
-            result = self._apply(conn, topic, partition, expected, logged, records, ready)
+            result = self._apply(conn, topic, partition, expected, logged, records, ready, isolate)
         self._ready_schemas |= ready
-        if self._keyring is not None and result.destroyed_kids:
-            self._keyring.forget(result.destroyed_kids)
-        result.elapsed_ms = round((time.perf_counter() - started) * 1e3, 1)
         return result
 
     def _apply(
@@ -89,37 +123,41 @@ class EngineCore:
         logged: list[LoggedEvent],
         records: Sequence[LogRecord],
         ready: set[str],
+        isolate: bool,
     ) -> BatchResult:
         ENGINE_POSITIONS.lock(conn, topic, partition, expected)
         context = PartitionContext.load(conn, topic, partition)
-        fresh = _drop_applied(conn, topic, partition, logged)
+        fresh = drop_applied(conn, topic, partition, logged)
         scope = BatchScope(
             conn,
             context,
             self.policies,
             self.registry,
             self.settings,
-            _load_states(conn, {e.subject for e in fresh if e.subject}),
+            load_states(conn, {e.subject for e in fresh if e.subject}),
             ready,
         )
-        applier = Applier(scope)
-        for event in fresh:
-            applier.apply(event)
-        _save(conn, topic, partition, fresh, scope.states)
+        held = parked_subjects(conn, topic, partition, (e.subject for e in fresh if e.subject))
+        parking = Parking(scope, Applier(scope), held, isolate=isolate)
+        done = [event for event in fresh if parking.apply(event)]
+        save(conn, topic, partition, done, scope.states)
         scope.holdings.flush(conn)
         batch = [(event, record.value) for event, record in zip(logged, records, strict=True)]
         applied = {event.offset for event in fresh}
-        record_batch(conn, topic, partition, batch, applied, scope.refused, scope.delivered)
+        record_batch(
+            conn, topic, partition, batch, applied, scope.refused, scope.delivered, parking.offsets
+        )
         next_offset = logged[-1].offset + 1 if logged else (expected or 0)
         ENGINE_POSITIONS.advance(conn, topic, partition, expected, next_offset)
-        scope.counts["applied"] += len(fresh)
+        scope.counts["applied"] += len(done)
         scope.counts["duplicates"] += len(logged) - len(fresh)
         return BatchResult(next_offset, scope.counts, scope.destroyed_kids)
 
 
-def _drop_applied(
+def drop_applied(
     conn: Connection, topic: str, partition: int, logged: list[LoggedEvent]
 ) -> list[LoggedEvent]:
+    """``logged`` without the events applied before (or earlier in the list)."""
     refs = [(e.event.source, e.event.id) for e in logged]
     rows = conn.execute(
         text(
@@ -138,7 +176,8 @@ def _drop_applied(
     return fresh
 
 
-def _load_states(conn: Connection, subjects: set[str | None]) -> dict[str, SubjectState]:
+def load_states(conn: Connection, subjects: set[str | None]) -> dict[str, SubjectState]:
+    """The stored states of ``subjects``."""
     rows = conn.execute(
         text("SELECT subject_id, state FROM haven_core.subject_states WHERE subject_id = ANY(:s)"),
         {"s": sorted(s for s in subjects if s)},
@@ -146,13 +185,14 @@ def _load_states(conn: Connection, subjects: set[str | None]) -> dict[str, Subje
     return {row[0]: SubjectState.from_json(row[1]) for row in rows}
 
 
-def _save(
+def save(
     conn: Connection,
     topic: str,
     partition: int,
     fresh: list[LoggedEvent],
     states: dict[str, SubjectState],
 ) -> None:
+    """Record ``fresh`` as applied and store the subject states."""
     if fresh:
         conn.execute(
             text(

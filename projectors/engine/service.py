@@ -3,9 +3,11 @@
 Like the sealer, it uses aiokafka inside the Faust worker (docs/engine.md
 explains why not a Faust agent).  On assignment a partition is paused until
 its position is read from Postgres; each fetched batch of one partition is
-applied by :class:`EngineCore` in a thread, in one transaction.  A failing
-batch stops its partition (paused, logged, counted) and is retried from the
-stored position after ``retry_s``; nothing is ever acknowledged past it.
+applied by :class:`EngineCore` in a thread, in one transaction (which parks
+a poison event with its subject and commits the rest).  A batch that still
+fails (a lost connection) stops its partition (paused, logged, counted) and
+is retried from the stored position after ``retry_s``; nothing is ever
+acknowledged past it.
 """
 
 from __future__ import annotations

@@ -70,6 +70,9 @@ class RefusalRecorder(Protocol):
     def record(self, conn: Connection, event: EventView, reason: str) -> None:
         """Record one refused event in the producer's schema."""
 
+    def forget(self, conn: Connection, event_id: str) -> None:
+        """Remove an event's entry (a parked event that a retry then applied)."""
+
 
 class ProjectorError(TypeError):
     """A projector is declared wrongly (for example, it cannot be erased)."""

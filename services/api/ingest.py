@@ -1,7 +1,7 @@
 """The gateway's checks, in the order of docs/architecture.md, with the sealer's own validation.
 
-Size and authentication run in the route; here: JSON, then per event the
-envelope and agency, known type and schema (``events.codec.parse_dict``, the
+Size and authentication run in the route; here: the media type (415), JSON,
+then per event the envelope and agency, known type and schema (``events.codec.parse_dict``, the
 code the sealer runs).  A batch is all or nothing: one bad event refuses
 the whole batch, with every bad event's field paths prefixed by its index.
 """
@@ -20,6 +20,18 @@ from services.api.models import Problem
 
 MAX_BODY_BYTES = MAX_EVENT_BYTES
 MAX_BATCH = 1000
+#: Accepted ``Content-Type``s and the body each carries: one event (False), a
+#: batch (True), or either (None).
+MEDIA_TYPES: dict[str, bool | None] = {
+    "application/cloudevents+json": False,
+    "application/cloudevents-batch+json": True,
+    "application/json": None,
+}
+_MEDIA_MESSAGE = "Content-Type must be " + ", ".join(MEDIA_TYPES) + " (charset utf-8 if given)"
+_SHAPE_MESSAGES = {
+    False: "application/cloudevents+json carries one event (a JSON object)",
+    True: "application/cloudevents-batch+json carries a JSON array of events",
+}
 
 
 @dataclass(frozen=True)
@@ -52,11 +64,23 @@ def _join(prefix: str, path: str) -> str:
     return f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
 
 
-def _events(raw: bytes) -> tuple[list[Any], bool]:
+def body_shape(content_type: str | None) -> bool | None:
+    """What the body must hold by its ``Content-Type`` (see :data:`MEDIA_TYPES`), else 415."""
+    media, *params = (part.strip().lower() for part in (content_type or "").split(";"))
+    charset = [p.split("=", 1)[1].strip('"') for p in params if p.startswith("charset=")]
+    if media not in MEDIA_TYPES or any(c not in ("utf-8", "utf8") for c in charset):
+        problem = Problem.of("unsupported_media_type", (FieldError("", _MEDIA_MESSAGE),))
+        raise Refused(415, problem)
+    return MEDIA_TYPES[media]
+
+
+def _events(raw: bytes, shape: bool | None) -> tuple[list[Any], bool]:
     try:
         value = load_json_value(raw)
     except ContractError as error:
         raise _contract_refusal(error) from None
+    if shape is not None and isinstance(value, list) is not shape:
+        raise Refused(422, Problem.of("invalid_batch", (FieldError("", _SHAPE_MESSAGES[shape]),)))
     if isinstance(value, list):
         if not value or len(value) > MAX_BATCH:
             message = f"a batch holds 1 to {MAX_BATCH} events"
@@ -74,9 +98,12 @@ def _one(obj: Any, agency_id: str) -> Outgoing:
     return Outgoing(event.id, str(event.subject), value)
 
 
-def validate_events(raw: bytes, agency_id: str) -> list[Outgoing]:
-    """The events of a request body from ``agency_id``, or :class:`Refused`."""
-    items, batch = _events(raw)
+def validate_events(raw: bytes, agency_id: str, shape: bool | None = None) -> list[Outgoing]:
+    """The events of a request body from ``agency_id``, or :class:`Refused`.
+
+    ``shape`` is what the media type announced (:func:`body_shape`).
+    """
+    items, batch = _events(raw, shape)
     accepted: list[Outgoing] = []
     refusals: list[Refused] = []
     for index, obj in enumerate(items):

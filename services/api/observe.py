@@ -23,12 +23,24 @@ def count_rejection(core: Engine, stage: str, reason: str) -> None:
         count_rejections(conn, stage, {reason: 1})
 
 
+PARKED_SUBJECTS = (
+    "SELECT count(DISTINCT subject_id) FROM haven_core.parked_events WHERE topic = :log"
+)
 _COUNTS = {
     "sealed": "SELECT count(*) FROM haven_core.sealed_events",
     "erasures": "SELECT count(DISTINCT withdrawal_event_id) FROM haven_core.erasure_receipts",
     "keys_destroyed": "SELECT count(*) FROM haven_core.keys WHERE destroyed_at IS NOT NULL",
     "workers_ready": str(READY_WORKERS),
+    "parked_events": "SELECT count(*) FROM haven_core.parked_events"
+    " WHERE topic = :log AND NOT applied_through",
+    "parked_subjects": PARKED_SUBJECTS,
 }
+
+
+def parked_subjects(core: Engine, log_topic: str) -> int:
+    """Subjects with events parked by the engine (docs/engine.md), blocking."""
+    with core.connect() as conn:
+        return int(conn.execute(text(PARKED_SUBJECTS), {"log": log_topic}).scalar_one())
 
 
 def ready_workers(core: Engine) -> int:

@@ -22,6 +22,7 @@ from infra.migrate import migrate
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.log import ENGINE_POSITIONS, LogRecord
 from projectors.policy.model import Policy
+from projectors.readmodels.sdk import ProjectorRegistry
 from projectors.replay import replay_log
 
 
@@ -167,6 +168,7 @@ def run_replay(
     policy: Policy | None = None,
     agencies: Sequence[str] = (),
     on_batch: Callable[[int], None] | None = None,
+    registry: ProjectorRegistry | None = None,
 ) -> ReplayReport:
     """Replay ``records`` up to the live positions into ``scratch``; compare read models."""
     report = ReplayReport(source)
@@ -177,7 +179,9 @@ def run_replay(
     )
     copy_directory(live, scratch)
     started = time.perf_counter()
-    report.events = replay_log(scratch, topic, bounded, policy=policy, on_batch=on_batch)
+    report.events = replay_log(
+        scratch, topic, bounded, policy=policy, on_batch=on_batch, registry=registry
+    )
     report.replay_s = round(time.perf_counter() - started, 3)
     report.tables = compare_read_models(live, scratch, agencies)
     report.live_moved = live_positions(live, topic) != before

@@ -13,6 +13,7 @@ from services.cli import (
     bench,
     contracts,
     demo,
+    engine,
     infra,
     projector,
     publish,
@@ -40,6 +41,7 @@ app.add_typer(contracts.app, name="contracts")
 app.add_typer(agency.app, name="agency")
 app.add_typer(projector.app, name="projector")
 app.add_typer(audit.app, name="audit")
+app.add_typer(engine.app, name="engine")
 app.add_typer(subject.app, name="subject")
 app.command("worker")(worker.worker)
 app.command("up")(up.up)

@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 
 from infra.endpoints import Endpoints
 from infra.settings import ApiSettings
+from projectors.runtime.heartbeat import Heartbeat
+from projectors.runtime.loop_thread import LoopThread
 from services.api.app import create_app
 from services.api.context import ApiContext
 from services.api.serve import build_context
@@ -84,6 +86,19 @@ def fresh_api_stack(infra: Endpoints) -> Iterator[ApiStack]:
                 yield running
         finally:
             engine.dispose()
+
+
+@contextmanager
+def beating_api_stack(infra: Endpoints) -> Iterator[ApiStack]:
+    """:func:`fresh_api_stack` beating for the rig's sealer and engine threads.
+
+    They are ready, but only a worker writes heartbeats: with the beat, health can say 200.
+    """
+    with fresh_api_stack(infra) as running:
+        engine = running.pipeline.engine
+        beat = LoopThread(lambda: Heartbeat(engine, [], interval_s=1.0), "heartbeat")
+        running.pipeline.threads.append(beat.start())
+        yield running
 
 
 def event(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,3 +122,18 @@ class SealerHarness:
 
     def dlq(self, count: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
         return self.read(dlq_topic(self.prefix), count, timeout_s)
+
+
+@contextmanager
+def running_harness(
+    bootstrap: str, prefix: str, engine: Engine, master_key: bytes, *agencies: tuple[str, str, str]
+) -> Iterator[SealerHarness]:
+    """A started harness with ``agencies`` (id, type, jurisdiction) registered; stopped after."""
+    harness = SealerHarness(bootstrap, prefix, engine, master_key)
+    for agency_id, agency_type, jurisdiction in agencies:
+        harness.register(agency_id, agency_type, jurisdiction)
+    harness.start()
+    try:
+        yield harness
+    finally:
+        harness.stop()

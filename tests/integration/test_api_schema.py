@@ -31,15 +31,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from infra.endpoints import Endpoints
-from projectors.runtime.heartbeat import Heartbeat
-from projectors.runtime.loop_thread import LoopThread
 from services.api.app import create_app
 from services.api.context import ApiContext
 from tests.integration.api_rig import (
     ApiStack,
+    beating_api_stack,
     event,
     eventually,
-    fresh_api_stack,
     grant,
     identification,
 )
@@ -81,11 +79,7 @@ FUZZ = settings(
 @pytest.fixture(scope="module")
 def stack(infra: Endpoints) -> Iterator[ApiStack]:
     """The real pipeline and API on a fresh database, for the whole module."""
-    with fresh_api_stack(infra) as running:
-        # The rig's sealer and engine threads are ready: beat for them, so health says 200.
-        engine = running.pipeline.engine
-        beat = LoopThread(lambda: Heartbeat(engine, [], interval_s=1.0), "heartbeat")
-        running.pipeline.threads.append(beat.start())
+    with beating_api_stack(infra) as running:
         yield running
 
 

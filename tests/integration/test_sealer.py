@@ -16,7 +16,7 @@ from events.sealing import ERASED, open_value
 from infra.endpoints import Endpoints
 from services.scenarios.builders import cloudevent, identification, risk_assessment
 from services.scenarios.ctdc import load_cases
-from tests.integration.harness import SealerHarness
+from tests.integration.harness import SealerHarness, running_harness
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +28,15 @@ NOW = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 def harness(
     infra: Endpoints, engine: Engine, master_key: bytes, topic_prefix: str
 ) -> Iterator[SealerHarness]:
-    h = SealerHarness(infra.bootstrap_servers, topic_prefix, engine, master_key)
-    h.register("gr_ngo", "ngo", "GR")
-    h.register("it_police", "police", "IT")
-    h.start()
-    yield h
-    h.stop()
+    with running_harness(
+        infra.bootstrap_servers,
+        topic_prefix,
+        engine,
+        master_key,
+        ("gr_ngo", "ngo", "GR"),
+        ("it_police", "police", "IT"),
+    ) as running:
+        yield running
 
 
 def identified(agency: str = "gr_ngo", subject: str | None = None, **overrides: object) -> dict:

@@ -1,24 +1,21 @@
 """The committed JSON Schemas and the pydantic models accept and reject the same events.
 
 For every type: instances generated from the data schema (hypothesis-jsonschema),
-wrapped in a valid envelope, validate against the committed full-event schema
-and parse through the codec; mutated instances fail both, and the model's
-ContractError points at the mutated field.
+made storable (``schema_gen.storable``; the limits beyond the schema are tested
+in ``test_storable_strings.py``) and wrapped in a valid envelope, validate
+against the committed full-event schema and parse through the codec; mutated
+instances fail both, and the model's ContractError points at the mutated field.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import hypothesis_jsonschema._from_schema as hjs_internal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.internal.conjecture import utils as conjecture_utils
-from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 
 from events.codec import encode, parse_inbound, parse_log_record
@@ -26,62 +23,15 @@ from events.errors import ContractError
 from events.registry import REGISTRY, event_types
 from events.schemas import data_schema
 from events.types import personal_fields
+from tests.property.schema_gen import event_for, from_schema, storable
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
-SUBJECT = "7d4f8a1e-3b2c-4d5e-8f90-a1b2c3d4e5f6"
 PERSONAL_TYPES = [t for t in event_types() if personal_fields(REGISTRY.model(t))]
 SETTINGS = settings(
     max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-class _LegacyMany:
-    """hypothesis-jsonschema 0.23.1 drives ``cu.many`` with the pre-2025 ``more()``
-    API, which newer Hypothesis replaced by a context manager; this adapts it."""
-
-    def __init__(self, data: Any, **kwargs: Any) -> None:
-        self._many = conjecture_utils.many(data, **kwargs)
-        self._many.__enter__()
-        self._elements = iter(self._many)
-
-    def more(self) -> bool:
-        if next(self._elements, StopIteration) is StopIteration:
-            self._many.__exit__(None, None, None)
-            return False
-        return True
-
-    def reject(self, why: str | None = None) -> None:
-        self._many.reject(why)
-
-
-if not hasattr(conjecture_utils.many, "more"):
-    hjs_internal.cu = SimpleNamespace(many=_LegacyMany)  # type: ignore[assignment, attr-defined, unused-ignore]
-
-
-def _event(event_type: str, data: Any) -> dict[str, Any]:
-    model = REGISTRY.model(event_type)
-    event: dict[str, Any] = {
-        "specversion": "1.0",
-        "id": "evt-0001",
-        "type": event_type,
-        "time": "2024-05-01T10:00:00Z",
-        "datacontenttype": "application/json",
-        "dataschema": REGISTRY.schema_uri(event_type),
-        "data": data,
-    }
-    if model.system:
-        event["source"] = "urn:haven:system"
-    else:
-        event |= {
-            "source": "urn:haven:agency:gr_police",
-            "agency": "gr_police",
-            "jurisdiction": "GR",
-        }
-    if model.requires_subject:
-        event["subject"] = SUBJECT
-    return event
 
 
 def _parse(event_type: str, event: dict[str, Any]) -> Any:
@@ -155,7 +105,7 @@ def test_schema_and_model_agree(event_type: str) -> None:
     @SETTINGS
     @given(data=from_schema(schema), choice=st.data())
     def check(data: dict[str, Any], choice: st.DataObject) -> None:
-        event = _event(event_type, data)
+        event = event_for(event_type, storable(data))
         assert not list(validator.iter_errors(event))
         parsed = _parse(event_type, event)
         assert type(parsed.data).event_type == event_type
@@ -167,7 +117,7 @@ def test_schema_and_model_agree(event_type: str) -> None:
             mutated.pop(field, None)
         else:
             mutated[field] = value
-        bad_event = _event(event_type, mutated)
+        bad_event = event_for(event_type, storable(mutated))
         assert list(validator.iter_errors(bad_event)), (kind, field)
         with pytest.raises(ContractError) as caught:
             _parse(event_type, bad_event)
@@ -184,7 +134,7 @@ def test_sealed_schema_and_log_model_agree(event_type: str) -> None:
     @settings(SETTINGS, max_examples=15)
     @given(data=from_schema(sealed_schema))
     def check(data: dict[str, Any]) -> None:
-        event = _event(event_type, data)
+        event = event_for(event_type, storable(data))
         parsed = parse_log_record(json.dumps(event).encode())
         assert type(parsed.data).__name__.endswith("Sealed")
         if any(data.get(name) is not None for name in personal_fields(REGISTRY.model(event_type))):

@@ -41,3 +41,7 @@ class Refusals(Projector):
             )
             .on_conflict_do_nothing()
         )
+
+    def forget(self, conn: Connection, event_id: str) -> None:
+        """Remove an event's entry (a parked event that a retry then applied)."""
+        conn.execute(sa.delete(self.table).where(self.table.c.event_id == event_id))

@@ -15,7 +15,13 @@ from events.topics import inbox_topic
 from services.api.auth import bearer_token, caller_for
 from services.api.context import ApiContext
 from services.api.deps import ContextDep
-from services.api.ingest import MAX_BODY_BYTES, Outgoing, Refused, validate_events
+from services.api.ingest import (
+    MAX_BODY_BYTES,
+    Outgoing,
+    Refused,
+    body_shape,
+    validate_events,
+)
 from services.api.models import Accepted, Problem
 from services.api.observe import count_rejection
 
@@ -57,6 +63,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "no valid bearer token"),
         (403, "`agency` or `source` is not the caller"),
         (413, "the body exceeds 1 MiB"),
+        (415, "Content-Type is not a CloudEvents JSON or application/json type"),
         (422, "invalid input, with field paths"),
         (503, "the broker did not take the events"),
     )
@@ -110,7 +117,8 @@ async def post_events(request: Request, context: ContextDep) -> Any:
         raw = await _body(request)
         token = bearer_token(request.headers.get("authorization"))
         caller = await run_in_threadpool(caller_for, context.core, token)
-        events = validate_events(raw, caller.agency_id)
+        shape = body_shape(request.headers.get("content-type"))
+        events = validate_events(raw, caller.agency_id, shape)
     except Refused as refused:
         await _count(context, refused.problem.reason)
         return _problem(refused.status, refused.problem)

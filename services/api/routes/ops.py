@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from events.topics import inbox_pattern, log_topic
 from services.api.context import ApiContext
 from services.api.deps import ContextDep
-from services.api.observe import lag, pipeline_counts, ready_workers
+from services.api.observe import lag, parked_subjects, pipeline_counts, ready_workers
 
 logger = logging.getLogger("haven.api")
 router = APIRouter(tags=["operations"])
@@ -43,18 +43,38 @@ async def _check_database(context: ApiContext) -> str:
     return "ok" if workers else "no ready worker"
 
 
+DEGRADED = "degraded"
+
+
+async def _check_engine(context: ApiContext) -> str:
+    topic = log_topic(context.topic_prefix)
+    parked = await asyncio.wait_for(
+        run_in_threadpool(parked_subjects, context.core, topic), _TIMEOUT_S
+    )
+    return "ok" if not parked else f"{DEGRADED}: {parked} subject(s) parked (haven engine parked)"
+
+
+_PROBES = (
+    ("broker", _check_broker),
+    ("database_and_workers", _check_database),
+    ("engine", _check_engine),
+)
+
+
 @router.get("/v1/health", response_model=Health, responses={503: {"model": Health}})
 async def health(context: ContextDep) -> Any:
-    """200 once broker, database and at least one worker (sealer + engine) are ready."""
+    """200 once broker, database and a worker are ready (``degraded`` while events are parked)."""
     checks: dict[str, str] = {}
-    for name, probe in (("broker", _check_broker), ("database_and_workers", _check_database)):
+    for name, probe in _PROBES:
         try:
             checks[name] = await probe(context)
         except Exception as exc:
             checks[name] = f"unavailable ({type(exc).__name__})"
-    ready = all(value == "ok" for value in checks.values())
-    body = Health(status="ready" if ready else "starting", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    down = any(v != "ok" and not v.startswith(DEGRADED) for v in checks.values())
+    degraded = any(v.startswith(DEGRADED) for v in checks.values())
+    status = "starting" if down else DEGRADED if degraded else "ready"
+    body = Health(status=status, checks=checks)
+    return JSONResponse(body.model_dump(), status_code=503 if down else 200)
 
 
 async def end_offsets(context: ApiContext) -> dict[tuple[str, int], int]:
@@ -86,6 +106,14 @@ def _families(
     )
     yield GaugeMetricFamily(
         "haven_workers_ready", "Workers beating and ready", counts["workers_ready"]
+    )
+    yield GaugeMetricFamily(
+        "haven_engine_parked_events", "Events parked by the engine", counts["parked_events"]
+    )
+    yield GaugeMetricFamily(
+        "haven_engine_parked_subjects",
+        "Subjects whose events are parked",
+        counts["parked_subjects"],
     )
     rejected = CounterMetricFamily(
         "haven_events_rejected", "Inputs refused, by reason", labels=["stage", "reason"]
