@@ -23,12 +23,11 @@ from events.types.record import RECTIFIABLE, partial_model
 from projectors.consent.entitlements import Refusal, rectify_refusal
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.batch import BatchScope
-from projectors.engine.receipts import insert_notice
+from projectors.engine.rectification_records import insert_rectification, rectification_notice
 from projectors.engine.sharing import IDENTIFIED, Project, by_agency, rebuild_agency
 from projectors.engine.subject_record import corrected, corrections, events_at, record_events
 from projectors.log import LoggedEvent
 
-NOTICE_TYPE = "haven.rectification.notice.v1"
 RECTIFIABLE_TYPES = frozenset(model.event_type for model in RECTIFIABLE)
 
 
@@ -60,13 +59,13 @@ class Rectifier:
             self.scope.holdings.held(self.scope.conn, subject, context.topic, context.partition)
         )
         holders = sorted(a for a, events in held.items() if target.offset in events)
-        self._insert(logged, target, bound, holders)
+        insert_rectification(self.scope, logged, target, bound, holders)
         fixes = corrections(self.scope, subject)
         for agency_id in holders:
             profile = self.scope.profile(agency_id)
             if profile is not None:
                 rebuild_agency(self.scope, self._project, profile, held[agency_id], fixes)
-            self._notice(logged, target, agency_id, sorted(given))
+            rectification_notice(self.scope, logged, target, agency_id, sorted(given))
         if data.retract:
             self._forget(subject, target)
         self._adjust_state(state, target, bound, held, holders, bool(data.retract))
@@ -112,55 +111,6 @@ class Rectifier:
         except ValidationError:
             return Refusal.RECTIFICATION_MISMATCH
         return None
-
-    def _insert(
-        self, logged: LoggedEvent, target: LoggedEvent, bound: dict[str, Any], holders: list[str]
-    ) -> None:
-        data: Any = logged.event.data
-        context = self.scope.context
-        self.scope.conn.execute(
-            text(
-                "INSERT INTO haven_core.rectifications (topic, partition, log_offset,"
-                " rectification_event_id, subject_id, target_event_id, target_offset, target_type,"
-                " producer, reason, retract, field_names, corrected, agencies, rectified_at)"
-                " VALUES (:t, :p, :o, :i, :s, :ti, :to, :ty, :pr, :r, :x, :f, CAST(:c AS jsonb),"
-                " :a, :at) ON CONFLICT DO NOTHING"
-            ),
-            {
-                "t": context.topic,
-                "p": context.partition,
-                "o": logged.offset,
-                "i": logged.event.id,
-                "s": logged.subject,
-                "ti": target.event.id,
-                "to": target.offset,
-                "ty": target.event.type,
-                "pr": logged.producer,
-                "r": str(data.reason),
-                "x": bool(data.retract),
-                "f": sorted(bound),
-                "c": json.dumps(bound),
-                "a": holders,
-                "at": logged.event.time,
-            },
-        )
-
-    def _notice(
-        self, logged: LoggedEvent, target: LoggedEvent, agency_id: str, fields: list[str]
-    ) -> None:
-        data: Any = logged.event.data
-        payload: dict[str, object] = {
-            "type": NOTICE_TYPE,
-            "agency": agency_id,
-            "subject": logged.subject,
-            "rectification_event_id": logged.event.id,
-            "target_event_id": target.event.id,
-            "fields": fields,
-            "reason": str(data.reason),
-            "retract": bool(data.retract),
-            "time": logged.event.time.isoformat(),
-        }
-        insert_notice(self.scope, logged, agency_id, payload)
 
     def _forget(self, subject: str, target: LoggedEvent) -> None:
         context = self.scope.context
