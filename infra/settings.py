@@ -44,6 +44,15 @@ class CommonSettings(BaseSettings):
     master_key: SecretStr | None = Field(None, validation_alias=_env("HAVEN_MASTER_KEY"))
     master_key_file: Path | None = Field(None, validation_alias=_env("HAVEN_MASTER_KEY_FILE"))
     partitions: int = Field(6, ge=1, le=1000, validation_alias=_env("HAVEN_PARTITIONS"))
+    #: ``haven up`` stop: how long the worker may drain (seal, relay, apply) before SIGKILL.
+    worker_stop_timeout_s: float = Field(
+        30.0, gt=0, validation_alias=_env("HAVEN_WORKER_STOP_TIMEOUT_S")
+    )
+
+    @property
+    def drain_s(self) -> float:
+        """What the worker's loops may spend draining: most of the stop timeout."""
+        return self.worker_stop_timeout_s * 0.8
 
     @field_validator("topic_prefix")
     @classmethod
@@ -98,9 +107,6 @@ class ApiSettings(CommonSettings):
         None, validation_alias=_env("HAVEN_API_DATABASE_URL")
     )
     log_level: str = Field("INFO", validation_alias=_env("HAVEN_LOG_LEVEL"))
-    worker_stop_timeout_s: float = Field(
-        30.0, gt=0, validation_alias=_env("HAVEN_WORKER_STOP_TIMEOUT_S")
-    )
 
 
 class WorkerSettings(CommonSettings):

@@ -9,6 +9,8 @@ Nothing connects until the worker starts.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -31,6 +33,8 @@ from projectors.runtime.loop_thread import Loop
 from projectors.scheduler import Scheduler
 from projectors.sealer.service import Sealer
 
+logger = logging.getLogger("haven.worker")
+
 
 class _LoopService(Service):
     """Runs ``target`` (a sealer, engine or scheduler loop) for the life of the worker.
@@ -38,15 +42,30 @@ class _LoopService(Service):
     Faust instantiates registered service classes itself and finds them by
     module and name, so each loop has a module-level subclass whose
     ``target`` is set by :func:`create_app` (one app per worker process).
+    Faust stops services one after the other; the first one stopped asks
+    every loop to stop (``all_targets``), so the sealer drains while the
+    engine waits for it, and each then waits (up to ``drain_s``) for its loop.
     """
 
     target: ClassVar[Loop]
+    all_targets: ClassVar[tuple[Loop, ...]] = ()
+    drain_s: ClassVar[float] = 20.0
+    _running: asyncio.Future[Any] | None = None
 
     async def on_start(self) -> None:
-        self.add_future(self.target.run())
+        self._running = self.add_future(self.target.run())
 
     async def on_stop(self) -> None:
-        self.target.stop()
+        for target in _LoopService.all_targets:
+            target.stop()
+        if self._running is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._running), self.drain_s)
+        except TimeoutError:
+            logger.warning("loop did not drain in time", extra={"loop": type(self).__name__})
+        except Exception:  # the loop's own failure was logged where it happened
+            logger.warning("loop ended with an error", extra={"loop": type(self).__name__})
 
 
 class SealerService(_LoopService):
@@ -94,7 +113,7 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
         settings, endpoints, Keyring(sync_engine(endpoints.database_url), master_key)
     )
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
-    engine = construct_worker_engine(settings, endpoints, keyring)
+    engine = construct_worker_engine(settings, endpoints, keyring, sealer.done)
     scheduler = construct_scheduler(
         sync_engine(endpoints.database_url),
         endpoints.bootstrap_servers,
@@ -112,4 +131,6 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
     ):
         service.target = target
         app.service(service)
+    _LoopService.all_targets = (sealer, engine, scheduler, heartbeat)
+    _LoopService.drain_s = settings.drain_s
     return HavenApp(app, sealer, engine, scheduler)

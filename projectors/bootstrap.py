@@ -8,6 +8,8 @@ and replays all construct their parts through these functions.
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import Engine
 
 from infra.db import sync_engine
@@ -50,9 +52,14 @@ def construct_sealer(engine: Engine, keyring: Keyring, config: SealerConfig) -> 
     return Sealer(config, SealerStore(engine), keyring)
 
 
-def construct_engine_service(core: EngineCore, config: EngineConfig) -> EngineService:
-    """The engine's consumer loop around ``core`` (connects when it runs)."""
-    return EngineService(config, core)
+def construct_engine_service(
+    core: EngineCore, config: EngineConfig, upstream: asyncio.Event | None = None
+) -> EngineService:
+    """The engine's consumer loop around ``core`` (connects when it runs).
+
+    On stop it drains once ``upstream`` (the sealer's ``done``) is set.
+    """
+    return EngineService(config, core, upstream)
 
 
 def construct_scheduler(
@@ -73,12 +80,16 @@ def construct_worker_sealer(
         batch_max=settings.sealer_batch_max,
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         idempotent_producer=settings.producer_idempotence,
+        drain_s=settings.drain_s / 2,
     )
     return construct_sealer(sync_engine(endpoints.database_url), keyring, config)
 
 
 def construct_worker_engine(
-    settings: WorkerSettings, endpoints: Endpoints, keyring: Keyring
+    settings: WorkerSettings,
+    endpoints: Endpoints,
+    keyring: Keyring,
+    upstream: asyncio.Event | None = None,
 ) -> EngineService:
     """The projection engine as the worker's settings configure it."""
     core = construct_engine_core(
@@ -94,8 +105,9 @@ def construct_worker_engine(
         batch_max=settings.engine_batch_max,
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         retry_s=settings.engine_retry_s,
+        drain_s=settings.drain_s,
     )
-    return construct_engine_service(core, config)
+    return construct_engine_service(core, config, upstream)
 
 
 def sealer_thread(engine: Engine, keyring: Keyring, config: SealerConfig) -> LoopThread:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psutil
 
@@ -129,6 +129,37 @@ def start_infra(
         },
     )
     return Started(state, broker, postgres, timings)
+
+
+def restart_part(paths: InfraPaths, started: Started, part: str, timeout_s: float) -> Started:
+    """Start the dead ``part`` (``postgres`` or ``broker``) again on its port.
+
+    Postgres comes back with its data (crash recovery); the broker comes back
+    empty (memory storage): the caller restores the log.  Returns the new
+    :class:`Started`; the caller writes the state file.
+    """
+    deadline = time.monotonic() + timeout_s
+    state = started.state
+    if part == "postgres":
+        port = state.postgres.port
+        cluster = ensure_cluster(paths)
+        postgres = start_postgres(cluster, paths, port, owned=True)
+        try:
+            wait_postgres_ready(postgres, cluster, paths, port, deadline)
+        except BaseException:
+            _stop_started([(postgres, POSTGRES_STOP_SIGNAL)])
+            raise
+        state = replace(state, postgres=_record(postgres, port))
+        return replace(started, state=state, postgres=postgres)
+    port = state.broker.port
+    broker = start_broker(paths, port, owned=True)
+    try:
+        wait_broker_ready(broker, port, paths, deadline)
+    except BaseException:
+        _stop_started([(broker, BROKER_STOP_SIGNAL)])
+        raise
+    state = replace(state, broker=_record(broker, port))
+    return replace(started, state=state, broker=broker)
 
 
 def stop_recorded(paths: InfraPaths, state: InfraState | None = None) -> bool:

@@ -17,7 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from infra.embedded.lifecycle import Started, Timings, start_infra, stop_recorded
+from infra.embedded.lifecycle import (
+    Started,
+    Timings,
+    restart_part,
+    start_infra,
+    stop_recorded,
+)
 from infra.embedded.paths import InfraPaths
 from infra.embedded.state import locked, read_state, running_state, write_state
 from infra.endpoints import Endpoints
@@ -79,6 +85,27 @@ class EmbeddedInfra:
                 self._install_sigterm()
         self._endpoints = Endpoints(state.bootstrap_servers, state.database_url, embedded=True)
         return self._endpoints
+
+    def dead_parts(self) -> list[str]:
+        """Owned children that exited: ``postgres``, ``broker`` (reused infra: none)."""
+        started = self._started
+        if started is None:
+            return []
+        return [
+            name
+            for name, proc in (("postgres", started.postgres), ("broker", started.broker))
+            if proc.poll() is not None
+        ]
+
+    def restart(self, part: str) -> None:
+        """Start a dead owned child again on its own port (main thread only)."""
+        if self._started is None:
+            raise RuntimeError("only infra this object started can be restarted")
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("EmbeddedInfra.restart() must be called from the main thread")
+        with locked(self.paths):
+            self._started = restart_part(self.paths, self._started, part, self.timeout_s)
+            write_state(self.paths, self._started.state)
 
     def _install_sigterm(self) -> None:
         """Turn SIGTERM into SystemExit (so cleanup runs) unless someone handles it already."""

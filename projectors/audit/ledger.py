@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, text
 
 from projectors.log import LoggedEvent
+from projectors.outbox.sealed import forget_archived
 
 GENESIS = bytes(32)
 FORMAT = "haven-audit-v1"
@@ -115,7 +116,7 @@ def record_batch(
     delivered: Mapping[int, Sequence[str]],
     parked: Set[int] = frozenset(),
 ) -> None:
-    """Chain, archive and anchor one batch (set-based: three statements).
+    """Chain, archive and anchor one batch; drop its records from the sealed outbox.
 
     ``applied`` holds the offsets that were not duplicates, ``refused`` those
     the engine refused, ``parked`` those it set aside (docs/engine.md),
@@ -145,6 +146,8 @@ def record_batch(
         prev = digest
     _insert_entries(conn, params, entries, links)
     _insert_archive(conn, params, batch)
+    # Archived now: the sealed outbox no longer needs to hold these records.
+    forget_archived(conn, [(logged.event.source, logged.event.id) for logged, _ in batch])
     conn.execute(
         text(
             "INSERT INTO haven_core.audit_heads"

@@ -5,7 +5,10 @@ start: the log and DLQ exist, every registered agency has its inbox, sealer
 positions that point into an inbox created just now are forgotten (a new
 topic starts at offset 0; the old positions would skip its first records),
 and, with the embedded broker, the log is restored from the sealed archive
-at the same offsets (:func:`projectors.audit.archive.restore_log_from_archive`).
+at the same offsets (:func:`projectors.audit.archive.restore_log_from_archive`)
+and every sealed record the engine had not archived yet is queued again in
+the sealed outbox, for the relay to produce after the restored records
+(:func:`projectors.outbox.sealed.requeue_unarchived`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from events.topics import log_topic
 from infra.topics import core_topics, ensure_topics, inbox_topic_spec
 from projectors.audit.archive import RestoreReport, restore_log_from_archive
 from projectors.log import SEALER_POSITIONS
+from projectors.outbox.sealed import requeue_unarchived
 
 logger = logging.getLogger("haven.reopen")
 
@@ -30,6 +34,7 @@ class Reopened:
     inboxes_created: list[str]
     positions_forgotten: int
     restore: RestoreReport | None
+    requeued: int = 0
 
 
 def reopen_log(
@@ -46,6 +51,7 @@ def reopen_log(
     report = (
         restore_log_from_archive(engine, bootstrap_servers, log_topic(prefix)) if restore else None
     )
+    requeued = requeue_unarchived(engine, partitions) if restore else 0
     logger.info(
         "log reopened",
         extra={
@@ -53,9 +59,10 @@ def reopen_log(
             "inboxes_created": len(created),
             "positions_forgotten": forgotten,
             "restored_records": report.records if report else 0,
+            "requeued_records": requeued,
         },
     )
-    return Reopened(created, forgotten, report)
+    return Reopened(created, forgotten, report, requeued)
 
 
 def _forget_positions(engine: Engine, topics: list[str]) -> int:

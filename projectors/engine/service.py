@@ -8,6 +8,8 @@ a poison event with its subject and commits the rest).  A batch that still
 fails (a lost connection) stops its partition (paused, logged, counted) and
 is retried from the stored position after ``retry_s``; nothing is ever
 acknowledged past it.
+On stop it drains: once ``upstream`` (the sealer and its relay) finished, it
+applies until a poll brings nothing more, bounded by ``drain_s``.
 """
 
 from __future__ import annotations
@@ -39,14 +41,19 @@ class EngineConfig:
     poll_timeout_ms: int = 200
     session_timeout_ms: int = 6000
     retry_s: float = 5.0
+    #: On stop, apply what the log still holds for at most this long.
+    drain_s: float = 20.0
     extra_consumer: dict[str, object] = field(default_factory=dict)
 
 
 class EngineService:
     """Runs the projection loop until stopped."""
 
-    def __init__(self, config: EngineConfig, core: EngineCore) -> None:
+    def __init__(
+        self, config: EngineConfig, core: EngineCore, upstream: asyncio.Event | None = None
+    ) -> None:
         self.config = config
+        self._upstream = upstream
         self.core = core
         self.topic = log_topic(config.topic_prefix)
         self.positions: dict[int, int | None] = {}
@@ -102,18 +109,32 @@ class EngineService:
         self._consumer.subscribe([self.topic], listener=FencedPartitionListener(self.hold))
         self.ready.set()
         try:
-            while not self._stopping.is_set():
-                await self._resume_pending()
-                batches = await self._consumer.getmany(
-                    timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
-                )
-                # Partitions are independent (one transaction each, subjects never span
-                # two): their batches run side by side, overlapping Python and Postgres.
-                await asyncio.gather(
-                    *(self._process(tp, records) for tp, records in batches.items())
-                )
+            await self._loop()
         finally:
             await self._consumer.stop()
+
+    async def _loop(self) -> None:
+        drain_until: float | None = None
+        quiet = 0
+        while True:
+            if self._stopping.is_set() and drain_until is None:
+                drain_until = time.monotonic() + self.config.drain_s
+            await self._resume_pending()
+            batches = await self._consumer.getmany(
+                timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
+            )
+            # Partitions are independent (one transaction each, subjects never span
+            # two): their batches run side by side, overlapping Python and Postgres.
+            await asyncio.gather(*(self._process(tp, records) for tp, records in batches.items()))
+            if drain_until is None:
+                continue
+            upstream_done = self._upstream is None or self._upstream.is_set()
+            quiet = quiet + 1 if upstream_done and not batches and not self._pending else 0
+            if quiet >= 2:
+                return  # stopping, nothing upstream, and the log brought nothing twice
+            if time.monotonic() > drain_until:
+                logger.warning("engine stopped before the log was drained")
+                return
 
     async def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         if tp.partition in self.stopped or tp in self._pending:
@@ -163,5 +184,5 @@ class EngineService:
         )
 
     def stop(self) -> None:
-        """Finish after the current batch."""
+        """Drain, then finish."""
         self._stopping.set()

@@ -196,6 +196,13 @@ class Keyring:
             self._cache[kid] = (now, key)
         return key
 
+    def require_key(self, kid: str) -> bytes:
+        """The data key of ``kid``; raises if it is missing or destroyed (sealing must stop)."""
+        key = self.key(kid)
+        if key is None:
+            raise RuntimeError(f"key {kid} missing while sealing")
+        return key
+
     def forget(self, kids: Iterable[str]) -> None:
         """Drop cached keys (another transaction destroyed them)."""
         for kid in kids:

@@ -1,4 +1,4 @@
-"""One batch of inbox records through the sealer: classify, dedupe, seal, produce, commit."""
+"""One batch of inbox records through the sealer: classify, dedupe, seal, commit to the outbox."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from events.envelope import Event
 from events.topics import inbox_agency
 from projectors.keys.keyring import Keyring
+from projectors.outbox.sealed import EventRef, SealedRecord
 from projectors.runtime.batch_send import send_in_batches
 from projectors.sealer.dlq import InboxRecord, dlq_payload, safe_subject_key
-from projectors.sealer.store import EventRef, PositionAdvance, SealerStore
-from projectors.sealer.transform import Accepted, Rejected, classify, seal_event
+from projectors.sealer.seal import seal_records
+from projectors.sealer.store import PositionAdvance, SealerStore
+from projectors.sealer.transform import Accepted, Rejected, classify
 
 
 @dataclass(frozen=True)
@@ -73,38 +75,45 @@ class BatchSealer:
         self.stats = SealerStats()
         self._rejections: Counter[str] = Counter()
         self._agencies: frozenset[str] = frozenset()
-        self._fresh: list[EventRef] = []
+        self._sealed: list[SealedRecord] = []
         self.last_timings: dict[str, float] = {}
 
     async def process(
         self, records: dict[TopicPartition, list[ConsumerRecord]], producer: AIOKafkaProducer
-    ) -> None:
-        """Seal a batch; raises (nothing committed) on broker or database failure."""
+    ) -> int:
+        """Seal a batch into the outbox; raises (nothing committed) on broker or database failure.
+
+        Dead letters are produced (and acknowledged) first; then sealed records,
+        their marks, rejection counts and positions commit in one transaction.
+        Returns how many records were sealed.
+        """
         clock = _Clock()
         self._rejections = Counter()
         await self._refresh_agencies(records)
         ordered = [rec for recs in records.values() for rec in recs]
-        outgoing = await asyncio.to_thread(self._prepare, ordered)
+        dead = await asyncio.to_thread(self._prepare, ordered)
         clock.lap("prepare_ms")
-        # Sent in input order, so each subject's log order follows its inbox order.
-        futures = await send_in_batches(producer, [out for out in outgoing if out is not None])
-        clock.lap("send_ms")
-        await asyncio.gather(*futures)
-        clock.lap("ack_ms")
+        await asyncio.gather(*await send_in_batches(producer, dead))
+        clock.lap("dlq_ms")
         advances = self._advances(records)
-        await asyncio.to_thread(self._store.commit_batch, self._fresh, advances, self._rejections)
+        staged = await asyncio.to_thread(
+            self._store.commit_batch, self._sealed, advances, self._rejections
+        )
         clock.lap("commit_ms")
+        self.stats.counts["sealed"] += staged
+        self.stats.counts["duplicate"] += len(self._sealed) - staged
         self.last_timings = clock.laps
         for advance in advances:
             self.positions[(advance.topic, advance.partition)] = advance.next_offset
+        return staged
 
     async def _refresh_agencies(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         topic_agencies = {inbox_agency(self._prefix, tp.topic) or "" for tp in records}
         if not topic_agencies <= self._agencies:
             self._agencies = await asyncio.to_thread(self._store.registered_agencies)
 
-    def _prepare(self, records: list[ConsumerRecord]) -> list[Outgoing | None]:
-        """Classify, dedupe and seal (blocking: runs in a thread)."""
+    def _prepare(self, records: list[ConsumerRecord]) -> list[Outgoing]:
+        """Classify, dedupe and seal (blocking: runs in a thread); returns the dead letters."""
         outcomes = [
             (
                 rec,
@@ -116,42 +125,19 @@ class BatchSealer:
         ]
         accepted = [o.event for _, o in outcomes if isinstance(o, Accepted)]
         seen = self._store.already_sealed(map(_ref, accepted))
-        kids = self._keyring.current_subject_kids({str(e.subject) for e in accepted if e.subject})
-        self._keyring.prefetch(kids.values())
-        self._fresh = []
-        return [self._route(rec, outcome, seen, kids) for rec, outcome in outcomes]
-
-    def _route(
-        self,
-        record: ConsumerRecord,
-        outcome: Accepted | Rejected,
-        seen: set[EventRef],
-        kids: dict[str, str],
-    ) -> Outgoing | None:
-        if isinstance(outcome, Rejected):
-            return self._dead_letter(record, outcome)
-        event = outcome.event
-        if _ref(event) in seen:
-            self.stats.counts["duplicate"] += 1
-            return None
-        seen.add(_ref(event))
-        self._fresh.append(_ref(event))
-        self.stats.counts["sealed"] += 1
-        key = str(event.subject).encode() if event.subject else None
-        return Outgoing(self._log, key, self._seal(event, kids))
-
-    def _key(self, kid: str) -> bytes:
-        key = self._keyring.key(kid)
-        if key is None:
-            raise RuntimeError(f"key {kid} missing while sealing")
-        return key
-
-    def _seal(self, event: Event, kids: dict[str, str]) -> bytes:
-        sealed = seal_event(event, kids.__getitem__, self._keyring.ensure_order_kid, self._key)
-        if getattr(event.data, "erase_personal_data", False):
-            # Later events of this subject must not be caught by this erasure.
-            kids[str(event.subject)] = self._keyring.start_new_epoch(str(event.subject))
-        return sealed
+        fresh = []
+        for event in accepted:
+            if _ref(event) in seen:
+                self.stats.counts["duplicate"] += 1
+                continue
+            seen.add(_ref(event))
+            fresh.append(event)
+        self._sealed = seal_records(self._keyring, fresh)
+        return [
+            self._dead_letter(rec, outcome)
+            for rec, outcome in outcomes
+            if isinstance(outcome, Rejected)
+        ]
 
     def _dead_letter(self, record: ConsumerRecord, outcome: Rejected) -> Outgoing:
         now = datetime.now(UTC)
@@ -161,7 +147,9 @@ class BatchSealer:
         )
         self.stats.counts[f"rejected_{outcome.error.reason}"] += 1
         self._rejections[outcome.error.reason.value] += 1
-        value = dlq_payload(inbox, outcome.error, key=self._key(kid), kid=kid, received_at=now)
+        value = dlq_payload(
+            inbox, outcome.error, key=self._keyring.require_key(kid), kid=kid, received_at=now
+        )
         return Outgoing(self._dlq, safe_subject_key(record.key), value)
 
     def _advances(

@@ -29,6 +29,8 @@ class SealerConfig:
     #: DLQ keys older than this are destroyed (their records become unreadable).
     dlq_retention_days: int = 7
     dlq_sweep_interval_s: float = 3600.0
+    #: On stop, seal what the inboxes still hold for at most this long.
+    drain_s: float = 10.0
     extra_consumer: dict[str, object] = field(default_factory=dict)
 
 

@@ -22,10 +22,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from events.topics import dlq_topic, inbox_pattern, log_topic
 from projectors.keys.keyring import Keyring
 from projectors.log import PositionMoved
+from projectors.outbox.sealed_store import OutboxStore
 from projectors.runtime.listener import FencedPartitionListener
 from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients
 from projectors.sealer.janitor import InboxJanitor
+from projectors.sealer.relay import SealedRelay
 from projectors.sealer.store import SealerStore
 
 logger = logging.getLogger("haven.sealer")
@@ -46,8 +48,11 @@ class Sealer:
             dlq_topic(config.topic_prefix),
             config.topic_prefix,
         )
+        self.relay = SealedRelay(OutboxStore(store.engine), log_topic(config.topic_prefix))
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
+        #: Set once the loop and the relay finished (the engine drains after it).
+        self.done = asyncio.Event()
         self._consumer: AIOKafkaConsumer
         self._producer: AIOKafkaProducer
         self.janitor: InboxJanitor
@@ -116,24 +121,41 @@ class Sealer:
             listener=FencedPartitionListener(self.assigned),
         )
         self.ready.set()
+        relay = asyncio.create_task(self.relay.run(self._producer))
         try:
-            while not self._stopping.is_set():
-                await self._sweep_dlq_keys()
-                await self._resume_pending()
-                records = await self._consumer.getmany(
-                    timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
-                )
-                if records:
-                    await self._process(records)
+            await self._loop()
+            self.relay.stop()
+            await relay
         finally:
+            relay.cancel()
             await self._consumer.stop()
             await self.janitor.close()
             await self._producer.stop()
+            self.done.set()
+
+    async def _loop(self) -> None:
+        drain_until: float | None = None
+        while True:
+            if self._stopping.is_set() and drain_until is None:
+                drain_until = time.monotonic() + self.config.drain_s
+            await self._sweep_dlq_keys()
+            await self._resume_pending()
+            records = await self._consumer.getmany(
+                timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
+            )
+            if records:
+                await self._process(records)
+            elif drain_until is not None and not self._pending:
+                return  # stopping and the inboxes hold nothing more
+            if drain_until is not None and time.monotonic() > drain_until:
+                logger.warning("sealer stopped before its inboxes were drained")
+                return
 
     async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         started = time.perf_counter()
         try:
-            await self.batch.process(records, self._producer)
+            if await self.batch.process(records, self._producer):
+                self.relay.wake.set()
         except PositionMoved as moved:
             logger.warning("sealer fenced, re-seeking", extra={"detail": str(moved)})
             self.assigned(list(records))
@@ -156,7 +178,7 @@ class Sealer:
         )
 
     def stop(self) -> None:
-        """Ask the loop to finish after the current batch."""
+        """Ask the loop to drain and finish."""
         self._stopping.set()
 
 

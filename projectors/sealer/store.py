@@ -1,4 +1,4 @@
-"""The sealer's Postgres state: positions, de-duplication and known agencies.
+"""The sealer's Postgres state: positions, de-duplication, the outbox and known agencies.
 
 All methods block; the sealer calls them through ``asyncio.to_thread`` so the
 event loop never waits on the database.
@@ -6,14 +6,13 @@ event loop never waits on the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
 from projectors.log import SEALER_POSITIONS
-
-EventRef = tuple[str, str]  # (source, id)
+from projectors.outbox.sealed import EventRef, SealedRecord, stage_sealed
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,11 @@ class SealerStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        """The database the sealer's state lives in (the relay's outbox too)."""
+        return self._engine
 
     def registered_agencies(self) -> frozenset[str]:
         """Ids of every registered agency."""
@@ -74,23 +78,22 @@ class SealerStore:
 
     def commit_batch(
         self,
-        sealed: Iterable[EventRef],
+        sealed: Sequence[SealedRecord],
         advances: Iterable[PositionAdvance],
         rejections: Mapping[str, int] | None = None,
-    ) -> None:
-        """Record sealed events, rejection counts and positions in one transaction (fenced)."""
-        refs = list(sealed)
+    ) -> int:
+        """Sealed records with their marks, rejection counts and positions: one transaction.
+
+        Fenced by the positions.  Returns how many records were new (a record
+        whose ``(source, id)`` was sealed before is dropped here).
+        """
         with self._engine.begin() as conn:
             if rejections:
                 count_rejections(conn, "sealer", rejections)
-            if refs:
-                conn.execute(
-                    text(
-                        "INSERT INTO haven_core.sealed_events (source, event_id)"
-                        " SELECT * FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[]))"
-                        " ON CONFLICT DO NOTHING"
-                    ),
-                    {"sources": [s for s, _ in refs], "ids": [i for _, i in refs]},
-                )
+            staged = stage_sealed(conn, sealed)
             for a in advances:
                 SEALER_POSITIONS.advance(conn, a.topic, a.partition, a.expected, a.next_offset)
+        return len(staged)
+
+
+__all__ = ["EventRef", "PositionAdvance", "SealerStore", "count_rejections"]

@@ -1,8 +1,10 @@
 """Composition root of the HTTP API: ``create_app(context)``.
 
-The Kafka clients start in the app's lifespan (never at import time);
-errors are answered as :class:`~services.api.models.Problem` documents with
-field paths and never echo input values.
+The Kafka client (end offsets for health and metrics) starts in the app's
+lifespan (never at import time); errors are answered as
+:class:`~services.api.models.Problem` documents with field paths and never
+echo input values; a database outage or a stop is a 503 with ``Retry-After``
+(:mod:`services.api.unavailable`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,11 +22,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from events.errors import error_path
-from events.limits import MAX_MESSAGE_BYTES
 from services.api.console import install as install_console
 from services.api.context import ApiContext
 from services.api.models import Problem, ProblemField
 from services.api.routes import ROUTERS
+from services.api.unavailable import DATABASE_DOWN, DrainGate, database_down, internal_error
 
 logger = logging.getLogger("haven.api")
 _REASONS = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -51,24 +53,16 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
 def _lifespan(context: ApiContext) -> Any:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        context.producer = AIOKafkaProducer(
-            bootstrap_servers=context.bootstrap_servers,
-            acks="all",
-            linger_ms=2,
-            max_request_size=MAX_MESSAGE_BYTES,
-        )
         context.offsets = AIOKafkaConsumer(
             bootstrap_servers=context.bootstrap_servers, enable_auto_commit=False
         )
         context.admin = AIOKafkaAdminClient(bootstrap_servers=context.bootstrap_servers)
-        await context.producer.start()
         await context.offsets.start()
         await context.admin.start()
         logger.info("api started")
         try:
             yield
         finally:
-            await context.producer.stop()
             await context.offsets.stop()
             await context.admin.close()
             context.core.dispose()
@@ -93,6 +87,10 @@ def create_app(context: ApiContext) -> FastAPI:
     app.state.context = context
     app.add_exception_handler(HTTPException, _http_problem)
     app.add_exception_handler(RequestValidationError, _validation_problem)
+    for error in DATABASE_DOWN:
+        app.add_exception_handler(error, database_down)
+    app.add_exception_handler(Exception, internal_error)
+    app.add_middleware(DrainGate, context=context)
     for router in ROUTERS:
         app.include_router(router)
     install_console(app)

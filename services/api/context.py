@@ -27,9 +27,10 @@ class ApiContext:
     keyring: Keyring
     topic_prefix: str
     bootstrap_servers: str
-    producer: Any = None  # an aiokafka producer, started by the app's lifespan
     offsets: Any = None  # an aiokafka consumer without group, for end offsets
     admin: Any = None  # an aiokafka admin client, for fresh topic metadata
+    #: Set by ``haven up`` on stop: writes answer 503 while the worker drains.
+    draining: bool = False
 
 
 def reader_engine(core: Engine, master_key: bytes, api_database_url: str | None) -> Engine:

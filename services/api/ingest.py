@@ -8,11 +8,11 @@ the whole batch, with every bad event's field paths prefixed by its index.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from events.codec import parse_dict
+from events.envelope import Event
 from events.errors import ContractError, FieldError, RejectReason
 from events.jsonload import load_json_value
 from events.limits import MAX_EVENT_BYTES
@@ -36,11 +36,11 @@ _SHAPE_MESSAGES = {
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One accepted event for the caller's inbox."""
+    """One accepted event, to be sealed and written to the sealed outbox."""
 
     event_id: str
     subject: str
-    value: bytes
+    event: Event[Any]
 
 
 class Refused(Exception):
@@ -94,8 +94,7 @@ def _one(obj: Any, agency_id: str) -> Outgoing:
         reason = RejectReason.INVALID_JSON
         raise ContractError(reason, [FieldError("", "an event must be a JSON object")])
     event = parse_dict(obj, inbox_agency=agency_id)
-    value = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
-    return Outgoing(event.id, str(event.subject), value)
+    return Outgoing(event.id, str(event.subject), event)
 
 
 def validate_events(raw: bytes, agency_id: str, shape: bool | None = None) -> list[Outgoing]:

@@ -85,7 +85,11 @@ def run_sealer_bench(
     sealer = sealer_thread(engine, Keyring(engine, master_key), config)
     try:
         drained = wait_for_count(
-            lambda: scalar(engine, "SELECT count(*) FROM haven_core.sealed_events"),
+            # Sealed, durable in the outbox and acknowledged by the log (no engine runs here).
+            lambda: scalar(
+                engine,
+                "SELECT count(*) FROM haven_core.sealed_outbox WHERE relayed_at IS NOT NULL",
+            ),
             len(records),
             progress,
             "sealing",

@@ -5,7 +5,9 @@
    judged by the engine (end to end), read the fan-out from the audit ledger;
 3. withdrawals one at a time on the idle pipeline (erasure latency);
 4. a paced phase at a fixed offered rate (publish-to-visible latency);
-5. stop the worker (its peak RSS), then the floor consumer and the replay.
+5. stop the worker (its peak RSS), then the floor consumer and the replay;
+6. recovery: fresh records preloaded, a worker SIGKILLed mid-drain, another
+   started: seconds until the lag is back at zero, and events lost (0).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import Engine
 from infra.endpoints import Endpoints
 from services.bench.floor import run_floor
 from services.bench.pipeline_bench import drain, erasure_latencies
+from services.bench.recovery import measure_recovery
 from services.bench.replay_bench import run_replay_bench
 from services.bench.sealer_bench import preload, register_all
 from services.bench.stats import fanout
@@ -45,6 +48,7 @@ class SuiteInput:
     visible_per_s: float
     withdrawals: int
     data_dir: Path
+    recovery_records: list[Record]
     prefix: str = "haven"
 
 
@@ -72,4 +76,7 @@ def run_suite(
     }
     figures |= run_floor(engine, bootstrap, prefix, progress)
     figures |= run_replay_bench(engine, endpoints.database_url, prefix, progress)
+    figures |= measure_recovery(
+        engine, bootstrap, prefix, given.recovery_records, env, log, progress
+    )
     return figures

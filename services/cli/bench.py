@@ -40,6 +40,9 @@ NOTES = {
     "floor_events_per_s": "aiokafka consumer of the same log, JSON, COPY of one row per"
     " recipient into one plain table, commit per fetch; no policy or sealing",
     "replay_events_per_s": "archive replayed through the engine core into a scratch database",
+    "recovery_s": "fresh records preloaded; the worker SIGKILLed once a third were judged and"
+    " a new one started at once: seconds from the kill until every record was judged (lag"
+    " back at zero); lost_events: records never judged",
 }
 
 
@@ -55,6 +58,7 @@ def bench(
     withdrawals: Annotated[int, typer.Option("--withdrawals", min=1)] = 50,
     visible_seconds: Annotated[float, typer.Option("--visible-seconds", min=0.5)] = 10.0,
     visible_rate: Annotated[float, typer.Option("--visible-rate", min=1)] = 1_000.0,
+    recovery_events: Annotated[int, typer.Option("--recovery-events", min=3)] = 5_000,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Preload CTDC-derived events; time ingest, the sealer, the pipeline, latencies, floor."""
@@ -75,7 +79,12 @@ def bench(
         figures |= run_sealer_bench(
             endpoints, engine, key, "haven", records, progress, batch_max, directory
         )
-    given = SuiteInput(records, visible, directory, visible_rate, withdrawals, settings.data_dir)
+    recovery = workload(
+        cases, recovery_events, min(subjects, recovery_events), 3, agencies=directory
+    )
+    given = SuiteInput(
+        records, visible, directory, visible_rate, withdrawals, settings.data_dir, recovery
+    )
     with (
         fresh_embedded_infra(settings, "bench-pipeline") as (endpoints, engine),
         Progress(console=err) as progress,

@@ -1,10 +1,15 @@
 """``haven up``: embedded infra (unless configured), the worker and the API, until Ctrl-C.
 
 Order: infra, migrations, topics (with the embedded broker, the log restored
-from the archive: :mod:`projectors.audit.reopen`), the worker (a child process, so the Faust
-worker keeps its own event loop and signals), then the API in this process.
-Stopping (Ctrl-C, SIGTERM, or the worker dying) runs the same path backwards:
-the API drains, the worker gets SIGTERM, the infra this command started stops.
+from the archive and the sealed outbox's unarchived tail queued again:
+:mod:`projectors.audit.reopen`), the worker (a child process, so the Faust worker
+keeps its own event loop and signals), then the API in a thread of this
+process.  The main thread supervises (:mod:`services.cli.supervise`): a
+crashed worker, Postgres or broker is restarted with backoff.  Stopping
+(Ctrl-C, SIGTERM) drains: the API answers writes with 503 and
+``Retry-After``, the worker gets SIGTERM and seals, relays and applies what
+it has (SIGKILL after ``HAVEN_WORKER_STOP_TIMEOUT_S``), then the API and
+the infra this command started stop.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -32,26 +38,28 @@ from projectors.audit.archive import RestoreFailed, RestoreRefused
 from projectors.audit.reopen import reopen_log
 from services.api.serve import api_server, build_context
 from services.cli.context import migrated_engine
+from services.cli.supervise import Supervisor, Worker
 
 logger = logging.getLogger("haven.up")
 console = Console(stderr=True)
 
 
 @contextmanager
-def _infrastructure(settings: ApiSettings) -> Iterator[Endpoints]:
+def _infrastructure(settings: ApiSettings) -> Iterator[tuple[Endpoints, EmbeddedInfra | None]]:
     """The configured broker and database, else the embedded ones of the data dir."""
     kafka = settings.kafka_bootstrap_servers
     database = settings.database_url.get_secret_value() if settings.database_url else None
     if kafka and database:
-        yield Endpoints(kafka, database, embedded=False)
+        yield Endpoints(kafka, database, embedded=False), None
         return
     infra = EmbeddedInfra(settings.data_dir, timeout_s=60)
     with console.status("starting embedded broker and Postgres"):
         embedded = infra.start()
     try:
-        yield Endpoints(
+        endpoints = Endpoints(
             kafka or embedded.bootstrap_servers, database or embedded.database_url, embedded=True
         )
+        yield endpoints, infra if infra.owned and not (kafka or database) else None
     finally:
         infra.stop()
 
@@ -97,6 +105,15 @@ def _stop_worker(worker: subprocess.Popen[bytes], timeout_s: float) -> None:
         worker.wait()
 
 
+def _on_signal(stopping: threading.Event) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        logger.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
 def up(
     port: Annotated[
         int | None, typer.Option(help="API port (default HAVEN_API_PORT or 8080)")
@@ -105,32 +122,30 @@ def up(
     """Run the whole backend: infra, sealer, engine, scheduler and the HTTP API."""
     settings = ApiSettings()
     configure_logging(settings.log_level)
-    with _infrastructure(settings) as endpoints:
+    stopping = threading.Event()
+    _on_signal(stopping)
+    with _infrastructure(settings) as (endpoints, infra):
         master_key = load_master_key(settings)
         _reopen(settings, endpoints)
-        worker = _start_worker(settings, endpoints)
-        server = api_server(
-            settings, build_context(settings, endpoints, master_key), port or settings.api_port
-        )
-        failed = threading.Event()
-
-        def watch() -> None:
-            if worker.wait() != 0 and not server.should_exit:
-                logger.error("worker exited: stopping", extra={"returncode": worker.returncode})
-                failed.set()
-                server.should_exit = True
-
-        threading.Thread(target=watch, name="worker-watch", daemon=True).start()
+        worker = Worker(lambda: _start_worker(settings, endpoints), _stop_worker)
+        worker.process = worker.start()
+        context = build_context(settings, endpoints, master_key)
+        server = api_server(settings, context, port or settings.api_port)
+        api = threading.Thread(target=server.run, name="api", daemon=True)
+        api.start()
         console.print(
             f"[green]haven up[/green]: API on http://{settings.api_host}:{server.config.port}"
         )
+        supervisor = Supervisor(worker, infra, lambda: _reopen(settings, endpoints), stopping)
         try:
-            server.run()
-        except (KeyboardInterrupt, SystemExit):
-            pass  # the signal that stopped the server: shut down the rest below
+            supervisor.run(until=lambda: not api.is_alive())
         finally:
+            context.draining = True  # writes answer 503 + Retry-After from now on
+            if worker.process is not None:
+                with console.status("draining the worker"):
+                    _stop_worker(worker.process, settings.worker_stop_timeout_s)
             server.should_exit = True
-            _stop_worker(worker, settings.worker_stop_timeout_s)
+            api.join(15)
     console.print("haven stopped")
-    if failed.is_set():
+    if not stopping.is_set():  # the API itself failed
         raise typer.Exit(1)

@@ -26,7 +26,7 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     result = run_haven(
         embedded_data_dir,
         *("bench", "--json", "--events", "600", "--subjects", "60", "--agencies", "6"),
-        *("--withdrawals", "5", "--visible-seconds", "1"),
+        *("--withdrawals", "5", "--visible-seconds", "1", "--recovery-events", "600"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
@@ -44,4 +44,7 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     assert figures["floor_events"] >= 600
     assert figures["replay_same"] is True
     assert 50 < figures["peak_rss_mb"] < 4000
+    assert figures["lost_events"] == 0
+    assert figures["recovery_events"] == 600
+    assert figures["recovery_s"] > 0
     assert leftovers(embedded_data_dir) == []

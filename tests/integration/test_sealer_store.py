@@ -1,22 +1,31 @@
-"""Sealer positions in Postgres: fenced, atomic with the (source, id) marks."""
+"""Sealer positions in Postgres: fenced, atomic with the (source, id) marks and the outbox."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import Engine
+import json
 
+import pytest
+from sqlalchemy import Engine, text
+
+from events.envelope import SYSTEM_SOURCE
 from projectors.log import PositionMoved
+from projectors.outbox.sealed import SealedRecord, forget_archived, requeue_unarchived
+from projectors.outbox.sealed_store import OutboxStore
 from projectors.sealer.store import PositionAdvance, SealerStore
 
 pytestmark = pytest.mark.integration
 TOPIC = "haven.inbox.gr_ngo.v1"
 
 
+def _sealed(*ids: str) -> list[SealedRecord]:
+    return [SealedRecord("s", i, b"subject", f"sealed {i}".encode()) for i in ids]
+
+
 def test_positions_advance_only_from_where_they_were(engine: Engine) -> None:
     store = SealerStore(engine)
-    store.commit_batch([("s", "e1")], [PositionAdvance(TOPIC, 0, None, 10)])
+    store.commit_batch(_sealed("e1"), [PositionAdvance(TOPIC, 0, None, 10)])
     assert store.positions([(TOPIC, 0), (TOPIC, 1)]) == {(TOPIC, 0): 10}
-    store.commit_batch([("s", "e2")], [PositionAdvance(TOPIC, 0, 10, 20)])
+    store.commit_batch(_sealed("e2"), [PositionAdvance(TOPIC, 0, 10, 20)])
     assert store.positions([(TOPIC, 0)]) == {(TOPIC, 0): 20}
 
 
@@ -26,7 +35,7 @@ def test_a_zombie_batch_commits_nothing(engine: Engine) -> None:
     store.commit_batch([], [PositionAdvance(TOPIC, 0, 10, 15)])  # the new owner moved on
     with pytest.raises(PositionMoved):
         store.commit_batch(
-            [("s", "zombie")],
+            _sealed("zombie"),
             [PositionAdvance(TOPIC, 1, None, 5), PositionAdvance(TOPIC, 0, 10, 12)],
         )
     assert store.positions([(TOPIC, 0), (TOPIC, 1)]) == {(TOPIC, 0): 15}
@@ -37,6 +46,60 @@ def test_a_zombie_batch_commits_nothing(engine: Engine) -> None:
 
 def test_sealed_marks_are_idempotent(engine: Engine) -> None:
     store = SealerStore(engine)
-    store.commit_batch([("s", "e1"), ("s", "e1")], [])
-    store.commit_batch([("s", "e1")], [])
+    store.commit_batch(_sealed("e1", "e1"), [])
+    store.commit_batch(_sealed("e1"), [])
     assert store.already_sealed([("s", "e1"), ("s", "e2")]) == {("s", "e1")}
+    assert [p.value for p in OutboxStore(engine).pending(10)] == [b"sealed e1"]
+
+
+def test_a_sealed_record_stays_durable_until_archived(engine: Engine) -> None:
+    store, outbox = SealerStore(engine), OutboxStore(engine)
+    assert store.commit_batch(_sealed("a", "b", "c"), []) == 3
+    pending = outbox.pending(10)
+    assert [p.value for p in pending] == [b"sealed a", b"sealed b", b"sealed c"]
+    outbox.mark_relayed(p.seq for p in pending[:2])
+    assert [p.value for p in outbox.pending(10)] == [b"sealed c"]
+    with engine.begin() as conn:
+        forget_archived(conn, [("s", "a")])
+    assert requeue_unarchived(engine, 6) == 2  # b was relayed but never archived: again
+    assert [p.value for p in outbox.pending(10)] == [b"sealed b", b"sealed c"]
+    assert store.commit_batch(_sealed("a", "b"), []) == 0  # marks still dedupe
+
+
+def _system_event(
+    engine: Engine, event_id: str, subject: str | None, partitions: list[int]
+) -> None:
+    """A relayed system event, archived (ledger entries) in ``partitions``."""
+    payload = json.dumps({"id": event_id, "subject": subject}).encode()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO haven_core.system_outbox (event_id, payload, relayed_at)"
+                " VALUES (:i, :p, now())"
+            ),
+            {"i": event_id, "p": payload},
+        )
+        for offset, partition in enumerate(partitions):
+            conn.execute(
+                text(
+                    "INSERT INTO haven_core.audit_ledger (topic, partition, log_offset, event_id,"
+                    " source, event_type, producer, event_time, recipients, outcome,"
+                    " record_sha256, prev_hash, entry_hash) VALUES (:i, :p, :o, :i, :s,"
+                    " 'haven.system.agency_registered.v1', 'system', now(), '{}', 'applied',"
+                    " '\\x00', '\\x00', '\\x00')"
+                ),
+                {"p": partition, "o": offset, "i": event_id, "s": SYSTEM_SOURCE},
+            )
+
+
+def test_system_events_the_archive_lacks_somewhere_are_relayed_again(engine: Engine) -> None:
+    _system_event(engine, "everywhere", None, list(range(6)))
+    _system_event(engine, "half", None, [0, 1, 2])
+    _system_event(engine, "subject-kept", "s-1", [4])
+    _system_event(engine, "subject-lost", "s-2", [])
+    requeue_unarchived(engine, 6)
+    with engine.connect() as conn:
+        pending = conn.execute(
+            text("SELECT event_id FROM haven_core.system_outbox WHERE relayed_at IS NULL")
+        ).scalars()
+        assert sorted(pending) == ["half", "subject-lost"]

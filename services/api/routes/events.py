@@ -1,8 +1,15 @@
-"""``POST /v1/events``: one CloudEvent or a batch into the caller's inbox."""
+"""``POST /v1/events``: one CloudEvent or a batch, sealed and durable before the 202.
+
+The gateway runs the sealer's checks and its sealing (:func:`seal_records`),
+then writes the sealed records with their ``(source, id)`` marks into the
+sealed outbox in one transaction; the relay produces them to the log.  No
+plaintext personal value ever reaches a broker topic on this path, and a
+202 survives a crash of any part: the outbox is in Postgres.  An event whose
+``(source, id)`` was accepted before is acknowledged again and kept once.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -11,7 +18,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from events.errors import FieldError
-from events.topics import inbox_topic
+from projectors.outbox.sealed import stage_sealed
+from projectors.sealer.seal import seal_records
 from services.api.auth import bearer_token, caller_for
 from services.api.context import ApiContext
 from services.api.deps import ContextDep
@@ -65,7 +73,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         (413, "the body exceeds 1 MiB"),
         (415, "Content-Type is not a CloudEvents JSON or application/json type"),
         (422, "invalid input, with field paths"),
-        (503, "the broker did not take the events"),
+        (503, "the database is unavailable or the API is stopping; retry after Retry-After"),
     )
 }
 
@@ -88,13 +96,11 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def _send(context: ApiContext, agency_id: str, events: list[Outgoing]) -> None:
-    topic = inbox_topic(context.topic_prefix, agency_id)
-    sends = [
-        await context.producer.send(topic, event.value, key=event.subject.encode())
-        for event in events
-    ]
-    await asyncio.gather(*sends)
+def _accept(context: ApiContext, events: list[Outgoing]) -> None:
+    """Seal and write to the sealed outbox (blocking: runs in a thread)."""
+    records = seal_records(context.keyring, [e.event for e in events])
+    with context.core.begin() as conn:
+        stage_sealed(conn, records)
 
 
 async def _count(context: ApiContext, reason: str) -> None:
@@ -112,7 +118,7 @@ async def _count(context: ApiContext, reason: str) -> None:
     openapi_extra=_BODY,
 )
 async def post_events(request: Request, context: ContextDep) -> Any:
-    """Validate like the sealer, then write to the caller's inbox; 202 with the ids."""
+    """Validate and seal like the sealer, write durably; 202 with the ids."""
     try:
         raw = await _body(request)
         token = bearer_token(request.headers.get("authorization"))
@@ -122,8 +128,5 @@ async def post_events(request: Request, context: ContextDep) -> Any:
     except Refused as refused:
         await _count(context, refused.problem.reason)
         return _problem(refused.status, refused.problem)
-    try:
-        await _send(context, caller.agency_id, events)
-    except Exception:
-        return _problem(503, Problem(reason="broker_unavailable"))
+    await run_in_threadpool(_accept, context, events)
     return JSONResponse({"accepted": [e.event_id for e in events]}, status_code=202)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -27,10 +27,11 @@ _TIMEOUT_S = 3.0
 
 
 class Health(BaseModel):
-    """Each check: ``ok`` or why not."""
+    """Each part: ``ok`` or why not; ``down`` names the parts that are not ok."""
 
     status: str
     checks: dict[str, str]
+    down: list[str] = []
 
 
 async def _check_broker(context: ApiContext) -> str:
@@ -38,9 +39,8 @@ async def _check_broker(context: ApiContext) -> str:
     return "ok"
 
 
-async def _check_database(context: ApiContext) -> str:
-    workers = await asyncio.wait_for(run_in_threadpool(ready_workers, context.core), _TIMEOUT_S)
-    return "ok" if workers else "no ready worker"
+async def _workers(context: ApiContext) -> int:
+    return await asyncio.wait_for(run_in_threadpool(ready_workers, context.core), _TIMEOUT_S)
 
 
 DEGRADED = "degraded"
@@ -54,26 +54,42 @@ async def _check_engine(context: ApiContext) -> str:
     return "ok" if not parked else f"{DEGRADED}: {parked} subject(s) parked (haven engine parked)"
 
 
-_PROBES = (
-    ("broker", _check_broker),
-    ("database_and_workers", _check_database),
-    ("engine", _check_engine),
-)
+async def _probe(check: Callable[[ApiContext], Awaitable[str]], context: ApiContext) -> str:
+    try:
+        return await check(context)
+    except Exception as exc:
+        return f"unavailable ({type(exc).__name__})"
+
+
+#: The parts whose failure makes health 503 (a parked subject only degrades it).
+_PARTS = ("broker", "database", "worker")
 
 
 @router.get("/v1/health", response_model=Health, responses={503: {"model": Health}})
 async def health(context: ContextDep) -> Any:
-    """200 once broker, database and a worker are ready (``degraded`` while events are parked)."""
+    """200 once broker, database and a worker are ready (``degraded`` while events are parked).
+
+    Otherwise 503, naming each part that is down (``database``, ``broker``,
+    ``worker``); it recovers by itself when the part is back.
+    """
     checks: dict[str, str] = {}
-    for name, probe in _PROBES:
-        try:
-            checks[name] = await probe(context)
-        except Exception as exc:
-            checks[name] = f"unavailable ({type(exc).__name__})"
-    down = any(v != "ok" and not v.startswith(DEGRADED) for v in checks.values())
+    try:
+        workers = await _workers(context)
+        checks["database"] = "ok"
+        checks["worker"] = "ok" if workers else "no ready worker"
+    except Exception as exc:
+        checks["database"] = f"unavailable ({type(exc).__name__})"
+        checks["worker"] = "unknown (the database is down)"
+    checks["broker"] = await _probe(_check_broker, context)
+    checks["engine"] = (
+        await _probe(_check_engine, context)
+        if checks["database"] == "ok"
+        else "unknown (the database is down)"
+    )
+    down = sorted(part for part in _PARTS if checks[part] != "ok")
     degraded = any(v.startswith(DEGRADED) for v in checks.values())
-    status = "starting" if down else DEGRADED if degraded else "ready"
-    body = Health(status=status, checks=checks)
+    status = "unavailable" if down else DEGRADED if degraded else "ready"
+    body = Health(status="stopping" if context.draining else status, checks=checks, down=down)
     return JSONResponse(body.model_dump(), status_code=503 if down else 200)
 
 

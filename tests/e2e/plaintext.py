@@ -1,0 +1,74 @@
+"""Searching every topic, table and file for a personal value in plaintext."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy import Engine, text
+
+from services.bench.post_plan import NAME_MARK
+
+MARK = NAME_MARK.encode()
+
+
+def plaintext_in_tables(engine: Engine) -> list[str]:
+    """Tables with a row holding the mark, as text or inside bytea."""
+    found = []
+    with engine.connect() as conn:
+        tables = conn.execute(
+            text(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+                " WHERE table_type = 'BASE TABLE'"
+                " AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+            )
+        ).all()
+        for schema, table in tables:
+            hits = conn.execute(
+                text(
+                    f'SELECT count(*) FROM "{schema}"."{table}" t'
+                    " WHERE t::text LIKE :plain OR t::text LIKE :hex"
+                ),
+                {"plain": f"%{NAME_MARK}%", "hex": f"%{MARK.hex()}%"},
+            ).scalar()
+            if hits:
+                found.append(f"{schema}.{table}")
+    return found
+
+
+def plaintext_in_topics(bootstrap: str, idle_s: float = 2.0) -> list[str]:
+    """Topics with a record holding the mark (every partition, from the beginning)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in consumer.topics()
+            for p in consumer.partitions_for_topic(topic) or ()
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        found: set[str] = set()
+        quiet = time.monotonic()
+        while time.monotonic() - quiet < idle_s:
+            batches = consumer.poll(timeout_ms=300)
+            if batches:
+                quiet = time.monotonic()
+            for tp, records in batches.items():
+                if any(MARK in (r.value or b"") or MARK in (r.key or b"") for r in records):
+                    found.add(tp.topic)
+        return sorted(found)
+    finally:
+        consumer.close()
+
+
+def plaintext_in_files(root: Path) -> list[str]:
+    """Files under ``root`` (data dir: Postgres files, logs, state) holding the mark."""
+    found = []
+    for path in root.rglob("*"):
+        try:
+            if path.is_file() and MARK in path.read_bytes():
+                found.append(str(path.relative_to(root)))
+        except OSError:
+            continue
+    return found
