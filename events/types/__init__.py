@@ -5,14 +5,28 @@ from __future__ import annotations
 from typing import Final
 
 from events.types.common import AgencyType, EventData, Family
-from events.types.consent import ConsentGranted, ConsentWithdrawn, Purpose, Recipients
-from events.types.personal import KeyScope, Personal, SealedField, personal_fields
+from events.types.consent import (
+    ConsentEvidence,
+    ConsentGranted,
+    ConsentWithdrawn,
+    EvidenceMethod,
+    Purpose,
+    Recipients,
+)
+from events.types.personal import (
+    KeyScope,
+    Personal,
+    SealedField,
+    personal_fields,
+    personal_paths,
+)
 from events.types.protective_order import (
     OrderType,
     ProtectiveOrderIssued,
     ProtectiveOrderRevoked,
     Respondent,
 )
+from events.types.record import RecordRectified, RectificationReason
 from events.types.risk import ImmediateNeed, RiskAssessed, RiskFactor, RiskLevel
 from events.types.shelter import (
     PlacementEnded,
@@ -39,6 +53,7 @@ EVENT_MODELS: Final[tuple[type[EventData], ...]] = (
     ConsentWithdrawn,
     ProtectiveOrderIssued,
     ProtectiveOrderRevoked,
+    RecordRectified,
     AgencyRegistered,
     AgencyUpdated,
     PolicyActivated,
@@ -51,11 +66,13 @@ __all__ = [
     "AgencyRegistered",
     "AgencyType",
     "AgencyUpdated",
+    "ConsentEvidence",
     "ConsentExpired",
     "ConsentGranted",
     "ConsentWithdrawn",
     "ErasureExecuted",
     "EventData",
+    "EvidenceMethod",
     "ExploitationType",
     "Family",
     "ImmediateNeed",
@@ -72,6 +89,8 @@ __all__ = [
     "ProtectiveOrderRevoked",
     "Purpose",
     "Recipients",
+    "RecordRectified",
+    "RectificationReason",
     "Respondent",
     "RiskAssessed",
     "RiskFactor",
@@ -79,4 +98,5 @@ __all__ = [
     "SealedField",
     "VictimIdentified",
     "personal_fields",
+    "personal_paths",
 ]

@@ -76,6 +76,8 @@ class Family(StrEnum):
     PLACEMENT = "placement"
     CONSENT = "consent"
     PROTECTIVE_ORDER = "protective_order"
+    #: Corrections of earlier events (routed by the target's recipients, not by policy).
+    RECORD = "record"
     SYSTEM = "system"
 
 
@@ -93,6 +95,10 @@ class EventData(ContractModel):
     system: ClassVar[bool] = False
     #: The envelope must name the subject.
     requires_subject: ClassVar[bool] = True
+    #: Fields holding a model whose own personal fields are sealed (``data.<f>.<name>``).
+    nested_personal: ClassVar[tuple[str, ...]] = ()
+    #: The log (sealed) form, when it cannot be derived from top-level personal fields.
+    log_model: ClassVar[type[EventData] | None] = None
     #: Fields that name a planned (future) time, not a recorded act: inbound,
     #: they may lie beyond tomorrow (``events.storable``).
     planned_times: ClassVar[frozenset[str]] = frozenset()

@@ -17,6 +17,8 @@ from events.types.common import (
     EventData,
     Family,
     Identifier,
+    LanguageTag,
+    ShortText,
     Timestamp,
 )
 
@@ -60,6 +62,29 @@ class Recipients(ContractModel):
         return self
 
 
+class EvidenceMethod(StrEnum):
+    """How the survivor gave consent."""
+
+    WRITTEN = "written"
+    ORAL_WITNESSED = "oral_witnessed"
+    DIGITAL = "digital"
+    GUARDIAN = "guardian"
+
+
+class ConsentEvidence(ContractModel):
+    """How consent was given and recorded (GDPR Art. 7(1)); no personal data.
+
+    Added to ``consent.granted.v1`` as an optional field: every earlier grant
+    stays valid as it is, so no new type version and no upcaster are needed.
+    """
+
+    method: EvidenceMethod
+    notice_version: ShortText
+    notice_language: LanguageTag
+    recorded_by_role: ShortText
+    interpreter_used: bool = False
+
+
 class ConsentGranted(EventData):
     """The subject consented to share with the recipients for the purposes."""
 
@@ -72,6 +97,7 @@ class ConsentGranted(EventData):
     recipients: Recipients
     purposes: Annotated[list[Purpose], Field(min_length=1, max_length=MAX_ITEMS)]
     expires_at: Timestamp | None = None
+    evidence: ConsentEvidence | None = None
 
 
 class ConsentIdsScope(ContractModel):

@@ -71,13 +71,13 @@ class SealedField(ContractModel):
     ]
 
 
-def personal_fields(model_cls: type[EventData]) -> dict[str, KeyScope]:
+def personal_fields(model_cls: type[ContractModel]) -> dict[str, KeyScope]:
     """The personal fields of a data model and the key scope of each (a fresh dict)."""
     return dict(_personal_fields(model_cls))
 
 
 @cache
-def _personal_fields(model_cls: type[EventData]) -> tuple[tuple[str, KeyScope], ...]:
+def _personal_fields(model_cls: type[ContractModel]) -> tuple[tuple[str, KeyScope], ...]:
     found: dict[str, KeyScope] = {}
     for name, info in model_cls.model_fields.items():
         for marker in info.metadata:
@@ -93,6 +93,9 @@ def sealed_variant(model_cls: type[EventData]) -> type[EventData]:
     This is the form of ``data`` in the canonical log: a plain value in a
     personal field is rejected there, as a sealed value is rejected on input.
     """
+    explicit = model_cls.__dict__.get("log_model")
+    if explicit is not None:
+        return explicit  # type: ignore[no-any-return]
     fields = personal_fields(model_cls)
     if not fields:
         return model_cls
@@ -109,3 +112,23 @@ def sealed_variant(model_cls: type[EventData]) -> type[EventData]:
         __doc__=f"{model_cls.__name__} as stored in the log: personal fields sealed.",
         **overrides,
     )
+
+
+def personal_paths(data: ContractModel) -> list[tuple[tuple[str, ...], KeyScope]]:
+    """Every personal field present in ``data``: its path below ``data`` and its key scope.
+
+    Top-level personal fields, plus those of the models held in the fields an
+    event type lists as ``nested_personal`` (a rectification's ``fields``).
+    """
+    found: list[tuple[tuple[str, ...], KeyScope]] = [
+        ((name,), scope) for name, scope in personal_fields(type(data)).items()
+    ]
+    for container in getattr(data, "nested_personal", ()):
+        inner = getattr(data, container, None)
+        if isinstance(inner, ContractModel):
+            found += [
+                ((container, name), scope)
+                for name, scope in personal_fields(type(inner)).items()
+                if getattr(inner, name, None) is not None
+            ]
+    return found

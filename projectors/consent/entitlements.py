@@ -36,6 +36,11 @@ class Refusal(StrEnum):
     NOT_ENTITLED_TO_PRODUCE = "not_entitled_to_produce"
     NOT_ENTITLED_TO_GRANT = "not_entitled_to_grant"
     NOT_ENTITLED_TO_WITHDRAW = "not_entitled_to_withdraw"
+    NOT_ENTITLED_TO_RECTIFY = "not_entitled_to_rectify"
+    #: The rectified event is not an accepted, rectifiable, unretracted event of the subject.
+    UNKNOWN_TARGET = "unknown_target"
+    #: ``fields`` do not fit the target's type, or ``retract`` comes with fields (or none).
+    RECTIFICATION_MISMATCH = "rectification_mismatch"
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,17 @@ def refusal(
     """Why ``producer`` may not produce this event, or None when it may."""
     check = CHECKS.get(event_type)
     return check(producer, data, subject) if check else None
+
+
+def rectify_refusal(
+    producer: AgencyProfile, target_producer: str, target_jurisdiction: str | None
+) -> Refusal | None:
+    """Only the target's producer or a coordinator of the target's jurisdiction may rectify."""
+    if producer.id == target_producer:
+        return None
+    if producer.agency_type == "coordinator" and producer.jurisdiction == target_jurisdiction:
+        return None
+    return Refusal.NOT_ENTITLED_TO_RECTIFY
 
 
 def erasure_honoured(producer: AgencyProfile, subject: SubjectHolders) -> bool:

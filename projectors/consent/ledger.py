@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from events.types import EventData
 from events.types.consent import AgenciesScope, ConsentGranted, ConsentIdsScope, ConsentWithdrawn
@@ -38,6 +39,8 @@ class Grant:
     jurisdictions: frozenset[str]
     purposes: frozenset[str]
     excluded: frozenset[str] = frozenset()
+    #: How consent was given (``evidence`` of the grant, JSON; kept for Art. 7(1)).
+    evidence: dict[str, Any] | None = field(default=None, compare=False)
 
     def covers(self, agency: AgencyProfile) -> bool:
         """Every given selector matches, and the agency was not withdrawn."""
@@ -83,6 +86,7 @@ class SubjectConsent:
             agency_types=frozenset(t.value for t in recipients.agency_types),
             jurisdictions=frozenset(recipients.jurisdictions),
             purposes=frozenset(p.value for p in data.purposes),
+            evidence=None if data.evidence is None else data.evidence.model_dump(mode="json"),
         )
         return ConsentChange()
 

@@ -29,6 +29,8 @@ class SubjectState:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen_by: set[str] = field(default_factory=set)
     max_epoch: int = -1
+    #: Offset of the last ``all`` withdrawal: a grant shares only what came after it.
+    record_from: int = -1
 
     def subject_holders(self) -> SubjectHolders:
         """The view the entitlement checks take."""
@@ -55,6 +57,7 @@ class SubjectState:
             "orders": self.orders,
             "seen_by": sorted(self.seen_by),
             "max_epoch": self.max_epoch,
+            "record_from": self.record_from,
         }
 
     @classmethod
@@ -70,6 +73,7 @@ class SubjectState:
             orders=dict(doc["orders"]),
             seen_by=set(doc["seen_by"]),
             max_epoch=int(doc["max_epoch"]),
+            record_from=int(doc.get("record_from", -1)),
         )
 
 
@@ -79,9 +83,11 @@ _SETS = ("agencies", "agency_types", "jurisdictions", "purposes", "excluded")
 def _grant_json(grant: Grant) -> dict[str, Any]:
     doc: dict[str, Any] = {"consent_id": grant.consent_id}
     doc.update({name: sorted(getattr(grant, name)) for name in _SETS})
+    if grant.evidence is not None:
+        doc["evidence"] = grant.evidence
     return doc
 
 
 def _grant(doc: dict[str, Any]) -> Grant:
     sets = {name: frozenset(doc.get(name, ())) for name in _SETS}
-    return Grant(consent_id=doc["consent_id"], **sets)
+    return Grant(consent_id=doc["consent_id"], evidence=doc.get("evidence"), **sets)

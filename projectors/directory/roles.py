@@ -22,7 +22,24 @@ AUDITOR_CORE_TABLES = (
     "audit_ledger",
     "refusals",
     "verify_runs",
+    "grant_receipts",
 )
+#: Columns of ``haven_core`` tables auditors may read in part (never corrected values).
+AUDITOR_CORE_COLUMNS = {
+    "rectifications": (
+        "rectification_event_id",
+        "subject_id",
+        "target_event_id",
+        "target_type",
+        "producer",
+        "reason",
+        "retract",
+        "field_names",
+        "agencies",
+        "rectified_at",
+        "log_offset",
+    ),
+}
 STATS_SCHEMA = "haven_stats"
 
 
@@ -52,6 +69,9 @@ def grant_agency_access(conn: Connection, agency_type: str, role: str) -> None:
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA haven_core TO {quoted}")
     for table in AUDITOR_CORE_TABLES:
         conn.exec_driver_sql(f"GRANT SELECT ON haven_core.{table} TO {quoted}")
+    for table, columns in AUDITOR_CORE_COLUMNS.items():
+        listed = ", ".join(columns)
+        conn.exec_driver_sql(f"GRANT SELECT ({listed}) ON haven_core.{table} TO {quoted}")
     conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {STATS_SCHEMA}")
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {STATS_SCHEMA} TO {quoted}")
     conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {STATS_SCHEMA} TO {quoted}")

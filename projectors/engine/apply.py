@@ -21,6 +21,7 @@ from events.types import (
     PlacementStarted,
     PolicyActivated,
     ProtectiveOrderIssued,
+    RecordRectified,
     VictimIdentified,
 )
 from projectors.consent.entitlements import refusal
@@ -29,7 +30,10 @@ from projectors.consent.recipients import Delivery, EventFacts
 from projectors.consent.subject_state import SubjectState
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.batch import BatchScope
+from projectors.engine.consent_history import record_consent
 from projectors.engine.erasure import Erasure
+from projectors.engine.rectification import Rectifier
+from projectors.engine.sharing import GrantSharing, holding_of
 from projectors.keys.keyring import subject_epoch
 from projectors.log import LoggedEvent
 from projectors.readmodels.sdk import EventView
@@ -44,18 +48,22 @@ class Applier:
     def __init__(self, scope: BatchScope) -> None:
         self.scope = scope
         self.erasure = Erasure(scope, self.project)
+        self.sharing = GrantSharing(scope, self.project, self.facts)
+        self.rectifier = Rectifier(scope, self.project, self._statistics)
         self._routes: dict[str, Callable[[LoggedEvent], None]] = {
             AgencyRegistered.event_type: self._agency,
             AgencyUpdated.event_type: self._agency,
             PolicyActivated.event_type: self._policy,
             ConsentGranted.event_type: self._granted,
             ConsentWithdrawn.event_type: self._withdrawn,
-            ConsentExpired.event_type: self.erasure.expired,
+            ConsentExpired.event_type: self._expired,
             ErasureExecuted.event_type: self.erasure.executed,
+            RecordRectified.event_type: self._rectified,
         }
 
     def apply(self, logged: LoggedEvent) -> None:
         """Apply one event (the caller has dropped duplicates)."""
+        self.scope.batch_events[logged.offset] = logged
         route = self._routes.get(logged.event.type, self._shareable)
         route(logged)
 
@@ -93,12 +101,28 @@ class Applier:
             return
         state.consent.apply(logged.event.data)
         self.erasure.granted(logged, state)
+        record_consent(self.scope, logged, "granted")
+        self.sharing.share(logged, str(logged.data["consent_id"]), state)
 
     def _withdrawn(self, logged: LoggedEvent) -> None:
         state = self.scope.state(logged.subject)
         if self._refused(logged, state):
             return
+        before = set(state.consent.grants)
         self.erasure.withdrawn(logged, state)
+        ended = sorted(before - set(state.consent.grants))
+        record_consent(self.scope, logged, "withdrawn", {"ended_consent_ids": ended})
+
+    def _expired(self, logged: LoggedEvent) -> None:
+        if logged.subject is not None:
+            record_consent(self.scope, logged, "expired")
+        self.erasure.expired(logged)
+
+    def _rectified(self, logged: LoggedEvent) -> None:
+        state = self.scope.state(logged.subject)
+        fields = logged.data.get("fields", {})
+        state.max_epoch = max(state.max_epoch, highest_epoch(fields, logged.subject))
+        self.rectifier.apply(logged, state)
 
     # -- shareable events ----------------------------------------------
 
@@ -110,13 +134,7 @@ class Applier:
             return
         self._remember(logged, state)
         decider = self.scope.recipients()
-        facts = EventFacts(
-            event_type=logged.event.type,
-            producer=logged.producer,
-            jurisdiction=logged.event.jurisdiction,
-            data=self.merged_data(logged, state),
-            subject_is_minor=state.is_minor,
-        )
+        facts = self.facts(logged, state)
         agencies = dict(self.scope.context.agencies)
         producer = self.scope.profile(logged.producer)
         if producer is not None:
@@ -137,6 +155,8 @@ class Applier:
         """Run the projectors of one recipient and record what it now holds."""
         self.project(logged, agency, delivery.fields, delivery.bases)
         self.scope.delivered.setdefault(logged.offset, []).append(agency.id)
+        grant = (delivery.fields, delivery.bases)
+        self.scope.holdings.add(holding_of(self.scope, logged, agency.id, grant, logged.event.time))
         state.seen_by.add(agency.id)
         if logged.event.type == IDENTIFIED:
             state.hold(agency.id, lawful_only=not ({"producer", "consent"} & delivery.bases))
@@ -191,6 +211,16 @@ class Applier:
             position=(self.scope.context.partition, logged.offset),
         )
 
+    def facts(self, logged: LoggedEvent, state: SubjectState) -> EventFacts:
+        """What the delivery rules read of the event and its subject now."""
+        return EventFacts(
+            event_type=logged.event.type,
+            producer=logged.producer,
+            jurisdiction=logged.event.jurisdiction,
+            data=self.merged_data(logged, state),
+            subject_is_minor=state.is_minor,
+        )
+
     @staticmethod
     def merged_data(logged: LoggedEvent, state: SubjectState) -> dict[str, Any]:
         """The event's data plus what its start or order said (``key_field``)."""
@@ -219,8 +249,13 @@ class Applier:
 
 
 def _bound(value: Any, event_id: str, name: str) -> Any:
-    """Sealed fields carry the event id and path they open with (the AES-GCM AAD)."""
-    return bind_to_event(value, event_id, f"data.{name}") if is_sealed(value) else value
+    """Sealed fields carry the event id and path they open with (the AES-GCM AAD).
+
+    A corrected field is already bound to the rectification that sealed it.
+    """
+    if is_sealed(value) and "event_id" not in value:
+        return bind_to_event(value, event_id, f"data.{name}")
+    return value
 
 
 def highest_epoch(data: dict[str, Any], subject: str | None) -> int:

@@ -22,6 +22,7 @@ from projectors.consent.subject_state import SubjectState
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
+from projectors.engine.holdings import HoldingsBuffer
 from projectors.log import LoggedEvent
 from projectors.readmodels.sdk import EventView, ProjectorRegistry
 
@@ -52,6 +53,10 @@ class BatchScope:
     #: For the audit ledger: recipients and refusals by log offset.
     delivered: dict[int, list[str]] = field(default_factory=dict)
     refused: set[int] = field(default_factory=set)
+    #: Deliveries of this batch, written when it ends (``projectors.engine.holdings``).
+    holdings: HoldingsBuffer = field(default_factory=HoldingsBuffer)
+    #: Events of this batch by offset (the archive holds them only once it commits).
+    batch_events: dict[int, LoggedEvent] = field(default_factory=dict)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def state(self, subject: str | None) -> SubjectState:

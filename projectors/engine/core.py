@@ -141,6 +141,7 @@ class EngineCore:
         parking = Parking(scope, Applier(scope), held, isolate=isolate)
         done = [event for event in fresh if parking.apply(event)]
         save(conn, topic, partition, done, scope.states)
+        scope.holdings.flush(conn)
         batch = [(event, record.value) for event, record in zip(logged, records, strict=True)]
         applied = {event.offset for event in fresh}
         record_batch(

@@ -21,6 +21,8 @@ from projectors.consent.ledger import AgencyProfile, Grant
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.batch import BatchScope
 from projectors.engine.receipts import KeyAction, write_notice, write_receipt
+from projectors.engine.sharing import holding_of
+from projectors.engine.subject_record import corrected, corrections
 from projectors.keys.destruction import (
     DueErasure,
     cancel_pending,
@@ -74,6 +76,7 @@ class Erasure:
             in_scope = set(state.seen_by)
         self._forget_expiries(str(logged.subject), change.ended_grants)
         if change.scope_all:
+            state.record_from = logged.offset
             self._erase_statistics(str(logged.subject))
         self.erase(logged, state, in_scope, f"withdrawal:{_scope_name(data.scope)}", key)
 
@@ -164,30 +167,40 @@ class Erasure:
         conn = self.scope.conn_for(agency_id)
         consent_based = [p for p in self.scope.registry if p.consent_based]
         erased = {p.name: p.erase(conn, subject) for p in consent_based}
+        self.scope.holdings.drop(self.scope.conn, subject, agency_id)
         state.holders.pop(agency_id, None)
-        rebuilt, bases = self._rebuild(state, subject, agency_id)
+        rebuilt, bases = self._rebuild(logged, state, agency_id)
         # Nothing rebuilt: every row about the subject was just deleted, none can be left.
         kept = {p.name: p.count(conn, subject) if rebuilt else 0 for p in consent_based}
         if not sum(kept.values()):
             state.seen_by.discard(agency_id)
         return erased, kept, bases
 
-    def _rebuild(self, state: SubjectState, subject: str, agency_id: str) -> tuple[bool, list[str]]:
+    def _rebuild(
+        self, logged: LoggedEvent, state: SubjectState, agency_id: str
+    ) -> tuple[bool, list[str]]:
         """Re-project the deliveries a lawful basis keeps; whether any, and their bases."""
+        subject = str(logged.subject)
         profile = self.scope.profile(agency_id)
         rows = self.scope.conn.execute(
             text(
                 "SELECT event, fields, bases, log_offset FROM haven_core.retained_deliveries"
-                " WHERE subject_id = :s AND agency_id = :a ORDER BY seq"
+                " WHERE subject_id = :s AND agency_id = :a ORDER BY log_offset, seq"
             ),
             {"s": subject, "a": agency_id},
         ).all()
         bases: set[str] = set()
+        fixes = corrections(self.scope, subject) if rows else {}
         for document, fields, row_bases, offset in rows:
             event = parse_log_dict(document)
-            retained = LoggedEvent(offset, event, dict(document["data"]))
+            retained = corrected(LoggedEvent(offset, event, dict(document["data"])), fixes)
+            if retained is None:
+                continue
+            grant = (frozenset(fields), frozenset(row_bases))
             if profile is not None:
-                self._project(retained, profile, frozenset(fields), frozenset(row_bases))
+                self._project(retained, profile, *grant)
+            held = holding_of(self.scope, retained, agency_id, grant, logged.event.time)
+            self.scope.holdings.add(held)
             if event.type == VictimIdentified.event_type:
                 state.hold(agency_id, lawful_only=True)
             bases.update(row_bases)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.apply import Applier, highest_epoch
 from projectors.engine.batch import BatchScope
+from projectors.engine.holdings import Holding, Key
 from projectors.log import LoggedEvent
 
 logger = logging.getLogger("haven.engine")
@@ -73,6 +74,7 @@ class _Snapshot:
     ready: set[str]
     destroyed: int
     counts: Counter[str]
+    holdings: dict[Key, Holding]
 
     @classmethod
     def take(cls, scope: BatchScope, subject: str) -> _Snapshot:
@@ -83,6 +85,7 @@ class _Snapshot:
             set(scope.ready_schemas),
             len(scope.destroyed_kids),
             Counter(scope.counts),
+            dict(scope.holdings.pending),
         )
 
     def restore(self, scope: BatchScope, offset: int) -> None:
@@ -96,6 +99,9 @@ class _Snapshot:
         scope.counts.update(self.counts)
         scope.delivered.pop(offset, None)
         scope.refused.discard(offset)
+        # Holdings flushed inside the savepoint were rolled back with it: pending again.
+        scope.holdings.pending = dict(self.holdings)
+        scope.batch_events.pop(offset, None)
 
 
 class Parking:

@@ -71,9 +71,7 @@ def write_notice(
     scope: BatchScope, logged: LoggedEvent, agency_id: str, cause: str, rows_erased: int
 ) -> None:
     """Tell the agency's systems to erase their own copies (GDPR Art. 17(2), 19)."""
-    identifier = notice_id(logged.event.id, agency_id)
-    payload = {
-        "notice_id": identifier,
+    payload: dict[str, object] = {
         "type": NOTICE_TYPE,
         "agency": agency_id,
         "subject": logged.subject,
@@ -82,6 +80,15 @@ def write_notice(
         "rows_erased": rows_erased,
         "time": logged.event.time.isoformat(),
     }
+    insert_notice(scope, logged, agency_id, payload)
+
+
+def insert_notice(
+    scope: BatchScope, logged: LoggedEvent, agency_id: str, payload: dict[str, object]
+) -> None:
+    """Queue one notice about ``logged`` for the agency (ids and counts only)."""
+    identifier = notice_id(logged.event.id, agency_id)
+    payload = {"notice_id": identifier, **payload}
     scope.conn.execute(
         text(
             "INSERT INTO haven_core.notice_outbox (notice_id, agency_id, subject_id, payload)"

@@ -20,7 +20,7 @@ from events.envelope import Event
 from events.errors import ContractError
 from events.limits import MAX_EVENT_BYTES
 from events.sealing import seal_value
-from events.types.personal import KeyScope, personal_fields
+from events.types.personal import KeyScope, personal_paths
 
 KidForSubject = Callable[[str], str]
 KidForOrder = Callable[[str], str]
@@ -66,12 +66,17 @@ def seal_event(
     """The canonical log bytes of ``event`` with every personal field sealed."""
     body = event.to_cloudevent()
     data = body["data"]
-    for field, scope in personal_fields(type(event.data)).items():
-        if data.get(field) is None:
+    for path, scope in personal_paths(event.data):
+        *parents, field = path
+        holder = data
+        for name in parents:
+            holder = holder[name]
+        if holder.get(field) is None:
             continue
         if scope is KeyScope.ORDER:
             kid = order_kid(str(data["order_id"]))
         else:
             kid = subject_kid(str(event.subject))
-        data[field] = seal_value(key_for(kid), kid, event.id, f"data.{field}", data[field])
+        where = ".".join(("data", *path))
+        holder[field] = seal_value(key_for(kid), kid, event.id, where, holder[field])
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -129,3 +129,7 @@ class AuditTrail(BaseModel):
     refusals: list[TrailRefusal]
     reads: list[TrailRead] | None
     erasure_receipts: list[dict[str, Any]]
+    #: Who corrected which event, which fields, why (never the values).
+    rectifications: list[dict[str, Any]]
+    #: Per grant and agency, how many earlier events the grant shared.
+    shared_by_grants: list[dict[str, Any]]

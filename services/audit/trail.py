@@ -37,6 +37,19 @@ def subject_trail(conn: Connection, subject_id: str) -> dict[str, Any]:
         " ORDER BY created_at, withdrawal_event_id, agency_id, projector",
         params,
     )
+    rectifications = _rows(
+        conn,
+        "SELECT rectification_event_id, target_event_id, target_type, producer, reason,"
+        " retract, field_names, agencies, rectified_at FROM haven_core.rectifications"
+        " WHERE subject_id = :s ORDER BY rectified_at, log_offset",
+        params,
+    )
+    shared = _rows(
+        conn,
+        "SELECT grant_event_id, consent_id, agency_id, events_shared, granted_at"
+        " FROM haven_core.grant_receipts WHERE subject_id = :s ORDER BY granted_at, agency_id",
+        params,
+    )
     has_access_log = conn.execute(text("SELECT to_regclass('haven_core.access_log')")).scalar()
     reads = (
         _rows(
@@ -56,6 +69,8 @@ def subject_trail(conn: Connection, subject_id: str) -> dict[str, Any]:
         "refusals": refusals,
         "reads": reads,
         "erasure_receipts": receipts,
+        "rectifications": rectifications,
+        "shared_by_grants": shared,
     }
 
 

@@ -21,6 +21,7 @@ from services.cli import (
     infra,
     projector,
     publish,
+    subject,
     up,
     worker,
 )
@@ -50,6 +51,7 @@ app.add_typer(agency.app, name="agency")
 app.add_typer(projector.app, name="projector")
 app.add_typer(audit.app, name="audit")
 app.add_typer(engine.app, name="engine")
+app.add_typer(subject.app, name="subject")
 app.command("worker")(worker.worker)
 app.command("up")(up.up)
 app.command("api")(api.api)

@@ -72,6 +72,8 @@ SURVIVOR = {
     "date_of_birth": "2001-03-09",
     "contact": "+30 690 000 0000",
 }
+#: The date of birth the NGO first typed in by mistake (corrected in step 2).
+WRONG_DATE_OF_BIRTH = "2001-09-03"
 SHELTER_ADDRESS = "Via Demo 12, Bari"
 RESPONDENT = {"name": "Respondent Demo", "description": "recruiter, seen at Bari port"}
 CRITICAL_NOTES = "Recruiter threatened her family; move her abroad tonight."
@@ -80,6 +82,7 @@ LATER_NOTES = "Follow-up call: she is safe and wants no further sharing."
 #: Every plaintext personal value of the story: none may appear in the log or the DLQ.
 PERSONAL_VALUES = [
     *SURVIVOR.values(),
+    WRONG_DATE_OF_BIRTH,
     SHELTER_ADDRESS,
     RESPONDENT["name"],
     CRITICAL_NOTES,

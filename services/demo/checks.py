@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from services.demo import cast
 from services.demo.views import ERASED_TEXT, AgencyView, Views
 
 Seen = Callable[[AgencyView], bool]
@@ -68,6 +69,16 @@ def sees_subject(view: AgencyView) -> bool:
 def reads_name(view: AgencyView) -> bool:
     """Can read the survivor's name."""
     return view.name not in (None, ERASED_TEXT)
+
+
+def reads_correct_birth_date(view: AgencyView) -> bool:
+    """Reads her corrected date of birth."""
+    return view.date_of_birth == cast.SURVIVOR["date_of_birth"]
+
+
+def reads_wrong_birth_date(view: AgencyView) -> bool:
+    """Still reads the wrong date of birth that was corrected."""
+    return view.date_of_birth == cast.WRONG_DATE_OF_BIRTH
 
 
 def reads_location(view: AgencyView) -> bool:

@@ -101,7 +101,7 @@ def read_notices(
     finally:
         consumer.close()
     return sorted(
-        (n for n in found if n["withdrawal_event_id"] == withdrawal_id),
+        (n for n in found if n.get("withdrawal_event_id") == withdrawal_id),
         key=lambda n: str(n["agency"]),
     )
 

@@ -37,9 +37,19 @@ class StoryEvents:
 
     def identified(self, case: CtdcCase, hours: float) -> JsonObject:
         """The NGO's identification: a CTDC record, a synthetic name."""
-        data = identification(case, self.rng, self.at(hours)) | {"personal": cast.SURVIVOR}
+        personal = cast.SURVIVOR | {"date_of_birth": cast.WRONG_DATE_OF_BIRTH}
+        data = identification(case, self.rng, self.at(hours)) | {"personal": personal}
         data["identified_at"] = self.at(0).isoformat()
         return self._event("gr_ngo", "victim.identified", hours, data)
+
+    def corrected(self, target_event_id: str, hours: float) -> JsonObject:
+        """The NGO corrects the date of birth it typed in wrong (day and month swapped)."""
+        data = {
+            "target_event_id": target_event_id,
+            "fields": {"personal": cast.SURVIVOR},
+            "reason": "typo",
+        }
+        return self._event("gr_ngo", "record.rectified", hours, data)
 
     def granted(self, hours: float) -> JsonObject:
         """Consent to the named agencies for care, protection, legal aid, residence."""

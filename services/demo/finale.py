@@ -21,8 +21,8 @@ from services.demo.report import checks_table
 if TYPE_CHECKING:
     from services.demo.run import DemoRun
 
-#: The survivor's sealed fields shredded by the erasure: two identifications'
-#: ``personal``, the risk ``notes`` and the shelter ``location``.
+#: The survivor's sealed fields shredded by the erasure: the identification's and
+#: the correction's ``personal``, the risk ``notes`` and the shelter ``location``.
 ERASED_FIELDS = 4
 #: Sealed under other keys: the order's respondent and the later assessment's notes.
 READABLE_FIELDS = 2

@@ -24,6 +24,17 @@ def leaks(raw: bytes, personal_values: list[str]) -> bool:
     return any(value.encode() in raw for value in personal_values)
 
 
+def sealed_fields(data: dict[str, Any], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every sealed value in ``data`` with its path (a correction's ``fields.personal`` too)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, value in data.items():
+        if is_sealed(value):
+            found.append((f"{prefix}{name}", value))
+        elif isinstance(value, dict):
+            found += sealed_fields(value, f"{prefix}{name}.")
+    return found
+
+
 def subject_records(log: Log, subject: str) -> Iterator[tuple[str, LogRecord, dict[str, Any]]]:
     """The subject's records in the log: (partition/offset, record, parsed event)."""
     for partition, records in sorted(log.items()):
@@ -46,7 +57,7 @@ def log_table(log: Log, subject: str, personal_values: list[str]) -> Table:
         title_justify="left",
     )
     for where, record, event in subject_records(log, subject):
-        sealed = [(k, v) for k, v in event["data"].items() if is_sealed(v)]
+        sealed = sealed_fields(event["data"])
         field, kid = (sealed[0][0], sealed[0][1]["kid"]) if sealed else ("-", "-")
         leaked = leaks(record.value, personal_values)
         table.add_row(
@@ -64,11 +75,10 @@ def opened_table(log: Log, subject: str, keys: KeyLookup, title: str) -> Table:
     """The survivor's sealed fields opened with the keyring (only the API does this)."""
     table = Table("p/offset", "type", "field", "opened value", title=title, title_justify="left")
     for where, _record, event in subject_records(log, subject):
-        for field, value in event["data"].items():
-            if is_sealed(value):
-                opened = open_value(value, event["id"], f"data.{field}", keys)
-                shown = "[bold red]ERASED[/bold red]" if opened == ERASED else json.dumps(opened)
-                table.add_row(where, short(event["type"]), field, shown)
+        for field, value in sealed_fields(event["data"]):
+            opened = open_value(value, event["id"], f"data.{field}", keys)
+            shown = "[bold red]ERASED[/bold red]" if opened == ERASED else json.dumps(opened)
+            table.add_row(where, short(event["type"]), field, shown)
     return table
 
 
@@ -76,10 +86,9 @@ def erased_fields(log: Log, subject: str, keys: KeyLookup) -> tuple[int, int]:
     """(erased, readable) counts of the survivor's sealed fields in the log."""
     erased = readable = 0
     for _where, _record, event in subject_records(log, subject):
-        for field, value in event["data"].items():
-            if is_sealed(value):
-                opened = open_value(value, event["id"], f"data.{field}", keys)
-                erased, readable = erased + (opened == ERASED), readable + (opened != ERASED)
+        for field, value in sealed_fields(event["data"]):
+            opened = open_value(value, event["id"], f"data.{field}", keys)
+            erased, readable = erased + (opened == ERASED), readable + (opened != ERASED)
     return erased, readable
 
 

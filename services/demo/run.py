@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from infra.endpoints import Endpoints
 from projectors.keys.keyring import Keyring
-from services.demo import cast, erasure
+from services.demo import cast, disclosure, erasure
 from services.demo.background import Background, background
 from services.demo.checks import Outcome
 from services.demo.finale import finish
@@ -87,7 +87,24 @@ class DemoRun:
         }
         if step.withdrawal:
             entry |= self._erasure(step.sends[0].event["id"])
+        if step.disclosure_by is not None:
+            entry["disclosure"] = self._disclosure(step.disclosure_by)
         self.report.steps.append(entry)
+
+    def _disclosure(self, agency_id: str) -> dict[str, object]:
+        found = disclosure.ask(self.engine, agency_id, self.subject)
+        self.console.print(disclosure.disclosure_table(found))
+        holders = sorted(h["agency_id"] for h in found["holders"])
+        holding = sorted(a for a, view in self.views.items() if view.timeline)
+        self.report.verdicts["the disclosure names every agency holding her rows"] = (
+            holders == holding
+        )
+        return {
+            "requested_by": agency_id,
+            "holders": holders,
+            "rectifications": len(found["rectifications"]),
+            "erasures": len(found["erasures"]),
+        }
 
     def _apply(self, step: Step) -> dict[str, str]:
         """Send, wait until the engine applied each event; the refusals, as expected."""

@@ -2,8 +2,10 @@
 
 Each step is what agencies send, and what the read models must show after it
 (docs/rules.md "Who receives what"). Consent comes right after identification:
-a grant does not back-fill, and the police and the shelter may only record
-events about a person whose identification they hold.
+the grant shares her record as it stands (no second identification), the
+NGO corrects a wrong date of birth everywhere it went, and the police and
+the shelter may then record events about her because they hold her
+identification.  Her lawyer asks for a disclosure before she withdraws.
 """
 
 from __future__ import annotations
@@ -44,22 +46,29 @@ class Step:
     sends: list[Sent]
     checks: list[Check] = field(default_factory=list)
     withdrawal: bool = False
+    #: After the step, this agency asks for her disclosure report (Art. 15).
+    disclosure_by: str | None = None
 
 
 def story(case: CtdcCase, subject: str, start: datetime) -> list[Step]:
     """The eight steps, built from a CTDC record and synthetic personal data."""
     ev = StoryEvents(subject, start, random.Random(2026))
+    first = ev.identified(case, 0)
     return [
         Step(
             "1 · Identified in Greece by an NGO",
-            [Sent("gr_ngo", ev.identified(case, 0), "identifies her at a farm")],
+            [Sent("gr_ngo", first, "identifies her at a farm (date of birth typed wrong)")],
             [only("only the identifying NGO has her", checks.sees_subject, {"gr_ngo"})],
         ),
         Step(
             "2 · She consents to sharing",
             [
-                Sent("gr_ngo", ev.granted(1), "records her consent (7 agencies, 3 countries)"),
-                Sent("gr_ngo", ev.identified(case, 2), "shares the identification under it"),
+                Sent(
+                    "gr_ngo",
+                    ev.granted(1),
+                    "records her consent (7 agencies, 3 countries): her record is shared",
+                ),
+                Sent("gr_ngo", ev.corrected(first["id"], 2), "corrects her date of birth"),
                 Sent(
                     "de_labour",
                     ev.self_grant(3),
@@ -70,6 +79,12 @@ def story(case: CtdcCase, subject: str, start: datetime) -> list[Step]:
             [
                 only("the consented agencies see her", checks.sees_subject, _CONSENTED),
                 only("her name only where policy allows", checks.reads_name, _NAME_READERS),
+                only(
+                    "her corrected date of birth",
+                    checks.reads_correct_birth_date,
+                    _NAME_READERS,
+                ),
+                only("the wrong date of birth nowhere", checks.reads_wrong_birth_date, ()),
                 _IMMIGRATION,
             ],
         ),
@@ -112,6 +127,7 @@ def story(case: CtdcCase, subject: str, start: datetime) -> list[Step]:
                 only("the order stays (legal obligation)", checks.holds_order, _ORDER_HOLDERS),
             ],
             withdrawal=True,
+            disclosure_by="de_legal_aid",
         ),
         Step(
             "7 · Full withdrawal with erasure",

@@ -47,6 +47,12 @@ class AgencyView:
         return _opened(personal, "full_name")
 
     @property
+    def date_of_birth(self) -> str | None:
+        """The survivor's date of birth as this agency can read it (None: not shared)."""
+        personal = (self.subject or {}).get("personal")
+        return _opened(personal, "date_of_birth")
+
+    @property
     def location(self) -> str | None:
         """The shelter address as this agency can read it (None: not shared)."""
         found = [p["location"] for p in self.placements if p.get("location") is not None]

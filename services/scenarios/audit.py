@@ -1,9 +1,11 @@
 """A CTDC-driven scenario for audit tests and the audit bench, on an :class:`EngineRig`.
 
 Subjects from the CTDC records are identified, granted consent (some grants
-expire), assessed, placed and protected by orders; agencies register a third
-of the way in, the policy changes half-way, and some subjects withdraw all
-consent with ``erase_personal_data: true``.  Same seed, same log.
+expire), assessed, placed and protected by orders; some get a later grant
+for legal aid (which shares their record) and a corrected identification;
+agencies register a third of the way in, the policy changes half-way, and
+some subjects withdraw all consent with ``erase_personal_data: true``.
+Same seed, same log.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ def build_scenario(
     homes = {s: HOMES[i % len(HOMES)] for i, s in enumerate(ids)}
     steps: dict[str, int] = dict.fromkeys(ids, 0)
     grants: dict[str, str] = {}
+    firsts: dict[str, str] = {}
     later_done = policy_done = False
     for n in range(events):
         if not later_done and n >= events // 3:
@@ -107,7 +110,7 @@ def build_scenario(
             subject,
             homes[subject],
             steps[subject],
-            grants,
+            (grants, firsts),
             cases[n % len(cases)],
             at,
         )
@@ -128,15 +131,17 @@ def _step(
     subject: str,
     home: str,
     step: int,
-    grants: dict[str, str],
+    known: tuple[dict[str, str], dict[str, str]],
     case: CtdcCase,
     at: datetime,
 ) -> None:
-    def send(agency: str, event_type: str, data: dict[str, Any], country: str = "GR") -> None:
-        rig.publish(agency, event_type, data, subject=subject, jurisdiction=country, time=at)
+    grants, firsts = known
+
+    def send(agency: str, event_type: str, data: dict[str, Any], country: str = "GR") -> str:
+        return rig.publish(agency, event_type, data, subject=subject, jurisdiction=country, time=at)
 
     if step == 0:
-        send(home, "haven.victim.identified.v1", identification(case, rng, at))
+        firsts[subject] = send(home, "haven.victim.identified.v1", identification(case, rng, at))
     elif step == 1:
         consent_id = str(uuid.UUID(int=rng.getrandbits(128)))
         grants[subject] = consent_id
@@ -159,6 +164,18 @@ def _step(
         withdrawal = {"withdrawn_at": at.isoformat(), "scope": "all", "erase_personal_data": True}
         send(home, "haven.consent.withdrawn.v1", withdrawal)
         out.erased_subjects.append(subject)
+    elif step == 5 and rng.random() < 0.3:
+        later = {
+            "consent_id": str(uuid.UUID(int=rng.getrandbits(128))),
+            "granted_at": at.isoformat(),
+            "recipients": {"agency_types": ["legal_aid"]},
+            "purposes": ["legal_assistance"],
+        }
+        send(home, "haven.consent.granted.v1", later)
+    elif step == 7 and rng.random() < 0.3 and subject in firsts:
+        fixed = {"full_name": f"Corrected {rng.randint(1, 999)}", "date_of_birth": "2000-01-01"}
+        correction = {"target_event_id": firsts[subject], "fields": {"personal": fixed}}
+        send(home, "haven.record.rectified.v1", correction | {"reason": "wrong_fact"})
     elif step % 5 == 3:
         send("gr_court", "haven.protective-order.issued.v1", _order(rng, at))
     elif step % 3 == 2:  # refused when the home is the NGO: not the shelter, no coordinator

@@ -1,6 +1,7 @@
 """The model-based property test, end to end: inboxes, sealer, log, engine, scheduler.
 
-A few dozen generated sequences go through the real broker.  Events of one
+A few dozen generated sequences go through the real broker (grants that
+share the record, rectifications and retractions included).  Events of one
 subject from different agencies are ordered by the sealer, so the reference
 model is fed each subject's events in log order, read back from the log.
 """
@@ -88,6 +89,7 @@ def _summary(pipeline: Pipeline, agency: str, subject: str) -> dict[str, Any]:
         "subjects": bool(subjects),
         "personal": bool(subjects and subjects[0]["personal"] is not None),
         "risk_register": bool(rows("risk_register")),
+        "risk_level": subjects[0]["risk_level"] if subjects else None,
         "placements": sorted(r["placement_id"] for r in placements),
         "locations": sorted(r["placement_id"] for r in placements if r["location"] is not None),
         "orders": sorted(r["order_id"] for r in orders),
@@ -107,7 +109,9 @@ def test_through_the_broker_read_models_equal_the_reference(
     running: Pipeline, first: list[int], steps: list[tuple[str, int, int, int, bool]]
 ) -> None:
     subjects = [str(uuid.uuid4()) for _ in range(2)]
-    ids = {s: {"grants": [], "placements": [], "orders": []} for s in subjects}
+    ids: dict[str, dict[str, list[Any]]] = {
+        s: {"grants": [], "placements": [], "orders": [], "events": []} for s in subjects
+    }
     identifying: dict[str, str] = {}
     published: list[str] = []
     opening = [("identify", n, agency, 0, False) for n, agency in enumerate(first)]
@@ -136,9 +140,13 @@ def test_through_the_broker_read_models_equal_the_reference(
         event_type, data = _data(kind, subject, seed, ids[subject])
         if kind == "identify" and producer.type != "auditor":
             identifying.setdefault(subject, producer.id)
+        target = [e for e in ids[subject]["events"] if e[0] == data.get("target_event_id")]
+        if kind == "rectify" and home and target:
+            producer = next(a for a in AGENCIES if a.id == target[0][2])
         published.append(
             running.send(producer.id, event_type, subject, data, jurisdiction=producer.jurisdiction)
         )
+        ids[subject]["events"].append((published[-1], event_type, producer.id))
     deadline = time.monotonic() + 60
     while _applied(running.engine, published) < len(published):
         assert time.monotonic() < deadline, "events were not applied in time"
@@ -156,4 +164,13 @@ def test_through_the_broker_read_models_equal_the_reference(
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
     """Sealed personal fields are opaque to the reference: only presence matters."""
-    return {k: ("sealed" if isinstance(v, dict) and "ct" in v else v) for k, v in data.items()}
+    return {
+        k: (
+            "sealed"
+            if isinstance(v, dict) and "ct" in v
+            else _plain(v)
+            if isinstance(v, dict)
+            else v
+        )
+        for k, v in data.items()
+    }

@@ -49,7 +49,7 @@ def subjects(stack: ApiStack) -> dict[str, str]:
                 ["gr_coord", "gr_police", "gr_immig"], ["care", "protection", "residence_status"]
             ),
         ),
-        # A grant does not back-fill: the update after it is what the recipients see.
+        # The grant shares the first identification; the update after it reaches them too.
         event("gr_ngo", "haven.victim.identified.v1", shared, identification()),
         event("gr_ngo", "haven.risk.assessed.v1", shared, risk("high")),
         event("gr_ngo", "haven.victim.identified.v1", private, identification()),

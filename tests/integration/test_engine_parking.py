@@ -220,3 +220,30 @@ def test_a_logged_value_postgres_refuses_is_parked_not_blocking(
         "the other subject applied, the erasing withdrawal too"
     )
     assert bad not in {r["subject_id"] for r in rig.rows("coord_gr", "subjects")}
+
+
+def test_a_parked_grant_leaves_the_holdings_of_the_batch_intact(
+    poisoned: tuple[EngineRig, Poison],
+) -> None:
+    """A grant flushes the batch's holdings inside its savepoint; parking it keeps them."""
+    rig, poison = poisoned
+    bad, good = str(uuid.uuid4()), str(uuid.uuid4())
+    rig.publish("ngo_gr", IDENTIFIED, identification(), subject=bad)
+    rig.run()
+    poison.broken.add(bad)
+    rig.publish("ngo_gr", IDENTIFIED, identification(), subject=good)
+    rig.publish("ngo_gr", GRANTED, grant(), subject=bad)  # shares: the probe raises
+    rig.publish("ngo_gr", GRANTED, grant(), subject=good)  # shares good's identification
+    rig.run()
+
+    assert [p.event_type for p in list_parked(rig.engine, rig.topic)] == [GRANTED]
+    with rig.engine.connect() as conn:
+        held = conn.execute(
+            text(
+                "SELECT agency_id, event_type FROM haven_core.holdings WHERE subject_id = :s"
+                " ORDER BY agency_id"
+            ),
+            {"s": good},
+        ).all()
+    assert [tuple(row) for row in held] == [("coord_gr", IDENTIFIED), ("ngo_gr", IDENTIFIED)]
+    assert [r["subject_id"] for r in rig.rows("coord_gr", "subjects")] == [good]

@@ -3,8 +3,9 @@
 Hypothesis generates random sequences of every event type over a few subjects
 and agencies (refused producers, grants by id/type/jurisdiction, every
 withdrawal scope, expiry, re-grants, minors, critical risk, placements,
-orders); after the engine applies them, every agency's read models must equal
-what ``engine_reference`` predicts.
+orders, rectifications and retractions by entitled and other agencies, grants
+that share the record); after the engine applies them, every agency's read
+models must equal what ``engine_reference`` predicts.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ KINDS = [
     "end",
     "issue",
     "revoke",
+    "rectify",
+    "rectify",
 ]
 
 agency_ix = st.integers(0, len(AGENCIES) - 1)
@@ -71,9 +74,32 @@ step = st.tuples(
 COURT = next(i for i, a in enumerate(AGENCIES) if a.type == "court")
 
 
-def _data(kind: str, subject: str, seed: int, ids: dict[str, list[str]]) -> tuple[str, Any]:
+FIXES = {
+    "haven.victim.identified.v1": {"personal": {"full_name": "Q"}},
+    "haven.shelter.placement-started.v1": {"placement_type": "long_term"},
+    "haven.shelter.placement-ended.v1": {"reason": "other"},
+}
+
+
+def _rectification(seed: int, events: list[tuple[str, str, str]]) -> tuple[str, Any]:
+    """Correct, retract or mis-correct one of the subject's earlier events (or none)."""
+    pick = seed % 7
+    target = events[seed % len(events)] if events and pick != 6 else ("no-such-event", "", "")
+    level = ["low", "medium", "high", "critical"][(seed // 7) % 4]
+    fields = FIXES.get(target[1], {"level": level})
+    if pick == 5:
+        fields = {"level": level} if target[1] != "haven.risk.assessed.v1" else {"reason": "other"}
+    data = {"target_event_id": target[0], "fields": fields, "reason": "wrong_fact"}
+    if pick in (3, 4):
+        data |= {"fields": {}, "retract": True}
+    return "haven.record.rectified.v1", data
+
+
+def _data(kind: str, subject: str, seed: int, ids: dict[str, list[Any]]) -> tuple[str, Any]:
     """The event type and data of one generated step (``seed`` picks the variations)."""
     pick = seed % 7
+    if kind == "rectify":
+        return _rectification(seed, ids["events"])
     if kind == "identify":
         return "haven.victim.identified.v1", {
             "identified_at": "2026-11-01T10:00:00Z",
@@ -183,6 +209,7 @@ def _actual(rig: EngineRig, agency: str, subject: str) -> dict[str, Any]:
         "subjects": bool(subjects),
         "personal": bool(subjects and subjects[0]["personal"] is not None),
         "risk_register": bool(rows("risk_register")),
+        "risk_level": subjects[0]["risk_level"] if subjects else None,
         "placements": sorted(r["placement_id"] for r in placements),
         "locations": sorted(r["placement_id"] for r in placements if r["location"] is not None),
         "orders": sorted(r["order_id"] for r in orders),
@@ -204,8 +231,8 @@ def test_engine_read_models_equal_the_reference(
 ) -> None:
     subjects = [str(uuid.uuid4()) for _ in range(3)]
     reference = Reference(AGENCIES)
-    ids: dict[str, dict[str, list[str]]] = {
-        s: {"grants": [], "placements": [], "orders": []} for s in subjects
+    ids: dict[str, dict[str, list[Any]]] = {
+        s: {"grants": [], "placements": [], "orders": [], "events": []} for s in subjects
     }
     trace = []
     opening = [("identify", n, agency, 0, False) for n, agency in enumerate(first)]
@@ -226,10 +253,16 @@ def test_engine_read_models_equal_the_reference(
             trace.append(f"expire s{subject_ix} {data['consent_id']}")
             continue
         event_type, data = _data(kind, subject, seed, ids[subject])
+        if kind == "rectify" and home and data["target_event_id"] != "no-such-event":
+            target_producer = next(
+                e[2] for e in ids[subject]["events"] if e[0] == data["target_event_id"]
+            )
+            producer = reference.agencies[target_producer]
         event_id = rig.publish(
             producer.id, event_type, data, subject=subject, jurisdiction=producer.jurisdiction
         )
         reference.apply(Ev(event_id, event_type, subject, producer.id, data))
+        ids[subject]["events"].append((event_id, event_type, producer.id))
         trace.append(f"{producer.id} {event_type.split('.')[-2]} s{subject_ix} {data}")
     rig.run()
     for subject in subjects:

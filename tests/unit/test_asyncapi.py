@@ -23,6 +23,7 @@ AGENCY_EVENT_TYPES = {  # docs/rules.md "Event types": the ones agencies produce
     "haven.consent.withdrawn.v1",
     "haven.protective-order.issued.v1",
     "haven.protective-order.revoked.v1",
+    "haven.record.rectified.v1",
 }
 SYSTEM_EVENT_TYPES = {
     "haven.agency.registered.v1",

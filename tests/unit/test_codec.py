@@ -69,6 +69,11 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "respondent": {"name": "R. Example"},
     },
     "haven.protective-order.revoked.v1": {"order_id": "po-1", "revoked_at": T, "reason": "appeal"},
+    "haven.record.rectified.v1": {
+        "target_event_id": "evt-1",
+        "fields": {"personal": {"full_name": "Ada Example", "date_of_birth": "2001-03-02"}},
+        "reason": "typo",
+    },
     "haven.agency.registered.v1": {
         "agency_id": "gr_police",
         "agency_type": "police",

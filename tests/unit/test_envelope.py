@@ -96,7 +96,8 @@ def test_envelope_treats_null_as_absent_and_forbids_unknown_attributes() -> None
 
 def test_class_metadata_of_every_type() -> None:
     families = {model.event_type: model.family for model in REGISTRY}
-    assert len(families) == 13
+    assert len(families) == 14
+    assert families["haven.record.rectified.v1"] is Family.RECORD
     assert families["haven.shelter.placement-ended.v1"] is Family.PLACEMENT
     assert families["haven.protective-order.revoked.v1"] is Family.PROTECTIVE_ORDER
     system = {m.event_type for m in REGISTRY if m.system}

@@ -1,0 +1,129 @@
+"""What each agency holds of a subject: one row per delivered log event.
+
+Every delivery (live, shared by a grant, rebuilt after an erasure) is
+recorded with its fields and bases in ``haven_core.holdings``; an erasure
+drops the agency's rows and the rebuild puts back what the law keeps.  A
+grant reads it so that no event is shared twice, a rectification to find
+every agency that received its target, a disclosure to tell who holds what.
+
+Rows are collected in memory and written with one statement when the batch
+ends or before anything reads them (:meth:`HoldingsBuffer.flush`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+Key = tuple[str, str, str, int, int]  # subject, agency, topic, partition, offset
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One event an agency holds, with the fields and bases it holds it by."""
+
+    subject_id: str
+    agency_id: str
+    topic: str
+    partition: int
+    offset: int
+    event_id: str
+    event_type: str
+    fields: frozenset[str]
+    bases: frozenset[str]
+    held_since: datetime
+
+    @property
+    def key(self) -> Key:
+        """The row's primary key."""
+        return (self.subject_id, self.agency_id, self.topic, self.partition, self.offset)
+
+
+@dataclass
+class HoldingsBuffer:
+    """Holdings written in this batch but not yet flushed to Postgres."""
+
+    pending: dict[Key, Holding] = field(default_factory=dict)
+
+    def add(self, holding: Holding) -> None:
+        """Record (or replace) one holding."""
+        self.pending[holding.key] = holding
+
+    def flush(self, conn: Connection) -> None:
+        """Write every pending holding (one statement)."""
+        if not self.pending:
+            return
+        rows = list(self.pending.values())
+        self.pending.clear()
+        conn.execute(
+            text(
+                "INSERT INTO haven_core.holdings (subject_id, agency_id, topic, partition,"
+                " log_offset, event_id, event_type, fields, bases, held_since)"
+                " SELECT s, a, t, p, o, e, y, string_to_array(f, ','), string_to_array(b, ','), h"
+                " FROM unnest(CAST(:s AS text[]), CAST(:a AS text[]), CAST(:t AS text[]),"
+                " CAST(:p AS int[]), CAST(:o AS bigint[]), CAST(:e AS text[]),"
+                " CAST(:y AS text[]), CAST(:f AS text[]), CAST(:b AS text[]),"
+                " CAST(:h AS timestamptz[])) AS u(s, a, t, p, o, e, y, f, b, h)"
+                " ON CONFLICT (subject_id, agency_id, topic, partition, log_offset) DO UPDATE"
+                " SET fields = EXCLUDED.fields, bases = EXCLUDED.bases"
+            ),
+            {
+                "s": [r.subject_id for r in rows],
+                "a": [r.agency_id for r in rows],
+                "t": [r.topic for r in rows],
+                "p": [r.partition for r in rows],
+                "o": [r.offset for r in rows],
+                "e": [r.event_id for r in rows],
+                "y": [r.event_type for r in rows],
+                "f": [",".join(sorted(r.fields)) for r in rows],
+                "b": [",".join(sorted(r.bases)) for r in rows],
+                "h": [r.held_since for r in rows],
+            },
+        )
+
+    def drop(self, conn: Connection, subject_id: str, agency_id: str) -> None:
+        """The agency holds nothing of the subject any more (an erasure)."""
+        for key in [k for k in self.pending if k[0] == subject_id and k[1] == agency_id]:
+            del self.pending[key]
+        conn.execute(
+            text("DELETE FROM haven_core.holdings WHERE subject_id = :s AND agency_id = :a"),
+            {"s": subject_id, "a": agency_id},
+        )
+
+    def forget_event(
+        self, conn: Connection, subject_id: str, topic: str, partition: int, offset: int
+    ) -> None:
+        """Nobody holds this event any more (a retraction)."""
+        gone = [
+            k for k in self.pending if k[0] == subject_id and k[2:] == (topic, partition, offset)
+        ]
+        for key in gone:
+            del self.pending[key]
+        conn.execute(
+            text(
+                "DELETE FROM haven_core.holdings WHERE subject_id = :s AND topic = :t"
+                " AND partition = :p AND log_offset = :o"
+            ),
+            {"s": subject_id, "t": topic, "p": partition, "o": offset},
+        )
+
+    def held(self, conn: Connection, subject_id: str, topic: str, partition: int) -> list[Holding]:
+        """Every holding of the subject on this partition, by agency and offset."""
+        self.flush(conn)
+        rows = conn.execute(
+            text(
+                "SELECT subject_id, agency_id, topic, partition, log_offset, event_id, event_type,"
+                " fields, bases, held_since FROM haven_core.holdings"
+                " WHERE subject_id = :s AND topic = :t AND partition = :p"
+                " ORDER BY agency_id, log_offset"
+            ),
+            {"s": subject_id, "t": topic, "p": partition},
+        )
+        return [
+            Holding(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], frozenset(r[7]), frozenset(r[8]), r[9]
+            )
+            for r in rows
+        ]
