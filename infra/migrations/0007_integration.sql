@@ -66,7 +66,8 @@ CREATE INDEX webhook_outbox_due ON haven_core.webhook_outbox (next_attempt_at)
 CREATE FUNCTION haven_core.enqueue_notice_webhook() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO haven_core.webhook_outbox (agency_id, ce_id, ce_type, ce_subject, payload)
-    SELECT NEW.agency_id, NEW.notice_id, 'haven.notice.erasure.v1', NEW.subject_id, NEW.payload
+    SELECT NEW.agency_id, NEW.notice_id, COALESCE(NEW.payload->>'type', 'haven.notice.v1'),
+           NEW.subject_id, NEW.payload
     FROM haven_core.agency_webhooks WHERE agency_id = NEW.agency_id
     ON CONFLICT DO NOTHING;
     RETURN NEW;

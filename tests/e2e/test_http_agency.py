@@ -133,7 +133,7 @@ def test_erasure_notice_by_polling_and_by_webhook_across_a_restart(
     assert delivered["verified"], "HMAC-SHA256 signature checks with the secret shown once"
     body = delivered["body"]
     assert (body["type"], body["id"], body["subject"]) == (
-        "haven.notice.erasure.v1",
+        "haven.erasure.notice.v1",
         notice["notice_id"],
         subject,
     )

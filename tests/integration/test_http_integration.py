@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaProducer
+from sqlalchemy import text
 
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
@@ -197,3 +198,31 @@ def test_access_log_names_the_route_template_never_the_subject(
     assert (line.method, line.status, line.agency) == ("GET", 404, "gr_police")  # type: ignore[attr-defined]
     assert line.duration_ms >= 0  # type: ignore[attr-defined]
     assert subject not in caplog.text
+
+
+def test_rectification_notices_come_through_the_same_feed(stack: ApiStack) -> None:
+    subject, notice_id = str(uuid.uuid4()), str(uuid.uuid4())
+    payload = {
+        "notice_id": notice_id,
+        "type": "haven.rectification.notice.v1",
+        "agency": "gr_shelter",
+        "subject": subject,
+        "rectification_event_id": str(uuid.uuid4()),
+        "target_event_id": str(uuid.uuid4()),
+        "fields": ["personal.date_of_birth"],
+        "reason": "data_entry_error",
+        "retract": False,
+        "time": datetime.now(UTC).isoformat(),
+    }
+    with stack.context.core.begin() as conn:  # as the engine's rectification writes it
+        conn.execute(
+            text(
+                "INSERT INTO haven_core.notice_outbox (notice_id, agency_id, subject_id, payload)"
+                " VALUES (:n, 'gr_shelter', :s, CAST(:p AS jsonb))"
+            ),
+            {"n": notice_id, "s": subject, "p": json.dumps(payload)},
+        )
+    (item,) = stack.get("gr_shelter", "/v1/notices").json()["items"]
+    assert item["type"] == "haven.rectification.notice.v1"
+    assert item["fields"] == ["personal.date_of_birth"]
+    assert item["notice_id"] == notice_id

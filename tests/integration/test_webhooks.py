@@ -32,7 +32,13 @@ def _agency(engine: Engine, agency_id: str) -> None:
 def _notice(engine: Engine, agency_id: str) -> str:
     """A notice row as the engine writes it (the trigger queues the delivery)."""
     notice_id, subject = str(uuid.uuid4()), str(uuid.uuid4())
-    payload = {"notice_id": notice_id, "agency": agency_id, "subject": subject, "rows_erased": 2}
+    payload = {
+        "notice_id": notice_id,
+        "type": "haven.erasure.notice.v1",
+        "agency": agency_id,
+        "subject": subject,
+        "rows_erased": 2,
+    }
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -76,7 +82,7 @@ def test_a_failing_endpoint_is_retried_with_backoff_then_delivered_signed(
     assert delivered["verified"], "the signature checks out with the secret shown once"
     assert delivered["headers"]["content-type"] == "application/cloudevents+json"
     assert delivered["body"]["id"] == notice
-    assert delivered["body"]["type"] == "haven.notice.erasure.v1"
+    assert delivered["body"]["type"] == "haven.erasure.notice.v1"
     assert delivered["body"]["data"]["rows_erased"] == 2
     assert {a["body"]["id"] for a in server.attempts} == {notice}, "one agency's notices only"
     with engine.connect() as conn:

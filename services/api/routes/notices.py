@@ -1,8 +1,9 @@
-"""``/v1/notices``: the caller's erasure notices over HTTP, read once by acknowledging.
+"""``/v1/notices``: the caller's notices over HTTP, read once by acknowledging.
 
-A notice tells an agency's systems to erase their own copies of a subject's
-data.  ``GET`` returns the notices after the agency's acknowledged position
-(or after ``cursor``); ``POST /v1/notices/ack`` with the page's
+A notice tells an agency's systems to erase (after a withdrawal) or correct
+(after a rectification) their own copies of a subject's data.  ``GET``
+returns the notices after the agency's acknowledged position (or after
+``cursor``); ``POST /v1/notices/ack`` with the page's
 ``next_cursor`` moves that position forward, so a system that acknowledges
 what it has processed reads each notice once, and one that crashes before
 acknowledging reads it again (same ``notice_id``: drop repeats).
@@ -14,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit
@@ -25,14 +26,15 @@ router = APIRouter(tags=["integration"])
 
 
 class Notice(BaseModel):
-    """Erase your copies of this subject's data (ids and counts only)."""
+    """Act on your own copies of a subject's data: erase them (``haven.erasure.notice.v1``)
+    or correct them (``haven.rectification.notice.v1``).  Ids, counts and field names only;
+    the other members depend on the type."""
+
+    model_config = ConfigDict(extra="allow")
 
     notice_id: str
     type: str
     subject: str
-    cause: str
-    withdrawal_event_id: str
-    rows_erased: int
     time: str
     created_at: str
 
@@ -90,16 +92,7 @@ def notices(
             _PAGE, {"a": caller.agency_id, "after": _position(cursor), "n": limit + 1}
         ).all()
     page = rows[:limit]
-    items = [
-        {
-            **{k: row.payload[k] for k in ("notice_id", "type", "subject", "cause")},
-            "withdrawal_event_id": row.payload["withdrawal_event_id"],
-            "rows_erased": row.payload["rows_erased"],
-            "time": row.payload["time"],
-            "created_at": row.created_at.isoformat(),
-        }
-        for row in page
-    ]
+    items = [{**row.payload, "created_at": row.created_at.isoformat()} for row in page]
     last = encode_cursor([page[-1].seq]) if page else cursor
     return {"items": items, "next_cursor": last, "more": len(rows) > limit}
 
