@@ -21,7 +21,7 @@ NAME_MARK = "Qzvmarkname"
 @dataclass(frozen=True)
 class Plan:
     """Events per subject in order, which subjects withdraw (erasing), and which
-    ones end shared with the recipient (identified after the grant, not withdrawn)."""
+    ones end shared with the recipient (granted, and not withdrawn)."""
 
     subjects: list[tuple[str, list[JsonObject]]]
     withdrawn: frozenset[str]
@@ -35,7 +35,8 @@ class Plan:
 
 def withdrawal_plan(total: int, agency: str, recipient_type: str, every: int = 4) -> Plan:
     """``total`` events: per subject an identification with a unique name, a grant to
-    ``recipient_type``, the identification again (shared now), and for every
+    ``recipient_type`` (which shares the identification), the identification
+    again (delivered to both at once), and for every
     ``every``-th subject an erasing withdrawal."""
     subjects: list[tuple[str, list[JsonObject]]] = []
     withdrawn: set[str] = set()
@@ -48,7 +49,7 @@ def withdrawal_plan(total: int, agency: str, recipient_type: str, every: int = 4
         events = [
             _event(agency, "haven.victim.identified.v1", subject, identified),
             _event(agency, "haven.consent.granted.v1", subject, _grant(subject, recipient_type)),
-            _event(agency, "haven.victim.identified.v1", subject, identified),  # now shared
+            _event(agency, "haven.victim.identified.v1", subject, identified),  # to both
         ]
         if len(subjects) % every == every - 1:
             withdrawal = {"withdrawn_at": now.isoformat(), "scope": "all"}
@@ -57,7 +58,7 @@ def withdrawal_plan(total: int, agency: str, recipient_type: str, every: int = 4
         events = events[: total - count]  # the last subject may be cut short
         if len(events) < 4:
             withdrawn.discard(subject)
-        if len(events) == 3:
+        if len(events) in (2, 3):  # the grant shares the record as it stands
             shared.add(subject)
         subjects.append((subject, events))
         count += len(events)
