@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, text
 
+from services.api.retry import once_more_if_dropped
+
 _INSERT = text(
     "INSERT INTO haven_core.access_log (agency_id, subject_id, endpoint)"
     " SELECT :a, s, :e FROM unnest(CAST(:subjects AS text[])) AS s"
@@ -13,9 +15,17 @@ _INSERT = text(
 
 
 def record_reads(core: Engine, agency_id: str, endpoint: str, subjects: Iterable[str]) -> None:
-    """Log one read per distinct subject (blocking; fails the request if it fails)."""
+    """Log one read per distinct subject (blocking; fails the request if it fails).
+
+    One statement in autocommit: one round trip, committed when it returns.
+    """
     distinct = sorted(set(subjects))
     if not distinct:
         return
-    with core.begin() as conn:
-        conn.execute(_INSERT, {"a": agency_id, "e": endpoint, "subjects": distinct})
+    params = {"a": agency_id, "e": endpoint, "subjects": distinct}
+
+    def insert() -> None:
+        with core.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(_INSERT, params)
+
+    once_more_if_dropped(insert)
