@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from infra.db import sync_engine
 from projectors.directory.roles import api_login_password, enable_api_login
@@ -41,13 +40,16 @@ class ApiContext:
     tokens: TokenCache = field(default_factory=lambda: TokenCache(0.0))
 
 
-def reader_engine(core: Engine, master_key: bytes, api_database_url: str | None) -> Engine:
-    """An engine logged in as the API role (derived password unless a URL is given)."""
-    if api_database_url:
-        return sync_engine(api_database_url, pool_size=20, pre_ping=False)
+def api_login_url(core: Engine, master_key: bytes) -> str:
+    """The API role's URL with its password derived from the master key (set here)."""
     with core.begin() as conn:
         role = enable_api_login(conn, master_key)
     url = core.url
-    database = url.database or ""
-    login = make_url(url).set(username=role, password=api_login_password(master_key, database))
-    return sync_engine(login.render_as_string(hide_password=False), pool_size=20, pre_ping=False)
+    login = url.set(username=role, password=api_login_password(master_key, url.database or ""))
+    return login.render_as_string(hide_password=False)
+
+
+def reader_engine(core: Engine, master_key: bytes, api_database_url: str | None) -> Engine:
+    """An engine logged in as the API role (derived password unless a URL is given)."""
+    url = api_database_url or api_login_url(core, master_key)
+    return sync_engine(url, pool_size=20, pre_ping=False)
