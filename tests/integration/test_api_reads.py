@@ -12,7 +12,14 @@ import sqlalchemy as sa
 from infra.endpoints import Endpoints
 from services.api.agency_db import rows_as_agency
 from services.api.auth import Caller, caller_for
-from tests.integration.api_rig import ApiStack, event, eventually, fresh_api_stack, grant
+from tests.integration.api_rig import (
+    SECRET_NAME,
+    ApiStack,
+    event,
+    eventually,
+    fresh_api_stack,
+    grant,
+)
 from tests.integration.api_rig import identification as identified
 
 pytestmark = pytest.mark.integration
@@ -90,3 +97,14 @@ def test_a_pooled_connection_keeps_no_role_after_a_read(stack: ApiStack, shared:
             assert conn.exec_driver_sql("SELECT current_user = session_user").scalar_one()
             with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                 conn.exec_driver_sql("SELECT count(*) FROM agency_gr_police.subjects")
+
+
+def test_keys_come_with_the_access_log_row_when_the_cache_is_cold(
+    stack: ApiStack, shared: str
+) -> None:
+    with stack.context.core.connect() as conn:
+        kids = list(conn.execute(sa.text("SELECT kid FROM haven_core.keys")).scalars())
+    stack.context.keyring.forget(kids)
+    view = stack.get("gr_ngo", f"/v1/subjects/{shared}").json()
+    assert view["personal"]["full_name"] == SECRET_NAME
+    assert len(stack.context.keyring.stale(kids)) < len(kids), "the statement's keys are cached"

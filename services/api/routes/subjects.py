@@ -14,7 +14,7 @@ from services.api.agency_db import as_agency, rows_as_agency
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath
 from services.api.models import Page, Problem, row_model
 from services.api.pagination import fetch_page
-from services.api.unseal import unseal
+from services.api.unseal import sealed_kids, unseal
 
 router = APIRouter(tags=["subjects"])
 SUBJECTS, TIMELINE = Subjects.table, Timeline.table
@@ -37,12 +37,15 @@ def _not_found() -> HTTPException:
 def subject_view(subject_id: SubjectPath, caller: CallerDep, context: ContextDep) -> Any:
     """What the caller may see of one subject; personal fields opened only here.
 
-    Two round trips: the read under the caller's role, then the access-log row.
+    Two round trips: the read under the caller's role, then the access-log
+    row together with the subject's keys the cache does not hold.
     """
     rows = rows_as_agency(context.reader, caller, _ONE_SUBJECT, {"subject": subject_id})
     if not rows:
         raise _not_found()
-    record_reads(context.core, caller.agency_id, "subject", [subject_id])
+    wanted = context.keyring.stale(sealed_kids(rows[0]))
+    found = record_reads(context.core, caller.agency_id, "subject", [subject_id], wanted)
+    context.keyring.remember(wanted, found)
     return unseal(rows[0], context.keyring.key)
 
 
