@@ -15,12 +15,10 @@ from services.api.auth import Caller, caller_for
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,
-    event,
     eventually,
     fresh_api_stack,
-    grant,
+    shared_with,
 )
-from tests.integration.api_rig import identification as identified
 
 pytestmark = pytest.mark.integration
 _LOGGED = (
@@ -39,11 +37,7 @@ def stack(infra: Endpoints) -> Iterator[ApiStack]:
 def shared(stack: ApiStack) -> str:
     """A subject the NGO identified and shared with the police only."""
     subject = str(uuid.uuid4())
-    batch = [
-        event("gr_ngo", "haven.victim.identified.v1", subject, identified()),
-        event("gr_ngo", "haven.consent.granted.v1", subject, grant(["gr_police"], ["protection"])),
-        event("gr_ngo", "haven.victim.identified.v1", subject, identified()),
-    ]
+    batch = shared_with(subject, ["gr_police"], ["protection"])
     response = stack.post("gr_ngo", batch, **{"content-type": "application/cloudevents-batch+json"})
     assert response.status_code == 202, response.text
     eventually(lambda: stack.get("gr_police", f"/v1/subjects/{subject}").status_code == 200)
