@@ -171,4 +171,16 @@ def test_haven_up_serves_one_port_from_several_api_processes(embedded_data_dir: 
             ]
         assert {a.status_code for a in answers} == {200}
         assert httpx.get(view, headers={"Authorization": f"Bearer {other}"}).status_code == 404
+        for child in _api_children(process):
+            child.send_signal(signal.SIGUSR1)  # what haven up sends them when it starts to drain
+        time.sleep(1)
+        with httpx.Client() as fresh:
+            writes = [
+                fresh.post(f"{base}/v1/events", json={}, headers={"Connection": "close"})
+                for _ in range(60)
+            ]
+        drained = [w for w in writes if w.status_code == 503]
+        assert drained, "a draining child answers writes with 503"
+        assert all(w.json()["reason"] == "stopping" for w in drained)
+        assert {w.status_code for w in writes} <= {401, 503}, "haven up's own API still serves"
         _stop(process)
