@@ -167,6 +167,13 @@ class ApiSettings(CommonSettings):
     #: Requests per second per agency, per API process (0: no limit), and the burst.
     api_rate_limit: float = Field(0.0, ge=0, validation_alias=_env("HAVEN_API_RATE_LIMIT"))
     api_rate_burst: int = Field(0, ge=0, validation_alias=_env("HAVEN_API_RATE_BURST"))
+    #: Seconds an API process trusts a token it has checked: a revoked token
+    #: is refused at most this late (0: look every token up on every call).
+    #: API processes of ``haven up`` sharing its port (1: the API in a thread only).
+    api_workers: int = Field(1, ge=1, le=64, validation_alias=_env("HAVEN_API_WORKERS"))
+    api_token_cache_s: float = Field(
+        2.0, ge=0, le=30, validation_alias=_env("HAVEN_API_TOKEN_CACHE_S")
+    )
 
 
 class WorkerSettings(CommonSettings):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 from sqlalchemy import Engine, text
@@ -134,25 +134,31 @@ class Keyring:
                 else:  # another worker created it first: read theirs
                     self._cache.pop(kid, None)
 
-    def prefetch(self, kids: Iterable[str]) -> None:
-        """Load many keys in one query into the cache (sealing a batch)."""
+    def stale(self, kids: Iterable[str]) -> list[str]:
+        """Those of ``kids`` the cache does not hold (or holds for too long)."""
         now = time.monotonic()
         with self._lock:
-            wanted = [
-                k for k in set(kids) if now - self._cache.get(k, (-1e9, None))[0] >= self._ttl
-            ]
+            return [k for k in set(kids) if now - self._cache.get(k, (-1e9, None))[0] >= self._ttl]
+
+    def remember(self, wanted: Iterable[str], found: Mapping[str, bytes | None]) -> None:
+        """Cache ``wanted`` keys from their stored (wrapped) form; absent ones as unknown."""
+        now = time.monotonic()
+        with self._lock:
+            for kid in wanted:
+                wrapped = found.get(kid)
+                key = unwrap_key(self._master, kid, bytes(wrapped)) if wrapped else None
+                self._cache[kid] = (now, key)
+
+    def prefetch(self, kids: Iterable[str]) -> None:
+        """Load many keys in one query into the cache (sealing a batch)."""
+        wanted = self.stale(kids)
         if not wanted:
             return
         with self._engine.connect() as conn:
             rows = conn.execute(
                 text("SELECT kid, wrapped FROM haven_core.keys WHERE kid = ANY(:k)"), {"k": wanted}
             ).all()
-        found: dict[str, bytes | None] = {kid: wrapped for kid, wrapped in rows}  # noqa: C416
-        with self._lock:
-            for kid in wanted:
-                wrapped = found.get(kid)
-                key = unwrap_key(self._master, kid, bytes(wrapped)) if wrapped else None
-                self._cache[kid] = (now, key)
+        self.remember(wanted, {kid: wrapped for kid, wrapped in rows})  # noqa: C416
 
     def start_new_epoch(self, subject: str) -> str:
         """Begin a new key epoch for ``subject`` and return its key id."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine
 
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import quote_ident
 from services.api.auth import Caller
+from services.api.retry import once_more_if_dropped
 
 
 @contextmanager
@@ -23,3 +26,42 @@ def as_agency(reader: Engine, caller: Caller) -> Iterator[Connection]:
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         conn.exec_driver_sql(f"SET LOCAL ROLE {quote_ident(caller.db_role)}")
         yield conn.execution_options(schema_translate_map={None: schema_name(caller.agency_id)})
+
+
+def rows_as_agency(
+    reader: Engine, caller: Caller, query: str, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """``query`` (tables named ``{schema}.x``) in one round trip, under the caller's role.
+
+    The same guarantees as :func:`as_agency` (a read-only transaction, ``SET
+    LOCAL ROLE`` to the caller's agency role, ended before the connection
+    goes back to the pool), sent as one multi-statement message: the
+    parameters are quoted by psycopg on the client (``ClientCursor``).
+    """
+    sql = (
+        "BEGIN READ ONLY; SET LOCAL ROLE "
+        + quote_ident(caller.db_role)
+        + "; "
+        + query.replace("{schema}", quote_ident(schema_name(caller.agency_id)))
+        + "; COMMIT"
+    )
+
+    def run() -> list[dict[str, Any]]:
+        with reader.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            driver = conn.connection.driver_connection
+            assert isinstance(driver, psycopg.Connection)
+            try:
+                with psycopg.ClientCursor(driver) as cursor:
+                    cursor.execute(sql, params)
+                    while cursor.description is None and cursor.nextset():
+                        pass
+                    names = [column.name for column in cursor.description or ()]
+                    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            except psycopg.OperationalError:
+                conn.invalidate()
+                raise
+            finally:
+                if not driver.closed:
+                    driver.rollback()  # a failed statement leaves the explicit transaction open
+
+    return once_more_if_dropped(run)

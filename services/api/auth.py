@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, status
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from projectors.directory.agencies import authenticate, get_agency
+from projectors.directory.agencies import TOKEN_PREFIX, hash_token
+from services.api.retry import once_more_if_dropped
+
+if TYPE_CHECKING:
+    from services.api.tokens import TokenCache
 
 
 @dataclass(frozen=True)
@@ -35,13 +42,45 @@ def bearer_token(authorization: str | None) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-def caller_for(core: Engine, token: str | None) -> Caller:
-    """The calling agency, or 401 (blocking: call from a thread)."""
+_LOOKUP = text(
+    "SELECT t.token_hash, t.expires_at, a.id, a.agency_type, a.jurisdiction, a.db_role"
+    " FROM haven_core.agency_tokens t JOIN haven_core.agencies a ON a.id = t.agency_id"
+    " WHERE t.token_id = :t AND t.revoked_at IS NULL"
+    " AND (t.expires_at IS NULL OR t.expires_at > now())"
+)
+
+
+def _lookup(core: Engine, token: str, digest: bytes) -> tuple[Caller, datetime | None] | None:
+    """The token's agency and expiry: one statement, one round trip (autocommit)."""
+    parts = token.split("_")
+    if len(parts) < 3 or parts[0] != TOKEN_PREFIX:
+        return None
+
+    def query() -> tuple[Caller, datetime | None] | None:
+        with core.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            row = conn.execute(_LOOKUP, {"t": parts[1]}).first()
+        if row is None or not hmac.compare_digest(bytes(row[0]), digest):
+            return None
+        return Caller(row[2], row[3], row[4], row[5]), row[1]
+
+    return once_more_if_dropped(query)
+
+
+def caller_for(core: Engine, token: str | None, cache: TokenCache | None = None) -> Caller:
+    """The calling agency, or 401 (blocking: call from a thread).
+
+    With ``cache``, a token seen in the last few seconds costs no round trip.
+    """
     if not token or len(token) > 200:
         raise UNAUTHORIZED
-    with core.connect() as conn:
-        agency_id = authenticate(conn, token)
-        if agency_id is None:
-            raise UNAUTHORIZED
-        agency = get_agency(conn, agency_id)
-    return Caller(agency.id, agency.agency_type, agency.jurisdiction, agency.db_role)
+    digest = hash_token(token)
+    cached = cache.get(digest) if cache is not None else None
+    if cached is not None:
+        return cached
+    found = _lookup(core, token, digest)
+    if found is None:
+        raise UNAUTHORIZED
+    caller, expires_at = found
+    if cache is not None:
+        cache.put(digest, caller, expires_at)
+    return caller

@@ -34,7 +34,8 @@ def admitted(request: Request, context: ApiContext, caller: Caller) -> Caller:
 
 def get_caller(request: Request, context: ContextDep, credentials: Credentials) -> Caller:
     """The agency whose bearer token came with the request (401 otherwise, 429 over its rate)."""
-    caller = caller_for(context.core, credentials.credentials if credentials else None)
+    token = credentials.credentials if credentials else None
+    caller = caller_for(context.core, token, context.tokens)
     return admitted(request, context, caller)
 
 

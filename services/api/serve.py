@@ -11,11 +11,12 @@ from projectors.keys.keyring import Keyring
 from services.api.app import create_app
 from services.api.context import ApiContext, reader_engine
 from services.api.ratelimit import RateLimiter
+from services.api.tokens import TokenCache
 
 
 def build_context(settings: ApiSettings, endpoints: Endpoints, master_key: bytes) -> ApiContext:
     """Engines and keyring for the API (the database must be migrated)."""
-    core = sync_engine(endpoints.database_url, pool_size=10)
+    core = sync_engine(endpoints.database_url, pool_size=20, pre_ping=False)
     api_url = settings.api_database_url.get_secret_value() if settings.api_database_url else None
     return ApiContext(
         core=core,
@@ -24,6 +25,7 @@ def build_context(settings: ApiSettings, endpoints: Endpoints, master_key: bytes
         topic_prefix=settings.topic_prefix,
         bootstrap_servers=endpoints.bootstrap_servers,
         limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
+        tokens=TokenCache(settings.api_token_cache_s),
     )
 
 

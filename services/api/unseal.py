@@ -20,3 +20,14 @@ def unseal(value: Any, keys: KeyLookup) -> Any:
     if isinstance(value, list):
         return [unseal(item, keys) for item in value]
     return value
+
+
+def sealed_kids(value: Any) -> set[str]:
+    """The key ids of every stored sealed field in ``value``."""
+    if isinstance(value, dict):
+        if _is_stored_seal(value):
+            return {str(value.get("kid", ""))}
+        return set().union(*(sealed_kids(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(sealed_kids(item) for item in value))
+    return set()

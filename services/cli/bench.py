@@ -6,7 +6,9 @@ sealer alone (in-process); on the second, the real pipeline as deployed (a
 withdrawal-to-erasure latency, publish-to-visible latency at a fixed offered
 rate, the worker's peak RSS, then the floor (a plain consumer of the same
 log COPYing the same rows) and the replay of the archive (services/bench/suite.py).
-Drain times include the worker's start-up and consumer group joins.
+Drain times include the worker's start-up and consumer group joins.  A third
+infrastructure times ``GET /v1/subjects/{id}`` over real HTTP with concurrent
+clients (services/bench/api/).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rich.progress import Progress
 
 from infra.secrets import load_master_key
 from infra.settings import CliSettings
+from services.bench.api.bench import api_read_figures
 from services.bench.sealer_bench import run_sealer_bench
 from services.bench.stats import machine
 from services.bench.suite import SuiteInput, run_suite
@@ -43,7 +46,12 @@ NOTES = {
     "recovery_s": "fresh records preloaded; the worker SIGKILLed once a third were judged and"
     " a new one started at once: seconds from the kill until every record was judged (lag"
     " back at zero); lost_events: records never judged",
+    "api_read_ms": "GET /v1/subjects/{id} over HTTP by api_read_clients concurrent clients"
+    " against api_processes API processes on one port (token, read under the agency role,"
+    " access-log row), after up to 2,000 events were posted through the API and projected;"
+    " clients share the machine",
 }
+API_EVENTS = 2_000
 
 
 def _figures(events: int, subjects: int, agencies: int, batch_max: int) -> dict[str, Any]:
@@ -75,6 +83,15 @@ def bench(
     recovery_events: Annotated[
         int, typer.Option("--recovery-events", min=3, help="events of the recovery run")
     ] = 5_000,
+    api_clients: Annotated[
+        int, typer.Option("--api-clients", min=1, help="concurrent readers of the API bench")
+    ] = 50,
+    api_reads: Annotated[
+        int, typer.Option("--api-reads", min=1, help="subject reads timed over HTTP")
+    ] = 5_000,
+    api_workers: Annotated[
+        int, typer.Option("--api-workers", min=1, max=64, help="API processes of the API bench")
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Preload CTDC-derived events; time ingest, the sealer, the pipeline, latencies, floor."""
@@ -106,6 +123,13 @@ def bench(
         Progress(console=err) as progress,
     ):
         figures |= run_suite(endpoints, engine, given, progress)
+    with (
+        fresh_embedded_infra(settings, "bench-api") as (endpoints, _),
+        Progress(console=err) as progress,
+    ):
+        api_events = min(events, API_EVENTS)
+        readers = (api_clients, api_reads, api_workers)
+        figures |= api_read_figures(endpoints, api_events, readers, progress)
     floor = figures.get("floor_events_per_s")
     if floor:
         figures["end_to_end_share_of_floor"] = round(figures["end_to_end_events_per_s"] / floor, 4)

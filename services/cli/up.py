@@ -4,12 +4,14 @@ Order: infra, migrations, topics (with the embedded broker, the log restored
 from the archive and the sealed outbox's unarchived tail queued again:
 :mod:`projectors.audit.reopen`), the worker (a child process, so the Faust worker
 keeps its own event loop and signals), then the API in a thread of this
-process.  The main thread supervises (:mod:`services.cli.supervise`): a
-crashed worker, Postgres or broker is restarted with backoff.  Stopping
-(Ctrl-C, SIGTERM) drains: the API answers writes with 503 and
-``Retry-After``, the worker gets SIGTERM and seals, relays and applies what
-it has (SIGKILL after ``HAVEN_WORKER_STOP_TIMEOUT_S``), then the API and
-the infra this command started stop.
+process (and with ``--api-workers N``, ``N - 1`` more API processes on the
+same port: :mod:`services.api.processes`).  The main thread supervises
+(:mod:`services.cli.supervise`): a crashed worker, Postgres or broker is
+restarted with backoff.  Stopping (Ctrl-C, SIGTERM) drains: every API
+process answers writes with 503 and ``Retry-After``, the worker gets SIGTERM
+and seals, relays and applies what it has (SIGKILL after
+``HAVEN_WORKER_STOP_TIMEOUT_S``), then the API and the infra this command
+started stop.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -35,6 +38,7 @@ from infra.secrets import load_master_key
 from infra.settings import ApiSettings
 from projectors.audit.archive import RestoreFailed, RestoreRefused
 from projectors.audit.reopen import reopen_log
+from services.api.processes import ApiChildren, listening_socket
 from services.api.serve import api_server, build_context
 from services.cli.api import ApiPort
 from services.cli.context import migrated_engine, print_error
@@ -114,9 +118,16 @@ def _on_signal(stopping: threading.Event) -> None:
         signal.signal(sig, handler)
 
 
-def up(port: ApiPort = None) -> None:
+ApiWorkers = Annotated[
+    int | None,
+    typer.Option(min=1, max=64, help="API processes on the port (default HAVEN_API_WORKERS or 1)"),
+]
+
+
+def up(port: ApiPort = None, api_workers: ApiWorkers = None) -> None:
     """Run the whole backend: infra, sealer, engine, scheduler and the HTTP API."""
     settings = ApiSettings()
+    workers = api_workers or settings.api_workers
     configure_logging(settings.log_level)
     stopping = threading.Event()
     _on_signal(stopping)
@@ -127,20 +138,29 @@ def up(port: ApiPort = None) -> None:
         worker.process = worker.start()
         context = build_context(settings, endpoints, master_key)
         server = api_server(settings, context, port or settings.api_port)
-        api = threading.Thread(target=server.run, name="api", daemon=True)
+        children = ApiChildren(workers - 1)
+        if children.count:
+            sock = listening_socket(settings.api_host, server.config.port)
+            api = threading.Thread(target=server.run, args=([sock],), name="api", daemon=True)
+            reader_url = context.reader.url.render_as_string(hide_password=False)
+            children.start(settings, endpoints, master_key, sock, reader_url)
+        else:
+            api = threading.Thread(target=server.run, name="api", daemon=True)
         api.start()
         console.print(
             f"[green]haven up[/green]: API on http://{settings.api_host}:{server.config.port}"
         )
         supervisor = Supervisor(worker, infra, lambda: _reopen(settings, endpoints), stopping)
         try:
-            supervisor.run(until=lambda: not api.is_alive())
+            supervisor.run(until=lambda: not (api.is_alive() and children.alive()))
         finally:
             context.draining = True  # writes answer 503 + Retry-After from now on
+            children.drain()
             if worker.process is not None:
                 with console.status("draining the worker"):
                     _stop_worker(worker.process, settings.worker_stop_timeout_s)
             server.should_exit = True
+            children.stop()
             api.join(15)
     console.print("haven stopped")
     if not stopping.is_set():  # the API itself failed

@@ -19,7 +19,8 @@ RATES = [
     "replay_events_per_s",
 ]
 LATENCIES = ["visible_p50_ms", "visible_p99_ms", "erasure_p50_ms", "erasure_p99_ms"]
-KEYS = {"events", "fanout", "peak_rss_mb", "rss_scope", "machine", *RATES, *LATENCIES}
+API = ["api_read_p50_ms", "api_read_p99_ms", "api_reads_per_s"]
+KEYS = {"events", "fanout", "peak_rss_mb", "rss_scope", "machine", *RATES, *LATENCIES, *API}
 
 
 def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
@@ -27,6 +28,7 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
         embedded_data_dir,
         *("bench", "--json", "--events", "600", "--subjects", "60", "--agencies", "6"),
         *("--withdrawals", "5", "--visible-seconds", "1", "--recovery-events", "600"),
+        *("--api-clients", "5", "--api-reads", "100"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
@@ -45,6 +47,9 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     assert figures["replay_same"] is True
     assert 50 < figures["peak_rss_mb"] < 4000
     assert figures["lost_events"] == 0
+    assert 0 < figures["api_read_p50_ms"] <= figures["api_read_p99_ms"]
+    assert figures["api_reads"] == 100
+    assert figures["api_reads_per_s"] > 0
     assert figures["recovery_events"] == 600
     assert figures["recovery_s"] > 0
     assert leftovers(embedded_data_dir) == []

@@ -146,3 +146,41 @@ def test_haven_up_round_trip_clean_stop_and_restart_restores_the_log(
         _wait_until(lambda: _verify(env)["entries"] > restored["entries"], 30, "chain continued")  # type: ignore[operator]
         _stop(process)
     assert b"log restored from the archive" in (embedded_data_dir / "up.log").read_bytes()
+
+
+def _api_children(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    return [
+        child
+        for child in psutil.Process(process.pid).children()
+        if "multiprocessing.spawn" in " ".join(child.cmdline())
+    ]
+
+
+def test_haven_up_serves_one_port_from_several_api_processes(embedded_data_dir: Path) -> None:
+    env = _env(embedded_data_dir) | {"HAVEN_API_WORKERS": "3"}
+    with _haven_up(embedded_data_dir, env) as (process, base):
+        assert len(_api_children(process)) == 2, "two API processes besides haven up's own"
+        ngo, other = _add_agency(env, "gr_ngo", "ngo"), _add_agency(env, "gr_health", "health")
+        subject = str(uuid.uuid4())
+        assert _publish_and_see(base, ngo, subject)["personal"]["full_name"] == NAME  # type: ignore[index]
+        view = f"{base}/v1/subjects/{subject}"
+        with httpx.Client() as fresh:  # a new connection each time: any process may answer
+            answers = [
+                fresh.get(view, headers={"Authorization": f"Bearer {ngo}", "Connection": "close"})
+                for _ in range(30)
+            ]
+        assert {a.status_code for a in answers} == {200}
+        assert httpx.get(view, headers={"Authorization": f"Bearer {other}"}).status_code == 404
+        for child in _api_children(process):
+            child.send_signal(signal.SIGUSR1)  # what haven up sends them when it starts to drain
+        time.sleep(1)
+        with httpx.Client() as fresh:
+            writes = [
+                fresh.post(f"{base}/v1/events", json={}, headers={"Connection": "close"})
+                for _ in range(60)
+            ]
+        drained = [w for w in writes if w.status_code == 503]
+        assert drained, "a draining child answers writes with 503"
+        assert all(w.json()["reason"] == "stopping" for w in drained)
+        assert {w.status_code for w in writes} <= {401, 503}, "haven up's own API still serves"
+        _stop(process)

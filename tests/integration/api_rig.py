@@ -139,6 +139,15 @@ def grant(agencies: list[str], purposes: list[str]) -> dict[str, Any]:
     }
 
 
+def shared_with(subject: str, agencies: list[str], purposes: list[str]) -> list[dict[str, Any]]:
+    """The NGO identifies ``subject``, grants ``agencies`` consent, identifies again."""
+    return [
+        event("gr_ngo", "haven.victim.identified.v1", subject, identification()),
+        event("gr_ngo", "haven.consent.granted.v1", subject, grant(agencies, purposes)),
+        event("gr_ngo", "haven.victim.identified.v1", subject, identification()),
+    ]
+
+
 def risk(level: str) -> dict[str, Any]:
     return {
         "assessed_at": datetime.now(UTC).isoformat(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -150,6 +151,7 @@ def test_unauthenticated_and_revoked_tokens_get_401(
     assert stack.client.post("/v1/events", json={}, headers=bad).status_code == 401
     old = stack.pipeline.tokens["de_police"]
     fresh = rotate_token(stack.context.core, "de_police").token
+    time.sleep(stack.context.tokens.ttl_s)  # the documented revocation delay of the token cache
     assert (
         stack.client.get("/v1/refusals", headers={"Authorization": f"Bearer {old}"}).status_code
         == 401

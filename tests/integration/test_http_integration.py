@@ -23,8 +23,8 @@ from tests.integration.api_rig import (
     event,
     eventually,
     fresh_api_stack,
-    grant,
     identification,
+    shared_with,
 )
 
 pytestmark = pytest.mark.integration
@@ -43,11 +43,7 @@ def _visible(stack: ApiStack, agency: str, subject: str) -> bool:
 
 def test_an_http_only_agency_reads_its_erasure_notices_once(stack: ApiStack) -> None:
     subject = str(uuid.uuid4())
-    shared = [
-        event("gr_ngo", "haven.victim.identified.v1", subject, identification()),
-        event("gr_ngo", "haven.consent.granted.v1", subject, grant(["gr_police"], ["protection"])),
-        event("gr_ngo", "haven.victim.identified.v1", subject, identification()),
-    ]
+    shared = shared_with(subject, ["gr_police"], ["protection"])
     assert stack.post("gr_ngo", shared).status_code == 202
     eventually(lambda: _visible(stack, "gr_police", subject))
     withdrawal = event(

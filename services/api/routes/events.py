@@ -149,7 +149,7 @@ async def post_events(request: Request, context: ContextDep) -> Any:
     try:
         raw = await _body(request)
         token = bearer_token(request.headers.get("authorization"))
-        caller = await run_in_threadpool(caller_for, context.core, token)
+        caller = await run_in_threadpool(caller_for, context.core, token, context.tokens)
         admitted(request, context, caller)
         shape = body_shape(request.headers.get("content-type"))
         events = validate_events(raw, caller.agency_id, shape, _lower(request.headers))

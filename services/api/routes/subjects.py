@@ -10,16 +10,20 @@ from fastapi import APIRouter, HTTPException, status
 from projectors.readmodels.builtin.subjects import Subjects
 from projectors.readmodels.builtin.timeline import Timeline
 from services.api.access_log import record_reads
-from services.api.agency_db import as_agency
+from services.api.agency_db import as_agency, rows_as_agency
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath
 from services.api.models import Page, Problem, row_model
 from services.api.pagination import fetch_page
-from services.api.unseal import unseal
+from services.api.unseal import sealed_kids, unseal
 
 router = APIRouter(tags=["subjects"])
 SUBJECTS, TIMELINE = Subjects.table, Timeline.table
 SubjectView = row_model("SubjectView", SUBJECTS)
 TimelineEntry = row_model("TimelineEntry", TIMELINE)
+_ONE_SUBJECT = (
+    f"SELECT {', '.join(c.name for c in SUBJECTS.columns)}"  # noqa: S608 - column names
+    " FROM {schema}.subjects WHERE subject_id = %(subject)s"
+)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "never seen, not permitted, or erased"}
 }
@@ -31,13 +35,18 @@ def _not_found() -> HTTPException:
 
 @router.get("/v1/subjects/{subject_id}", response_model=SubjectView, responses=NOT_FOUND)
 def subject_view(subject_id: SubjectPath, caller: CallerDep, context: ContextDep) -> Any:
-    """What the caller may see of one subject; personal fields opened only here."""
-    with as_agency(context.reader, caller) as conn:
-        row = conn.execute(sa.select(SUBJECTS).where(SUBJECTS.c.subject_id == subject_id)).first()
-    if row is None:
+    """What the caller may see of one subject; personal fields opened only here.
+
+    Two round trips: the read under the caller's role, then the access-log
+    row together with the subject's keys the cache does not hold.
+    """
+    rows = rows_as_agency(context.reader, caller, _ONE_SUBJECT, {"subject": subject_id})
+    if not rows:
         raise _not_found()
-    record_reads(context.core, caller.agency_id, "subject", [subject_id])
-    return unseal(dict(row._mapping), context.keyring.key)
+    wanted = context.keyring.stale(sealed_kids(rows[0]))
+    found = record_reads(context.core, caller.agency_id, "subject", [subject_id], wanted)
+    context.keyring.remember(wanted, found)
+    return unseal(rows[0], context.keyring.key)
 
 
 @router.get(

@@ -70,7 +70,8 @@ def run_api_bench(
         engine, endpoints.bootstrap_servers, args.prefix, master_key, hold_s=72 * 3600.0
     )
     try:
-        with api_process(endpoints, master_key, args.prefix) as base_url:
+        workers = getattr(args, "api_workers", 1)
+        with api_process(endpoints, master_key, args.prefix, workers) as base_url:
             bodies = batches(records, args.batch)
             accepted, post_s = asyncio.run(
                 post_all(base_url, bodies, tokens, args.post_clients, progress)
@@ -99,10 +100,33 @@ def run_api_bench(
         "get_subject_p50_ms": percentile_ms(latencies, 0.50),
         "get_subject_p99_ms": percentile_ms(latencies, 0.99),
         "get_clients": args.clients,
+        "api_processes": workers,
         "reads": len(latencies),
         "get_subject_reads_per_s": round(len(latencies) / read_s),
         "subjects_visible": len(pairs),
         "machine": f"{machine()}; client, API, workers and Postgres on one machine",
+    }
+
+
+def api_read_figures(
+    endpoints: Endpoints, events: int, readers: tuple[int, int, int], progress: Progress
+) -> dict[str, Any]:
+    """The ``haven bench`` part: subject reads over HTTP on infrastructure of its own;
+    ``readers``: concurrent clients, reads, API processes."""
+    clients, reads, workers = readers
+    args = argparse.Namespace(
+        events=events, subjects=max(1, events // 8), batch=100, post_clients=4,
+        clients=clients, reads=reads, warmup=min(200, reads), prefix="bench",
+        api_workers=workers,
+    )  # fmt: skip
+    figures = run_api_bench(endpoints, args, progress)
+    return {
+        "api_read_p50_ms": figures["get_subject_p50_ms"],
+        "api_read_p99_ms": figures["get_subject_p99_ms"],
+        "api_reads_per_s": figures["get_subject_reads_per_s"],
+        "api_read_clients": clients,
+        "api_processes": workers,
+        "api_reads": figures["reads"],
     }
 
 
@@ -117,6 +141,7 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=5_000)
     parser.add_argument("--warmup", type=int, default=200, help="reads before measuring")
     parser.add_argument("--prefix", default="bench", help="topic prefix")
+    parser.add_argument("--api-workers", type=int, default=1, help="API processes on the port")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="haven-api-bench-") as tmp,

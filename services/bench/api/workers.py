@@ -1,25 +1,32 @@
-"""What the API bench runs against: the API in a child process on a free local port."""
+"""What the API bench runs against: the API in child processes on a free local port."""
 
 from __future__ import annotations
 
 import multiprocessing
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 
+from infra.db import sync_engine
 from infra.embedded.processes import free_port
 from infra.endpoints import Endpoints
 from infra.settings import ApiSettings
+from services.api.context import api_login_url
+from services.api.processes import listening_socket
 from services.api.serve import api_server, build_context
 
 
-def _serve(bootstrap: str, database_url: str, key: bytes, prefix: str, port: int) -> None:
-    """Child process: the API under uvicorn until SIGTERM."""
-    settings = ApiSettings(topic_prefix=prefix, api_host="127.0.0.1")
+def _serve(
+    bootstrap: str, database_url: str, reader_url: str, key: bytes, prefix: str, sock: socket.socket
+) -> None:
+    """Child process: the API under uvicorn on the shared socket until SIGTERM."""
+    settings = ApiSettings(topic_prefix=prefix, api_host="127.0.0.1", api_database_url=reader_url)
     endpoints = Endpoints(bootstrap, database_url, embedded=False)
-    api_server(settings, build_context(settings, endpoints, key), port).run()
+    context = build_context(settings, endpoints, key)
+    api_server(settings, context, sock.getsockname()[1]).run(sockets=[sock])
 
 
 def _wait_answering(base_url: str, process: multiprocessing.process.BaseProcess) -> None:
@@ -35,16 +42,27 @@ def _wait_answering(base_url: str, process: multiprocessing.process.BaseProcess)
 
 
 @contextmanager
-def api_process(endpoints: Endpoints, key: bytes, prefix: str) -> Iterator[str]:
-    """The real API in a spawned process on a free local port; yields its base URL."""
-    port = free_port()
-    args = (endpoints.bootstrap_servers, endpoints.database_url, key, prefix, port)
-    process = multiprocessing.get_context("spawn").Process(target=_serve, args=args)
-    process.start()
-    base_url = f"http://127.0.0.1:{port}"
+def api_process(endpoints: Endpoints, key: bytes, prefix: str, workers: int = 1) -> Iterator[str]:
+    """The real API in ``workers`` spawned processes sharing a free local port; its base URL."""
+    core = sync_engine(endpoints.database_url)
     try:
-        _wait_answering(base_url, process)
+        reader_url = api_login_url(core, key)
+    finally:
+        core.dispose()
+    sock = listening_socket("127.0.0.1", free_port())
+    args = (endpoints.bootstrap_servers, endpoints.database_url, reader_url, key, prefix, sock)
+    spawn = multiprocessing.get_context("spawn")
+    processes = [spawn.Process(target=_serve, args=args) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        for process in processes:
+            _wait_answering(base_url, process)
         yield base_url
     finally:
-        process.terminate()  # SIGTERM: uvicorn shuts down gracefully
-        process.join(30)
+        for process in processes:
+            process.terminate()  # SIGTERM: uvicorn shuts down gracefully
+        for process in processes:
+            process.join(30)
+        sock.close()

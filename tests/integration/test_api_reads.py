@@ -1,0 +1,104 @@
+"""The one-round-trip subject read: the agency role still decides, the access log comes first."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from infra.endpoints import Endpoints
+from services.api.agency_db import rows_as_agency
+from services.api.auth import Caller, caller_for
+from tests.integration.api_rig import (
+    SECRET_NAME,
+    ApiStack,
+    eventually,
+    fresh_api_stack,
+    shared_with,
+)
+
+pytestmark = pytest.mark.integration
+_LOGGED = (
+    "SELECT count(*) FROM haven_core.access_log"
+    " WHERE agency_id = :a AND subject_id = :s AND endpoint = 'subject'"
+)
+
+
+@pytest.fixture(scope="module")
+def stack(infra: Endpoints) -> Iterator[ApiStack]:
+    with fresh_api_stack(infra) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def shared(stack: ApiStack) -> str:
+    """A subject the NGO identified and shared with the police only."""
+    subject = str(uuid.uuid4())
+    batch = shared_with(subject, ["gr_police"], ["protection"])
+    response = stack.post("gr_ngo", batch, **{"content-type": "application/cloudevents-batch+json"})
+    assert response.status_code == 202, response.text
+    eventually(lambda: stack.get("gr_police", f"/v1/subjects/{subject}").status_code == 200)
+    return subject
+
+
+def _caller(stack: ApiStack, agency: str) -> Caller:
+    return caller_for(stack.context.core, stack.pipeline.tokens[agency])
+
+
+def _logged(stack: ApiStack, agency: str, subject: str) -> int:
+    with stack.context.core.connect() as conn:
+        return int(conn.execute(sa.text(_LOGGED), {"a": agency, "s": subject}).scalar_one())
+
+
+def test_the_access_log_row_is_committed_before_the_answer(stack: ApiStack, shared: str) -> None:
+    before = _logged(stack, "gr_police", shared)
+    assert stack.get("gr_police", f"/v1/subjects/{shared}").status_code == 200
+    assert _logged(stack, "gr_police", shared) == before + 1, "seen from another connection"
+    assert stack.get("gr_shelter", f"/v1/subjects/{shared}").status_code == 404
+    assert _logged(stack, "gr_shelter", shared) == 0, "a refused read is no read"
+
+
+def test_the_fast_path_reads_only_the_callers_own_schema(stack: ApiStack, shared: str) -> None:
+    police, ngo = _caller(stack, "gr_police"), _caller(stack, "gr_ngo")
+    own = rows_as_agency(
+        stack.context.reader, police, "SELECT subject_id FROM {schema}.subjects", {}
+    )
+    assert shared in {row["subject_id"] for row in own}
+    foreign = "SELECT subject_id FROM agency_gr_ngo.subjects"
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        rows_as_agency(stack.context.reader, police, foreign, {})
+    forged = Caller(ngo.agency_id, ngo.agency_type, ngo.jurisdiction, police.db_role)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # the role decides, not the schema
+        rows_as_agency(stack.context.reader, forged, "SELECT 1 FROM {schema}.subjects", {})
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        rows_as_agency(stack.context.reader, police, "DELETE FROM {schema}.subjects", {})
+    sneaky = {"s": f"{shared}'; RESET ROLE; SELECT '1"}
+    query = "SELECT subject_id FROM {schema}.subjects WHERE subject_id = %(s)s"
+    assert rows_as_agency(stack.context.reader, police, query, sneaky) == []
+
+
+def test_a_pooled_connection_keeps_no_role_after_a_read(stack: ApiStack, shared: str) -> None:
+    police = _caller(stack, "gr_police")
+    for _ in range(3):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            rows_as_agency(stack.context.reader, police, "SELECT 1 FROM agency_gr_ngo.x", {})
+        rows_as_agency(stack.context.reader, police, "SELECT 1 FROM {schema}.subjects", {})
+    for _ in range(stack.context.reader.pool.size()):  # type: ignore[attr-defined]
+        with stack.context.reader.connect() as conn, conn.begin():
+            assert conn.exec_driver_sql("SELECT current_user = session_user").scalar_one()
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.exec_driver_sql("SELECT count(*) FROM agency_gr_police.subjects")
+
+
+def test_keys_come_with_the_access_log_row_when_the_cache_is_cold(
+    stack: ApiStack, shared: str
+) -> None:
+    with stack.context.core.connect() as conn:
+        kids = list(conn.execute(sa.text("SELECT kid FROM haven_core.keys")).scalars())
+    stack.context.keyring.forget(kids)
+    view = stack.get("gr_ngo", f"/v1/subjects/{shared}").json()
+    assert view["personal"]["full_name"] == SECRET_NAME
+    assert len(stack.context.keyring.stale(kids)) < len(kids), "the statement's keys are cached"
