@@ -23,7 +23,7 @@ from events.types.record import RECTIFIABLE, partial_model
 from projectors.consent.entitlements import Refusal, rectify_refusal
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.batch import BatchScope
-from projectors.engine.rectification_records import insert_rectification, rectification_notice
+from projectors.engine.corrections import insert_rectification, rectification_notice
 from projectors.engine.sharing import IDENTIFIED, Project, by_agency, rebuild_agency
 from projectors.engine.subject_record import corrected, corrections, events_at, record_events
 from projectors.log import LoggedEvent

@@ -4,7 +4,7 @@ The Kafka client (end offsets for health and metrics) starts in the app's
 lifespan (never at import time); errors are answered as
 :class:`~services.api.models.Problem` documents with field paths and never
 echo input values; a database outage or a stop is a 503 with ``Retry-After``
-(:mod:`services.api.unavailable`).
+(:mod:`services.api.edge.unavailable`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from events.errors import error_path
 from events.kafka_security import aiokafka_kwargs
 from services.api.console import install as install_console
 from services.api.context import ApiContext
-from services.api.http_log import AccessLog
+from services.api.edge.problems import document_problems, problem_response
+from services.api.edge.request_log import AccessLog
+from services.api.edge.unavailable import DATABASE_DOWN, DrainGate, database_down, internal_error
 from services.api.models import Problem, ProblemField
-from services.api.problems import document_problems, problem_response
 from services.api.routes import ROUTERS
-from services.api.unavailable import DATABASE_DOWN, DrainGate, database_down, internal_error
 
 logger = logging.getLogger("haven.api")
 _REASONS = {

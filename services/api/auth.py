@@ -11,7 +11,7 @@ from fastapi import HTTPException, status
 from sqlalchemy import Engine, text
 
 from projectors.directory.agencies import TOKEN_PREFIX, hash_token
-from services.api.retry import once_more_if_dropped
+from services.api.db.retry import once_more_if_dropped
 
 if TYPE_CHECKING:
     from services.api.tokens import TokenCache

@@ -5,7 +5,7 @@ log) and ``reader``, logged in as the NOINHERIT API role, used only inside a
 transaction that has done ``SET LOCAL ROLE`` to the caller's agency role.
 Neither pings a connection before use (a round trip per request); they
 recycle connections after five minutes and the hot paths retry once on a
-dropped connection (:mod:`services.api.retry`).
+dropped connection (:mod:`services.api.db.retry`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from infra.db import sync_engine
 from projectors.directory.roles import api_login_password, enable_api_login
 from projectors.keys.keyring import Keyring
-from services.api.ratelimit import RateLimiter
+from services.api.edge.ratelimit import RateLimiter
 from services.api.tokens import TokenCache
 
 

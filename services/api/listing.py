@@ -7,12 +7,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.api.access_log import record_reads
-from services.api.agency_db import as_agency
 from services.api.auth import Caller
 from services.api.context import ApiContext
+from services.api.db.access_log import record_reads
+from services.api.db.agency import as_agency
+from services.api.db.unseal import unseal
 from services.api.pagination import fetch_page
-from services.api.unseal import unseal
 
 
 def list_page(

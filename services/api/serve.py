@@ -10,7 +10,7 @@ from infra.settings import ApiSettings
 from projectors.keys.keyring import Keyring
 from services.api.app import create_app
 from services.api.context import ApiContext, reader_engine
-from services.api.ratelimit import RateLimiter
+from services.api.edge.ratelimit import RateLimiter
 from services.api.tokens import TokenCache
 
 

@@ -19,10 +19,10 @@ from infra.secrets import load_master_key
 from infra.settings import CommonSettings
 from projectors.directory.agencies import AgencyNotFound, get_agency, schema_name
 from projectors.keys.keyring import Keyring
-from services.api.access_log import record_reads
 from services.api.auth import Caller
-from services.api.rights import acting_state, export_document, export_rows
-from services.api.unseal import unseal
+from services.api.db.access_log import record_reads
+from services.api.db.unseal import unseal
+from services.api.rights.access import acting_state, export_document, export_rows
 from services.cli.context import endpoints_or_exit, err_console, migrated_engine
 
 app = typer.Typer(help="A survivor's rights: her data as one agency holds it.")

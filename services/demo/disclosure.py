@@ -12,9 +12,9 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from projectors.directory.agencies import get_agency
-from services.api.access_log import record_reads
 from services.api.auth import Caller
-from services.api.rights import acting_state, disclosure
+from services.api.db.access_log import record_reads
+from services.api.rights.access import acting_state, disclosure
 from services.demo.pipeline import DemoFailed
 from services.demo.records import short
 

@@ -1,7 +1,7 @@
 """What each agency holds about the survivor, read from its own schema.
 
 Personal fields are opened with the keyring the way the API opens them for a
-response (``services.api.unseal``); a destroyed key reads as ``{"erased": true}``.
+response (``services.api.db.unseal``); a destroyed key reads as ``{"erased": true}``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, text
 
 from events.sealing import ERASED, KeyLookup
 from projectors.directory.agencies import schema_name
-from services.api.unseal import unseal
+from services.api.db.unseal import unseal
 
 #: Columns of ``subjects`` that say nothing about the person (always filled).
 BOOKKEEPING = frozenset({"subject_id", "identified_in", "last_event_at", "open_protective_orders"})

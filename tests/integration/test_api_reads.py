@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from infra.endpoints import Endpoints
-from services.api.agency_db import rows_as_agency
 from services.api.auth import Caller, caller_for
+from services.api.db.agency import rows_as_agency
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from events.topics import inbox_topic
 from infra.endpoints import Endpoints
 from projectors.directory.agencies import rotate_token
-from services.api.ratelimit import RateLimiter
+from services.api.edge.ratelimit import RateLimiter
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,

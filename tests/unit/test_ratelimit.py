@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import HTTPException
 
-from services.api.ratelimit import RateLimiter
+from services.api.edge.ratelimit import RateLimiter
 
 
 def test_bursts_then_refills_at_the_rate_per_agency() -> None:

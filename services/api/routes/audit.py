@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.readmodels.indicators import indicator_cells
-from services.api.access_log import record_reads
-from services.api.agency_db import as_agency
-from services.api.core_tables import ACCESS_LOG, ERASURE_RECEIPTS
+from services.api.db.access_log import record_reads
+from services.api.db.agency import as_agency
+from services.api.db.core_tables import ACCESS_LOG, ERASURE_RECEIPTS
 from services.api.deps import (
     DEFAULT_PAGE,
     CallerDep,

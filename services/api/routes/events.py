@@ -24,6 +24,7 @@ from projectors.sealer.seal import seal_records
 from services.api.auth import bearer_token, caller_for
 from services.api.context import ApiContext
 from services.api.deps import ContextDep, admitted
+from services.api.edge.problems import problem_response
 from services.api.ingest import (
     MAX_BODY_BYTES,
     Outgoing,
@@ -33,7 +34,6 @@ from services.api.ingest import (
 )
 from services.api.models import Accepted, Problem
 from services.api.observe import count_rejection
-from services.api.problems import problem_response
 
 logger = logging.getLogger("haven.api")
 

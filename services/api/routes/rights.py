@@ -2,7 +2,7 @@
 
 Only the identifying agency, or a coordinator or legal aid agency that
 receives the subject's identification, may call these; others get 403.
-Each answer is written to the access log.  See services/api/rights.py for
+Each answer is written to the access log.  See services/api/rights/access.py for
 why disclosure and consent records read metadata on the privileged path.
 """
 
@@ -14,16 +14,16 @@ from fastapi import APIRouter, HTTPException, status
 
 from projectors.consent.subject_state import SubjectState
 from projectors.directory.agencies import schema_name
-from services.api.access_log import record_reads
-from services.api.agency_db import as_agency
 from services.api.auth import Caller
-from services.api.consent_records import consent_records
 from services.api.context import ApiContext
+from services.api.db.access_log import record_reads
+from services.api.db.agency import as_agency
+from services.api.db.unseal import unseal
 from services.api.deps import CallerDep, ContextDep, SubjectPath
 from services.api.models import Problem
-from services.api.rights import acting_state, disclosure, export_document, export_rows
-from services.api.rights_models import ConsentRecord, Disclosure, Export
-from services.api.unseal import unseal
+from services.api.rights.access import acting_state, disclosure, export_document, export_rows
+from services.api.rights.consents import consent_records
+from services.api.rights.models import ConsentRecord, Disclosure, Export
 
 router = APIRouter(tags=["survivor rights"])
 FORBIDDEN: dict[int | str, dict[str, Any]] = {

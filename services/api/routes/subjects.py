@@ -9,12 +9,12 @@ from fastapi import APIRouter, HTTPException, status
 
 from projectors.readmodels.builtin.subjects import Subjects
 from projectors.readmodels.builtin.timeline import Timeline
-from services.api.access_log import record_reads
-from services.api.agency_db import as_agency, rows_as_agency
+from services.api.db.access_log import record_reads
+from services.api.db.agency import as_agency, rows_as_agency
+from services.api.db.unseal import sealed_kids, unseal
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath
 from services.api.models import Page, Problem, row_model
 from services.api.pagination import fetch_page
-from services.api.unseal import sealed_kids, unseal
 
 router = APIRouter(tags=["subjects"])
 SUBJECTS, TIMELINE = Subjects.table, Timeline.table

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 
 from events.envelope import SUBJECT_PATTERN
-from services.api.access_log import record_reads
-from services.api.agency_db import as_agency
 from services.api.console.verify_runs import recent_runs, start_verify
 from services.api.console.views import chain_rows, timeline
 from services.api.console.web import AuditorDep, check_csrf, checked, redirect, render
-from services.api.core_tables import ACCESS_LOG, ERASURE_RECEIPTS
+from services.api.db.access_log import record_reads
+from services.api.db.agency import as_agency
+from services.api.db.core_tables import ACCESS_LOG, ERASURE_RECEIPTS
 from services.api.deps import ContextDep
 from services.audit.trail import subject_trail
 

@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.readmodels.indicators import indicator_cells
-from services.api.access_log import record_reads
-from services.api.agency_db import as_agency
 from services.api.console.views import charts
 from services.api.console.web import IndicatorsDep, RiskDep, render
+from services.api.db.access_log import record_reads
+from services.api.db.agency import as_agency
 from services.api.deps import ContextDep
 from services.api.routes.lists import RISK, RISK_ORDER
 

@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.context import ApiContext
+from services.api.edge.problems import problem_response
 from services.api.models import Problem
-from services.api.problems import problem_response
 
 logger = logging.getLogger("haven.api")
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import quote_ident
 from services.api.auth import Caller
-from services.api.retry import once_more_if_dropped
+from services.api.db.retry import once_more_if_dropped
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from the archive and the sealed outbox's unarchived tail queued again:
 keeps its own event loop and signals), then the API in a thread of this
 process (and with ``--api-workers N``, ``N - 1`` more API processes on the
 same port: :mod:`services.api.processes`).  The main thread supervises
-(:mod:`services.cli.supervise`): a crashed worker, Postgres or broker is
+(:mod:`services.cli.up.supervise`): a crashed worker, Postgres or broker is
 restarted with backoff.  Stopping (Ctrl-C, SIGTERM) drains: every API
 process answers writes with 503 and ``Retry-After``, the worker gets SIGTERM
 and seals, relays and applies what it has (SIGKILL after
@@ -42,7 +42,7 @@ from services.api.processes import ApiChildren, listening_socket
 from services.api.serve import api_server, build_context
 from services.cli.api import ApiPort
 from services.cli.context import migrated_engine, print_error
-from services.cli.supervise import Supervisor, Worker
+from services.cli.up.supervise import Supervisor, Worker
 
 logger = logging.getLogger("haven.up")
 console = Console(stderr=True)

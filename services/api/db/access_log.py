@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine, text
 
-from services.api.retry import once_more_if_dropped
+from services.api.db.retry import once_more_if_dropped
 
 _INSERT = text(
     "INSERT INTO haven_core.access_log (agency_id, subject_id, endpoint)"

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli.templates import PROJECTOR, TEST
+from services.cli.projector.templates import PROJECTOR, TEST
 
 app = typer.Typer(help="Projectors (read models): scaffold new ones.", no_args_is_help=True)
 
