@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from infra.endpoints import Endpoints
 from projectors.directory.agencies import rotate_token
 from tests.integration.api_rig import (
     AGENCIES,
@@ -19,7 +17,6 @@ from tests.integration.api_rig import (
     ApiStack,
     event,
     eventually,
-    fresh_api_stack,
     grant,
     identification,
     risk,
@@ -27,13 +24,6 @@ from tests.integration.api_rig import (
 
 pytestmark = pytest.mark.integration
 READ_ENDPOINTS = ("/v1/risk-register", "/v1/protective-orders", "/v1/placements", "/v1/refusals")
-
-
-@pytest.fixture(scope="module")
-def stack(infra: Endpoints) -> Iterator[ApiStack]:
-    """One stack for the module: the scenario below is built once."""
-    with fresh_api_stack(infra) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,25 +13,17 @@ from sqlalchemy import text
 from events.topics import inbox_topic, log_topic
 from infra.db import sync_engine
 from infra.embedded.processes import free_port
-from infra.endpoints import Endpoints
 from services.api.app import create_app
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,
     event,
-    fresh_api_stack,
     identification,
 )
 from tests.pipeline_rig import eventually
 
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def stack(infra: Endpoints) -> Iterator[ApiStack]:
-    with fresh_api_stack(infra) as running:
-        yield running
 
 
 def _scalar(stack: ApiStack, sql: str, **params: object) -> int:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 
-from infra.endpoints import Endpoints
 from services.api.auth import Caller, caller_for
 from services.api.db.agency import rows_as_agency
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,
     eventually,
-    fresh_api_stack,
     shared_with,
 )
 
@@ -25,12 +22,6 @@ _LOGGED = (
     "SELECT count(*) FROM haven_core.access_log"
     " WHERE agency_id = :a AND subject_id = :s AND endpoint = 'subject'"
 )
-
-
-@pytest.fixture(scope="module")
-def stack(infra: Endpoints) -> Iterator[ApiStack]:
-    with fresh_api_stack(infra) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from infra.endpoints import Endpoints
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,
     event,
     eventually,
-    fresh_api_stack,
     grant,
     identification,
     risk,
@@ -30,12 +27,6 @@ EVIDENCE = {
     "interpreter_used": True,
 }
 RIGHTS = ("disclosure", "export", "consents")
-
-
-@pytest.fixture(scope="module")
-def stack(infra: Endpoints) -> Iterator[ApiStack]:
-    with fresh_api_stack(infra) as running:
-        yield running
 
 
 def _send(stack: ApiStack, events: list[dict[str, Any]]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,22 +23,14 @@ from confluent_kafka import Producer as RdKafkaProducer
 from kafka import KafkaConsumer, KafkaProducer
 
 from events.topics import inbox_topic, log_topic
-from infra.endpoints import Endpoints
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,
     eventually,
-    fresh_api_stack,
     identification,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def stack(infra: Endpoints) -> Iterator[ApiStack]:
-    with fresh_api_stack(infra) as running:
-        yield running
 
 
 def _traceparent() -> str:

@@ -6,23 +6,15 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from infra.endpoints import Endpoints
-from tests.integration.api_rig import ApiStack, event, eventually, fresh_api_stack, identification
+from tests.integration.api_rig import ApiStack, event, eventually, identification
 
 pytestmark = pytest.mark.integration
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture(scope="module")
-def stack(infra: Endpoints) -> Iterator[ApiStack]:
-    with fresh_api_stack(infra) as running:
-        yield running
 
 
 def _csrf(html: str) -> str:

@@ -6,7 +6,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +13,6 @@ from kafka import KafkaProducer
 from sqlalchemy import text
 
 from events.topics import inbox_topic
-from infra.endpoints import Endpoints
 from projectors.directory.agencies import rotate_token
 from services.api.edge.ratelimit import RateLimiter
 from tests.integration.api_rig import (
@@ -22,19 +20,12 @@ from tests.integration.api_rig import (
     ApiStack,
     event,
     eventually,
-    fresh_api_stack,
     identification,
     shared_with,
 )
 
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def stack(infra: Endpoints) -> Iterator[ApiStack]:
-    with fresh_api_stack(infra) as running:
-        yield running
 
 
 def _visible(stack: ApiStack, agency: str, subject: str) -> bool:
