@@ -68,3 +68,11 @@ def cases_or_synthetic(count: int, path: Path | None = None) -> tuple[list[CtdcC
         return load_cases(source), "CTDC records"
     except CtdcDataMissing:
         return synthetic_cases(count), f"generated cases (no CTDC file at {source})"
+
+
+def first_cases(limit: int, path: Path | None = None) -> list[CtdcCase]:
+    """The first ``limit`` CTDC records if the file is there, else ``limit`` synthetic cases."""
+    try:
+        return load_cases(path or default_ctdc_path(), limit=limit)
+    except CtdcDataMissing:
+        return synthetic_cases(limit)

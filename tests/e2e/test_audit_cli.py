@@ -15,7 +15,7 @@ from events.topics import log_topic
 from infra.endpoints import Endpoints
 from projectors.testing.engine_rig import EngineRig
 from services.scenarios.audit import build_scenario
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import first_cases
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 HAVEN = Path(sys.executable).parent / "haven"
@@ -36,7 +36,7 @@ def test_verify_replay_and_trail_from_the_cli(
     embedded_data_dir: Path,
 ) -> None:
     rig = EngineRig(engine, master_key, topic=log_topic(topic_prefix))
-    scenario = build_scenario(rig, load_cases(limit=100), 120, seed=5)
+    scenario = build_scenario(rig, first_cases(100), 120, seed=5)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAVEN_")}
     env.update(
         KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap_servers,

@@ -36,7 +36,7 @@ from services.audit.replay import run_replay
 from services.audit.verify import verify
 from services.scenarios.audit import build_scenario
 from services.scenarios.builders import identification
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import first_cases
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 PARTITIONS = 3
@@ -86,7 +86,7 @@ def test_the_log_is_restored_from_the_archive_and_the_chains_continue(
 ) -> None:
     topic = log_topic(topic_prefix)
     rig = EngineRig(engine, master_key, topic=topic)
-    build_scenario(rig, load_cases(limit=300), 300, apply=False)
+    build_scenario(rig, first_cases(300), 300, apply=False)
     live = _split(rig.log)
     replay_log(engine, topic, live)  # the live engine's work: read models, ledger, archive
     heads = _heads(engine)
@@ -108,7 +108,7 @@ def test_the_log_is_restored_from_the_archive_and_the_chains_continue(
     scratch.dispose()
 
     subject = str(uuid.uuid4())
-    case = load_cases(limit=1)[0]
+    case = first_cases(1)[0]
     rig.log.clear()
     data = identification(case, random.Random(1))
     rig.publish("gr_coord", "haven.victim.identified.v1", data, subject=subject)

@@ -25,7 +25,7 @@ from projectors.log import LogRecord
 from projectors.replay import replay_log
 from services.bench.sealer_bench import preload
 from services.bench.workload import BENCH_AGENCIES, workload
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import first_cases
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -108,7 +108,7 @@ def test_sigkilled_worker_ends_equal_to_an_uninterrupted_replay(
             agency_type=kind,
             jurisdiction=country,
         )
-    records = workload(load_cases(limit=2000), EVENTS, 2000, seed=11)
+    records = workload(first_cases(2000), EVENTS, 2000, seed=11)
     asyncio.run(preload(bootstrap, topic_prefix, records))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAVEN_")}
     env.update(

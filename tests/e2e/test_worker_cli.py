@@ -19,7 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from infra.endpoints import Endpoints
 from services.scenarios.builders import cloudevent, identification
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import first_cases
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +68,7 @@ def worker(cli_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
 def _jsonl(path: Path, agency: str, jurisdiction: str, count: int) -> list[str]:
     rng = random.Random(agency)
     events = []
-    for case in load_cases(limit=count):
+    for case in first_cases(count):
         data = identification(case, rng)
         data["personal"]["full_name"] = NAME
         events.append(

@@ -17,7 +17,7 @@ from services.audit.trail import subject_trail
 from services.audit.verify import verify
 from services.scenarios import ctdc
 from services.scenarios.audit import build_scenario
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import first_cases
 
 K = 40  # the tampered position
 COLUMNS = (
@@ -29,7 +29,7 @@ COLUMNS = (
 @pytest.fixture
 def rig(engine: Engine, master_key: bytes) -> EngineRig:
     rig = EngineRig(engine, master_key)
-    build_scenario(rig, load_cases(limit=200), 160, seed=3, run_every=50)
+    build_scenario(rig, first_cases(200), 160, seed=3, run_every=50)
     return rig
 
 

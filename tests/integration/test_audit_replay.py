@@ -22,7 +22,7 @@ from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import compare_read_models, run_replay
 from services.audit.verify import verify
 from services.scenarios.audit import build_scenario
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import first_cases
 
 EVENTS = int(os.environ.get("HAVEN_TEST_AUDIT_EVENTS", "5000"))
 IDENTIFIED = "haven.victim.identified.v1"
@@ -49,7 +49,7 @@ def live(request: pytest.FixtureRequest) -> Iterator[tuple[EngineRig, dict[str, 
     with fresh_database(infra) as url:
         engine = sync_engine(url)
         rig = EngineRig(engine, os.urandom(32), hold_s=0.0)
-        build_scenario(rig, load_cases(limit=500), EVENTS)
+        build_scenario(rig, first_cases(500), EVENTS)
         erased = {"adult": str(uuid.uuid4()), "minor": str(uuid.uuid4())}
         for kind, subject in erased.items():
             rig.publish("gr_ngo", IDENTIFIED, _identification(kind == "minor"), subject=subject)

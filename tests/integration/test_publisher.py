@@ -17,7 +17,7 @@ from events.topics import inbox_topic
 from infra.endpoints import Endpoints
 from infra.topics import ensure_topics, inbox_topic_spec
 from services.scenarios.builders import cloudevent, identification
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import first_cases
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def _events(agency: str, count: int) -> list[dict]:
             time=datetime.now(UTC),
             data=identification(case, rng),
         )
-        for case in load_cases(limit=count)
+        for case in first_cases(count)
     ]
 
 

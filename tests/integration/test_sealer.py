@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from events.sealing import ERASED, open_value
 from infra.endpoints import Endpoints
 from services.scenarios.builders import cloudevent, identification, risk_assessment
-from services.scenarios.ctdc import load_cases
+from services.scenarios.synthetic import first_cases
 from tests.integration.harness import SealerHarness, running_harness
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def harness(
 
 
 def identified(agency: str = "gr_ngo", subject: str | None = None, **overrides: object) -> dict:
-    case = load_cases(limit=1)[0]
+    case = first_cases(1)[0]
     data = identification(case, random.Random(7), NOW)
     data["personal"] = {"full_name": NAME, "date_of_birth": DOB, "contact": CONTACT}
     event = cloudevent(
@@ -205,7 +205,7 @@ def test_ctdc_events_reach_the_log_in_per_subject_order(harness: SealerHarness) 
         harness.register(agency, kind, agency[:2].upper())
     rng = random.Random(42)
     subjects = [str(uuid.uuid4()) for _ in range(500)]
-    cases = load_cases(limit=500)
+    cases = first_cases(500)
     sent: dict[str, list[str]] = {s: [] for s in subjects}
     home = {s: agencies[i % 5] for i, s in enumerate(subjects)}
     for n in range(2000):
