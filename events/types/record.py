@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, ClassVar, Final
 
-from pydantic import StringConstraints, create_model
+from pydantic import StringConstraints, create_model, model_validator
 
 from events.types.common import ContractModel, EventData, Family
 from events.types.personal import Personal, sealed_variant
@@ -95,6 +95,20 @@ class RecordRectified(EventData):
     fields: fields_union(sealed=False)  # type: ignore[valid-type]
     reason: RectificationReason
     retract: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_not_given(cls, data: Any) -> Any:
+        """A ``null`` field in ``fields`` means "not corrected", exactly as an absent one.
+
+        Dropping them before the union picks its member makes the choice depend
+        only on the given fields, so an event parses to the same model before
+        and after its encoding (which leaves nulls out).
+        """
+        if isinstance(data, dict) and isinstance(data.get("fields"), dict):
+            given = {k: v for k, v in data["fields"].items() if v is not None}
+            return {**data, "fields": given}
+        return data
 
     def corrected(self) -> dict[str, Any]:
         """The corrected fields as JSON values (only those given)."""

@@ -409,3 +409,23 @@ def test_errors_never_echo_personal_values(value: str, position: tuple[str, str]
     text = str(caught.value) + repr(caught.value.to_dict()) + json.dumps(caught.value.to_dict())
     assert value not in text
     assert json.dumps(value)[1:-1] not in text
+
+
+@pytest.mark.parametrize("nulls", [{"notes": None}, {"notes": None, "level": None}, {}])
+def test_a_correction_whose_fields_are_null_parses_the_same_after_encoding(
+    nulls: dict[str, Any],
+) -> None:
+    """A null in ``fields`` means "not corrected": the union's choice must not depend on it."""
+    raw = event("haven.record.rectified.v1")
+    raw["data"]["fields"] = nulls
+    parsed = parse_dict(raw)
+    assert parsed.data.corrected() == {}
+    assert parse_dict(json.loads(encode(parsed))) == parsed
+
+
+def test_a_null_beside_a_given_field_does_not_change_which_type_is_corrected() -> None:
+    raw = event("haven.record.rectified.v1")
+    raw["data"]["fields"] = {"notes": None, "languages": ["en"]}
+    parsed = parse_dict(raw)
+    assert parsed.data.corrected() == {"languages": ["en"]}
+    assert parse_dict(json.loads(encode(parsed))) == parsed
