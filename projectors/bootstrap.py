@@ -83,9 +83,7 @@ def construct_worker_sealer(
     config = SealerConfig(
         bootstrap_servers=endpoints.bootstrap_servers,
         topic_prefix=settings.topic_prefix,
-        group_id=f"{settings.app_id}-sealer",
         batch_max=settings.sealer_batch_max,
-        session_timeout_ms=int(settings.session_timeout_s * 1000),
         idempotent_producer=settings.producer_idempotence,
         drain_s=settings.drain_s / 2,
     )
@@ -143,7 +141,6 @@ def pipeline_threads(
     sealing = SealerConfig(
         bootstrap,
         prefix,
-        f"{prefix}-sealer",
         delete_sealed_inbox_records=delete_sealed_inbox_records,
     )
     core = construct_engine_core(engine, keyring, hold_s=hold_s, registry=registry)

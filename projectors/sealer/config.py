@@ -16,11 +16,10 @@ class SealerConfig:
 
     bootstrap_servers: str
     topic_prefix: str = "haven"
-    group_id: str = "haven-sealer"
     batch_max: int = 2000
     poll_timeout_ms: int = 200
-    metadata_max_age_ms: int = 1000
-    session_timeout_ms: int = 6000
+    #: How often the agency directory is asked whether an inbox is new.
+    directory_poll_s: float = 0.2
     delete_sealed_inbox_records: bool = True
     #: aiokafka's idempotent producer fails on the embedded broker (InitProducerId
     #: answers UnknownError); order holds without it, since aiokafka keeps one
@@ -36,15 +35,16 @@ class SealerConfig:
 
 
 def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
-    """The sealer's consumer and producer; call inside the running event loop."""
+    """The sealer's consumer and producer; call inside the running event loop.
+
+    The consumer has no group: the sealer assigns its partitions itself
+    (projectors/sealer/inboxes.py) and keeps its positions in Postgres.
+    """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=config.bootstrap_servers,
-        group_id=config.group_id,
+        group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        metadata_max_age_ms=config.metadata_max_age_ms,
-        session_timeout_ms=config.session_timeout_ms,
-        heartbeat_interval_ms=max(config.session_timeout_ms // 3, 100),
         max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
         **aiokafka_kwargs(),
         **config.extra_consumer,

@@ -1,8 +1,9 @@
 """The sealer: every agency inbox in, the canonical sealed log (or the DLQ) out.
 
-It subscribes to the inbox topics by pattern (aiokafka; Faust's ``pattern=``
-topics did not subscribe on the embedded broker), so an agency registered
-while it runs is consumed from its first record without a restart.  Positions
+It assigns itself every inbox partition by hand (aiokafka, no consumer group:
+projectors/sealer/inboxes.py), so an agency registered while it runs is
+consumed from its first record within a directory poll, without a restart
+and without pausing the other inboxes for a group rebalance.  Positions
 live in Postgres, never in Kafka's committed offsets; a batch's log records
 are acknowledged by the broker before its positions and (source, id) marks
 commit, so delivery into the log is at least once, and the engine drops the
@@ -19,13 +20,13 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from events.topics import dlq_topic, inbox_pattern, log_topic
+from events.topics import dlq_topic, log_topic
 from projectors.keys.keyring import Keyring
 from projectors.log import PositionMoved
 from projectors.outbox.sealed_store import OutboxStore
-from projectors.runtime.listener import FencedPartitionListener
 from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients
+from projectors.sealer.inboxes import InboxWatch
 from projectors.sealer.janitor import InboxJanitor
 from projectors.sealer.relay import SealedRelay
 from projectors.sealer.store import SealerStore
@@ -56,6 +57,7 @@ class Sealer:
         self._consumer: AIOKafkaConsumer
         self._producer: AIOKafkaProducer
         self.janitor: InboxJanitor
+        self._inboxes: InboxWatch
         self._pending: set[TopicPartition] = set()
 
     async def _sweep_dlq_keys(self) -> None:
@@ -99,13 +101,16 @@ class Sealer:
         stored = await asyncio.to_thread(
             self._store.positions, [(tp.topic, tp.partition) for tp in partitions]
         )
+        unread = []
         for tp in partitions:
             position = stored.get((tp.topic, tp.partition))
             self.batch.positions[(tp.topic, tp.partition)] = position
             if position is None:
-                await self._consumer.seek_to_beginning(tp)
+                unread.append(tp)
             else:
                 self._consumer.seek(tp, position)
+        if unread:
+            await self._consumer.seek_to_beginning(*unread)
         logger.info("sealer partitions assigned", extra={"partitions": len(partitions)})
 
     async def run(self) -> None:
@@ -115,11 +120,15 @@ class Sealer:
         self.janitor = InboxJanitor(self.config.bootstrap_servers)
         await self._producer.start()
         await self.janitor.start()
-        await self._consumer.start()
-        self._consumer.subscribe(
-            pattern=inbox_pattern(self.config.topic_prefix),
-            listener=FencedPartitionListener(self.assigned),
+        self._inboxes = InboxWatch(
+            self.config.bootstrap_servers,
+            self.config.topic_prefix,
+            self._store.registered_agencies,
+            poll_s=self.config.directory_poll_s,
         )
+        await self._inboxes.start()
+        await self._consumer.start()
+        await self._refresh_inboxes()
         self.ready.set()
         relay = asyncio.create_task(self.relay.run(self._producer))
         try:
@@ -130,8 +139,24 @@ class Sealer:
             relay.cancel()
             await self._consumer.stop()
             await self.janitor.close()
+            await self._inboxes.close()
             await self._producer.stop()
             self.done.set()
+
+    async def _refresh_inboxes(self) -> None:
+        """Assign every inbox partition the broker has, when that set changed."""
+        try:
+            partitions = await self._inboxes.changed()
+        except Exception:
+            logger.exception("looking for new inboxes failed; retrying at the next poll")
+            return
+        if partitions is None:
+            return
+        # A new assignment forgets every fetch position: all reload from Postgres.
+        self._consumer.assign(list(partitions))
+        self._pending.clear()
+        self.assigned(list(partitions))
+        logger.info("sealer inboxes assigned", extra={"partitions": len(partitions)})
 
     async def _loop(self) -> None:
         drain_until: float | None = None
@@ -139,6 +164,7 @@ class Sealer:
             if self._stopping.is_set() and drain_until is None:
                 drain_until = time.monotonic() + self.config.drain_s
             await self._sweep_dlq_keys()
+            await self._refresh_inboxes()
             await self._resume_pending()
             records = await self._consumer.getmany(
                 timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max

@@ -86,7 +86,6 @@ def run_sealer_bench(
     config = SealerConfig(
         bootstrap_servers=bootstrap,
         topic_prefix=prefix,
-        group_id=f"{prefix}-sealer",
         batch_max=batch_max,
     )
     started = time.perf_counter()

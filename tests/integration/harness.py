@@ -55,8 +55,6 @@ class SealerHarness:
         config = SealerConfig(
             bootstrap_servers=self.bootstrap,
             topic_prefix=self.prefix,
-            group_id=f"{self.prefix}-sealer",
-            session_timeout_ms=6000,
         )
         self._runner = sealer_thread(self.engine, self.keyring, config)
         assert isinstance(self._runner.service, Sealer)

@@ -1,0 +1,95 @@
+"""Which inbox partitions the sealer reads: assigned by hand, never by a consumer group.
+
+A group subscription by pattern would take a new agency's inbox in through a
+rebalance, which pauses every partition (the embedded broker makes each join
+wait for the rebalance timeout).  Instead the sealer assigns itself every
+inbox partition the broker has and looks again whenever the agency directory
+names an agency whose inbox it does not read yet (polled every ``poll_s``),
+and every ``sweep_s`` in any case, so an inbox without a registered agency
+is still read (its records go to the DLQ as ``unknown_agency``).  Positions
+come from Postgres after every change, as before; two sealers reading the
+same partitions stay correct, because each batch advances its positions
+only from where that sealer found them (``PositionMoved`` otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from events.kafka_security import aiokafka_kwargs
+from events.topics import inbox_pattern, inbox_topic
+
+
+class InboxWatch:
+    """Tells the sealer when the set of inbox partitions changed."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        prefix: str,
+        agencies: Callable[[], frozenset[str]],
+        *,
+        poll_s: float = 0.2,
+        sweep_s: float = 5.0,
+    ) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **aiokafka_kwargs())
+        self._prefix = prefix
+        self._pattern = re.compile(inbox_pattern(prefix))
+        self._agencies = agencies
+        self._poll_s, self._sweep_s = poll_s, sweep_s
+        self._polled = self._swept = -1e9
+        self._started = False
+        #: Agencies whose inbox the broker did not have at the last look (left to the sweep).
+        self._missing: frozenset[str] = frozenset()
+        #: The inbox partitions the broker had at the last look.
+        self.partitions: frozenset[TopicPartition] = frozenset()
+
+    async def start(self) -> None:
+        """Connect the admin client."""
+        await self._admin.start()
+        self._started = True
+
+    async def close(self) -> None:
+        """Disconnect."""
+        if self._started:
+            await self._admin.close()
+
+    async def changed(self) -> frozenset[TopicPartition] | None:
+        """The inbox partitions when they differ from the last answer, else None."""
+        now = time.monotonic()
+        if now - self._polled < self._poll_s:
+            return None
+        self._polled = now
+        if now - self._swept < self._sweep_s and not await self._new_agency():
+            return None
+        self._swept = now
+        found = await self._inbox_partitions()
+        read = {tp.topic for tp in found}
+        agencies = await asyncio.to_thread(self._agencies)
+        self._missing = frozenset(a for a in agencies if inbox_topic(self._prefix, a) not in read)
+        if found == self.partitions:
+            return None
+        self.partitions = found
+        return found
+
+    async def _new_agency(self) -> bool:
+        agencies = await asyncio.to_thread(self._agencies)
+        read = {tp.topic for tp in self.partitions}
+        return any(
+            inbox_topic(self._prefix, agency) not in read for agency in agencies - self._missing
+        )
+
+    async def _inbox_partitions(self) -> frozenset[TopicPartition]:
+        topics = await self._admin.describe_topics()
+        return frozenset(
+            TopicPartition(topic["topic"], part["partition"])
+            for topic in topics
+            if not topic["error_code"] and self._pattern.fullmatch(topic["topic"])
+            for part in topic["partitions"]
+        )
