@@ -12,13 +12,18 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
+from events.topics import log_topic
 from infra.endpoints import Endpoints
+from projectors.bootstrap import sealer_thread
+from projectors.sealer.service import Sealer
 from tests.integration.harness import SealerHarness, running_harness
 from tests.integration.test_sealer import identified
 
@@ -93,8 +98,49 @@ def test_a_new_agency_is_sealed_at_once_and_the_others_keep_flowing(
     assert longest <= 1.0, f"the other agency's sealing paused for {longest:.2f}s"
 
 
+def _first_copy() -> Callable[[dict[str, Any]], bool]:
+    """Keeps the first log record of each event id (each sealer's relay may send a copy)."""
+    seen: set[str] = set()
+
+    def keep(record: dict[str, Any]) -> bool:
+        event_id = record["json"]["id"]
+        if record["json"]["source"] == "urn:haven:system" or event_id in seen:
+            return False
+        seen.add(event_id)
+        return True
+
+    return keep
+
+
 def _first(sent: list[str]) -> str:
     deadline = time.monotonic() + 10
     while not sent and time.monotonic() < deadline:
         time.sleep(0.01)
     return sent[0]
+
+
+def test_two_sealers_on_the_same_inboxes_seal_each_event_once_in_order(
+    harness: SealerHarness, engine: Engine
+) -> None:
+    """Without a group both sealers read every inbox partition; the fenced positions
+    let exactly one of them seal each record, and a subject's events keep their order."""
+    assert harness.sealer is not None
+    second = sealer_thread(engine, harness.keyring, harness.sealer.config)
+    try:
+        subjects = [str(uuid.uuid4()) for _ in range(12)]
+        sent = [identified(subject=subjects[n % len(subjects)]) for n in range(240)]
+        for event in sent:
+            harness.send("gr_ngo", event)
+        records = harness.read(log_topic(harness.prefix), len(sent), 60, keep=_first_copy())
+    finally:
+        second.stop()
+    assert isinstance(second.service, Sealer)
+    sealers = (harness.sealer, second.service)
+    assert sum(s.batch.stats.counts["sealed"] for s in sealers) == len(sent)
+    first_seen: dict[str, list[str]] = {s: [] for s in subjects}
+    for record in records:
+        first_seen[record["json"]["subject"]].append(record["json"]["id"])
+    expected: dict[str, list[str]] = {s: [] for s in subjects}
+    for event in sent:
+        expected[event["subject"]].append(event["id"])
+    assert first_seen == expected
