@@ -18,6 +18,12 @@ class SealerConfig:
     topic_prefix: str = "haven"
     batch_max: int = 2000
     poll_timeout_ms: int = 200
+    #: How long the broker may hold a fetch that finds nothing new.  Kafka answers
+    #: as soon as a record arrives, but the embedded broker waits the whole time,
+    #: so this bounds what a quiet inbox adds to an event's latency; under load
+    #: every fetch finds records at once and batches grow by themselves.  Each
+    #: idle fetch names every inbox partition: raise it with many agencies.
+    fetch_max_wait_ms: int = 25
     #: How often the agency directory is asked whether an inbox is new.
     directory_poll_s: float = 0.2
     delete_sealed_inbox_records: bool = True
@@ -45,6 +51,7 @@ def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProdu
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        fetch_max_wait_ms=config.fetch_max_wait_ms,
         max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
         **aiokafka_kwargs(),
         **config.extra_consumer,
