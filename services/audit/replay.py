@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -162,7 +163,7 @@ def run_replay(
     live: Engine,
     scratch: Engine,
     topic: str,
-    records: Mapping[int, Sequence[LogRecord]],
+    records: Mapping[int, Iterable[LogRecord]],
     *,
     source: str,
     policy: Policy | None = None,
@@ -170,19 +171,33 @@ def run_replay(
     on_batch: Callable[[int], None] | None = None,
     registry: ProjectorRegistry | None = None,
 ) -> ReplayReport:
-    """Replay ``records`` up to the live positions into ``scratch``; compare read models."""
+    """Replay ``records`` up to the live positions into ``scratch``; compare read models.
+
+    ``records`` may be lazy (the archive read in chunks as the replay goes).
+    """
     report = ReplayReport(source)
     before = live_positions(live, topic)
-    bounded = {p: [r for r in rs if r.offset < before.get(p, 0)] for p, rs in records.items()}
-    report.skipped_unprojected = sum(len(rs) for rs in records.values()) - sum(
-        len(rs) for rs in bounded.values()
-    )
+    skipped = Counter[int]()
+
+    def bounded(partition: int, given: Iterable[LogRecord]) -> Iterator[LogRecord]:
+        for record in given:
+            if record.offset < before.get(partition, 0):
+                yield record
+            else:
+                skipped[partition] += 1
+
     copy_directory(live, scratch)
     started = time.perf_counter()
     report.events = replay_log(
-        scratch, topic, bounded, policy=policy, on_batch=on_batch, registry=registry
+        scratch,
+        topic,
+        {p: bounded(p, rs) for p, rs in records.items()},
+        policy=policy,
+        on_batch=on_batch,
+        registry=registry,
     )
     report.replay_s = round(time.perf_counter() - started, 3)
+    report.skipped_unprojected = skipped.total()
     report.tables = compare_read_models(live, scratch, agencies)
     report.live_moved = live_positions(live, topic) != before
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -102,8 +102,7 @@ def replay_command(
     console = Console(stderr=True)
     with migrated_engine(endpoints) as live:
         records = _records(live, endpoints.bootstrap_servers, topic, from_archive)
-        ends = live_positions(live, topic)
-        total = sum(len([r for r in rs if r.offset < ends.get(p, 0)]) for p, rs in records.items())
+        total = sum(live_positions(live, topic).values())
         with scratch_database(endpoints.database_url, keep=keep) as (name, scratch):
             with _progress(console) as progress:
                 task = progress.add_task("replaying", total=total, rate="")
@@ -135,12 +134,13 @@ def replay_command(
 
 def _records(
     live: Engine, bootstrap: str, topic: str, from_archive: bool
-) -> Mapping[int, Sequence[LogRecord]]:
+) -> Mapping[int, Iterable[LogRecord]]:
+    """The log read whole, or the archive read in chunks while the replay applies them."""
     if not from_archive:
         return read_log(bootstrap, topic)
     with live.connect() as conn:
         partitions = sorted(archived_partitions(conn, topic))
-    return {p: [record for _, record in archived_records(live, topic, p)] for p in partitions}
+    return {p: (record for _, record in archived_records(live, topic, p)) for p in partitions}
 
 
 def _print_replay(report: ReplayReport) -> None:
