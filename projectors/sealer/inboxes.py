@@ -22,23 +22,23 @@ from collections.abc import Callable
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from events.kafka_security import aiokafka_kwargs
 from events.topics import inbox_pattern, inbox_topic
 
 
 class InboxWatch:
-    """Tells the sealer when the set of inbox partitions changed."""
+    """Tells the sealer when the set of inbox partitions changed (through a started
+    admin client it is given)."""
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        admin: AIOKafkaAdminClient,
         prefix: str,
         agencies: Callable[[], frozenset[str]],
         *,
         poll_s: float = 0.2,
         sweep_s: float = 5.0,
     ) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **aiokafka_kwargs())
+        self._admin = admin
         self._prefix = prefix
         self._pattern = re.compile(inbox_pattern(prefix))
         self._agencies = agencies
@@ -49,16 +49,6 @@ class InboxWatch:
         self._missing: frozenset[str] = frozenset()
         #: The inbox partitions the broker had at the last look.
         self.partitions: frozenset[TopicPartition] = frozenset()
-
-    async def start(self) -> None:
-        """Connect the admin client."""
-        await self._admin.start()
-        self._started = True
-
-    async def close(self) -> None:
-        """Disconnect."""
-        if self._started:
-            await self._admin.close()
 
     async def changed(self) -> frozenset[TopicPartition] | None:
         """The inbox partitions when they differ from the last answer, else None."""

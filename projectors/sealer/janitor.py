@@ -32,6 +32,11 @@ class InboxJanitor:
         self.enabled = True
         self._started = False
 
+    @property
+    def admin(self) -> AIOKafkaAdminClient:
+        """The admin client (shared with the sealer's inbox watch)."""
+        return self._admin
+
     async def start(self) -> None:
         """Connect the admin client."""
         await self._admin.start()

@@ -121,12 +121,11 @@ class Sealer:
         await self._producer.start()
         await self.janitor.start()
         self._inboxes = InboxWatch(
-            self.config.bootstrap_servers,
+            self.janitor.admin,
             self.config.topic_prefix,
             self._store.registered_agencies,
             poll_s=self.config.directory_poll_s,
         )
-        await self._inboxes.start()
         await self._consumer.start()
         await self._refresh_inboxes()
         self.ready.set()
@@ -139,7 +138,6 @@ class Sealer:
             relay.cancel()
             await self._consumer.stop()
             await self.janitor.close()
-            await self._inboxes.close()
             await self._producer.stop()
             self.done.set()
 

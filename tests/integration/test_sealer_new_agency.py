@@ -13,7 +13,7 @@ import itertools
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,10 +21,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from events.topics import log_topic
-from infra.endpoints import Endpoints
 from projectors.bootstrap import sealer_thread
 from projectors.sealer.service import Sealer
-from tests.integration.harness import SealerHarness, running_harness
+from tests.integration.harness import SealerHarness
 from tests.integration.test_sealer import identified
 
 pytestmark = pytest.mark.integration
@@ -32,16 +31,6 @@ pytestmark = pytest.mark.integration
 _SEALED_AT = text(
     "SELECT event_id, sealed_at FROM haven_core.sealed_events WHERE source = :s ORDER BY sealed_at"
 )
-
-
-@pytest.fixture
-def harness(
-    infra: Endpoints, engine: Engine, master_key: bytes, topic_prefix: str
-) -> Iterator[SealerHarness]:
-    with running_harness(
-        infra.bootstrap_servers, topic_prefix, engine, master_key, ("gr_ngo", "ngo", "GR")
-    ) as running:
-        yield running
 
 
 def _sealed_at(engine: Engine, agency: str) -> dict[str, datetime]:

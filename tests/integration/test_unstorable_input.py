@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from events.topics import log_topic
 from infra.endpoints import Endpoints
@@ -26,20 +26,10 @@ from tests.integration.api_rig import (
     eventually,
     identification,
 )
-from tests.integration.harness import SealerHarness, running_harness
+from tests.integration.harness import SealerHarness
 from tests.integration.test_sealer import NAME, identified
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def harness(
-    infra: Endpoints, engine: Engine, master_key: bytes, topic_prefix: str
-) -> Iterator[SealerHarness]:
-    with running_harness(
-        infra.bootstrap_servers, topic_prefix, engine, master_key, ("gr_ngo", "ngo", "GR")
-    ) as running:
-        yield running
 
 
 def test_unstorable_events_on_kafka_go_to_the_dlq_as_schema_violations(
