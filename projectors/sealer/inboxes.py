@@ -44,7 +44,6 @@ class InboxWatch:
         self._agencies = agencies
         self._poll_s, self._sweep_s = poll_s, sweep_s
         self._polled = self._swept = -1e9
-        self._started = False
         #: Agencies whose inbox the broker did not have at the last look (left to the sweep).
         self._missing: frozenset[str] = frozenset()
         #: The inbox partitions the broker had at the last look.
@@ -56,24 +55,19 @@ class InboxWatch:
         if now - self._polled < self._poll_s:
             return None
         self._polled = now
-        if now - self._swept < self._sweep_s and not await self._new_agency():
+        agencies = await asyncio.to_thread(self._agencies)
+        if now - self._swept < self._sweep_s and not self._unread(agencies - self._missing):
             return None
         self._swept = now
         found = await self._inbox_partitions()
-        read = {tp.topic for tp in found}
-        agencies = await asyncio.to_thread(self._agencies)
-        self._missing = frozenset(a for a in agencies if inbox_topic(self._prefix, a) not in read)
-        if found == self.partitions:
-            return None
-        self.partitions = found
-        return found
+        self.partitions, previous = found, self.partitions
+        self._missing = frozenset(self._unread(agencies))
+        return None if found == previous else found
 
-    async def _new_agency(self) -> bool:
-        agencies = await asyncio.to_thread(self._agencies)
+    def _unread(self, agencies: frozenset[str]) -> set[str]:
+        """Those of ``agencies`` whose inbox is not among the known partitions."""
         read = {tp.topic for tp in self.partitions}
-        return any(
-            inbox_topic(self._prefix, agency) not in read for agency in agencies - self._missing
-        )
+        return {a for a in agencies if inbox_topic(self._prefix, a) not in read}
 
     async def _inbox_partitions(self) -> frozenset[TopicPartition]:
         topics = await self._admin.describe_topics()
