@@ -4,7 +4,8 @@
 2. start a ``haven worker`` subprocess, time the drain until every event is
    judged by the engine (end to end), read the fan-out from the audit ledger;
 3. withdrawals one at a time on the idle pipeline (erasure latency);
-4. a paced phase at a fixed offered rate (publish-to-visible latency);
+4. a paced phase at a fixed offered rate (publish-to-visible latency), then an
+   agency registered on the running pipeline (its first event's latency);
 5. stop the worker (its peak RSS), then the floor consumer and the replay;
 6. recovery: fresh records preloaded, a worker SIGKILLed mid-drain, another
    started: seconds until the lag is back at zero, and events lost (0).
@@ -22,6 +23,7 @@ from sqlalchemy import Engine
 
 from infra.endpoints import Endpoints
 from services.bench.floor import run_floor
+from services.bench.new_agency import new_agency_latency
 from services.bench.pipeline_bench import drain, erasure_latencies
 from services.bench.recovery import measure_recovery
 from services.bench.replay_bench import run_replay_bench
@@ -69,6 +71,7 @@ def run_suite(
         figures |= measure_visible(
             engine, bootstrap, prefix, given.visible_records, given.visible_per_s, progress
         )
+        figures |= new_agency_latency(engine, bootstrap, prefix)
     figures |= {
         "worker_ready_s": round(worker_ready_s, 2),
         "peak_rss_mb": round(worker.rss.peak_mb, 1),

@@ -38,6 +38,8 @@ NOTES = {
     " launch (start-up and group joins included); steady: from the first judged event",
     "visible_ms": "paced publish to the event's engine transaction visible (ledger entry,"
     " written with the read-model rows), polled every 5 ms",
+    "new_agency_visible_ms": "an agency registered while the worker runs: from the end of its"
+    " registration to its first event applied by the engine (sent at once)",
     "erasure_ms": "withdrawal published to its erasure receipt (rows erased in the same"
     " transaction), one at a time on the idle pipeline",
     "floor_events_per_s": "aiokafka consumer of the same log, JSON, COPY of one row per"

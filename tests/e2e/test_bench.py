@@ -42,6 +42,7 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     assert 0 < figures["erasure_p50_ms"] <= figures["erasure_p99_ms"]
     assert figures["visible_events"] == 1000
     assert figures["visible_not_seen"] == 0
+    assert 0 < figures["new_agency_visible_ms"] < 60_000
     assert figures["withdrawals_measured"] == 5
     assert figures["floor_events"] >= 600
     assert figures["replay_same"] is True
