@@ -1,4 +1,4 @@
-"""The rebalance listener of the sealer and the engine: positions live in Postgres.
+"""The rebalance listener of the engine (the sealer uses no group): positions live in Postgres.
 
 On assignment it hands the new partitions to the owner, which pauses them
 until it has read their stored positions and seeked there; on revocation
