@@ -19,8 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from projectors.directory.registration import register_agency
-from services.bench.sealer_bench import preload
+from services.bench.sealer_bench import preload, register_all
 from services.bench.workload import Record
 from services.scenarios.builders import cloudevent, identification
 from services.scenarios.synthetic import first_cases
@@ -33,16 +32,8 @@ def new_agency_latency(
     engine: Engine, bootstrap: str, prefix: str, timeout_s: float = 60.0
 ) -> dict[str, Any]:
     """Register :data:`NEWCOMER`, send its first event; milliseconds until it is applied."""
-    agency_id, kind, country = NEWCOMER
-    register_agency(
-        engine,
-        bootstrap,
-        topic_prefix=prefix,
-        partitions=6,
-        agency_id=agency_id,
-        agency_type=kind,
-        jurisdiction=country,
-    )
+    agency_id, _kind, country = NEWCOMER
+    register_all(engine, bootstrap, prefix, [NEWCOMER])
     registered = time.perf_counter()
     subject = str(uuid.uuid4())
     data = identification(first_cases(1)[0], random.Random(1), datetime.now(UTC))
