@@ -9,12 +9,12 @@ protective order's respondent.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from events.binary_mode import kafka_inbound
+from events.canonical import canonical_json
 from events.codec import parse_inbound
 from events.envelope import Event
 from events.errors import ContractError
@@ -79,4 +79,4 @@ def seal_event(
             kid = subject_kid(str(event.subject))
         where = ".".join(("data", *path))
         holder[field] = seal_value(key_for(kid), kid, event.id, where, holder[field])
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(body)
