@@ -60,6 +60,17 @@ def classify(
     return Accepted(event)
 
 
+def sealed_order_id(event: Event[Any]) -> str | None:
+    """The order whose respondent key :func:`seal_event` will need for ``event``, if any."""
+    for path, scope in personal_paths(event.data):
+        holder: Any = event.data
+        for name in path:
+            holder = getattr(holder, name, None)
+        if scope is KeyScope.ORDER and holder is not None:
+            return str(event.data.order_id)
+    return None
+
+
 def seal_event(
     event: Event[Any], subject_kid: KidForSubject, order_kid: KidForOrder, key_for: KeyForKid
 ) -> bytes:
