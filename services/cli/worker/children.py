@@ -31,7 +31,9 @@ logger = logging.getLogger("haven.worker")
 
 #: Restarts in a row (none of them running for a minute) before the worker gives up.
 MAX_FAILURES = 5
-#: Share of the stop timeout the sealer may drain; the engine gets the rest.
+#: Share of the stop timeout the children may use (``haven up`` kills at the full timeout).
+STOP_SHARE = 0.9
+#: Share of that the sealer may drain; the engine gets the rest.
 SEALER_SHARE = 0.5
 
 Spawn = Callable[[str], subprocess.Popen[bytes]]
@@ -101,7 +103,7 @@ class RoleSupervisor:
         """Drain the children in pipeline order; True when each exited 0 in time."""
         logger.info("worker stopping: draining the sealer, then the engine")
         clean = True
-        deadline = time.monotonic() + self._stop_timeout_s
+        deadline = time.monotonic() + self._stop_timeout_s * STOP_SHARE
         for n, child in enumerate(self.children):
             share = SEALER_SHARE if n < len(self.children) - 1 else 1.0
             budget = max((deadline - time.monotonic()) * share, 1.0)
