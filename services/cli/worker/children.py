@@ -63,10 +63,15 @@ class RoleSupervisor:
     """Runs ``roles`` (in pipeline order) until ``stopping`` is set or one keeps failing."""
 
     def __init__(
-        self, roles: Sequence[str], spawn: Spawn, stopping: threading.Event, stop_timeout_s: float
+        self,
+        roles: Sequence[str],
+        spawn: Spawn,
+        stopping: threading.Event,
+        stop_timeout_s: float,
+        max_failures: int = MAX_FAILURES,
     ) -> None:
         self._roles, self._spawn, self._stopping = roles, spawn, stopping
-        self._stop_timeout_s = stop_timeout_s
+        self._stop_timeout_s, self._max_failures = stop_timeout_s, max_failures
         self.children: list[Child] = []
 
     def run(self) -> int:
@@ -88,7 +93,7 @@ class RoleSupervisor:
         """Start a dead child again after its backoff; False once it keeps failing."""
         delay = child.backoff.delay(time.monotonic())
         extra = {"role": child.role, "exit_code": child.process.returncode, "delay_s": delay}
-        if child.backoff.failures > MAX_FAILURES:
+        if child.backoff.failures > self._max_failures:
             logger.error("worker child keeps failing: stopping the worker", extra=extra)
             return False
         logger.error("worker child died: restarting", extra=extra)
