@@ -44,17 +44,30 @@ def _wait_for(journal: Path, line: tuple[str, str], count: int = 1) -> None:
         time.sleep(0.05)
 
 
+class _Running:
+    """A supervisor of a sealer and an engine child, run in a thread until :meth:`stop`."""
+
+    def __init__(self, journal: Path) -> None:
+        self.stopping = threading.Event()
+        self.supervisor = RoleSupervisor(
+            ("sealer", "engine"), _spawner(journal), self.stopping, 20.0
+        )
+        self.result: list[int] = []
+        self._runner = threading.Thread(target=lambda: self.result.append(self.supervisor.run()))
+        self._runner.start()
+
+    def stop(self) -> list[int]:
+        self.stopping.set()
+        self._runner.join(30)
+        return self.result
+
+
 def test_stop_drains_the_sealer_before_the_engine_and_exits_0(tmp_path: Path) -> None:
-    journal, stopping = tmp_path / "journal", threading.Event()
-    supervisor = RoleSupervisor(("sealer", "engine"), _spawner(journal), stopping, 20.0)
-    result: list[int] = []
-    runner = threading.Thread(target=lambda: result.append(supervisor.run()))
-    runner.start()
+    journal = tmp_path / "journal"
+    running = _Running(journal)
     _wait_for(journal, ("sealer", "started"))
     _wait_for(journal, ("engine", "started"))
-    stopping.set()
-    runner.join(30)
-    assert result == [0]
+    assert running.stop() == [0]
     stops = [line for line in _lines(journal) if line[1] != "started"]
     assert stops == [
         ("sealer", "stopping"),
@@ -65,20 +78,16 @@ def test_stop_drains_the_sealer_before_the_engine_and_exits_0(tmp_path: Path) ->
 
 
 def test_a_dead_child_is_restarted(tmp_path: Path) -> None:
-    journal, stopping = tmp_path / "journal", threading.Event()
-    supervisor = RoleSupervisor(("sealer", "engine"), _spawner(journal), stopping, 20.0)
-    result: list[int] = []
-    runner = threading.Thread(target=lambda: result.append(supervisor.run()))
-    runner.start()
+    journal = tmp_path / "journal"
+    running = _Running(journal)
+    supervisor = running.supervisor
     _wait_for(journal, ("sealer", "started"))
     first = supervisor.children[0].process
     first.kill()
     _wait_for(journal, ("sealer", "started"), count=2)
     assert supervisor.children[0].process.pid != first.pid
     assert supervisor.children[0].restarts == 1
-    stopping.set()
-    runner.join(30)
-    assert result == [0]
+    assert running.stop() == [0]
 
 
 def test_a_child_that_keeps_failing_stops_the_worker_with_exit_1(tmp_path: Path) -> None:
