@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from events.canonical import canonical_json
 from events.envelope import Envelope, Event, source_agency
 from events.errors import ContractError, FieldError, RejectReason, field_errors
 from events.jsonload import load_json
@@ -29,6 +30,8 @@ from events.upcasting import UPCASTERS, Upcasters
 from events.wire import wire_model
 
 AnyEvent = Event[EventData]
+#: The parametrised class, looked up once (``Event[EventData]`` costs a cache lookup per call).
+_EVENT: type[AnyEvent] = Event[EventData]
 #: ``is_known_agency``: whether an agency id is registered.
 AgencyCheck = Callable[[str], bool]
 INVALID_JSON: Final = RejectReason.INVALID_JSON
@@ -111,7 +114,7 @@ def _check_type(envelope: Envelope, registry: TypeRegistry) -> type[EventData]:
 def _build(envelope: Envelope, data: EventData) -> AnyEvent:
     # Every attribute was validated as part of the envelope: no second pass.
     attributes = {name: getattr(envelope, name) for name in _ATTRIBUTES}
-    return Event[EventData].model_construct(**attributes, data=data)
+    return _EVENT.model_construct(**attributes, data=data)
 
 
 def _fast_wire(obj: Mapping[str, Any], raw: bytes | None, registry: TypeRegistry) -> Any:
@@ -212,7 +215,4 @@ def parse_log_record(
 
 def encode(event: Event[Any]) -> bytes:
     """Compact UTF-8 JSON with sorted keys: the same event always gives the same bytes."""
-    text = json.dumps(
-        event.to_cloudevent(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return text.encode()
+    return canonical_json(event.to_cloudevent())

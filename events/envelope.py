@@ -141,11 +141,10 @@ class Event(_Attributes, Generic[DataT]):
 
     def to_cloudevent(self) -> dict[str, Any]:
         """The structured-mode JSON object (``null`` attributes and fields left out)."""
-        attributes = self.model_dump(mode="json", exclude={"data"}, exclude_none=True)
-        return attributes | {
+        # One serializer pass: ``data`` is SerializeAsAny, so it dumps as its own model.
+        return self.model_dump(mode="json", exclude_none=True) | {
             "specversion": SPECVERSION,
             "type": self.type,
             "datacontenttype": DATA_CONTENT_TYPE,
             "dataschema": self.dataschema,
-            "data": self.data.model_dump(mode="json", exclude_none=True),
         }

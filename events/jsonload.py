@@ -19,9 +19,10 @@ def _fail(message: str) -> ContractError:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    if len({key for key, _ in pairs}) != len(pairs):
+    obj = dict(pairs)
+    if len(obj) != len(pairs):  # a repeated key collapsed
         raise ValueError("duplicate object key")
-    return dict(pairs)
+    return obj
 
 
 def _finite(text: str) -> float:

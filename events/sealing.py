@@ -22,6 +22,8 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from events.canonical import compact_json
+
 SEALED_VERSION: Final = "v1"
 NONCE_BYTES: Final = 12
 KEY_BYTES: Final = 32
@@ -84,7 +86,7 @@ def is_sealed(value: object) -> bool:
 def seal_value(key: bytes, kid: str, event_id: str, path: str, value: object) -> dict[str, str]:
     """Encrypt one JSON value for the field ``path`` of event ``event_id``."""
     nonce = _NONCES.take()
-    plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    plaintext = compact_json(value)
     ciphertext = AESGCM(key).encrypt(nonce, plaintext, _aad(event_id, path))
     return {
         "sealed": SEALED_VERSION,

@@ -1,18 +1,19 @@
-"""The Faust application: ``create_app(settings, endpoints, master_key)``.
+"""The Faust application of one worker role: ``create_app(settings, endpoints, master_key, role)``.
 
-Three services run in the app: the sealer (inboxes to the sealed log), the
-projection engine (log to per-agency read models) and the scheduler (key
-destruction, consent expiry, outbox relays).  The sealer and the engine use
-aiokafka directly (see docs/engine.md); all database work runs in threads.
-Nothing connects until the worker starts.
+``haven worker`` runs two roles in two processes, so neither waits on the
+other's GIL: the **sealer** (inboxes to the sealed log) and the **engine**
+(log to per-agency read models, plus the scheduler: key destruction, consent
+expiry, outbox relays).  Each role beats its own heartbeat row.  The sealer
+and the engine use aiokafka directly (see docs/engine.md); all database work
+runs in threads.  Nothing connects until the worker starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
 
 import faust
 from mode import Service
@@ -27,15 +28,16 @@ from projectors.bootstrap import (
     construct_worker_engine,
     construct_worker_sealer,
 )
-from projectors.engine.service import EngineService
 from projectors.keys.keyring import Keyring
 from projectors.outbox.webhook_delivery import WebhookDispatcher, WebhookSettings
 from projectors.runtime.heartbeat import Heartbeat
 from projectors.runtime.loop_thread import Loop
-from projectors.scheduler import Scheduler
-from projectors.sealer.service import Sealer
 
 logger = logging.getLogger("haven.worker")
+
+#: The processes of a worker; ``haven worker --role all`` supervises one of each.
+Role = Literal["sealer", "engine"]
+ROLES: tuple[Role, ...] = ("sealer", "engine")
 
 
 class _LoopService(Service):
@@ -45,8 +47,8 @@ class _LoopService(Service):
     module and name, so each loop has a module-level subclass whose
     ``target`` is set by :func:`create_app` (one app per worker process).
     Faust stops services one after the other; the first one stopped asks
-    every loop to stop (``all_targets``), so the sealer drains while the
-    engine waits for it, and each then waits (up to ``drain_s``) for its loop.
+    every loop to stop (``all_targets``), and each then waits (up to
+    ``drain_s``) for its loop.
     """
 
     target: ClassVar[Loop]
@@ -83,40 +85,22 @@ class SchedulerService(_LoopService):
 
 
 class HeartbeatService(_LoopService):
-    """The worker's readiness heartbeat."""
+    """The role's readiness heartbeat."""
 
 
-@dataclass(frozen=True)
-class HavenApp:
-    """The Faust app and the services it runs."""
-
-    app: Any
-    sealer: Sealer
-    engine: EngineService
-    scheduler: Scheduler
+Loops = list[tuple[type[_LoopService], Loop]]
 
 
-def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> HavenApp:
-    """A configured Faust app with the sealer, engine and scheduler attached."""
-    app = faust.App(
-        settings.app_id,
-        broker=[f"kafka://{server}" for server in endpoints.bootstrap_servers.split(",")],
-        store="memory://",
-        autodiscover=False,
-        web_enabled=False,
-        topic_partitions=settings.partitions,
-        broker_rebalance_timeout=settings.rebalance_timeout_s,
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=max(settings.session_timeout_s / 3, 0.5),
-        consumer_auto_offset_reset="earliest",
-        producer_max_request_size=MAX_MESSAGE_BYTES,
-        **faust_kwargs(),
-    )
-    sealer = construct_worker_sealer(
-        settings, endpoints, Keyring(sync_engine(endpoints.database_url), master_key)
-    )
+def _sealer_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Loops:
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
-    engine = construct_worker_engine(settings, endpoints, keyring, sealer.done)
+    sealer = construct_worker_sealer(settings, endpoints, keyring)
+    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [sealer.ready], ("sealer",))
+    return [(SealerService, sealer), (HeartbeatService, beat)]
+
+
+def _engine_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Loops:
+    keyring = Keyring(sync_engine(endpoints.database_url), master_key)
+    engine = construct_worker_engine(settings, endpoints, keyring)
     scheduler = construct_scheduler(
         sync_engine(endpoints.database_url),
         endpoints.bootstrap_servers,
@@ -133,16 +117,38 @@ def create_app(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes
             ),
         ),
     )
-    beat_engine = sync_engine(endpoints.database_url, pool_size=1)
-    heartbeat = Heartbeat(beat_engine, [sealer.ready, engine.ready])
-    for service, target in (
-        (SealerService, sealer),
-        (EngineLoopService, engine),
-        (SchedulerService, scheduler),
-        (HeartbeatService, heartbeat),
-    ):
+    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [engine.ready], ("engine",))
+    return [(EngineLoopService, engine), (SchedulerService, scheduler), (HeartbeatService, beat)]
+
+
+_ROLE_LOOPS: dict[Role, Callable[[WorkerSettings, Endpoints, bytes], Loops]] = {
+    "sealer": _sealer_loops,
+    "engine": _engine_loops,
+}
+
+
+def create_app(
+    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, role: Role
+) -> Any:
+    """A configured Faust app running the loops of ``role``."""
+    app = faust.App(
+        f"{settings.app_id}-{role}-worker",
+        broker=[f"kafka://{server}" for server in endpoints.bootstrap_servers.split(",")],
+        store="memory://",
+        autodiscover=False,
+        web_enabled=False,
+        topic_partitions=settings.partitions,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(settings.session_timeout_s / 3, 0.5),
+        consumer_auto_offset_reset="earliest",
+        producer_max_request_size=MAX_MESSAGE_BYTES,
+        **faust_kwargs(),
+    )
+    loops = _ROLE_LOOPS[role](settings, endpoints, master_key)
+    for service, target in loops:
         service.target = target
         app.service(service)
-    _LoopService.all_targets = (sealer, engine, scheduler, heartbeat)
+    _LoopService.all_targets = tuple(target for _, target in loops)
     _LoopService.drain_s = settings.drain_s
-    return HavenApp(app, sealer, engine, scheduler)
+    return app

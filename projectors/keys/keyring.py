@@ -105,8 +105,23 @@ class Keyring:
         self._store_many(fresh)
         return current
 
-    def _store_many(self, fresh: list[tuple[str, str, int]]) -> None:
-        """Insert many new subject keys in one statement (kid, subject, epoch)."""
+    def ensure_order_kids(self, order_ids: Iterable[str]) -> dict[str, str]:
+        """The respondent key id of each order, those missing created: two statements."""
+        wanted = {order_id: order_kid(order_id) for order_id in sorted(set(order_ids))}
+        if not wanted:
+            return {}
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT kid FROM haven_core.keys WHERE kid = ANY(:k)"),
+                {"k": list(wanted.values())},
+            )
+            existing = {row[0] for row in rows}
+        missing = [(kid, owner, 0) for owner, kid in wanted.items() if kid not in existing]
+        self._store_many(missing, scope="order")
+        return wanted
+
+    def _store_many(self, fresh: list[tuple[str, str, int]], scope: str = "subject") -> None:
+        """Insert many new keys of ``scope`` in one statement (kid, owner, epoch)."""
         if not fresh:
             return
         keys = {kid: new_data_key() for kid, _, _ in fresh}
@@ -114,11 +129,12 @@ class Keyring:
             inserted = conn.execute(
                 text(
                     "INSERT INTO haven_core.keys (kid, scope, owner, epoch, wrapped)"
-                    " SELECT k, 'subject', o, e, w FROM unnest(CAST(:kids AS text[]),"
+                    " SELECT k, :scope, o, e, w FROM unnest(CAST(:kids AS text[]),"
                     " CAST(:owners AS text[]), CAST(:epochs AS int[]), CAST(:wrapped AS bytea[]))"
                     " AS t(k, o, e, w) ON CONFLICT DO NOTHING RETURNING kid"
                 ),
                 {
+                    "scope": scope,
                     "kids": [kid for kid, _, _ in fresh],
                     "owners": [owner for _, owner, _ in fresh],
                     "epochs": [epoch for _, _, epoch in fresh],

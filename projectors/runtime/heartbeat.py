@@ -1,8 +1,11 @@
 """The worker's heartbeat in Postgres: what ``/v1/health`` reads to know workers are ready.
 
-Once the sealer and the engine report ready, the worker upserts its row in
-``haven_core.worker_heartbeats`` every ``interval_s``; a worker that stops
-beating for :data:`STALE_AFTER_S` no longer counts.
+Once its loops report ready, each worker process upserts one row per role it
+runs (``host:pid/sealer``, ``host:pid/engine``) in
+``haven_core.worker_heartbeats`` every ``interval_s``; a row that stops
+beating for :data:`STALE_AFTER_S` no longer counts.  The pipeline is ready
+while a sealer and an engine both beat: :data:`READY_WORKERS` counts the
+pairs.
 """
 
 from __future__ import annotations
@@ -26,26 +29,35 @@ _BEAT = text(
 )
 _FORGET = text("DELETE FROM haven_core.worker_heartbeats WHERE worker_id = :w")
 READY_WORKERS = text(
-    "SELECT count(*) FROM haven_core.worker_heartbeats"
+    "SELECT LEAST(count(*) FILTER (WHERE worker_id LIKE '%/sealer'),"
+    " count(*) FILTER (WHERE worker_id LIKE '%/engine'))"
+    " FROM haven_core.worker_heartbeats"
     " WHERE ready_at IS NOT NULL AND beat_at > now() - make_interval(secs => :stale)"
 )
+#: The roles a process beats for when it runs the whole pipeline (tests, rigs).
+ALL_ROLES = ("sealer", "engine")
 
 
 class Heartbeat:
-    """Beats while the worker's services are ready; forgets the row on stop."""
+    """Beats for ``roles`` while the process's services are ready; forgets its rows on stop."""
 
     def __init__(
-        self, engine: Engine, ready: Sequence[asyncio.Event], interval_s: float = 2.0
+        self,
+        engine: Engine,
+        ready: Sequence[asyncio.Event],
+        roles: Sequence[str] = ALL_ROLES,
+        interval_s: float = 2.0,
     ) -> None:
         self._engine = engine
         self._ready = ready
         self._interval_s = interval_s
         self._stopping = asyncio.Event()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._rows = [{"w": f"{self.worker_id}/{role}"} for role in roles]
 
     def _execute(self, statement: object) -> None:
         with self._engine.begin() as conn:
-            conn.execute(statement, {"w": self.worker_id})  # type: ignore[call-overload]
+            conn.execute(statement, self._rows)  # type: ignore[call-overload]
 
     async def run(self) -> None:
         """Wait for readiness, then beat until stopped."""

@@ -9,12 +9,12 @@ protective order's respondent.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from events.binary_mode import kafka_inbound
+from events.canonical import canonical_json
 from events.codec import parse_inbound
 from events.envelope import Event
 from events.errors import ContractError
@@ -60,6 +60,17 @@ def classify(
     return Accepted(event)
 
 
+def sealed_order_id(event: Event[Any]) -> str | None:
+    """The order whose respondent key :func:`seal_event` will need for ``event``, if any."""
+    for path, scope in personal_paths(event.data):
+        holder: Any = event.data
+        for name in path:
+            holder = getattr(holder, name, None)
+        if scope is KeyScope.ORDER and holder is not None:
+            return str(event.data.order_id)
+    return None
+
+
 def seal_event(
     event: Event[Any], subject_kid: KidForSubject, order_kid: KidForOrder, key_for: KeyForKid
 ) -> bytes:
@@ -79,4 +90,4 @@ def seal_event(
             kid = subject_kid(str(event.subject))
         where = ".".join(("data", *path))
         holder[field] = seal_value(key_for(kid), kid, event.id, where, holder[field])
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(body)

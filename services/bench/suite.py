@@ -34,9 +34,9 @@ from services.bench.worker_proc import running_worker, worker_env
 from services.bench.workload import Agency, Record
 
 RSS_SCOPE = (
-    "peak RSS of the `haven worker` subprocess (sealer + engine + scheduler in one Faust"
-    " process, as deployed) and its children, sampled every 0.2 s over drain, erasure"
-    " and visible phases"
+    "peak RSS of the `haven worker` process tree as deployed (the supervisor, the sealer"
+    " process and the engine process, which runs the scheduler too), summed, sampled every"
+    " 0.2 s over drain, erasure and visible phases"
 )
 
 

@@ -1,6 +1,6 @@
 """The bench's worker: a real ``haven worker`` subprocess, with its RSS sampled.
 
-The worker (sealer, engine and scheduler in one Faust process, as deployed)
+The worker (a supervisor with a sealer and an engine process, as deployed)
 runs against the bench's own infrastructure; a thread samples the resident
 set size of the worker process and its children every ``interval_s``.
 """
@@ -22,9 +22,13 @@ import psutil
 from sqlalchemy import Engine, text
 
 from infra.endpoints import Endpoints
+from projectors.runtime.heartbeat import ALL_ROLES
 
 HAVEN = Path(sys.executable).parent / "haven"
-_READY = text("SELECT count(*) FROM haven_core.worker_heartbeats WHERE ready_at IS NOT NULL")
+_READY_ROLE = text(
+    "SELECT count(*) FROM haven_core.worker_heartbeats"
+    " WHERE ready_at IS NOT NULL AND worker_id LIKE '%/' || :role"
+)
 
 
 @dataclass
@@ -69,15 +73,16 @@ class Worker:
     process: subprocess.Popen[bytes]
     rss: RssSampler
     started: float
+    roles: tuple[str, ...] = ALL_ROLES
 
     def wait_ready(self, engine: Engine, timeout_s: float = 120.0) -> float:
-        """Seconds from launch until the worker's heartbeat says sealer and engine are ready."""
+        """Seconds from launch until the heartbeats say each of the worker's roles is ready."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"haven worker exited with {self.process.returncode}")
             with engine.connect() as conn:
-                if conn.execute(_READY).scalar_one():
+                if all(conn.execute(_READY_ROLE, {"role": r}).scalar_one() for r in self.roles):
                     return time.perf_counter() - self.started
             time.sleep(0.1)
         raise TimeoutError(f"haven worker not ready within {timeout_s}s")
@@ -102,13 +107,15 @@ def worker_env(endpoints: Endpoints, data_dir: Path, prefix: str) -> dict[str, s
 
 
 @contextmanager
-def running_worker(env: dict[str, str], log_path: Path) -> Iterator[Worker]:
-    """Start ``haven worker``; on exit SIGTERM it (SIGKILL after 30 s) and stop sampling."""
+def running_worker(env: dict[str, str], log_path: Path, role: str = "all") -> Iterator[Worker]:
+    """Start ``haven worker --role ROLE``; on exit SIGTERM it (SIGKILL after 30 s) and stop
+    sampling."""
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [str(HAVEN), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [str(HAVEN), "worker", "--role", role], env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    worker = Worker(process, RssSampler(process.pid).start(), time.perf_counter())
+    roles = ALL_ROLES if role == "all" else (role,)
+    worker = Worker(process, RssSampler(process.pid).start(), time.perf_counter(), roles)
     try:
         yield worker
     finally:

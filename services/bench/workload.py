@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,7 @@ from services.bench.subject_life import Agency, new_id, next_event, subjects_for
 from services.scenarios.builders import cloudevent
 from services.scenarios.ctdc import CtdcCase
 
-__all__ = ["BENCH_AGENCIES", "Agency", "Record", "bench_agencies", "workload"]
+__all__ = ["BENCH_AGENCIES", "Agency", "Record", "bench_agencies", "iter_workload", "workload"]
 
 #: (id, type, jurisdiction) of the default five agencies.
 BENCH_AGENCIES = [
@@ -31,6 +32,8 @@ BENCH_AGENCIES = [
 #: Types and countries of the agencies after the fifth, in turn.
 _TYPES = ["court", "legal_aid", "child_protection", "police", "coordinator", "shelter", "ngo"]
 _COUNTRIES = ["ES", "PT", "BG", "HR", "CY", "GR", "IT", "RO"]
+#: The workload's acts are a minute apart, closer when that would pass this span (300 days).
+_SPAN_S = 300 * 86400.0
 
 
 def bench_agencies(count: int) -> list[Agency]:
@@ -58,9 +61,21 @@ def workload(
     seed: int = 1,
     agencies: list[Agency] | None = None,
 ) -> list[Record]:
-    """``events`` records, subjects in round-robin order: each subject's first event
-    is its identification by its home agency, its second a consent grant to
-    three other agencies; then risk assessments (~70 %), placements started
+    """The records of :func:`iter_workload`, as a list."""
+    return list(iter_workload(cases, events, subjects, seed, agencies))
+
+
+def iter_workload(
+    cases: list[CtdcCase],
+    events: int,
+    subjects: int,
+    seed: int = 1,
+    agencies: list[Agency] | None = None,
+) -> Iterator[Record]:
+    """``events`` records, made one at a time (a million need not fit in memory),
+    subjects in round-robin order: each subject's first event is its
+    identification by its home agency, its second a consent grant to three
+    other agencies; then risk assessments (~70 %), placements started
     and ended (~22 %), protective orders issued and revoked by a court or
     prosecutor when there is one (~6 %) and withdrawals of all consent (~2 %,
     followed by a new grant)."""
@@ -68,11 +83,11 @@ def workload(
     directory = agencies or BENCH_AGENCIES
     courts = [a for a in directory if a[1] in ("court", "prosecutor")]
     people = subjects_for(rng, subjects, directory)
-    records = []
     base = datetime(2026, 1, 1, tzinfo=UTC)
+    step = timedelta(seconds=min(60.0, _SPAN_S / max(events, 1)))  # acts stay in the past
     for n in range(events):
         subject = people[n % subjects]
-        at = base + timedelta(minutes=n)
+        at = base + step * n
         producer, kind, data = next_event(subject, rng, cases[n % len(cases)], at, courts)
         event = cloudevent(
             agency=producer[0],
@@ -83,5 +98,4 @@ def workload(
             data=data,
             event_id=new_id(rng),
         )
-        records.append(Record(producer[0], subject.id.encode(), json.dumps(event).encode()))
-    return records
+        yield Record(producer[0], subject.id.encode(), json.dumps(event).encode())

@@ -1,19 +1,22 @@
 """``haven bench``: measure the pipeline on its own fresh embedded infrastructure.
 
-Two fresh infrastructures: on the first, ingest into the inboxes and the
-sealer alone (in-process); on the second, the real pipeline as deployed (a
-``haven worker`` subprocess) from preloaded inboxes to every read model,
-withdrawal-to-erasure latency, publish-to-visible latency at a fixed offered
-rate, the worker's peak RSS, then the floor (a plain consumer of the same
-log COPYing the same rows) and the replay of the archive (services/bench/suite.py).
-Drain times include the worker's start-up and consumer group joins.  A third
-infrastructure times ``GET /v1/subjects/{id}`` over real HTTP with concurrent
-clients (services/bench/api/).
+Three fresh infrastructures.  On the first, ingest into the inboxes, the
+sealer alone (in-process), then the engine alone over the log it sealed.  On
+the second, the real pipeline as deployed (a ``haven worker`` subprocess)
+from preloaded inboxes to every read model, withdrawal-to-erasure latency,
+publish-to-visible latency at a fixed offered rate, the worker's peak RSS,
+then the floor (a plain consumer of the same log COPYing the same rows) and
+the replay of the archive (services/bench/suite.py).  Drain times include
+the worker's start-up and consumer group joins.  The third times
+``GET /v1/subjects/{id}`` over real HTTP with concurrent clients
+(services/bench/api/).  ``--scale`` and ``--scale-agencies`` add a series of
+end-to-end runs, one fresh infrastructure per point (services/bench/scale.py).
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated, Any
 
 import typer
@@ -23,6 +26,8 @@ from rich.progress import Progress
 from infra.secrets import load_master_key
 from infra.settings import CliSettings
 from services.bench.api.bench import api_read_figures
+from services.bench.engine_bench import run_engine_bench
+from services.bench.scale import run_scale, scale_points
 from services.bench.sealer_bench import run_sealer_bench
 from services.bench.stats import machine
 from services.bench.suite import SuiteInput, run_suite
@@ -34,6 +39,13 @@ NOTES = {
     "fanout": "recipient agencies per applied agency event of the preloaded workload,"
     " producer included (audit ledger recipients)",
     "ingest_events_per_s": "preloading the inboxes (aiokafka producer, acks=all)",
+    "sealer_events_per_s": "the sealer alone (in-process) over the preloaded inboxes, from its"
+    " start until every record was sealed, committed and relayed to the log",
+    "engine_events_per_s": "the engine alone (in-process) over the log the sealer run left,"
+    " from its start until every agency event was judged",
+    "scale": "end to end and the worker's peak RSS (supervisor, sealer and engine processes)"
+    " on fresh infrastructure per point: --scale event counts at --agencies agencies,"
+    " --scale-agencies agency counts at --events events",
     "end_to_end_events_per_s": "preloaded inboxes to every read model, from the worker's"
     " launch (start-up and group joins included); steady: from the first judged event",
     "visible_ms": "paced publish to the event's engine transaction visible (ledger entry,"
@@ -54,6 +66,18 @@ NOTES = {
     " clients share the machine",
 }
 API_EVENTS = 2_000
+
+
+def _counts(listed: str, option: str) -> list[int]:
+    try:
+        counts = [int(part) for part in listed.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            "a comma-separated list of whole numbers", param_hint=option
+        ) from None
+    if any(count < 4 for count in counts):
+        raise typer.BadParameter("every point must be at least 4", param_hint=option)
+    return counts
 
 
 def _figures(events: int, subjects: int, agencies: int, batch_max: int) -> dict[str, Any]:
@@ -94,11 +118,24 @@ def bench(
     api_workers: Annotated[
         int, typer.Option("--api-workers", min=1, max=64, help="API processes of the API bench")
     ] = 1,
+    scale: Annotated[
+        str, typer.Option("--scale", help="event counts of the scale series, e.g. 10000,100000")
+    ] = "",
+    scale_agencies: Annotated[
+        str, typer.Option("--scale-agencies", help="agency counts of the scale series, e.g. 6,60")
+    ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Preload CTDC-derived events; time ingest, the sealer, the pipeline, latencies, floor."""
     settings = CliSettings()
     err = Console(stderr=True)
+    points = scale_points(
+        _counts(scale, "--scale"),
+        _counts(scale_agencies, "--scale-agencies"),
+        events,
+        agencies,
+        subjects,
+    )
     subjects = min(subjects, events)
     directory = bench_agencies(agencies)
     cases, _ = cases_or_synthetic(events)
@@ -113,6 +150,9 @@ def bench(
     ):
         figures |= run_sealer_bench(
             endpoints, engine, key, "haven", records, progress, batch_max, directory
+        )
+        figures |= run_engine_bench(
+            endpoints, engine, key, "haven", len(records), progress, batch_max
         )
     recovery = workload(
         cases, recovery_events, min(subjects, recovery_events), 3, agencies=directory
@@ -132,6 +172,9 @@ def bench(
         api_events = min(events, API_EVENTS)
         readers = (api_clients, api_reads, api_workers)
         figures |= api_read_figures(endpoints, api_events, readers, progress)
+    with Progress(console=err) as progress:
+        fresh = partial(fresh_embedded_infra, settings)
+        figures["scale"] = run_scale(fresh, settings.data_dir, cases, points, progress)
     floor = figures.get("floor_events_per_s")
     if floor:
         figures["end_to_end_share_of_floor"] = round(figures["end_to_end_events_per_s"] / floor, 4)

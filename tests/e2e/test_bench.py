@@ -14,13 +14,15 @@ pytestmark = pytest.mark.e2e
 RATES = [
     "ingest_events_per_s",
     "sealer_events_per_s",
+    "engine_events_per_s",
     "end_to_end_events_per_s",
     "floor_events_per_s",
     "replay_events_per_s",
 ]
 LATENCIES = ["visible_p50_ms", "visible_p99_ms", "erasure_p50_ms", "erasure_p99_ms"]
 API = ["api_read_p50_ms", "api_read_p99_ms", "api_reads_per_s"]
-KEYS = {"events", "fanout", "peak_rss_mb", "rss_scope", "machine", *RATES, *LATENCIES, *API}
+KEYS = {"events", "fanout", "peak_rss_mb", "rss_scope", "machine", "scale"}
+KEYS |= {*RATES, *LATENCIES, *API}
 
 
 def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
@@ -29,6 +31,7 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
         *("bench", "--json", "--events", "600", "--subjects", "60", "--agencies", "6"),
         *("--withdrawals", "5", "--visible-seconds", "1", "--recovery-events", "600"),
         *("--api-clients", "5", "--api-reads", "100"),
+        *("--scale", "300,900", "--scale-agencies", "8"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
@@ -53,4 +56,11 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     assert figures["api_reads_per_s"] > 0
     assert figures["recovery_events"] == 600
     assert figures["recovery_s"] > 0
+    scale = figures["scale"]
+    assert [(p["events"], p["agencies"]) for p in scale["events"]] == [(300, 6), (900, 6)]
+    assert [(p["events"], p["agencies"]) for p in scale["agencies"]] == [(600, 8)]
+    for point in scale["events"] + scale["agencies"]:
+        assert point["end_to_end_events_per_s"] > 0
+        assert point["drain_s"] > 0
+        assert 50 < point["peak_rss_mb"] < 4000
     assert leftovers(embedded_data_dir) == []

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
@@ -174,3 +175,60 @@ def test_killed_worker_loses_nothing_after_restart(
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(60)
     assert set(ids) <= set(log)
+
+
+def _role_children(supervisor: subprocess.Popen[str], role: str) -> list[psutil.Process]:
+    return [
+        child
+        for child in psutil.Process(supervisor.pid).children()
+        if f"--role {role}" in " ".join(child.cmdline())
+    ]
+
+
+def test_sigkilled_sealer_child_is_restarted_and_loses_nothing(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    haven(cli_env, "agency", "add", "--id", "gr_ngo", "--type", "ngo", "--jurisdiction", "GR")
+    ids = _jsonl(tmp_path / "gr.jsonl", "gr_ngo", "GR", 3000)
+    env = cli_env | {"HAVEN_SEALER_BATCH_MAX": "50"}  # many batches: the kill lands mid-stream
+    worker_log = tmp_path / "worker.log"
+    with worker_log.open("w") as output:
+        supervisor = subprocess.Popen(
+            [str(HAVEN), "worker"], env=env, stdout=output, stderr=subprocess.STDOUT, text=True
+        )
+    try:
+        publishing = subprocess.Popen(
+            [str(HAVEN), "publish", str(tmp_path / "gr.jsonl"), "--agency", "gr_ngo"],
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        log_topic = f"{cli_env['HAVEN_TOPIC_PREFIX']}.log.v1"
+        _log(cli_env["KAFKA_BOOTSTRAP_SERVERS"], log_topic, set(ids[:1]))  # sealing has begun
+        (sealer,) = _role_children(supervisor, "sealer")
+        (engine,) = _role_children(supervisor, "engine")
+        sealer.send_signal(signal.SIGKILL)  # mid-stream: the publisher is still sending
+        sealer.wait(10)
+        sent, _ = publishing.communicate(timeout=120)
+        assert sent.count('"sent"') == 3000  # every event acknowledged by the inbox
+        log = _log(cli_env["KAFKA_BOOTSTRAP_SERVERS"], log_topic, set(ids), timeout_s=120)
+        assert set(ids) <= set(log), f"{len(set(ids) - set(log))} accepted events lost"
+        (restarted,) = _role_children(supervisor, "sealer")
+        assert restarted.pid != sealer.pid
+        assert [p.pid for p in _role_children(supervisor, "engine")] == [engine.pid]
+        deadline = time.monotonic() + 120
+        while worker_log.read_text().count("sealer partitions assigned") < 2:
+            assert time.monotonic() < deadline, "the restarted sealer never joined"
+            time.sleep(0.5)
+        assert supervisor.poll() is None
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(90) == 0
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait(10)
+    output_text = worker_log.read_text()
+    assert "worker child died: restarting" in output_text
+    assert "did not drain in time" not in output_text
+    assert NAME not in output_text

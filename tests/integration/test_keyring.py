@@ -69,3 +69,29 @@ def test_dlq_keys_older_than_retention_are_destroyed(engine: Engine, master_key:
     assert open_value(sealed, "dlq:t:0:1", "original", keyring.key) == ERASED
     assert keyring.key(recent_kid) is not None
     assert keyring.destroy_expired_dlq_keys(date(2026, 11, 22), retention_days=7) == []
+
+
+def test_order_keys_of_a_batch_are_created_once_and_shared(
+    engine: Engine, master_key: bytes
+) -> None:
+    first, second = Keyring(engine, master_key, cache_ttl_s=0), Keyring(engine, master_key)
+    existing = first.ensure_order_kid("order-a")
+    kids = second.ensure_order_kids(["order-a", "order-b", "order-b", "order-c"])
+    assert kids == {"order-a": existing, "order-b": "order:order-b", "order-c": "order:order-c"}
+    assert first.ensure_order_kids(["order-b", "order-c"]) == {
+        "order-b": "order:order-b",
+        "order-c": "order:order-c",
+    }
+    assert first.ensure_order_kids([]) == {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT kid, scope, owner FROM haven_core.keys WHERE scope = 'order' ORDER BY kid")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("order:order-a", "order", "order-a"),
+        ("order:order-b", "order", "order-b"),
+        ("order:order-c", "order", "order-c"),
+    ]
+    for kid in kids.values():
+        assert first.key(kid) is not None
+        assert first.key(kid) == second.key(kid)
