@@ -87,6 +87,10 @@ class EngineCore:
         except Exception as error:
             if connection_lost(error):
                 raise
+            import os
+
+            if os.environ.get("HAVEN_DEBUG_RAISE"):
+                raise
             logger.warning(
                 "engine batch failed; applying it event by event",
                 extra={"partition": partition, "error": type(error).__name__},
@@ -141,7 +145,7 @@ class EngineCore:
         parking = Parking(scope, Applier(scope), held, isolate=isolate)
         done = [event for event in fresh if parking.apply(event)]
         save(conn, topic, partition, done, scope.states)
-        scope.holdings.flush(conn)
+        scope.flush()
         batch = [(event, record.value) for event, record in zip(logged, records, strict=True)]
         applied = {event.offset for event in fresh}
         record_batch(

@@ -157,6 +157,7 @@ class Erasure:
         write_receipt(self.scope, logged, "*", "*", cause, (0, 0, []), key)
         self.scope.counts["erasures"] += 1
         if key.action == "scheduled" and self.scope.settings.erasure_hold_s <= 0:
+            self.scope.flush()  # the receipts the destruction marks
             due = DueErasure(logged.event.id, subject, state.max_epoch)
             self.scope.destroyed_kids += destroy_subject_epochs(self.scope.conn, due)
 
@@ -170,6 +171,7 @@ class Erasure:
         self.scope.holdings.drop(self.scope.conn, subject, agency_id)
         state.holders.pop(agency_id, None)
         rebuilt, bases = self._rebuild(logged, state, agency_id)
+        self.scope.flush()  # the rebuilt rows, to count them
         # Nothing rebuilt: every row about the subject was just deleted, none can be left.
         kept = {p.name: p.count(conn, subject) if rebuilt else 0 for p in consent_based}
         if not sum(kept.values()):
