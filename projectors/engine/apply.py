@@ -40,6 +40,10 @@ from projectors.readmodels.sdk import EventView
 
 IDENTIFIED = VictimIdentified.event_type
 STATISTICS = AgencyProfile(STATS_SCHEMA, "auditor", "ZZ")
+#: Routes that read and erase rows of their own subject only.
+SUBJECT_ROUTES = frozenset(
+    t.event_type for t in (ConsentGranted, ConsentWithdrawn, ConsentExpired, RecordRectified)
+)
 
 
 class Applier:
@@ -71,9 +75,16 @@ class Applier:
         route = self._routes.get(logged.event.type)
         if route is None:
             self._shareable(logged)
-        else:
+            return
+        # A subject's consent or rectification reads and erases only that subject's rows.
+        subject = logged.subject
+        if (
+            subject is None
+            or subject in self.scope.dirty
+            or logged.event.type not in SUBJECT_ROUTES
+        ):
             self.scope.flush()
-            route(logged)
+        route(logged)
 
     # -- system events -------------------------------------------------
 
@@ -176,6 +187,7 @@ class Applier:
         """Call every projector handler of the event with the agency's view."""
         data = {k: _bound(v, logged.event.id, k) for k, v in logged.data.items() if k in fields}
         view = self._view(logged, agency, data, bases)
+        self.scope.dirty.add(view.subject_id)
         rows = self.scope.rows_for(agency.id)
         for projector, handler in self.scope.registry.handlers(logged.event.type):
             if projector.runs_for(agency.agency_type):
@@ -189,6 +201,7 @@ class Applier:
             return
         data = {k: v for k, v in logged.data.items() if not is_sealed(v)}
         view = self._view(logged, STATISTICS, data, frozenset({"statistics"}))
+        self.scope.dirty.add(view.subject_id)
         rows = self.scope.stats_rows()
         for _projector, handler in handlers:
             handler(rows, view)

@@ -9,7 +9,9 @@ retained deliveries).  Subject states are loaded once and saved at the end.
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Table, text
 
@@ -23,7 +25,7 @@ from projectors.engine.context import PartitionContext, PolicyBook, directory_pr
 from projectors.engine.holdings import HoldingsBuffer
 from projectors.log import LoggedEvent
 from projectors.readmodels.changes import Pending, RowKey, Rows
-from projectors.readmodels.sdk import EventView, ProjectorRegistry
+from projectors.readmodels.sdk import EventView, Projector, ProjectorRegistry
 from projectors.readmodels.writer import flush_rows
 
 
@@ -62,6 +64,8 @@ class BatchScope:
     tables: dict[str, Table] = field(default_factory=dict)
     #: The engine's own records (refusals, receipts...), written by :meth:`flush`.
     books: Bookkeeping = field(default_factory=Bookkeeping)
+    #: Subjects with rows or receipts collected since the last flush.
+    dirty: set[str] = field(default_factory=set)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def state(self, subject: str | None) -> SubjectState:
@@ -101,15 +105,27 @@ class BatchScope:
         erasure, a grant's sharing, a rectification), so that a withdrawal
         erases the rows of earlier events of the batch and none of later ones.
         """
-        self.holdings.flush(self.conn)
-        self.books.flush(self.conn)
-        flush_rows(self.conn, self.changes, self.tables, self.registry)
+        self.dirty.clear()
+        raw: Any = self.conn.connection.driver_connection
+        with raw.pipeline() if hasattr(raw, "pipeline") else nullcontext():
+            # Writes only: queued, one round trip for all of them.
+            self.holdings.flush(self.conn)
+            self.books.flush(self.conn)
+            mapped = self.conn.get_execution_options().get("schema_translate_map")
+            flush_rows(self.conn, self.changes, self.tables, self.registry)
+        # Refreshing maps the connection to each schema written: put back what the caller had.
+        self.conn.execution_options(schema_translate_map=mapped)
 
     def discard(self) -> None:
         """Forget what was collected and not flushed (a rolled-back event)."""
         self.changes.clear()
         self.books.rows.clear()
         self.holdings.pending.clear()
+        self.dirty.clear()
+
+    def consent_based(self) -> list[Projector]:
+        """The projectors whose rows about a subject its consent governs."""
+        return [p for p in self.registry if p.consent_based]
 
     def rows_for(self, agency_id: str) -> Rows:
         """The row collector of the agency's schema (created on first use)."""

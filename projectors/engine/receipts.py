@@ -37,6 +37,7 @@ def write_receipt(
     """One receipt row (``*``/``*`` is the withdrawal's summary row)."""
     erased, retained, bases = counts
     horizon = scope.settings.backup_horizon
+    scope.dirty.add(str(logged.subject))  # a later grant may cancel its key destruction
     scope.books.add(
         RECEIPTS,
         logged.event.id,

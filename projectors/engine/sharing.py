@@ -28,6 +28,7 @@ from projectors.engine.subject_record import (
     record_events,
 )
 from projectors.log import LoggedEvent
+from projectors.readmodels.erasing import erase_rows
 
 IDENTIFIED = "haven.victim.identified.v1"
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
@@ -69,10 +70,7 @@ def rebuild_agency(
     if not held:
         return
     subject = next(iter(held.values())).subject_id
-    conn = scope.conn_for(agency.id)
-    for projector in scope.registry:
-        if projector.consent_based:
-            projector.erase(conn, subject)
+    erase_rows(scope.conn_for(agency.id), scope.consent_based(), subject)
     events = events_at(scope, held)
     for offset in sorted(held):
         event = corrected(events[offset], fixes)
