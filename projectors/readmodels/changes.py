@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Table
 
@@ -92,19 +92,21 @@ def _applied(row: dict[str, Any], update: Ops) -> dict[str, Any]:
     return row | {name: op.apply(row.get(name)) for name, op in update.items()}
 
 
-def _ops(
-    values: Mapping[str, Any],
-    greatest: Mapping[str, Any] | None,
-    least: Mapping[str, Any] | None,
-    add: Mapping[str, int] | None,
-    clear_if: Mapping[str, Any] | None,
-) -> Ops:
+class ColumnOps(TypedDict, total=False):
+    """Column operations of :meth:`Rows.upsert` and :meth:`Rows.update`."""
+
+    greatest: Mapping[str, Any]
+    least: Mapping[str, Any]
+    add: Mapping[str, int]
+    clear_if: Mapping[str, Any]
+
+
+def _ops(values: Mapping[str, Any], given: ColumnOps) -> Ops:
     ops = {name: ColumnOp("set", value) for name, value in values.items()}
-    ops |= {name: ColumnOp("greatest", value) for name, value in (greatest or {}).items()}
-    ops |= {name: ColumnOp("least", value) for name, value in (least or {}).items()}
-    ops |= {name: ColumnOp("add", value) for name, value in (add or {}).items()}
-    ops |= {name: ColumnOp("clear_if", frozenset([v])) for name, v in (clear_if or {}).items()}
-    return ops
+    for kind in ("greatest", "least", "add"):
+        ops |= {name: ColumnOp(kind, value) for name, value in given.get(kind, {}).items()}
+    cleared = given.get("clear_if", {})
+    return ops | {name: ColumnOp("clear_if", frozenset([v])) for name, v in cleared.items()}
 
 
 RowKey = tuple[str, str, tuple[Any, ...]]  # schema, table, primary-key values
@@ -137,30 +139,22 @@ class Rows:
         table: Table,
         key: Mapping[str, Any],
         values: Mapping[str, Any] | None = None,
-        *,
-        greatest: Mapping[str, Any] | None = None,
-        least: Mapping[str, Any] | None = None,
-        add: Mapping[str, int] | None = None,
-        clear_if: Mapping[str, Any] | None = None,
+        **ops: Unpack[ColumnOps],
     ) -> None:
         """Insert the row (``key`` holds its primary key and columns set only on insert),
         or change only the given columns of the existing one."""
-        ops = _ops(values or {}, greatest, least, add, clear_if)
-        self._change(table, key, _applied(dict(key), ops), ops)
+        update = _ops(values or {}, ops)
+        self._change(table, key, _applied(dict(key), update), update)
 
     def update(
         self,
         table: Table,
         key: Mapping[str, Any],
         values: Mapping[str, Any] | None = None,
-        *,
-        greatest: Mapping[str, Any] | None = None,
-        least: Mapping[str, Any] | None = None,
-        add: Mapping[str, int] | None = None,
-        clear_if: Mapping[str, Any] | None = None,
+        **ops: Unpack[ColumnOps],
     ) -> None:
         """Change the given columns of the row, if it exists (no row is created)."""
-        self._change(table, key, None, _ops(values or {}, greatest, least, add, clear_if))
+        self._change(table, key, None, _ops(values or {}, ops))
 
     def insert(self, table: Table, row: Mapping[str, Any]) -> None:
         """Insert the row unless one with its key exists (which stays as it is)."""

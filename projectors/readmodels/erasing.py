@@ -48,18 +48,23 @@ def _count(tables: Tables) -> Select[Any]:
     )
 
 
-def _run(
-    conn: Connection,
-    projectors: Sequence[Projector],
-    subject_id: str,
-    plain: list[Projector],
-    statement: Select[Any] | None,
+def _rows(
+    conn: Connection, projectors: Sequence[Projector], subject_id: str, method: str
 ) -> dict[str, int]:
+    """Run ``method`` (``erase`` or ``count``) of each projector: one statement for the
+    projectors that keep the default, their own method for the others."""
+    default = getattr(Projector, method)
+    plain = [p for p in projectors if getattr(type(p), method) is default]
     counts = dict.fromkeys((p.name for p in projectors), 0)
-    if statement is not None:
+    tables = _tables(plain)
+    if tables:
+        statement = (_erase if method == "erase" else _count)(tables)
         row: tuple[Any, ...] = tuple(conn.execute(statement, {"subject_id": subject_id}).one())
-        for (name, _), n in zip(_tables(plain), row, strict=True):
+        for (name, _), n in zip(tables, row, strict=True):
             counts[name] += int(n)
+    for projector in projectors:
+        if projector not in plain:
+            counts[projector.name] = getattr(projector, method)(conn, subject_id)
     return counts
 
 
@@ -67,23 +72,11 @@ def erase_rows(
     conn: Connection, projectors: Sequence[Projector], subject_id: str
 ) -> dict[str, int]:
     """Delete every row about the subject; rows deleted per projector name."""
-    plain = [p for p in projectors if type(p).erase is Projector.erase]
-    tables = _tables(plain)
-    counts = _run(conn, projectors, subject_id, plain, _erase(tables) if tables else None)
-    for projector in projectors:
-        if projector not in plain:
-            counts[projector.name] = projector.erase(conn, subject_id)
-    return counts
+    return _rows(conn, projectors, subject_id, "erase")
 
 
 def count_rows(
     conn: Connection, projectors: Sequence[Projector], subject_id: str
 ) -> dict[str, int]:
     """Rows about the subject per projector name."""
-    plain = [p for p in projectors if type(p).count is Projector.count]
-    tables = _tables(plain)
-    counts = _run(conn, projectors, subject_id, plain, _count(tables) if tables else None)
-    for projector in projectors:
-        if projector not in plain:
-            counts[projector.name] = projector.count(conn, subject_id)
-    return counts
+    return _rows(conn, projectors, subject_id, "count")
