@@ -103,10 +103,11 @@ class ColumnOps(TypedDict, total=False):
 
 def _ops(values: Mapping[str, Any], given: ColumnOps) -> Ops:
     ops = {name: ColumnOp("set", value) for name, value in values.items()}
-    for kind in ("greatest", "least", "add"):
-        ops |= {name: ColumnOp(kind, value) for name, value in given.get(kind, {}).items()}
-    cleared = given.get("clear_if", {})
-    return ops | {name: ColumnOp("clear_if", frozenset([v])) for name, v in cleared.items()}
+    for kind, columns in given.items():
+        assert isinstance(columns, Mapping), kind
+        for name, value in columns.items():
+            ops[name] = ColumnOp(kind, frozenset([value]) if kind == "clear_if" else value)
+    return ops
 
 
 RowKey = tuple[str, str, tuple[Any, ...]]  # schema, table, primary-key values

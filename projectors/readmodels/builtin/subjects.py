@@ -63,7 +63,7 @@ class Subjects(Projector):
         self, rows: Rows, event: EventView, values: dict[str, Any], ending: bool = False
     ) -> None:
         """Insert the row or update the given columns (``ending``: clear that placement)."""
-        cleared = {"active_placement_id": event.get("placement_id")} if ending else None
+        cleared = {"active_placement_id": event.get("placement_id")} if ending else {}
         key = {"subject_id": event.subject_id}
         latest = {"last_event_at": event.time}
         rows.upsert(self.table, key, values, greatest=latest, clear_if=cleared)
