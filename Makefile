@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Test files run on this many processes (pytest-xdist; each has its own broker and Postgres).
+TEST_WORKERS ?= 2
 
 .PHONY: install browser test lint typecheck unit integration e2e demo contracts clean
 
@@ -40,7 +42,7 @@ e2e: install browser
 
 test: lint typecheck browser
 	$(BIN)/haven contracts check
-	$(BIN)/pytest -q -p no:cacheprovider --durations=25 tests
+	$(BIN)/pytest -q -p no:cacheprovider --durations=25 -n $(TEST_WORKERS) --dist loadfile tests
 
 contracts: install
 	$(BIN)/haven contracts export

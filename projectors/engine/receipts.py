@@ -64,7 +64,14 @@ def write_notice(
     scope: BatchScope, logged: LoggedEvent, agency_id: str, cause: str, rows_erased: int
 ) -> None:
     """Tell the agency's systems to erase their own copies (GDPR Art. 17(2), 19)."""
-    payload: dict[str, object] = {
+    insert_notice(scope, logged, agency_id, erasure_notice(logged, agency_id, cause, rows_erased))
+
+
+def erasure_notice(
+    logged: LoggedEvent, agency_id: str, cause: str, rows_erased: int
+) -> dict[str, object]:
+    """The notice's payload (without ``notice_id``): ids and counts only."""
+    return {
         "type": NOTICE_TYPE,
         "agency": agency_id,
         "subject": logged.subject,
@@ -73,7 +80,6 @@ def write_notice(
         "rows_erased": rows_erased,
         "time": logged.event.time.isoformat(),
     }
-    insert_notice(scope, logged, agency_id, payload)
 
 
 def insert_notice(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import HTTPException
-from sqlalchemy import Connection, Row, Select
+from sqlalchemy import Connection, Select
 
 from events.errors import FieldError
 from services.api.models import Problem
@@ -42,14 +42,10 @@ def _decode(cursor: str, width: int) -> list[Any]:
     return values
 
 
-def fetch_page(
-    conn: Connection,
-    query: Select[Any],
-    order: Sequence[sa.ColumnElement[Any]],
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[Row[Any]], str | None]:
-    """Rows after ``cursor`` in ``order`` (ascending, non-null keys) and the next cursor."""
+def page_query(
+    query: Select[Any], order: Sequence[sa.ColumnElement[Any]], cursor: str | None, limit: int
+) -> Select[Any]:
+    """``query`` limited to one page after ``cursor``, with the sort keys as ``_k0``, ``_k1``..."""
     keys = [expression.label(f"_k{i}") for i, expression in enumerate(order)]
     query = query.add_columns(*keys).order_by(*order).limit(limit + 1)
     if cursor is not None:
@@ -58,14 +54,32 @@ def fetch_page(
             for value, expression in zip(_decode(cursor, len(order)), order, strict=True)
         ]
         query = query.where(sa.tuple_(*order) > sa.tuple_(*after))
-    try:
-        rows = conn.execute(query).all()
-    except sa.exc.DataError:
-        raise _bad_cursor() from None
+    return query
+
+
+def page_of(
+    rows: Sequence[Mapping[Any, Any]], width: int, limit: int
+) -> tuple[list[Mapping[Any, Any]], str | None]:
+    """The page's rows (from :func:`page_query`) and the cursor after them, if more follow."""
     if len(rows) <= limit:
         return list(rows), None
-    last = rows[limit - 1]._mapping
-    return list(rows[:limit]), _encode([last[f"_k{i}"] for i in range(len(order))])
+    last = rows[limit - 1]
+    return list(rows[:limit]), _encode([last[f"_k{i}"] for i in range(width)])
+
+
+def fetch_page(
+    conn: Connection,
+    query: Select[Any],
+    order: Sequence[sa.ColumnElement[Any]],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Mapping[Any, Any]], str | None]:
+    """Rows after ``cursor`` in ``order`` (ascending, non-null keys) and the next cursor."""
+    try:
+        rows = conn.execute(page_query(query, order, cursor, limit)).mappings().all()
+    except sa.exc.DataError:
+        raise _bad_cursor() from None
+    return page_of(rows, len(order), limit)
 
 
 def encode_cursor(values: Sequence[Any]) -> str:

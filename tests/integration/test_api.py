@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from projectors.directory.agencies import rotate_token
+from services.api.pagination import encode_cursor
 from tests.integration.api_rig import (
     AGENCIES,
     SECRET_ALIAS,
@@ -211,6 +212,30 @@ def test_risk_register_filters_and_cursor_pagination(
     assert {i["level"] for i in high} == {"high"}
     assert stack.get("gr_coord", "/v1/risk-register", jurisdiction="DE").json()["items"] == []
     bad = stack.get("gr_coord", "/v1/risk-register", cursor="garbage")
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["path"] == "cursor"
+
+
+def test_timeline_pages_in_log_order_and_refuses_a_forged_cursor(
+    stack: ApiStack, subjects: dict[str, str]
+) -> None:
+    path = f"/v1/subjects/{subjects['shared']}/timeline"
+    whole = stack.get("gr_coord", path).json()["items"]
+    assert len(whole) >= 2
+    paged, cursor = [], None
+    while True:
+        params = {"limit": "1"} if cursor is None else {"limit": "1", "cursor": cursor}
+        page = stack.get("gr_coord", path, **params).json()
+        paged += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == whole
+    assert [(e["time"], e["event_id"]) for e in whole] == sorted(
+        (e["time"], e["event_id"]) for e in whole
+    )
+    forged = encode_cursor(["not a time", "evt"])
+    bad = stack.get("gr_coord", path, cursor=forged)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["path"] == "cursor"
 

@@ -7,8 +7,11 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 from kafka import KafkaProducer
 from sqlalchemy import text
 
@@ -26,6 +29,13 @@ from tests.integration.api_rig import (
 
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
+ASYNCAPI = Path(__file__).parents[2] / "contracts" / "asyncapi.yaml"
+
+
+def _notice_schema(name: str) -> dict[str, object]:
+    """A notice payload's schema from the AsyncAPI document (what the notices topic carries)."""
+    schema: dict[str, object] = yaml.safe_load(ASYNCAPI.read_text())["components"]["schemas"][name]
+    return schema
 
 
 def _visible(stack: ApiStack, agency: str, subject: str) -> bool:
@@ -56,6 +66,8 @@ def test_an_http_only_agency_reads_its_erasure_notices_once(stack: ApiStack) -> 
     (notice,) = [n for n in page["items"] if n["subject"] == subject]  # type: ignore[attr-defined, index]
     assert notice["withdrawal_event_id"] == withdrawal["id"]
     assert notice["rows_erased"] > 0
+    payload = {k: v for k, v in notice.items() if k != "created_at"}
+    jsonschema.validate(payload, _notice_schema("erasureNotice"))
     assert SECRET_NAME not in json.dumps(page)
     assert not any(
         n["subject"] == subject for n in stack.get("de_police", "/v1/notices").json()["items"]

@@ -8,8 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
+
+from events.codec import parse_dict
+from projectors.engine.receipts import erasure_notice, notice_id
+from projectors.log import LoggedEvent
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 ASYNCAPI = CONTRACTS / "asyncapi.yaml"
@@ -177,7 +182,36 @@ def test_the_dead_letter_record_and_the_erasure_notice(doc: dict[str, Any]) -> N
         record["required"]
     )
     notice = schemas["erasureNotice"]
-    assert {"notice_id", "subject", "withdrawal_event_id", "erased", "issued_at"} <= set(
-        notice["required"]
-    )
+    assert {"notice_id", "subject", "withdrawal_event_id", "rows_erased"} <= set(notice["required"])
     assert notice["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    "cause", ["withdrawal:all", "withdrawal:consent_ids", "withdrawal:agencies", "expiry"]
+)
+def test_the_erasure_notice_the_engine_writes_fits_its_schema(
+    doc: dict[str, Any], cause: str
+) -> None:
+    withdrawal = parse_dict(
+        {
+            "specversion": "1.0",
+            "id": "evt-9",
+            "source": "urn:haven:agency:gr_ngo",
+            "type": "haven.consent.withdrawn.v1",
+            "subject": "2f1c3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+            "time": "2024-05-01T10:00:00Z",
+            "agency": "gr_ngo",
+            "jurisdiction": "GR",
+            "data": {"withdrawn_at": "2024-05-01T10:00:00Z", "scope": "all"},
+        }
+    )
+    logged = LoggedEvent(7, withdrawal, {})
+    payload = {
+        "notice_id": notice_id(withdrawal.id, "gr_police"),
+        **erasure_notice(logged, "gr_police", cause, 3),
+    }
+    jsonschema.validate(payload, doc["components"]["schemas"]["erasureNotice"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(
+            {**payload, "erased": []}, doc["components"]["schemas"]["erasureNotice"]
+        )

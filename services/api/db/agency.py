@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from projectors.directory.agencies import schema_name
@@ -65,3 +66,15 @@ def rows_as_agency(
                     driver.rollback()  # a failed statement leaves the explicit transaction open
 
     return once_more_if_dropped(run)
+
+
+def select_as_agency(reader: Engine, caller: Caller, query: sa.Select[Any]) -> list[dict[str, Any]]:
+    """A select over the caller's read models (tables without schema) in one round trip.
+
+    The compiled statement runs after ``SET LOCAL search_path`` to the caller's
+    schema, inside the same read-only, caller-role transaction as
+    :func:`rows_as_agency`; the role still decides what can be read.
+    """
+    compiled = query.compile(dialect=reader.dialect, compile_kwargs={"render_postcompile": True})
+    sql = "SET LOCAL search_path TO {schema}; " + str(compiled)
+    return rows_as_agency(reader, caller, sql, compiled.params)

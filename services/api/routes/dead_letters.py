@@ -90,7 +90,7 @@ def dead_letters(
         rows, next_cursor = fetch_page(conn, query, [DEAD_LETTERS.c.seq], cursor, limit)
     fields = [c.name for c in query.selected_columns]
     return {
-        "items": [{f: row._mapping[f] for f in fields} for row in rows],
+        "items": [{f: row[f] for f in fields} for row in rows],
         "next_cursor": next_cursor,
     }
 

@@ -10,11 +10,11 @@ from fastapi import APIRouter, HTTPException, status
 from projectors.readmodels.builtin.subjects import Subjects
 from projectors.readmodels.builtin.timeline import Timeline
 from services.api.db.access_log import record_reads
-from services.api.db.agency import as_agency, rows_as_agency
+from services.api.db.agency import rows_as_agency
 from services.api.db.unseal import sealed_kids, unseal
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath
+from services.api.listing import page_rows
 from services.api.models import Page, Problem, row_model
-from services.api.pagination import fetch_page
 
 router = APIRouter(tags=["subjects"])
 SUBJECTS, TIMELINE = Subjects.table, Timeline.table
@@ -63,12 +63,10 @@ def subject_timeline(
 ) -> Any:
     """The events the caller received about the subject, oldest first."""
     query = sa.select(TIMELINE).where(TIMELINE.c.subject_id == subject_id)
-    with as_agency(context.reader, caller) as conn:
-        rows, next_cursor = fetch_page(
-            conn, query, (TIMELINE.c.time, TIMELINE.c.event_id), cursor, limit
-        )
+    order = (TIMELINE.c.time, TIMELINE.c.event_id)
+    rows, next_cursor = page_rows(context, caller, query, order, (cursor, limit))
     if not rows and cursor is None:
         raise _not_found()
     record_reads(context.core, caller.agency_id, "timeline", [subject_id])
-    items = [{c.name: row._mapping[c.name] for c in TIMELINE.columns} for row in rows]
+    items = [{c.name: row[c.name] for c in TIMELINE.columns} for row in rows]
     return {"items": items, "next_cursor": next_cursor}
