@@ -1,11 +1,13 @@
-"""Many rows in one statement: ``INSERT ... SELECT ... FROM unnest(arrays)``.
+"""Many rows in one statement: ``INSERT ... SELECT ... FROM`` one JSON array of rows.
 
 The one helper every bulk write uses (engine bookkeeping, audit ledger,
-holdings, read-model rows).  Each column is sent as one array parameter;
-``jsonb`` and ``text[]`` columns travel as JSON text (an array of arrays
-must be rectangular in Postgres, a list of JSON texts need not be) and are
-cast row by row.  Rows keep their order (``WITH ORDINALITY``), so serial
-columns number them as given.
+holdings, read-model rows).  The rows travel as one parameter, a JSON array
+of arrays (encoded in C by ``json``; adapting Python lists to Postgres
+arrays element by element costs far more), and Postgres takes them apart
+with ``jsonb_array_elements``: each column is read from its position and
+cast to its type (``jsonb`` columns keep the nested value, ``text[]``
+columns a JSON list, ``bytea`` columns travel as hex).  Rows keep their
+order (``WITH ORDINALITY``), so serial columns number them as given.
 """
 
 from __future__ import annotations
@@ -17,57 +19,53 @@ from typing import Any
 
 from sqlalchemy import Connection, TextClause, text
 
-#: Column types sent as JSON text.
-JSON_TYPES = frozenset({"jsonb", "text[]"})
-
 Columns = tuple[tuple[str, str], ...]  # (column name, SQL type)
 
 
-def _value(sql_type: str, value: Any) -> Any:
-    if sql_type in JSON_TYPES and value is not None:
-        return json.dumps(
-            sorted(value) if isinstance(value, frozenset | set) else value, default=str
-        )
-    return value
+def _encode(value: Any) -> Any:
+    """JSON for what ``json`` cannot encode: bytes as hex, sets sorted, the rest as text."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    return str(value)  # datetimes, dates, decimals: their ISO or plain text
 
 
-def _expression(sql_type: str, alias: str) -> str:
+def _expression(sql_type: str, row: str, index: int) -> str:
+    """Column ``index`` of the JSON row ``row`` as a value of ``sql_type``."""
+    element, as_text = f"{row}->{index}", f"({row}->>{index})"
     if sql_type == "jsonb":
-        return f"CAST({alias} AS jsonb)"
+        return f"NULLIF({element}, 'null'::jsonb)"
     if sql_type == "text[]":
         return (
-            f"CASE WHEN {alias} IS NULL THEN NULL ELSE"
-            f" ARRAY(SELECT jsonb_array_elements_text(CAST({alias} AS jsonb))) END"
+            f"CASE WHEN jsonb_typeof({element}) = 'array' THEN"
+            f" ARRAY(SELECT jsonb_array_elements_text({element})) END"
         )
-    return alias
+    if sql_type == "bytea":
+        return f"decode({as_text}, 'hex')"
+    return as_text if sql_type == "text" else f"CAST({as_text} AS {sql_type})"
 
 
-def unnest_rows(columns: Columns, prefix: str = "u") -> tuple[str, list[str]]:
-    """``unnest(...) WITH ORDINALITY AS u(c0, ..., n)`` and the select expression per column.
+def json_rows(columns: Columns, prefix: str = "u") -> tuple[str, list[str]]:
+    """``jsonb_array_elements(...) WITH ORDINALITY AS u(v, n)`` and each column's expression.
 
-    Parameters are named ``{prefix}0``, ``{prefix}1``...; bind them with :func:`arrays`.
+    The parameter is named ``{prefix}``; bind it with :func:`rows_param`.
     """
-    casts, aliases, expressions = [], [], []
-    for index, (_, sql_type) in enumerate(columns):
-        array_type = "text" if sql_type in JSON_TYPES else sql_type
-        casts.append(f"CAST(:{prefix}{index} AS {array_type}[])")
-        aliases.append(f"c{index}")
-        expressions.append(_expression(sql_type, f"{prefix}.c{index}"))
-    source = f"unnest({', '.join(casts)}) WITH ORDINALITY AS {prefix}({', '.join(aliases)}, n)"
+    source = f"jsonb_array_elements(CAST(:{prefix} AS jsonb)) WITH ORDINALITY AS {prefix}(v, n)"
+    expressions = [
+        _expression(sql_type, f"{prefix}.v", index) for index, (_, sql_type) in enumerate(columns)
+    ]
     return source, expressions
 
 
-def arrays(columns: Columns, rows: Sequence[Sequence[Any]], prefix: str = "u") -> dict[str, Any]:
-    """The array parameters of :func:`unnest_rows` for ``rows`` (one value per column)."""
-    return {
-        f"{prefix}{index}": [_value(sql_type, row[index]) for row in rows]
-        for index, (_, sql_type) in enumerate(columns)
-    }
+def rows_param(rows: Sequence[Sequence[Any]], prefix: str = "u") -> dict[str, Any]:
+    """The parameter of :func:`json_rows` for ``rows`` (one value per column, any type)."""
+    return {prefix: json.dumps(rows, default=_encode, separators=(",", ":"))}
 
 
 @cache
 def _insert(table: str, columns: Columns, tail: str) -> TextClause:
-    source, expressions = unnest_rows(columns)
+    source, expressions = json_rows(columns)
     names = ", ".join(name for name, _ in columns)
     return text(
         f"INSERT INTO {table} ({names}) SELECT {', '.join(expressions)}"  # noqa: S608 - fixed names
@@ -84,4 +82,4 @@ def bulk_insert(
 ) -> None:
     """Insert ``rows`` into ``table`` with one statement; ``tail``: e.g. ``ON CONFLICT ...``."""
     if rows:
-        conn.execute(_insert(table, columns, tail), arrays(columns, rows))
+        conn.execute(_insert(table, columns, tail), rows_param(rows))

@@ -9,9 +9,7 @@ retained deliveries).  Subject states are loaded once and saved at the end.
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection, Table, text
 
@@ -106,13 +104,10 @@ class BatchScope:
         erases the rows of earlier events of the batch and none of later ones.
         """
         self.dirty.clear()
-        raw: Any = self.conn.connection.driver_connection
-        with raw.pipeline() if hasattr(raw, "pipeline") else nullcontext():
-            # Writes only: queued, one round trip for all of them.
-            self.holdings.flush(self.conn)
-            self.books.flush(self.conn)
-            mapped = self.conn.get_execution_options().get("schema_translate_map")
-            flush_rows(self.conn, self.changes, self.tables, self.registry)
+        self.holdings.flush(self.conn)
+        self.books.flush(self.conn)
+        mapped = self.conn.get_execution_options().get("schema_translate_map")
+        flush_rows(self.conn, self.changes, self.tables, self.registry)
         # Refreshing maps the connection to each schema written: put back what the caller had.
         self.conn.execution_options(schema_translate_map=mapped)
 

@@ -3,9 +3,9 @@
 Per schema and table: one ``DELETE`` for the rows a batch deleted first,
 then one statement per *shape* (which columns are inserted, which updated
 how): ``INSERT ... ON CONFLICT DO NOTHING`` for plain inserts, ``UPDATE ...
-FROM unnest`` for updates of existing rows only, and for upserts an
+FROM`` the rows for updates of existing rows only, and for upserts an
 ``UPDATE`` of the existing rows and an ``INSERT`` of the missing ones in one
-statement.  Every statement takes its rows as arrays (``infra.bulk``).
+statement.  Every statement takes its rows as one JSON parameter (``infra.bulk``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 
-from infra.bulk import Columns, arrays, unnest_rows
+from infra.bulk import Columns, json_rows, rows_param
 from projectors.readmodels.changes import ColumnOp, Pending, RowKey
 from projectors.readmodels.sdk import Projector
 
@@ -86,7 +86,7 @@ def _statement(schema: str, table: Table, shape: Shape, replace: bool) -> TextCl
     pk = _pk(table)
     inserted, update = shape
     columns: Columns = tuple((n, sql_type(table, n)) for n in (inserted or pk))
-    source, exprs = unnest_rows(columns + _params(table, update))
+    source, exprs = json_rows(columns + _params(table, update))
     aliased = {name: exprs[i] for i, (name, _) in enumerate(columns)}
     match = " AND ".join(f"t.{_q(n)} = {aliased[n]}" for n in pk)
     sets = f"UPDATE {target} AS t SET {_set_clause(update, exprs[len(columns) :])} FROM {source}"  # noqa: S608
@@ -135,22 +135,18 @@ def write_changes(
         if deleted:
             _delete(conn, schema, table, deleted)
         for shape, replace, rows in _groups(changes):
-            inserted, update = shape
-            columns: Columns = tuple(
-                (n, sql_type(table, n)) for n in (inserted or _pk(table))
-            ) + _params(table, update)
-            conn.execute(_statement(schema, table, shape, replace), arrays(columns, rows))
+            conn.execute(_statement(schema, table, shape, replace), rows_param(rows))
         written.setdefault(schema, {})[name] = {key for key, _ in changes}
     return written
 
 
 def _delete(conn: Connection, schema: str, table: Table, keys: list[tuple[Any, ...]]) -> None:
     columns: Columns = tuple((n, sql_type(table, n)) for n in _pk(table))
-    source, exprs = unnest_rows(columns)
+    source, exprs = json_rows(columns)
     match = " AND ".join(f"t.{_q(n)} = {e}" for n, e in zip(_pk(table), exprs, strict=True))
     target = f"{_q(schema)}.{_q(table.name)}"
     statement = text(f"DELETE FROM {target} AS t USING {source} WHERE {match}")  # noqa: S608
-    conn.execute(statement, arrays(columns, keys))
+    conn.execute(statement, rows_param(keys))
 
 
 def flush_rows(
