@@ -64,6 +64,8 @@ class BatchScope:
     books: Bookkeeping = field(default_factory=Bookkeeping)
     #: Subjects with rows or receipts collected since the last flush.
     dirty: set[str] = field(default_factory=set)
+    #: Events of earlier batches read from the archive in this one, by offset.
+    archived: dict[int, LoggedEvent] = field(default_factory=dict)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def state(self, subject: str | None) -> SubjectState:
