@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, text
 
+from infra.bulk import Columns, bulk_insert
 from projectors.log import LoggedEvent
 from projectors.outbox.sealed import forget_archived
 
@@ -144,7 +145,7 @@ def record_batch(
         entries.append(entry)
         links.append((prev, digest))
         prev = digest
-    _insert_entries(conn, params, entries, links)
+    _insert_entries(conn, entries, links)
     _insert_archive(conn, params, batch)
     # Archived now: the sealed outbox no longer needs to hold these records.
     forget_archived(conn, [(logged.event.source, logged.event.id) for logged, _ in batch])
@@ -167,57 +168,61 @@ def _outcome(offset: int, applied: Set[int], refused: Set[int], parked: Set[int]
     return "refused" if offset in refused else "applied"
 
 
+LEDGER_COLUMNS: Columns = (
+    ("topic", "text"),
+    ("partition", "int"),
+    ("log_offset", "bigint"),
+    ("event_id", "text"),
+    ("source", "text"),
+    ("event_type", "text"),
+    ("producer", "text"),
+    ("subject_id", "text"),
+    ("jurisdiction", "text"),
+    ("event_time", "timestamptz"),
+    ("recipients", "text[]"),
+    ("outcome", "text"),
+    ("record_sha256", "bytea"),
+    ("prev_hash", "bytea"),
+    ("entry_hash", "bytea"),
+)
+ARCHIVE_COLUMNS: Columns = (
+    ("topic", "text"),
+    ("partition", "int"),
+    ("log_offset", "bigint"),
+    ("record_key", "bytea"),
+    ("record_value", "bytea"),
+)
+
+
 def _insert_entries(
-    conn: Connection,
-    params: dict[str, object],
-    entries: list[LedgerEntry],
-    links: list[tuple[bytes, bytes]],
+    conn: Connection, entries: list[LedgerEntry], links: list[tuple[bytes, bytes]]
 ) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO haven_core.audit_ledger (topic, partition, log_offset, event_id, source,"
-            " event_type, producer, subject_id, jurisdiction, event_time, recipients, outcome,"
-            " record_sha256, prev_hash, entry_hash)"
-            " SELECT :t, :p, o, i, s, y, pr, su, j, tm, string_to_array(r, ','), oc, rh, ph, eh"
-            " FROM unnest(CAST(:o AS bigint[]), CAST(:i AS text[]), CAST(:s AS text[]),"
-            " CAST(:y AS text[]), CAST(:pr AS text[]), CAST(:su AS text[]), CAST(:j AS text[]),"
-            " CAST(:tm AS timestamptz[]), CAST(:r AS text[]), CAST(:oc AS text[]),"
-            " CAST(:rh AS bytea[]), CAST(:ph AS bytea[]), CAST(:eh AS bytea[]))"
-            " AS u(o, i, s, y, pr, su, j, tm, r, oc, rh, ph, eh)"
-        ),
-        params
-        | {
-            "o": [e.offset for e in entries],
-            "i": [e.event_id for e in entries],
-            "s": [e.source for e in entries],
-            "y": [e.event_type for e in entries],
-            "pr": [e.producer for e in entries],
-            "su": [e.subject_id for e in entries],
-            "j": [e.jurisdiction for e in entries],
-            "tm": [e.event_time for e in entries],
-            "r": [",".join(e.recipients) for e in entries],
-            "oc": [e.outcome for e in entries],
-            "rh": [e.record_sha256 for e in entries],
-            "ph": [prev for prev, _ in links],
-            "eh": [digest for _, digest in links],
-        },
-    )
+    rows = [
+        (
+            e.topic,
+            e.partition,
+            e.offset,
+            e.event_id,
+            e.source,
+            e.event_type,
+            e.producer,
+            e.subject_id,
+            e.jurisdiction,
+            e.event_time,
+            list(e.recipients),
+            e.outcome,
+            e.record_sha256,
+            prev,
+            digest,
+        )
+        for e, (prev, digest) in zip(entries, links, strict=True)
+    ]
+    bulk_insert(conn, "haven_core.audit_ledger", LEDGER_COLUMNS, rows)
 
 
 def _insert_archive(
     conn: Connection, params: dict[str, object], batch: Sequence[tuple[LoggedEvent, bytes]]
 ) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO haven_core.log_archive"
-            " (topic, partition, log_offset, record_key, record_value)"
-            " SELECT :t, :p, * FROM unnest(CAST(:o AS bigint[]), CAST(:k AS bytea[]),"
-            " CAST(:v AS bytea[]))"
-        ),
-        params
-        | {
-            "o": [logged.offset for logged, _ in batch],
-            "k": [record_key(logged) for logged, _ in batch],
-            "v": [value for _, value in batch],
-        },
-    )
+    topic, partition = params["t"], params["p"]
+    rows = [(topic, partition, e.offset, record_key(e), value) for e, value in batch]
+    bulk_insert(conn, "haven_core.log_archive", ARCHIVE_COLUMNS, rows)

@@ -40,6 +40,10 @@ from projectors.readmodels.sdk import EventView
 
 IDENTIFIED = VictimIdentified.event_type
 STATISTICS = AgencyProfile(STATS_SCHEMA, "auditor", "ZZ")
+#: Routes that read and erase rows of their own subject only.
+SUBJECT_ROUTES = frozenset(
+    t.event_type for t in (ConsentGranted, ConsentWithdrawn, ConsentExpired, RecordRectified)
+)
 
 
 class Applier:
@@ -62,9 +66,24 @@ class Applier:
         }
 
     def apply(self, logged: LoggedEvent) -> None:
-        """Apply one event (the caller has dropped duplicates)."""
+        """Apply one event (the caller has dropped duplicates).
+
+        Shareable events are decided in memory; the other routes may read what
+        earlier events of the batch wrote, so what was collected is written first.
+        """
         self.scope.batch_events[logged.offset] = logged
-        route = self._routes.get(logged.event.type, self._shareable)
+        route = self._routes.get(logged.event.type)
+        if route is None:
+            self._shareable(logged)
+            return
+        # A subject's consent or rectification reads and erases only that subject's rows.
+        subject = logged.subject
+        if (
+            subject is None
+            or subject in self.scope.dirty
+            or logged.event.type not in SUBJECT_ROUTES
+        ):
+            self.scope.flush()
         route(logged)
 
     # -- system events -------------------------------------------------
@@ -140,14 +159,9 @@ class Applier:
         if producer is not None:
             agencies.setdefault(producer.id, producer)
         deliveries = sorted(decider.decide(facts, state.consent, agencies).items())
-        for agency_id, _delivery in deliveries:
-            self.scope.ensure_schema(agency_id)
-        self.scope.stats_conn()
-        # Writes only from here: pipelined, one round trip for the whole event.
-        with self.scope.pipeline():
-            for agency_id, delivery in deliveries:
-                self.deliver(logged, agencies[agency_id], delivery, state)
-            self._statistics(logged)
+        for agency_id, delivery in deliveries:
+            self.deliver(logged, agencies[agency_id], delivery, state)
+        self._statistics(logged)
 
     def deliver(
         self, logged: LoggedEvent, agency: AgencyProfile, delivery: Delivery, state: SubjectState
@@ -173,10 +187,11 @@ class Applier:
         """Call every projector handler of the event with the agency's view."""
         data = {k: _bound(v, logged.event.id, k) for k, v in logged.data.items() if k in fields}
         view = self._view(logged, agency, data, bases)
-        conn = self.scope.conn_for(agency.id)
+        self.scope.dirty.add(view.subject_id)
+        rows = self.scope.rows_for(agency.id)
         for projector, handler in self.scope.registry.handlers(logged.event.type):
             if projector.runs_for(agency.agency_type):
-                handler(conn, view)
+                handler(rows, view)
 
     def _statistics(self, logged: LoggedEvent) -> None:
         handlers = [
@@ -186,9 +201,10 @@ class Applier:
             return
         data = {k: v for k, v in logged.data.items() if not is_sealed(v)}
         view = self._view(logged, STATISTICS, data, frozenset({"statistics"}))
-        conn = self.scope.stats_conn()
+        self.scope.dirty.add(view.subject_id)
+        rows = self.scope.stats_rows()
         for _projector, handler in handlers:
-            handler(conn, view)
+            handler(rows, view)
 
     def _view(
         self,

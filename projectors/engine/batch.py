@@ -8,23 +8,23 @@ retained deliveries).  Subject states are loaded once and saved at the end.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Table, text
 
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, Recipients
 from projectors.consent.subject_state import SubjectState
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
+from projectors.engine.bookkeeping import REFUSALS, RETAINED, Bookkeeping
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
 from projectors.engine.holdings import HoldingsBuffer
 from projectors.log import LoggedEvent
-from projectors.readmodels.sdk import EventView, ProjectorRegistry
+from projectors.readmodels.changes import Pending, RowKey, Rows
+from projectors.readmodels.sdk import EventView, Projector, ProjectorRegistry
+from projectors.readmodels.writer import flush_rows
 
 
 @dataclass
@@ -57,6 +57,15 @@ class BatchScope:
     holdings: HoldingsBuffer = field(default_factory=HoldingsBuffer)
     #: Events of this batch by offset (the archive holds them only once it commits).
     batch_events: dict[int, LoggedEvent] = field(default_factory=dict)
+    #: Read-model row changes of every schema, written by :meth:`flush`.
+    changes: dict[RowKey, Pending] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
+    #: The engine's own records (refusals, receipts...), written by :meth:`flush`.
+    books: Bookkeeping = field(default_factory=Bookkeeping)
+    #: Subjects with rows or receipts collected since the last flush.
+    dirty: set[str] = field(default_factory=set)
+    #: Events of earlier batches read from the archive in this one, by offset.
+    archived: dict[int, LoggedEvent] = field(default_factory=dict)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def state(self, subject: str | None) -> SubjectState:
@@ -89,10 +98,41 @@ class BatchScope:
         self.registry.create_tables(self.conn_for(agency_id, ensure=False))
         self.ready_schemas.add(schema)
 
-    def pipeline(self) -> AbstractContextManager[Any]:
-        """psycopg pipeline mode: queued writes, one sync at the end (no reads inside)."""
-        raw: Any = self.conn.connection.driver_connection
-        return raw.pipeline() if hasattr(raw, "pipeline") else nullcontext()
+    def flush(self) -> None:
+        """Write everything collected so far: holdings, bookkeeping, read-model rows.
+
+        Runs when the batch ends and before anything reads what it wrote (an
+        erasure, a grant's sharing, a rectification), so that a withdrawal
+        erases the rows of earlier events of the batch and none of later ones.
+        """
+        self.dirty.clear()
+        self.holdings.flush(self.conn)
+        self.books.flush(self.conn)
+        mapped = self.conn.get_execution_options().get("schema_translate_map")
+        flush_rows(self.conn, self.changes, self.tables, self.registry)
+        # Refreshing maps the connection to each schema written: put back what the caller had.
+        self.conn.execution_options(schema_translate_map=mapped)
+
+    def discard(self) -> None:
+        """Forget what was collected and not flushed (a rolled-back event)."""
+        self.changes.clear()
+        self.books.rows.clear()
+        self.holdings.pending.clear()
+        self.dirty.clear()
+
+    def consent_based(self) -> list[Projector]:
+        """The projectors whose rows about a subject its consent governs."""
+        return [p for p in self.registry if p.consent_based]
+
+    def rows_for(self, agency_id: str) -> Rows:
+        """The row collector of the agency's schema (created on first use)."""
+        self.ensure_schema(agency_id)
+        return Rows(self.changes, self.tables, schema_name(agency_id))
+
+    def stats_rows(self) -> Rows:
+        """The row collector of ``haven_stats``."""
+        self.stats_conn()
+        return Rows(self.changes, self.tables, STATS_SCHEMA)
 
     def stats_conn(self) -> Connection:
         """The batch connection rendering statistics projectors into ``haven_stats``."""
@@ -126,20 +166,8 @@ class BatchScope:
     def note_refusal(self, logged: LoggedEvent, reason: str) -> None:
         """Audit trail row plus the producer's ``refusals`` read model (ids and reason)."""
         event = logged.event
-        self.conn.execute(
-            text(
-                "INSERT INTO haven_core.refusals"
-                " (event_id, source, producer, subject_id, event_type, reason)"
-                " VALUES (:i, :s, :p, :subj, :t, :r) ON CONFLICT DO NOTHING"
-            ),
-            {
-                "i": event.id,
-                "s": event.source,
-                "p": logged.producer,
-                "subj": logged.subject,
-                "t": event.type,
-                "r": reason,
-            },
+        self.books.add(
+            REFUSALS, event.id, event.source, logged.producer, logged.subject, event.type, reason
         )
         producer = self.profile(logged.producer)
         refusals = self.registry.refusals()
@@ -156,25 +184,14 @@ class BatchScope:
             data={},
             position=(self.context.partition, logged.offset),
         )
-        refusals.record(self.conn_for(producer.id), view, reason)
+        refusals.record(self.rows_for(producer.id), view, reason)
 
     def retain(self, logged: LoggedEvent, agency_id: str, delivery: Delivery) -> None:
         """Keep a rule-3 delivery so erasure can rebuild what the law lets stay."""
         body = logged.event.to_cloudevent()
         body["data"] = logged.data  # whole, still sealed: the model must parse on rebuild
-        self.conn.execute(
-            text(
-                "INSERT INTO haven_core.retained_deliveries"
-                " (subject_id, agency_id, event, fields, bases, partition, log_offset)"
-                " VALUES (:s, :a, CAST(:e AS jsonb), :f, :b, :p, :o)"
-            ),
-            {
-                "s": logged.subject,
-                "a": agency_id,
-                "e": json.dumps(body, default=str),
-                "f": sorted(delivery.lawful_fields),
-                "b": sorted(delivery.lawful_bases),
-                "p": self.context.partition,
-                "o": logged.offset,
-            },
+        fields, bases = sorted(delivery.lawful_fields), sorted(delivery.lawful_bases)
+        partition = self.context.partition
+        self.books.add(
+            RETAINED, logged.subject, agency_id, body, fields, bases, partition, logged.offset
         )

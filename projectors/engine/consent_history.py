@@ -8,12 +8,10 @@ serves it as ISO/IEC TS 27560-style consent records (docs/survivor-rights.md).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import text
-
 from projectors.engine.batch import BatchScope
+from projectors.engine.bookkeeping import CONSENT_RECORDS
 from projectors.log import LoggedEvent
 
 
@@ -23,21 +21,15 @@ def record_consent(
     """Keep one accepted consent event (``granted``, ``withdrawn``, ``expired``)."""
     record = {**logged.data, **(extra or {})}
     context = scope.context
-    scope.conn.execute(
-        text(
-            "INSERT INTO haven_core.consent_records (topic, partition, log_offset, subject_id,"
-            " event_id, kind, producer, at, record) VALUES (:t, :p, :o, :s, :e, :k, :pr, :at,"
-            " CAST(:r AS jsonb)) ON CONFLICT DO NOTHING"
-        ),
-        {
-            "t": context.topic,
-            "p": context.partition,
-            "o": logged.offset,
-            "s": logged.subject,
-            "e": logged.event.id,
-            "k": kind,
-            "pr": logged.producer,
-            "at": logged.event.time,
-            "r": json.dumps(record, sort_keys=True),
-        },
+    scope.books.add(
+        CONSENT_RECORDS,
+        context.topic,
+        context.partition,
+        logged.offset,
+        logged.subject,
+        logged.event.id,
+        kind,
+        logged.producer,
+        logged.event.time,
+        record,
     )

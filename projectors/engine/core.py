@@ -7,7 +7,6 @@ docs/engine.md "Batches, positions, fencing".
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
+from infra.bulk import Columns, bulk_insert
 from projectors.audit.ledger import record_batch
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.apply import Applier
@@ -28,6 +28,14 @@ from projectors.policy.model import Policy
 from projectors.readmodels.sdk import ProjectorRegistry
 
 logger = logging.getLogger("haven.engine")
+APPLIED: Columns = (
+    ("topic", "text"),
+    ("partition", "int"),
+    ("source", "text"),
+    ("event_id", "text"),
+)
+STATES: Columns = (("subject_id", "text"), ("state", "jsonb"))
+STATES_UPSERT = "ON CONFLICT (subject_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()"
 
 
 @dataclass
@@ -87,6 +95,10 @@ class EngineCore:
         except Exception as error:
             if connection_lost(error):
                 raise
+            import os
+
+            if os.environ.get("HAVEN_DEBUG_RAISE"):
+                raise
             logger.warning(
                 "engine batch failed; applying it event by event",
                 extra={"partition": partition, "error": type(error).__name__},
@@ -141,7 +153,7 @@ class EngineCore:
         parking = Parking(scope, Applier(scope), held, isolate=isolate)
         done = [event for event in fresh if parking.apply(event)]
         save(conn, topic, partition, done, scope.states)
-        scope.holdings.flush(conn)
+        scope.flush()
         batch = [(event, record.value) for event, record in zip(logged, records, strict=True)]
         applied = {event.offset for event in fresh}
         record_batch(
@@ -193,27 +205,7 @@ def save(
     states: dict[str, SubjectState],
 ) -> None:
     """Record ``fresh`` as applied and store the subject states."""
-    if fresh:
-        conn.execute(
-            text(
-                "INSERT INTO haven_core.applied_events (topic, partition, source, event_id)"
-                " SELECT :t, :p, * FROM unnest(CAST(:s AS text[]), CAST(:i AS text[]))"
-                " ON CONFLICT DO NOTHING"
-            ),
-            {
-                "t": topic,
-                "p": partition,
-                "s": [e.event.source for e in fresh],
-                "i": [e.event.id for e in fresh],
-            },
-        )
-    states = {subject: state for subject, state in states.items() if subject}
-    if states:
-        conn.execute(
-            text(
-                "INSERT INTO haven_core.subject_states (subject_id, state)"
-                " SELECT * FROM unnest(CAST(:s AS text[]), CAST(:d AS jsonb[]))"
-                " ON CONFLICT (subject_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()"
-            ),
-            {"s": list(states), "d": [json.dumps(st.to_json()) for st in states.values()]},
-        )
+    applied = [(topic, partition, e.event.source, e.event.id) for e in fresh]
+    bulk_insert(conn, "haven_core.applied_events", APPLIED, applied, "ON CONFLICT DO NOTHING")
+    rows = [(subject, state.to_json()) for subject, state in states.items() if subject]
+    bulk_insert(conn, "haven_core.subject_states", STATES, rows, STATES_UPSERT)

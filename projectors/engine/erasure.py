@@ -30,6 +30,7 @@ from projectors.keys.destruction import (
     mark_destroyed,
 )
 from projectors.log import LoggedEvent
+from projectors.readmodels.erasing import count_rows, erase_rows
 
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
 NOT_HONOURED = (
@@ -83,9 +84,7 @@ class Erasure:
     def _erase_statistics(self, subject: str) -> None:
         """Statistics facts go with an ``all`` withdrawal too (the stricter reading)."""
         if self.scope.registry.statistics():
-            conn = self.scope.stats_conn()
-            for projector in self.scope.registry.statistics():
-                projector.erase(conn, subject)
+            erase_rows(self.scope.stats_conn(), self.scope.registry.statistics(), subject)
 
     def expired(self, logged: LoggedEvent) -> None:
         """``haven.consent.expired.v1``: that grant ends, like a ``consent_ids`` withdrawal."""
@@ -157,6 +156,7 @@ class Erasure:
         write_receipt(self.scope, logged, "*", "*", cause, (0, 0, []), key)
         self.scope.counts["erasures"] += 1
         if key.action == "scheduled" and self.scope.settings.erasure_hold_s <= 0:
+            self.scope.flush()  # the receipts the destruction marks
             due = DueErasure(logged.event.id, subject, state.max_epoch)
             self.scope.destroyed_kids += destroy_subject_epochs(self.scope.conn, due)
 
@@ -165,13 +165,15 @@ class Erasure:
     ) -> tuple[dict[str, int], dict[str, int], list[str]]:
         subject = str(logged.subject)
         conn = self.scope.conn_for(agency_id)
-        consent_based = [p for p in self.scope.registry if p.consent_based]
-        erased = {p.name: p.erase(conn, subject) for p in consent_based}
+        consent_based = self.scope.consent_based()
+        erased = erase_rows(conn, consent_based, subject)
         self.scope.holdings.drop(self.scope.conn, subject, agency_id)
         state.holders.pop(agency_id, None)
         rebuilt, bases = self._rebuild(logged, state, agency_id)
+        if rebuilt:
+            self.scope.flush()  # the rebuilt rows, to count them
         # Nothing rebuilt: every row about the subject was just deleted, none can be left.
-        kept = {p.name: p.count(conn, subject) if rebuilt else 0 for p in consent_based}
+        kept = count_rows(conn, consent_based, subject) if rebuilt else dict.fromkeys(erased, 0)
         if not sum(kept.values()):
             state.seen_by.discard(agency_id)
         return erased, kept, bases

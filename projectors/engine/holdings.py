@@ -17,7 +17,25 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from infra.bulk import Columns, bulk_insert
+
 Key = tuple[str, str, str, int, int]  # subject, agency, topic, partition, offset
+COLUMNS: Columns = (
+    ("subject_id", "text"),
+    ("agency_id", "text"),
+    ("topic", "text"),
+    ("partition", "int"),
+    ("log_offset", "bigint"),
+    ("event_id", "text"),
+    ("event_type", "text"),
+    ("fields", "text[]"),
+    ("bases", "text[]"),
+    ("held_since", "timestamptz"),
+)
+UPSERT = (
+    "ON CONFLICT (subject_id, agency_id, topic, partition, log_offset) DO UPDATE"
+    " SET fields = EXCLUDED.fields, bases = EXCLUDED.bases"
+)
 
 
 @dataclass(frozen=True)
@@ -55,33 +73,23 @@ class HoldingsBuffer:
         """Write every pending holding (one statement)."""
         if not self.pending:
             return
-        rows = list(self.pending.values())
+        rows = [
+            (
+                h.subject_id,
+                h.agency_id,
+                h.topic,
+                h.partition,
+                h.offset,
+                h.event_id,
+                h.event_type,
+                h.fields,
+                h.bases,
+                h.held_since,
+            )
+            for h in self.pending.values()
+        ]
         self.pending.clear()
-        conn.execute(
-            text(
-                "INSERT INTO haven_core.holdings (subject_id, agency_id, topic, partition,"
-                " log_offset, event_id, event_type, fields, bases, held_since)"
-                " SELECT s, a, t, p, o, e, y, string_to_array(f, ','), string_to_array(b, ','), h"
-                " FROM unnest(CAST(:s AS text[]), CAST(:a AS text[]), CAST(:t AS text[]),"
-                " CAST(:p AS int[]), CAST(:o AS bigint[]), CAST(:e AS text[]),"
-                " CAST(:y AS text[]), CAST(:f AS text[]), CAST(:b AS text[]),"
-                " CAST(:h AS timestamptz[])) AS u(s, a, t, p, o, e, y, f, b, h)"
-                " ON CONFLICT (subject_id, agency_id, topic, partition, log_offset) DO UPDATE"
-                " SET fields = EXCLUDED.fields, bases = EXCLUDED.bases"
-            ),
-            {
-                "s": [r.subject_id for r in rows],
-                "a": [r.agency_id for r in rows],
-                "t": [r.topic for r in rows],
-                "p": [r.partition for r in rows],
-                "o": [r.offset for r in rows],
-                "e": [r.event_id for r in rows],
-                "y": [r.event_type for r in rows],
-                "f": [",".join(sorted(r.fields)) for r in rows],
-                "b": [",".join(sorted(r.bases)) for r in rows],
-                "h": [r.held_since for r in rows],
-            },
-        )
+        bulk_insert(conn, "haven_core.holdings", COLUMNS, rows, UPSERT)
 
     def drop(self, conn: Connection, subject_id: str, agency_id: str) -> None:
         """The agency holds nothing of the subject any more (an erasure)."""

@@ -22,7 +22,6 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.apply import Applier, highest_epoch
 from projectors.engine.batch import BatchScope
-from projectors.engine.holdings import Holding, Key
 from projectors.log import LoggedEvent
 
 logger = logging.getLogger("haven.engine")
@@ -74,7 +73,6 @@ class _Snapshot:
     ready: set[str]
     destroyed: int
     counts: Counter[str]
-    holdings: dict[Key, Holding]
 
     @classmethod
     def take(cls, scope: BatchScope, subject: str) -> _Snapshot:
@@ -85,7 +83,6 @@ class _Snapshot:
             set(scope.ready_schemas),
             len(scope.destroyed_kids),
             Counter(scope.counts),
-            dict(scope.holdings.pending),
         )
 
     def restore(self, scope: BatchScope, offset: int) -> None:
@@ -99,8 +96,8 @@ class _Snapshot:
         scope.counts.update(self.counts)
         scope.delivered.pop(offset, None)
         scope.refused.discard(offset)
-        # Holdings flushed inside the savepoint were rolled back with it: pending again.
-        scope.holdings.pending = dict(self.holdings)
+        # Whatever the event collected and did not write goes with it.
+        scope.discard()
         scope.batch_events.pop(offset, None)
 
 
@@ -145,12 +142,16 @@ class Parking:
         return True
 
     def _isolated(self, logged: LoggedEvent, subject: str) -> Exception | None:
+        # Written before the savepoint, so that a rollback loses only this event's changes;
+        # the event's own are written inside it, so that a failing write parks it.
+        self.scope.flush()
         snapshot = _Snapshot.take(self.scope, subject)
         failure: Exception | None = None
         for _ in range(ATTEMPTS):
             try:
                 with self.scope.conn.begin_nested():
                     self.applier.apply(logged)
+                    self.scope.flush()
                 return None
             except Exception as error:
                 if connection_lost(error):

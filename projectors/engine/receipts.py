@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
-
 from projectors.engine.batch import BatchScope
+from projectors.engine.bookkeeping import NOTICES, RECEIPTS
 from projectors.log import LoggedEvent
 
 NOTICE_TYPE = "haven.erasure.notice.v1"
@@ -38,27 +36,22 @@ def write_receipt(
 ) -> None:
     """One receipt row (``*``/``*`` is the withdrawal's summary row)."""
     erased, retained, bases = counts
-    scope.conn.execute(
-        text(
-            "INSERT INTO haven_core.erasure_receipts (withdrawal_event_id, subject_id, agency_id,"
-            " projector, cause, rows_erased, rows_retained, retained_bases, key_action,"
-            " key_reason, key_due_at, backup_horizon) VALUES (:w, :s, :a, :p, :c, :e, :r, :b,"
-            " :k, :kr, :kd, :h) ON CONFLICT DO NOTHING"
-        ),
-        {
-            "w": logged.event.id,
-            "s": logged.subject,
-            "a": agency_id,
-            "p": projector,
-            "c": cause,
-            "e": erased,
-            "r": retained,
-            "b": bases,
-            "k": key.action,
-            "kr": key.reason,
-            "kd": key.due_at,
-            "h": scope.settings.backup_horizon,
-        },
+    horizon = scope.settings.backup_horizon
+    scope.dirty.add(str(logged.subject))  # a later grant may cancel its key destruction
+    scope.books.add(
+        RECEIPTS,
+        logged.event.id,
+        logged.subject,
+        agency_id,
+        projector,
+        cause,
+        erased,
+        retained,
+        bases,
+        key.action,
+        key.reason,
+        key.due_at,
+        horizon,
     )
 
 
@@ -95,11 +88,5 @@ def insert_notice(
     """Queue one notice about ``logged`` for the agency (ids and counts only)."""
     identifier = notice_id(logged.event.id, agency_id)
     payload = {"notice_id": identifier, **payload}
-    scope.conn.execute(
-        text(
-            "INSERT INTO haven_core.notice_outbox (notice_id, agency_id, subject_id, payload)"
-            " VALUES (:n, :a, :s, CAST(:p AS jsonb)) ON CONFLICT DO NOTHING"
-        ),
-        {"n": identifier, "a": agency_id, "s": logged.subject, "p": json.dumps(payload)},
-    )
+    scope.books.add(NOTICES, identifier, agency_id, logged.subject, payload)
     scope.counts["notices"] += 1

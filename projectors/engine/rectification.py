@@ -27,6 +27,7 @@ from projectors.engine.corrections import insert_rectification, rectification_no
 from projectors.engine.sharing import IDENTIFIED, Project, by_agency, rebuild_agency
 from projectors.engine.subject_record import corrected, corrections, events_at, record_events
 from projectors.log import LoggedEvent
+from projectors.readmodels.erasing import erase_rows
 
 RECTIFIABLE_TYPES = frozenset(model.event_type for model in RECTIFIABLE)
 
@@ -153,9 +154,7 @@ class Rectifier:
         statistics = self.scope.registry.statistics()
         if not statistics:
             return
-        conn = self.scope.stats_conn()
-        for projector in statistics:
-            projector.erase(conn, subject)
+        erase_rows(self.scope.stats_conn(), statistics, subject)
         fixes = corrections(self.scope, subject)
         for logged in record_events(self.scope, subject, state.record_from):
             event = corrected(logged, fixes)

@@ -110,6 +110,7 @@ def _retry_partition(
         else:
             _history(conn, topic, partition, logged, "parked_again")
     save(conn, topic, partition, applied, scope.states)
+    scope.flush()
     scope.counts["retried"] = len(parked) - len(parking.offsets) - scope.counts["duplicates"]
     scope.counts["still_parked"] = len(parking.offsets)
     return scope.counts
@@ -125,7 +126,7 @@ def _forget_parking_note(scope: BatchScope, logged: LoggedEvent) -> None:
     )
     refusals = scope.registry.refusals()
     if refusals is not None and scope.profile(logged.producer) is not None:
-        refusals.forget(scope.conn_for(logged.producer), logged.event.id)
+        refusals.forget(scope.rows_for(logged.producer), logged.event.id)
 
 
 def _resolve(

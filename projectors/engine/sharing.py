@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import text
-
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, EventFacts
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.batch import BatchScope
+from projectors.engine.bookkeeping import GRANT_RECEIPTS
 from projectors.engine.holdings import Holding
 from projectors.engine.subject_record import (
     Correction,
@@ -29,6 +28,7 @@ from projectors.engine.subject_record import (
     record_events,
 )
 from projectors.log import LoggedEvent
+from projectors.readmodels.erasing import erase_rows
 
 IDENTIFIED = "haven.victim.identified.v1"
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
@@ -70,10 +70,7 @@ def rebuild_agency(
     if not held:
         return
     subject = next(iter(held.values())).subject_id
-    conn = scope.conn_for(agency.id)
-    for projector in scope.registry:
-        if projector.consent_based:
-            projector.erase(conn, subject)
+    erase_rows(scope.conn_for(agency.id), scope.consent_based(), subject)
     events = events_at(scope, held)
     for offset in sorted(held):
         event = corrected(events[offset], fixes)
@@ -167,18 +164,12 @@ class GrantSharing:
 def _receipt(
     scope: BatchScope, grant_event: LoggedEvent, consent_id: str, agency_id: str, shared: int
 ) -> None:
-    scope.conn.execute(
-        text(
-            "INSERT INTO haven_core.grant_receipts (grant_event_id, subject_id, consent_id,"
-            " agency_id, events_shared, granted_at) VALUES (:g, :s, :c, :a, :n, :t)"
-            " ON CONFLICT DO NOTHING"
-        ),
-        {
-            "g": grant_event.event.id,
-            "s": grant_event.subject,
-            "c": consent_id,
-            "a": agency_id,
-            "n": shared,
-            "t": grant_event.event.time,
-        },
+    scope.books.add(
+        GRANT_RECEIPTS,
+        grant_event.event.id,
+        grant_event.subject,
+        consent_id,
+        agency_id,
+        shared,
+        grant_event.event.time,
     )

@@ -33,6 +33,7 @@ def events_at(scope: BatchScope, offsets: Iterable[int]) -> dict[int, LoggedEven
     """The events at these offsets of the batch's partition (batch first, then archive)."""
     wanted = set(offsets)
     found = {o: scope.batch_events[o] for o in wanted if o in scope.batch_events}
+    found |= {o: scope.archived[o] for o in wanted - set(found) if o in scope.archived}
     missing = sorted(wanted - set(found))
     if missing:
         rows = scope.conn.execute(
@@ -42,7 +43,9 @@ def events_at(scope: BatchScope, offsets: Iterable[int]) -> dict[int, LoggedEven
             ),
             {"t": scope.context.topic, "p": scope.context.partition, "o": missing},
         )
-        found |= {row[0]: parse_record(LogRecord(row[0], bytes(row[1]))) for row in rows}
+        fetched = {row[0]: parse_record(LogRecord(row[0], bytes(row[1]))) for row in rows}
+        scope.archived.update(fetched)  # the archive never changes: read each record once
+        found |= fetched
     return found
 
 

@@ -1,5 +1,6 @@
 """Read models: the projector SDK, the registry, built-ins, indicators and custom ones."""
 
+from projectors.readmodels.changes import Rows
 from projectors.readmodels.sdk import (
     EventView,
     Projector,
@@ -8,4 +9,11 @@ from projectors.readmodels.sdk import (
     RefusalRecorder,
 )
 
-__all__ = ["EventView", "Projector", "ProjectorError", "ProjectorRegistry", "RefusalRecorder"]
+__all__ = [
+    "EventView",
+    "Projector",
+    "ProjectorError",
+    "ProjectorRegistry",
+    "RefusalRecorder",
+    "Rows",
+]

@@ -12,12 +12,11 @@ keyed by ``subject_id``, so erasure needs no code.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Executable, MetaData
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, insert
+from sqlalchemy import Connection, MetaData
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 
 from events.types import (
     PlacementStarted,
@@ -26,7 +25,7 @@ from events.types import (
     RiskAssessed,
     VictimIdentified,
 )
-from projectors.readmodels.builtin._common import bind, upsert
+from projectors.readmodels.changes import Rows
 from projectors.readmodels.sdk import EventView, Projector
 
 MIN_CELL = 5
@@ -60,10 +59,10 @@ class Indicators(Projector):
         ProtectiveOrderRevoked.event_type: "on_order_revoked",
     }
 
-    def _upsert(self, conn: Connection, subject_id: str, **values: Any) -> None:
-        upsert(conn, self.facts, {"subject_id": subject_id}, values)
+    def _upsert(self, rows: Rows, subject_id: str, **values: Any) -> None:
+        rows.upsert(self.facts, {"subject_id": subject_id}, values)
 
-    def on_identified(self, conn: Connection, event: EventView) -> None:
+    def on_identified(self, rows: Rows, event: EventView) -> None:
         """The first identification fixes where and when; later ones refresh the facts."""
         values: dict[str, Any] = {"jurisdiction": event.jurisdiction}
         for name in ("identified_at",):
@@ -72,50 +71,31 @@ class Indicators(Projector):
         for name in ("exploitation_types", "is_minor"):
             if event.sees(name):
                 values[name] = event.get(name)
-        self._upsert(conn, event.subject_id, **values)
+        self._upsert(rows, event.subject_id, **values)
 
-    def _first(self, conn: Connection, event: EventView, column: str, field: str) -> None:
+    def _first(self, rows: Rows, event: EventView, column: str, field: str) -> None:
         at = event.timestamp(field) or event.time
-        conn.execute(_first_statement(column), {"p_subject_id": event.subject_id, "p_at": at})
+        rows.upsert(self.facts, {"subject_id": event.subject_id}, least={column: at})
 
-    def on_risk(self, conn: Connection, event: EventView) -> None:
+    def on_risk(self, rows: Rows, event: EventView) -> None:
         """The first risk assessment counts for the 72-hour indicator."""
-        self._first(conn, event, "first_risk_at", "assessed_at")
+        self._first(rows, event, "first_risk_at", "assessed_at")
 
-    def on_placement(self, conn: Connection, event: EventView) -> None:
+    def on_placement(self, rows: Rows, event: EventView) -> None:
         """The first placement counts for the time-to-protection indicator."""
-        self._first(conn, event, "first_placement_at", "started_at")
+        self._first(rows, event, "first_placement_at", "started_at")
 
-    def _orders(self, conn: Connection, event: EventView, change: int) -> None:
-        conn.execute(_ORDERS, {"p_subject_id": event.subject_id, "p_change": change})
+    def _orders(self, rows: Rows, event: EventView, change: int) -> None:
+        rows.upsert(self.facts, {"subject_id": event.subject_id}, add={"open_orders": change})
 
-    def on_order_issued(self, conn: Connection, event: EventView) -> None:
+    def on_order_issued(self, rows: Rows, event: EventView) -> None:
         """One more order not revoked."""
-        self._orders(conn, event, 1)
+        self._orders(rows, event, 1)
 
-    def on_order_revoked(self, conn: Connection, event: EventView) -> None:
-        """One order fewer."""
-        self._orders(conn, event, -1)
+    def on_order_revoked(self, rows: Rows, event: EventView) -> None:
+        """One order fewer (never below zero)."""
+        self._orders(rows, event, -1)
 
-
-FACTS = Indicators.facts
-
-
-@cache
-def _first_statement(column: str) -> Executable:
-    statement = insert(FACTS).values({"subject_id": bind("subject_id"), column: bind("at")})
-    earliest = sa.func.least(sa.func.coalesce(FACTS.c[column], bind("at")), bind("at"))
-    return statement.on_conflict_do_update(index_elements=["subject_id"], set_={column: earliest})
-
-
-_ORDERS = (
-    insert(FACTS)
-    .values(subject_id=bind("subject_id"), open_orders=sa.func.greatest(bind("change"), 0))
-    .on_conflict_do_update(
-        index_elements=["subject_id"],
-        set_={"open_orders": sa.func.greatest(FACTS.c.open_orders + bind("change"), 0)},
-    )
-)
 
 _CELLS = """
     WITH f AS (

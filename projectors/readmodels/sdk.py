@@ -1,11 +1,13 @@
 """The projector SDK: what a read model declares and what its handlers see.
 
 A projector declares its tables on its own ``MetaData`` (no schema: the
-engine renders them into each agency's schema with ``schema_translate_map``)
-and routes event types to short handlers.  A handler receives the recipient
-agency's connection and an :class:`EventView` holding only the fields the
-agency may see; personal fields in it are still sealed (``{"sealed": "v1",
-"kid": ..., "ct": ...}``) and are stored that way.
+engine renders them into each agency's schema) and routes event types to
+short handlers.  A handler receives a :class:`Rows` collector for the
+recipient agency's schema and an :class:`EventView` holding only the fields
+the agency may see; personal fields in it are still sealed (``{"sealed":
+"v1", "kid": ..., "ct": ...}``) and are stored that way.  Handlers declare
+row changes and never run SQL: the engine decides a whole batch in memory,
+then writes every row once, set-based (docs/adding-a-projector.md).
 
 Erasure is the default: :meth:`Projector.erase` deletes the subject's rows
 from every table with a ``subject_id`` column.  A projector with a table
@@ -23,6 +25,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from sqlalchemy import Connection, MetaData, Table, func, select
 
 from projectors.consent.ledger import AgencyProfile
+from projectors.readmodels.changes import Rows
 
 
 @dataclass(frozen=True)
@@ -60,17 +63,19 @@ class EventView:
         return name in self.data
 
 
-Handler = Callable[[Connection, EventView], None]
+Handler = Callable[[Rows, EventView], None]
+#: Primary keys written in one schema, by table name (see :meth:`Projector.refresh`).
+Written = Mapping[str, set[tuple[Any, ...]]]
 
 
 @runtime_checkable
 class RefusalRecorder(Protocol):
     """The read model the engine lists a producer's refused events in."""
 
-    def record(self, conn: Connection, event: EventView, reason: str) -> None:
+    def record(self, rows: Rows, event: EventView, reason: str) -> None:
         """Record one refused event in the producer's schema."""
 
-    def forget(self, conn: Connection, event_id: str) -> None:
+    def forget(self, rows: Rows, event_id: str) -> None:
         """Remove an event's entry (a parked event that a retry then applied)."""
 
 
@@ -82,7 +87,8 @@ class Projector:
     """Base class of every read model.
 
     Subclasses set ``name``, ``metadata`` and ``handles`` (event type to
-    method name) and write short handlers ``def on_x(self, conn, event)``.
+    method name) and write short handlers ``def on_x(self, rows, event)``
+    that declare row changes on ``rows`` (:class:`Rows`).
     ``consent_based = False`` marks a model that holds no consent-derived
     subject data (the producer's own refusals), which erasure leaves alone.
     ``agency_types`` limits the schemas it runs in; ``statistics = True``
@@ -115,6 +121,13 @@ class Projector:
     def subject_tables(self) -> Iterator[Table]:
         """Tables with a ``subject_id`` column (erased by default)."""
         return (t for t in self.tables() if "subject_id" in t.c)
+
+    def refresh(self, conn: Connection, written: Written) -> None:
+        """After a batch's rows are written: recompute derived columns, set-based.
+
+        ``conn`` renders into one schema, ``written`` names the rows written
+        there.  Optional; the default does nothing.
+        """
 
     def erase(self, conn: Connection, subject_id: str) -> int:
         """Delete every row about ``subject_id``; returns how many were deleted."""

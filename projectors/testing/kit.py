@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Table, text
 
 from events.sealing import bind_to_event, is_sealed
 from events.types import (
@@ -24,7 +24,9 @@ from events.types import (
     VictimIdentified,
 )
 from projectors.consent.ledger import AgencyProfile
+from projectors.readmodels.changes import Pending, RowKey, Rows
 from projectors.readmodels.sdk import EventView, Projector
+from projectors.readmodels.writer import flush_rows
 
 COORDINATOR = AgencyProfile("t_coord", "coordinator", "GR")
 
@@ -136,8 +138,11 @@ class ProjectorHarness:
                 for name, value in fields.items()
             },
         )
+        store: dict[RowKey, Pending] = {}
+        tables: dict[str, Table] = {}
+        handler(Rows(store, tables, self.schema), view)
         with self.engine.begin() as conn:
-            handler(self._mapped(conn), view)
+            flush_rows(conn, store, tables, [self.projector])
         return view
 
     def rows(self, table: str) -> list[dict[str, Any]]:

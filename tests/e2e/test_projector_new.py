@@ -13,17 +13,9 @@ pytestmark = pytest.mark.e2e
 
 HAVEN = Path(sys.executable).parent / "haven"
 REPO = Path(__file__).resolve().parents[2]
-FILLED = """        statement = insert(self.table).values(
-            subject_id=event.subject_id,
-            level=event.get("level"),
-            assessed_at=event.timestamp("assessed_at"),
-        )
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["subject_id"],
-                set_={"level": statement.excluded.level},
-            )
-        )
+FILLED = """        level = event.get("level")
+        values = {"level": level, "assessed_at": event.timestamp("assessed_at")}
+        rows.upsert(self.table, {"subject_id": event.subject_id}, values)
 """
 
 

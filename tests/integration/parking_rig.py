@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import MetaData
 
 from projectors.readmodels.builtin import builtin_projectors
+from projectors.readmodels.changes import Rows
 from projectors.readmodels.indicators import Indicators
 from projectors.readmodels.sdk import EventView, Projector, ProjectorRegistry
 
@@ -31,10 +32,8 @@ class Poison(Projector):
     def __init__(self) -> None:
         self.broken: set[str] = set()
 
-    def on_event(self, conn: Connection, event: EventView) -> None:
-        conn.execute(
-            sa.insert(self.table).values(event_id=event.event_id, subject_id=event.subject_id)
-        )
+    def on_event(self, rows: Rows, event: EventView) -> None:
+        rows.insert(self.table, {"event_id": event.event_id, "subject_id": event.subject_id})
         if event.subject_id in self.broken:
             raise RuntimeError("the probe is broken for this subject")
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 
 from events.types import PlacementEnded, PlacementStarted
-from projectors.readmodels.builtin._common import TS, upsert, visible
+from projectors.readmodels.builtin._common import TS, visible
+from projectors.readmodels.changes import Rows
 from projectors.readmodels.sdk import EventView, Projector
 
 
@@ -37,14 +38,14 @@ class Placements(Projector):
         PlacementEnded.event_type: "on_ended",
     }
 
-    def on_started(self, conn: Connection, event: EventView) -> None:
+    def on_started(self, rows: Rows, event: EventView) -> None:
         """An active placement."""
         values = visible(event, "shelter_agency", "placement_type", "child_friendly", "location")
         values |= {"started_at": event.timestamp("started_at"), "state": "active"}
         keys = {"placement_id": event.get("placement_id"), "subject_id": event.subject_id}
-        upsert(conn, self.table, keys, values)
+        rows.upsert(self.table, keys, values)
 
-    def on_ended(self, conn: Connection, event: EventView) -> None:
+    def on_ended(self, rows: Rows, event: EventView) -> None:
         """The placement ended (its start may not have been visible)."""
         values = {
             "ended_at": event.timestamp("ended_at"),
@@ -52,4 +53,4 @@ class Placements(Projector):
             "state": "ended",
         }
         keys = {"placement_id": event.get("placement_id"), "subject_id": event.subject_id}
-        upsert(conn, self.table, keys, values)
+        rows.upsert(self.table, keys, values)

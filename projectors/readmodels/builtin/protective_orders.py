@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, Connection, MetaData, Table
+from sqlalchemy import ColumnElement, MetaData, Table
 from sqlalchemy.dialects.postgresql import JSONB
 
 from events.types import ProtectiveOrderIssued, ProtectiveOrderRevoked
-from projectors.readmodels.builtin._common import TS, upsert, visible
+from projectors.readmodels.builtin._common import TS, visible
+from projectors.readmodels.changes import Rows
 from projectors.readmodels.sdk import EventView, Projector
 
 
@@ -39,20 +40,20 @@ class ProtectiveOrders(Projector):
         ProtectiveOrderRevoked.event_type: "on_revoked",
     }
 
-    def on_issued(self, conn: Connection, event: EventView) -> None:
+    def on_issued(self, rows: Rows, event: EventView) -> None:
         """Store the order with the fields the agency may see."""
         values = visible(event, "issuing_jurisdiction", "order_type", "recognized_in", "respondent")
         for name in ("valid_from", "valid_until", "issued_at"):
             if event.sees(name):
                 values[name] = event.timestamp(name)
         keys = {"order_id": event.get("order_id"), "subject_id": event.subject_id}
-        upsert(conn, self.table, keys, values)
+        rows.upsert(self.table, keys, values)
 
-    def on_revoked(self, conn: Connection, event: EventView) -> None:
+    def on_revoked(self, rows: Rows, event: EventView) -> None:
         """Mark the order revoked (a row appears even when the order itself was not seen)."""
         values = {"revoked_at": event.timestamp("revoked_at"), "revoke_reason": event.get("reason")}
         keys = {"order_id": event.get("order_id"), "subject_id": event.subject_id}
-        upsert(conn, self.table, keys, values)
+        rows.upsert(self.table, keys, values)
 
 
 def active_clause(table: Table, now: datetime) -> ColumnElement[bool]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, MetaData
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import MetaData
 
 from projectors.readmodels.builtin._common import TS
+from projectors.readmodels.changes import Rows
 from projectors.readmodels.sdk import EventView, Projector
 
 
@@ -27,21 +27,18 @@ class Refusals(Projector):
         sa.Column("producer", sa.Text, nullable=False),
     )
 
-    def record(self, conn: Connection, event: EventView, reason: str) -> None:
+    def record(self, rows: Rows, event: EventView, reason: str) -> None:
         """List one refused event in the producer's schema."""
-        conn.execute(
-            insert(self.table)
-            .values(
-                event_id=event.event_id,
-                subject_id=event.subject_id or None,
-                event_type=event.event_type,
-                reason=reason,
-                time=event.time,
-                producer=event.producer,
-            )
-            .on_conflict_do_nothing()
-        )
+        row = {
+            "event_id": event.event_id,
+            "subject_id": event.subject_id or None,
+            "event_type": event.event_type,
+            "reason": reason,
+            "time": event.time,
+            "producer": event.producer,
+        }
+        rows.insert(self.table, row)
 
-    def forget(self, conn: Connection, event_id: str) -> None:
+    def forget(self, rows: Rows, event_id: str) -> None:
         """Remove an event's entry (a parked event that a retry then applied)."""
-        conn.execute(sa.delete(self.table).where(self.table.c.event_id == event_id))
+        rows.delete(self.table, {"event_id": event_id})

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 
 from events.types import RiskAssessed
-from projectors.readmodels.builtin._common import TS, bind, upsert, visible
+from projectors.readmodels.builtin._common import TS, visible
+from projectors.readmodels.changes import Rows
 from projectors.readmodels.sdk import EventView, Projector
 
 URGENT = ("critical", "high")
@@ -34,19 +35,16 @@ class RiskRegister(Projector):
     )
     handles: ClassVar[dict[str, str]] = {RiskAssessed.event_type: "on_assessed"}
 
-    def on_assessed(self, conn: Connection, event: EventView) -> None:
+    def on_assessed(self, rows: Rows, event: EventView) -> None:
         """Add, refresh or remove the subject's entry."""
         level = event.get("level")
         if level is None:
             return  # the agency may not see the level: nothing to register
         if level not in URGENT:
-            conn.execute(_DELETE, {"p_subject_id": event.subject_id})
+            rows.delete(self.table, {"subject_id": event.subject_id})
             return
         values: dict[str, Any] = visible(event, "level", "factors", "immediate_needs", "notes")
         values["jurisdiction"] = event.jurisdiction
         values["review_by"] = event.day("review_by")
         values["assessed_at"] = event.timestamp("assessed_at")
-        upsert(conn, self.table, {"subject_id": event.subject_id}, values)
-
-
-_DELETE = RiskRegister.table.delete().where(RiskRegister.table.c.subject_id == bind("subject_id"))
+        rows.upsert(self.table, {"subject_id": event.subject_id}, values)

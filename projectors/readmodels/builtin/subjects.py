@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Executable, MetaData
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import Connection, MetaData
+from sqlalchemy.dialects.postgresql import JSONB
 
 from events.types import (
     PlacementEnded,
@@ -17,9 +16,10 @@ from events.types import (
     RiskAssessed,
     VictimIdentified,
 )
-from projectors.readmodels.builtin._common import TS, bind, params, visible
+from projectors.readmodels.builtin._common import TS, visible
 from projectors.readmodels.builtin.protective_orders import ProtectiveOrders
-from projectors.readmodels.sdk import EventView, Projector
+from projectors.readmodels.changes import Rows
+from projectors.readmodels.sdk import EventView, Projector, Written
 
 ORDERS = ProtectiveOrders.table
 
@@ -60,25 +60,24 @@ class Subjects(Projector):
     }
 
     def _save(
-        self, conn: Connection, event: EventView, values: dict[str, Any], ending: bool = False
+        self, rows: Rows, event: EventView, values: dict[str, Any], ending: bool = False
     ) -> None:
-        """Insert the row or update the given columns (``ending``: clear a placement)."""
-        statement = _save_statement(tuple(sorted(values)), ending)
-        bound = params(values) | {"p_subject_id": event.subject_id, "p_time": event.time}
-        if ending:
-            bound["p_ended"] = event.get("placement_id")
-        conn.execute(statement, bound)
+        """Insert the row or update the given columns (``ending``: clear that placement)."""
+        cleared = {"active_placement_id": event.get("placement_id")} if ending else {}
+        key = {"subject_id": event.subject_id}
+        latest = {"last_event_at": event.time}
+        rows.upsert(self.table, key, values, greatest=latest, clear_if=cleared)
 
-    def on_identified(self, conn: Connection, event: EventView) -> None:
+    def on_identified(self, rows: Rows, event: EventView) -> None:
         """Who was identified, where and when (visible fields only)."""
         names = ("nationality", "exploitation_types", "is_minor", "gender", "age_band")
         values = visible(event, *names, "languages", "personal")
         if event.sees("identified_at"):
             values["identified_at"] = event.timestamp("identified_at")
         values["identified_in"] = event.jurisdiction
-        self._save(conn, event, values)
+        self._save(rows, event, values)
 
-    def on_assessed(self, conn: Connection, event: EventView) -> None:
+    def on_assessed(self, rows: Rows, event: EventView) -> None:
         """The current risk level and needs."""
         values: dict[str, Any] = {}
         if event.sees("level"):
@@ -89,54 +88,40 @@ class Subjects(Projector):
             values["risk_assessed_at"] = event.timestamp("assessed_at")
         if event.sees("review_by"):
             values["review_by"] = event.day("review_by")
-        self._save(conn, event, values)
+        self._save(rows, event, values)
 
-    def on_placement_started(self, conn: Connection, event: EventView) -> None:
+    def on_placement_started(self, rows: Rows, event: EventView) -> None:
         """The placement becomes the active one."""
-        self._save(conn, event, {"active_placement_id": event.get("placement_id")})
+        self._save(rows, event, {"active_placement_id": event.get("placement_id")})
 
-    def on_placement_ended(self, conn: Connection, event: EventView) -> None:
+    def on_placement_ended(self, rows: Rows, event: EventView) -> None:
         """The active placement ends, if it is this one."""
-        self._save(conn, event, {}, ending=True)
+        self._save(rows, event, {}, ending=True)
 
-    def on_orders_changed(self, conn: Connection, event: EventView) -> None:
-        """Recount open orders on an existing row (orders alone create none)."""
-        conn.execute(_RECOUNT, {"p_subject_id": event.subject_id, "p_time": event.time})
+    def on_orders_changed(self, rows: Rows, event: EventView) -> None:
+        """Touch an existing row (orders alone create none); :meth:`refresh` recounts."""
+        rows.update(
+            self.table, {"subject_id": event.subject_id}, greatest={"last_event_at": event.time}
+        )
 
-
-def _open_orders() -> sa.ScalarSelect[int]:
-    """Orders of the subject in this schema not revoked (runs after the orders projector)."""
-    return (
-        sa.select(sa.func.count())
-        .select_from(ORDERS)
-        .where(ORDERS.c.subject_id == bind("subject_id"), ORDERS.c.revoked_at.is_(None))
-        .scalar_subquery()
-    )
+    def refresh(self, conn: Connection, written: Written) -> None:
+        """Recount open orders of the subjects written (after the orders are written)."""
+        subjects = sorted(key[0] for key in written.get(TABLE.name, ()))
+        if subjects:
+            conn.execute(_RECOUNT, {"s": subjects})
 
 
 TABLE = Subjects.table
+_OPEN = (
+    sa.select(sa.func.count())
+    .select_from(ORDERS)
+    .where(ORDERS.c.subject_id == TABLE.c.subject_id, ORDERS.c.revoked_at.is_(None))
+    .scalar_subquery()
+)
+#: Only rows whose count changed are rewritten.
 _RECOUNT = (
     TABLE.update()
-    .where(TABLE.c.subject_id == bind("subject_id"))
-    .values(
-        open_protective_orders=_open_orders(),
-        last_event_at=sa.func.greatest(TABLE.c.last_event_at, bind("time")),
-    )
+    .where(TABLE.c.subject_id.in_(sa.bindparam("s", expanding=True)))
+    .where(TABLE.c.open_protective_orders != _OPEN)
+    .values(open_protective_orders=_OPEN)
 )
-
-
-@cache
-def _save_statement(columns: tuple[str, ...], ending: bool) -> Executable:
-    row = {name: bind(name) for name in columns}
-    statement = insert(TABLE).values(
-        subject_id=bind("subject_id"),
-        last_event_at=bind("time"),
-        open_protective_orders=_open_orders(),
-        **row,
-    )
-    changes: dict[str, Any] = {name: statement.excluded[name] for name in columns}
-    changes["last_event_at"] = sa.func.greatest(TABLE.c.last_event_at, bind("time"))
-    if ending:
-        active = TABLE.c.active_placement_id
-        changes["active_placement_id"] = sa.case((active == bind("ended"), None), else_=active)
-    return statement.on_conflict_do_update(index_elements=["subject_id"], set_=changes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import MetaData
 
 from events.types import (
     PlacementEnded,
@@ -15,7 +15,8 @@ from events.types import (
     RiskAssessed,
     VictimIdentified,
 )
-from projectors.readmodels.builtin._common import TS, upsert
+from projectors.readmodels.builtin._common import TS
+from projectors.readmodels.changes import Rows
 from projectors.readmodels.sdk import EventView, Projector
 
 SHARED_TYPES = (
@@ -47,7 +48,7 @@ class Timeline(Projector):
     )
     handles: ClassVar[dict[str, str]] = dict.fromkeys(SHARED_TYPES, "on_event")
 
-    def on_event(self, conn: Connection, event: EventView) -> None:
+    def on_event(self, rows: Rows, event: EventView) -> None:
         """Record the event (a repeat changes nothing)."""
         partition, offset = event.position
         row = {
@@ -60,4 +61,4 @@ class Timeline(Projector):
             "partition": partition,
             "log_offset": offset,
         }
-        upsert(conn, self.table, row, {})
+        rows.insert(self.table, row)

@@ -16,11 +16,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, MetaData
-from sqlalchemy.dialects.postgresql import TIMESTAMP, insert
+from sqlalchemy import MetaData
+from sqlalchemy.dialects.postgresql import TIMESTAMP
 
 from events.types import RiskAssessed
-from projectors.readmodels import EventView, Projector
+from projectors.readmodels import EventView, Projector, Rows
 
 
 class $cls(Projector):
@@ -37,19 +37,12 @@ class $cls(Projector):
     )
     handles: ClassVar[dict[str, str]] = {RiskAssessed.event_type: "on_risk_assessed"}
 
-    def on_risk_assessed(self, conn: Connection, event: EventView) -> None:
+    def on_risk_assessed(self, rows: Rows, event: EventView) -> None:
         """Keep the latest risk level the agency may see."""
+        # Handlers declare row changes; the engine writes a whole batch at once.
         # Example (replace the raise with it, or with your own):
-        #   statement = insert(self.table).values(
-        #       subject_id=event.subject_id,
-        #       level=event.get("level"),
-        #       assessed_at=event.timestamp("assessed_at"),
-        #   )
-        #   conn.execute(statement.on_conflict_do_update(
-        #       index_elements=["subject_id"],
-        #       set_={"level": statement.excluded.level,
-        #             "assessed_at": statement.excluded.assessed_at},
-        #   ))
+        #   values = {"level": event.get("level"), "assessed_at": event.timestamp("assessed_at")}
+        #   rows.upsert(self.table, {"subject_id": event.subject_id}, values)
         raise NotImplementedError("fill in $cls.on_risk_assessed")
 ''')
 

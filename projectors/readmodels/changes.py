@@ -1,0 +1,166 @@
+"""Row changes as projector handlers declare them, collapsed per row in log order.
+
+A handler never runs SQL: it tells a :class:`Rows` collector what becomes of
+rows (upsert given columns by key, update an existing row, insert if
+absent, delete by key; a column may keep the greatest or least value seen,
+count up and down from zero, or be cleared when it holds a given value).
+Changes to one row within a batch fold into one :class:`Pending` change, so
+the engine writes each row once, set-based (``projectors.readmodels.writer``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict, Unpack
+
+from sqlalchemy import Table
+
+
+@dataclass(frozen=True)
+class ColumnOp:
+    """What happens to one column of an existing row.
+
+    ``kind``: ``set`` (to ``value``), ``greatest``/``least`` (with ``value``;
+    nulls ignored, as Postgres does), ``add`` (``max(old + value, floor)``,
+    a missing old value counting as 0) or ``clear_if`` (null when the old
+    value is in ``value``, a frozenset).
+    """
+
+    kind: str
+    value: Any
+    floor: int = 0
+
+    def apply(self, old: Any) -> Any:
+        """The column's new value given its old one (None: absent or null)."""
+        if self.kind == "set":
+            return self.value
+        if self.kind in ("greatest", "least"):
+            present = [v for v in (old, self.value) if v is not None]
+            pick = max if self.kind == "greatest" else min
+            return pick(present) if present else None
+        if self.kind == "add":
+            return max((old or 0) + self.value, self.floor)
+        return None if old in self.value else old
+
+    def then(self, later: ColumnOp) -> ColumnOp:
+        """One op doing ``self`` and then ``later``."""
+        if later.kind == "set":
+            return later
+        if self.kind == "set":
+            return ColumnOp("set", later.apply(self.value))
+        if self.kind != later.kind:
+            raise ValueError(f"cannot combine {self.kind} and {later.kind} on one column")
+        if self.kind in ("greatest", "least"):
+            return ColumnOp(self.kind, ColumnOp(self.kind, self.value).apply(later.value))
+        if self.kind == "add":
+            floor = max(self.floor + later.value, later.floor)
+            return ColumnOp("add", self.value + later.value, floor)
+        return ColumnOp("clear_if", self.value | later.value)
+
+
+Ops = dict[str, ColumnOp]
+
+
+@dataclass
+class Pending:
+    """Everything a batch does to one row, as one change.
+
+    ``deleted``: the row is deleted first, so what follows is known exactly
+    and ``insert`` is the whole row (None: no row).  Otherwise ``insert`` is
+    the row written when none exists (None: none is written) and ``update``
+    what happens to an existing one.
+    """
+
+    deleted: bool
+    insert: dict[str, Any] | None
+    update: Ops
+
+    def then(self, insert: dict[str, Any] | None, update: Ops) -> None:
+        """Fold in one more change (``insert``/``update`` as in :class:`Pending`)."""
+        if self.insert is not None:
+            self.insert = _applied(self.insert, update)
+        else:
+            self.insert = None if insert is None else dict(insert)
+        if not self.deleted:
+            for name, op in update.items():
+                before = self.update.get(name)
+                self.update[name] = op if before is None else before.then(op)
+
+
+def _applied(row: dict[str, Any], update: Ops) -> dict[str, Any]:
+    return row | {name: op.apply(row.get(name)) for name, op in update.items()}
+
+
+class ColumnOps(TypedDict, total=False):
+    """Column operations of :meth:`Rows.upsert` and :meth:`Rows.update`."""
+
+    greatest: Mapping[str, Any]
+    least: Mapping[str, Any]
+    add: Mapping[str, int]
+    clear_if: Mapping[str, Any]
+
+
+def _ops(values: Mapping[str, Any], given: ColumnOps) -> Ops:
+    ops = {name: ColumnOp("set", value) for name, value in values.items()}
+    for kind, columns in given.items():
+        assert isinstance(columns, Mapping), kind
+        for name, value in columns.items():
+            ops[name] = ColumnOp(kind, frozenset([value]) if kind == "clear_if" else value)
+    return ops
+
+
+RowKey = tuple[str, str, tuple[Any, ...]]  # schema, table, primary-key values
+
+
+class Rows:
+    """The row changes of one schema (an agency's, or the statistics one), for handlers."""
+
+    def __init__(self, store: dict[RowKey, Pending], tables: dict[str, Table], schema: str):
+        self._store = store
+        self._tables = tables
+        self.schema = schema
+
+    def _key(self, table: Table, key: Mapping[str, Any]) -> RowKey:
+        self._tables[table.name] = table
+        return (self.schema, table.name, tuple(key[c.name] for c in table.primary_key))
+
+    def _change(
+        self, table: Table, key: Mapping[str, Any], insert: dict[str, Any] | None, update: Ops
+    ) -> None:
+        row_key = self._key(table, key)
+        pending = self._store.get(row_key)
+        if pending is None:
+            self._store[row_key] = Pending(False, insert, dict(update))
+        else:
+            pending.then(insert, update)
+
+    def upsert(
+        self,
+        table: Table,
+        key: Mapping[str, Any],
+        values: Mapping[str, Any] | None = None,
+        **ops: Unpack[ColumnOps],
+    ) -> None:
+        """Insert the row (``key`` holds its primary key and columns set only on insert),
+        or change only the given columns of the existing one."""
+        update = _ops(values or {}, ops)
+        self._change(table, key, _applied(dict(key), update), update)
+
+    def update(
+        self,
+        table: Table,
+        key: Mapping[str, Any],
+        values: Mapping[str, Any] | None = None,
+        **ops: Unpack[ColumnOps],
+    ) -> None:
+        """Change the given columns of the row, if it exists (no row is created)."""
+        self._change(table, key, None, _ops(values or {}, ops))
+
+    def insert(self, table: Table, row: Mapping[str, Any]) -> None:
+        """Insert the row unless one with its key exists (which stays as it is)."""
+        self._change(table, row, dict(row), {})
+
+    def delete(self, table: Table, key: Mapping[str, Any]) -> None:
+        """Delete the row with this primary key, if any."""
+        self._store[self._key(table, key)] = Pending(True, None, {})

@@ -1,0 +1,165 @@
+"""Writes collected row changes with a few set-based statements per table and schema.
+
+Per schema and table: one ``DELETE`` for the rows a batch deleted first,
+then one statement per *shape* (which columns are inserted, which updated
+how): ``INSERT ... ON CONFLICT DO NOTHING`` for plain inserts, ``UPDATE ...
+FROM`` the rows for updates of existing rows only, and for upserts an
+``UPDATE`` of the existing rows and an ``INSERT`` of the missing ones in one
+statement.  Every statement takes its rows as one JSON parameter (``infra.bulk``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Table, TextClause, text
+from sqlalchemy.dialects import postgresql
+
+from infra.bulk import Columns, json_rows, rows_param
+from projectors.readmodels.changes import ColumnOp, Pending, RowKey
+from projectors.readmodels.sdk import Projector
+
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+Shape = tuple[tuple[str, ...] | None, tuple[tuple[str, str], ...]]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@cache
+def sql_type(table: Table, name: str) -> str:
+    """The Postgres type of a column, as ``infra.bulk`` names it."""
+    return str(table.c[name].type.compile(dialect=_DIALECT)).lower()
+
+
+def _pk(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.primary_key)
+
+
+def _params(table: Table, update: tuple[tuple[str, str], ...]) -> Columns:
+    """The array columns carrying the update ops' values (``add`` also its floor)."""
+    columns: list[tuple[str, str]] = []
+    for name, kind in update:
+        if kind == "clear_if":
+            columns.append((name, "text[]"))
+        else:
+            columns.append((name, sql_type(table, name)))
+        if kind == "add":
+            columns.append((name, "bigint"))
+    return tuple(columns)
+
+
+def _param_values(update: dict[str, ColumnOp], shape: tuple[tuple[str, str], ...]) -> list[Any]:
+    values: list[Any] = []
+    for name, kind in shape:
+        op = update[name]
+        values.append(op.value)
+        if kind == "add":
+            values.append(op.floor)
+    return values
+
+
+def _set_clause(update: tuple[tuple[str, str], ...], exprs: list[str]) -> str:
+    """``col = ...`` per update op; ``exprs`` are the op parameters' select expressions."""
+    sets, index = [], 0
+    for name, kind in update:
+        old, value = f"t.{_q(name)}", exprs[index]
+        floor = exprs[index + 1] if kind == "add" else ""
+        expression = {
+            "set": value,
+            "greatest": f"greatest({old}, {value})",
+            "least": f"least({old}, {value})",
+            "add": f"greatest(coalesce({old}, 0) + {value}, {floor})",
+            "clear_if": f"CASE WHEN {old} = ANY({value}) THEN NULL ELSE {old} END",
+        }[kind]
+        index += 2 if kind == "add" else 1
+        sets.append(f"{_q(name)} = {expression}")
+    return ", ".join(sets)
+
+
+@cache
+def _statement(schema: str, table: Table, shape: Shape, replace: bool) -> TextClause:
+    target = f"{_q(schema)}.{_q(table.name)}"
+    pk = _pk(table)
+    inserted, update = shape
+    columns: Columns = tuple((n, sql_type(table, n)) for n in (inserted or pk))
+    source, exprs = json_rows(columns + _params(table, update))
+    aliased = {name: exprs[i] for i, (name, _) in enumerate(columns)}
+    match = " AND ".join(f"t.{_q(n)} = {aliased[n]}" for n in pk)
+    sets = f"UPDATE {target} AS t SET {_set_clause(update, exprs[len(columns) :])} FROM {source}"  # noqa: S608
+    if inserted is None:
+        return text(f"{sets} WHERE {match}")
+    add = f"INSERT INTO {target} ({', '.join(map(_q, inserted))})"
+    add += f" SELECT {', '.join(aliased[n] for n in inserted)} FROM {source}"  # noqa: S608
+    if replace:
+        return text(add)
+    if not update:
+        return text(f"{add} ON CONFLICT ({', '.join(map(_q, pk))}) DO NOTHING")
+    missing = f"NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {match})"  # noqa: S608
+    return text(f"WITH changed AS ({sets} WHERE {match}) {add} WHERE {missing}")
+
+
+def _groups(
+    changes: list[tuple[tuple[Any, ...], Pending]],
+) -> Iterator[tuple[Shape, bool, list[list[Any]]]]:
+    grouped: dict[tuple[Shape, bool], list[list[Any]]] = {}
+    for key, pending in changes:
+        row_insert = pending.insert
+        if row_insert is None and (pending.deleted or not pending.update):
+            continue
+        inserted = None if row_insert is None else tuple(sorted(row_insert))
+        ops = {} if pending.deleted else pending.update
+        update = tuple(sorted((n, o.kind) for n, o in ops.items()))
+        row = list(key) if row_insert is None else [row_insert[n] for n in sorted(row_insert)]
+        row += _param_values(ops, update)
+        grouped.setdefault(((inserted, update), pending.deleted), []).append(row)
+    for (shape, replace), rows in grouped.items():
+        yield shape, replace, rows
+
+
+def write_changes(
+    conn: Connection, store: dict[RowKey, Pending], tables: dict[str, Table]
+) -> dict[str, dict[str, set[tuple[Any, ...]]]]:
+    """Write and clear ``store``; returns the keys written by schema, then table name."""
+    by_table: dict[tuple[str, str], list[tuple[tuple[Any, ...], Pending]]] = {}
+    for (schema, name, key), pending in store.items():
+        by_table.setdefault((schema, name), []).append((key, pending))
+    store.clear()
+    written: dict[str, dict[str, set[tuple[Any, ...]]]] = {}
+    for (schema, name), changes in sorted(by_table.items()):
+        table = tables[name]
+        deleted = [key for key, pending in changes if pending.deleted]
+        if deleted:
+            _delete(conn, schema, table, deleted)
+        for shape, replace, rows in _groups(changes):
+            conn.execute(_statement(schema, table, shape, replace), rows_param(rows))
+        written.setdefault(schema, {})[name] = {key for key, _ in changes}
+    return written
+
+
+def _delete(conn: Connection, schema: str, table: Table, keys: list[tuple[Any, ...]]) -> None:
+    columns: Columns = tuple((n, sql_type(table, n)) for n in _pk(table))
+    source, exprs = json_rows(columns)
+    match = " AND ".join(f"t.{_q(n)} = {e}" for n, e in zip(_pk(table), exprs, strict=True))
+    target = f"{_q(schema)}.{_q(table.name)}"
+    statement = text(f"DELETE FROM {target} AS t USING {source} WHERE {match}")  # noqa: S608
+    conn.execute(statement, rows_param(keys))
+
+
+def flush_rows(
+    conn: Connection,
+    store: dict[RowKey, Pending],
+    tables: dict[str, Table],
+    projectors: Iterable[Projector],
+) -> None:
+    """Write ``store`` (:func:`write_changes`), then let each projector refresh each schema."""
+    if not store:
+        return
+    written = write_changes(conn, store, tables)
+    for schema, names in written.items():
+        mapped = conn.execution_options(schema_translate_map={None: schema})
+        for projector in projectors:
+            projector.refresh(mapped, names)
