@@ -164,9 +164,7 @@ class Sealer:
             await self._sweep_dlq_keys()
             await self._refresh_inboxes()
             await self._resume_pending()
-            records = await self._consumer.getmany(
-                timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
-            )
+            records = await self._fetch()
             if records:
                 await self._process(records)
             elif drain_until is not None and not self._pending:
@@ -174,6 +172,17 @@ class Sealer:
             if drain_until is not None and time.monotonic() > drain_until:
                 logger.warning("sealer stopped before its inboxes were drained")
                 return
+
+    async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """What the assigned inboxes hold; nothing (after a poll's wait) while none is
+        assigned, since aiokafka's ``getmany`` would wait for an assignment forever."""
+        if not self._consumer.assignment():
+            await asyncio.sleep(self.config.poll_timeout_ms / 1e3)
+            return {}
+        fetched: dict[TopicPartition, list[ConsumerRecord]] = await self._consumer.getmany(
+            timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
+        )
+        return fetched
 
     async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         started = time.perf_counter()

@@ -21,9 +21,10 @@ import pytest
 from sqlalchemy import Engine, text
 
 from events.topics import log_topic
+from infra.endpoints import Endpoints
 from projectors.bootstrap import sealer_thread
 from projectors.sealer.service import Sealer
-from tests.integration.harness import SealerHarness
+from tests.integration.harness import SealerHarness, running_harness
 from tests.integration.test_sealer import identified
 
 pytestmark = pytest.mark.integration
@@ -133,3 +134,20 @@ def test_two_sealers_on_the_same_inboxes_seal_each_event_once_in_order(
     for event in sent:
         expected[event["subject"]].append(event["id"])
     assert first_seen == expected
+
+
+def test_a_sealer_started_before_any_agency_reads_the_first_inbox(
+    infra: Endpoints, engine: Engine, master_key: bytes, topic_prefix: str
+) -> None:
+    """With nothing to read at start the sealer still looks for inboxes (an empty
+    assignment must not park its loop), seals the first agency's event and sends
+    its unreadable record to the DLQ."""
+    with running_harness(infra.bootstrap_servers, topic_prefix, engine, master_key) as empty:
+        time.sleep(1.0)  # the sealer is polling with no inbox at all
+        empty.register("gr_ngo", "ngo", "GR")
+        empty.send_raw("gr_ngo", b"{not json")
+        event = identified()
+        empty.send("gr_ngo", event)
+        _wait_sealed(engine, "gr_ngo", event["id"], timeout_s=30)
+        [dead] = empty.dlq(1)
+    assert dead["json"]["reason"] == "invalid_json"
