@@ -71,9 +71,13 @@ class Upcasters:
 
         Each step receives a private deep copy; the chain sets ``type`` and
         ``dataschema`` of the result, so upcasters only transform the rest.
+        An envelope already at the newest version is copied shallowly (nothing
+        changes it), which spares the engine a deep copy per record.
         """
+        event_type = envelope.get("type")
+        if not (isinstance(event_type, str) and event_type in self._steps):
+            return dict(envelope)
         current: JsonObject = copy.deepcopy(dict(envelope))
-        event_type = current.get("type")
         while isinstance(event_type, str) and event_type in self._steps:
             target = self.next_type(event_type)
             current = self._steps[event_type](current)

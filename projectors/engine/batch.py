@@ -9,7 +9,10 @@ retained deliveries).  Subject states are loaded once and saved at the end.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Table, text
 
@@ -66,6 +69,10 @@ class BatchScope:
     dirty: set[str] = field(default_factory=set)
     #: Events of earlier batches read from the archive in this one, by offset.
     archived: dict[int, LoggedEvent] = field(default_factory=dict)
+    #: Read once per batch (``subject_record.prefetch``): applied ledger entries
+    #: (offset, type) and corrections, by subject.
+    ledger: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    fixes: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def state(self, subject: str | None) -> SubjectState:
@@ -112,6 +119,15 @@ class BatchScope:
         flush_rows(self.conn, self.changes, self.tables, self.registry)
         # Refreshing maps the connection to each schema written: put back what the caller had.
         self.conn.execution_options(schema_translate_map=mapped)
+
+    @contextmanager
+    def apart(self) -> Iterator[dict[RowKey, Pending]]:
+        """Collect the block's row changes in a store of their own (the caller merges it)."""
+        outer, self.changes = self.changes, {}
+        try:
+            yield self.changes
+        finally:
+            self.changes = outer
 
     def discard(self) -> None:
         """Forget what was collected and not flushed (a rolled-back event)."""

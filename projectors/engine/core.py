@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
+from events.types import ConsentGranted, RecordRectified
 from infra.bulk import Columns, bulk_insert
 from projectors.audit.ledger import record_batch
 from projectors.consent.subject_state import SubjectState
@@ -22,6 +23,7 @@ from projectors.engine.apply import Applier
 from projectors.engine.batch import BatchScope, EngineSettings
 from projectors.engine.context import PartitionContext, PolicyBook
 from projectors.engine.parking import Parking, connection_lost, parked_subjects
+from projectors.engine.subject_record import prefetch
 from projectors.keys.keyring import Keyring
 from projectors.log import ENGINE_POSITIONS, LoggedEvent, LogRecord, PositionMoved, parse_record
 from projectors.policy.model import Policy
@@ -36,6 +38,7 @@ APPLIED: Columns = (
 )
 STATES: Columns = (("subject_id", "text"), ("state", "jsonb"))
 STATES_UPSERT = "ON CONFLICT (subject_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()"
+GRANTED, RECTIFIED = ConsentGranted.event_type, RecordRectified.event_type
 
 
 @dataclass
@@ -149,6 +152,11 @@ class EngineCore:
             load_states(conn, {e.subject for e in fresh if e.subject}),
             ready,
         )
+        by_type = {
+            kind: {e.subject for e in fresh if e.subject and e.event.type == kind}
+            for kind in (GRANTED, RECTIFIED)
+        }
+        prefetch(scope, by_type[GRANTED], by_type[RECTIFIED])
         held = parked_subjects(conn, topic, partition, (e.subject for e in fresh if e.subject))
         parking = Parking(scope, Applier(scope), held, isolate=isolate)
         done = [event for event in fresh if parking.apply(event)]

@@ -30,7 +30,8 @@ from projectors.keys.destruction import (
     mark_destroyed,
 )
 from projectors.log import LoggedEvent
-from projectors.readmodels.erasing import count_rows, erase_rows
+from projectors.readmodels.changes import Pending, RowKey
+from projectors.readmodels.erasing import count_rows, erase_rows, settle_erased
 
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
 NOT_HONOURED = (
@@ -156,7 +157,7 @@ class Erasure:
         write_receipt(self.scope, logged, "*", "*", cause, (0, 0, []), key)
         self.scope.counts["erasures"] += 1
         if key.action == "scheduled" and self.scope.settings.erasure_hold_s <= 0:
-            self.scope.flush()  # the receipts the destruction marks
+            self.scope.books.flush(self.scope.conn)  # the receipts the destruction marks
             due = DueErasure(logged.event.id, subject, state.max_epoch)
             self.scope.destroyed_kids += destroy_subject_epochs(self.scope.conn, due)
 
@@ -169,14 +170,27 @@ class Erasure:
         erased = erase_rows(conn, consent_based, subject)
         self.scope.holdings.drop(self.scope.conn, subject, agency_id)
         state.holders.pop(agency_id, None)
-        rebuilt, bases = self._rebuild(logged, state, agency_id)
-        if rebuilt:
-            self.scope.flush()  # the rebuilt rows, to count them
+        with self.scope.apart() as rows:
+            rebuilt, bases = self._rebuild(logged, state, agency_id)
         # Nothing rebuilt: every row about the subject was just deleted, none can be left.
-        kept = count_rows(conn, consent_based, subject) if rebuilt else dict.fromkeys(erased, 0)
+        kept = self._kept(rows, subject, agency_id) if rebuilt else dict.fromkeys(erased, 0)
         if not sum(kept.values()):
             state.seen_by.discard(agency_id)
         return erased, kept, bases
+
+    def _kept(self, rows: dict[RowKey, Pending], subject: str, agency_id: str) -> dict[str, int]:
+        """Rows about the subject the rebuild leaves in the agency's schema; its changes are
+        merged into the batch's (counted in memory, else written first and counted)."""
+        scope, consent_based = self.scope, self.scope.consent_based()
+        clash = not rows.keys().isdisjoint(scope.changes)
+        kept = None if clash else settle_erased(rows, consent_based, subject)
+        if kept is not None:
+            scope.changes.update(rows)
+            return kept
+        scope.flush()  # what came before, then the rebuilt rows
+        scope.changes.update(rows)
+        scope.flush()
+        return count_rows(scope.conn_for(agency_id), consent_based, subject)
 
     def _rebuild(
         self, logged: LoggedEvent, state: SubjectState, agency_id: str

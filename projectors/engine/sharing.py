@@ -65,12 +65,19 @@ def rebuild_agency(
     agency: AgencyProfile,
     held: dict[int, Holding],
     fixes: Fixes,
+    *,
+    has_rows: bool = True,
 ) -> None:
-    """Erase the agency's consent-based rows about the subject; re-project what it holds."""
+    """Erase the agency's consent-based rows about the subject; re-project what it holds.
+
+    ``has_rows`` False: the agency has no rows about the subject (not in its
+    ``seen_by``), so there is nothing to erase.
+    """
     if not held:
         return
     subject = next(iter(held.values())).subject_id
-    erase_rows(scope.conn_for(agency.id), scope.consent_based(), subject)
+    if has_rows:
+        erase_rows(scope.conn_for(agency.id), scope.consent_based(), subject)
     events = events_at(scope, held)
     for offset in sorted(held):
         event = corrected(events[offset], fixes)
@@ -109,8 +116,10 @@ class GrantSharing:
             new = wanted.get(agency_id, {})
             if new:
                 holds = held.setdefault(agency_id, {})
+                has_rows = agency_id in state.seen_by
                 self._deliver(grant_event, state, covered[agency_id], holds, new)
-                rebuild_agency(scope, self._project, covered[agency_id], holds, fixes)
+                rebuild = (scope, self._project, covered[agency_id], holds, fixes)
+                rebuild_agency(*rebuild, has_rows=has_rows)
             _receipt(scope, grant_event, consent_id, agency_id, len(new))
         shared_to = sorted(a for a, new in wanted.items() if new)
         scope.delivered.setdefault(grant_event.offset, []).extend(shared_to)

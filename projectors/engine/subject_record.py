@@ -9,7 +9,7 @@ the target from the record (docs/survivor-rights.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -49,18 +49,54 @@ def events_at(scope: BatchScope, offsets: Iterable[int]) -> dict[int, LoggedEven
     return found
 
 
+def prefetch(scope: BatchScope, granted: set[str], rectified: set[str]) -> None:
+    """Read at once, for the subjects of the batch's grants and rectifications, what
+    :func:`record_events` and :func:`corrections` would read per subject: their
+    applied ledger entries with the archived events, and (subjects no
+    rectification of this batch changes) their corrections.
+
+    The ledger and the archive are written when the batch commits, so what is
+    read here stays true for the whole batch.
+    """
+    subjects = sorted(granted | rectified)
+    if not subjects:
+        return
+    where = " WHERE subject_id = ANY(:s) AND topic = :t AND partition = :p"
+    params = {"s": subjects, "t": scope.context.topic, "p": scope.context.partition}
+    scope.ledger.update({subject: [] for subject in subjects})
+    rows = scope.conn.execute(
+        text(
+            "SELECT subject_id, log_offset, event_type FROM haven_core.audit_ledger"  # noqa: S608
+            + where
+            + " AND outcome = 'applied'"
+        ),
+        params,
+    )
+    for subject, offset, event_type in rows:
+        scope.ledger[subject].append((offset, event_type))
+    shareable = scope.recipients().policy.family_of
+    events_at(scope, [o for s in subjects for o, t in scope.ledger[s] if shareable(t) is not None])
+    unchanged = sorted(granted - rectified)
+    scope.fixes.update({subject: {} for subject in unchanged})
+    for subject, fix in _corrections(scope, unchanged):
+        scope.fixes[subject].setdefault(fix[0], []).append(fix[1])
+
+
 def record_events(scope: BatchScope, subject: str, after: int) -> list[LoggedEvent]:
     """Accepted shareable events of the subject after offset ``after``, in log order."""
     shareable = scope.recipients().policy.family_of
-    rows = scope.conn.execute(
-        text(
-            "SELECT log_offset, event_type FROM haven_core.audit_ledger"
-            " WHERE subject_id = :s AND topic = :t AND partition = :p"
-            " AND log_offset > :a AND outcome = 'applied'"
-        ),
-        {"s": subject, "t": scope.context.topic, "p": scope.context.partition, "a": after},
-    )
-    offsets = {row[0] for row in rows if shareable(row[1]) is not None}
+    ledger = scope.ledger.get(subject)
+    if ledger is None:
+        rows = scope.conn.execute(
+            text(
+                "SELECT log_offset, event_type FROM haven_core.audit_ledger"
+                " WHERE subject_id = :s AND topic = :t AND partition = :p"
+                " AND log_offset > :a AND outcome = 'applied'"
+            ),
+            {"s": subject, "t": scope.context.topic, "p": scope.context.partition, "a": after},
+        )
+        ledger = [(row[0], row[1]) for row in rows]
+    offsets = {o for o, event_type in ledger if o > after and shareable(event_type) is not None}
     offsets |= {
         offset
         for offset, logged in scope.batch_events.items()
@@ -75,18 +111,30 @@ def record_events(scope: BatchScope, subject: str, after: int) -> list[LoggedEve
 
 def corrections(scope: BatchScope, subject: str) -> dict[int, list[Correction]]:
     """Accepted rectifications of the subject by target offset, in log order."""
+    if subject in scope.fixes:
+        return {target: list(fixes) for target, fixes in scope.fixes[subject].items()}
+    found: dict[int, list[Correction]] = {}
+    for _, (target, fix) in _corrections(scope, [subject]):
+        found.setdefault(target, []).append(fix)
+    return found
+
+
+def _corrections(
+    scope: BatchScope, subjects: list[str]
+) -> Iterator[tuple[str, tuple[int, Correction]]]:
+    """(subject, (target offset, correction)) of the subjects, in log order."""
+    if not subjects:
+        return
     rows = scope.conn.execute(
         text(
-            "SELECT target_offset, log_offset, rectification_event_id, corrected, retract"
-            " FROM haven_core.rectifications WHERE subject_id = :s AND topic = :t"
+            "SELECT subject_id, target_offset, log_offset, rectification_event_id, corrected,"
+            " retract FROM haven_core.rectifications WHERE subject_id = ANY(:s) AND topic = :t"
             " AND partition = :p ORDER BY log_offset"
         ),
-        {"s": subject, "t": scope.context.topic, "p": scope.context.partition},
+        {"s": subjects, "t": scope.context.topic, "p": scope.context.partition},
     )
-    found: dict[int, list[Correction]] = {}
-    for target, offset, event_id, corrected, retract in rows:
-        found.setdefault(target, []).append(Correction(offset, event_id, dict(corrected), retract))
-    return found
+    for subject, target, offset, event_id, corrected, retract in rows:
+        yield subject, (target, Correction(offset, event_id, dict(corrected), retract))
 
 
 def corrected(logged: LoggedEvent, fixes: dict[int, list[Correction]]) -> LoggedEvent | None:

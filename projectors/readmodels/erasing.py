@@ -4,6 +4,8 @@ Projectors that keep the default :meth:`Projector.erase` and
 :meth:`Projector.count` are served by one statement over all their tables
 with a ``subject_id`` column (``DELETE ... RETURNING`` in one CTE per
 table); a projector with its own ``erase`` or ``count`` runs it as before.
+Rows collected right after an erasure are counted in memory
+(:func:`settle_erased`), without writing them first.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Select, Table
 
+from projectors.readmodels.changes import Pending, RowKey
 from projectors.readmodels.sdk import Projector
 
 Tables = tuple[tuple[str, Table], ...]  # (projector name, table)
@@ -80,3 +83,43 @@ def count_rows(
 ) -> dict[str, int]:
     """Rows about the subject per projector name."""
     return _rows(conn, projectors, subject_id, "count")
+
+
+def _about(table: Table, key: tuple[Any, ...], change: Pending) -> Any:
+    """The subject of a collected row: from the row, else from its key (None: unknown)."""
+    if change.insert is not None:
+        return change.insert.get("subject_id")
+    names = [c.name for c in table.primary_key]
+    return key[names.index("subject_id")] if "subject_id" in names else None
+
+
+def settle_erased(
+    store: dict[RowKey, Pending], projectors: Sequence[Projector], subject_id: str
+) -> dict[str, int] | None:
+    """Rows about the subject that ``store`` (changes of one schema, collected just after
+    :func:`erase_rows` there) will leave, per projector name; None when not known.
+
+    The erasure left no row about the subject in the projectors' tables, so
+    each collected row is written whole (marked deleted first) and a change
+    to an absent row that writes none is dropped.  Not known (``store``
+    untouched): a projector erases or counts its own way, or a change in
+    those tables is not about the subject.  ``refresh`` only recomputes
+    columns, never adds rows.
+    """
+    if any(
+        type(p).erase is not Projector.erase or type(p).count is not Projector.count
+        for p in projectors
+    ):
+        return None
+    owner = {table.name: (p.name, table) for p in projectors for table in p.subject_tables()}
+    mine = [(key, change) for key, change in store.items() if key[1] in owner]
+    if any(_about(owner[key[1]][1], key[2], change) != subject_id for key, change in mine):
+        return None
+    counts = dict.fromkeys((p.name for p in projectors), 0)
+    for key, change in mine:
+        if change.insert is None:
+            del store[key]
+            continue
+        change.deleted, change.update = True, {}
+        counts[owner[key[1]][0]] += 1
+    return counts
