@@ -73,6 +73,8 @@ class BatchScope:
     #: (offset, type) and corrections, by subject.
     ledger: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     fixes: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
+    #: Subjects no scheduled key destruction waits for (a grant has none to cancel).
+    unscheduled: set[str] = field(default_factory=set)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def state(self, subject: str | None) -> SubjectState:
@@ -133,7 +135,7 @@ class BatchScope:
         """Forget what was collected and not flushed (a rolled-back event)."""
         self.changes.clear()
         self.books.rows.clear()
-        self.holdings.pending.clear()
+        self.holdings.clear()
         self.dirty.clear()
 
     def consent_based(self) -> list[Projector]:

@@ -60,7 +60,7 @@ class Erasure:
                 ),
                 {"s": subject, "c": data.consent_id, "e": data.expires_at},
             )
-        if cancel_pending(self.scope.conn, subject):
+        if subject not in self.scope.unscheduled and cancel_pending(self.scope.conn, subject):
             self.scope.counts["erasures_cancelled"] += 1
         del state
 
@@ -125,6 +125,7 @@ class Erasure:
         if producer is None or not erasure_honoured(producer, state.subject_holders()):
             return KeyAction("not_honoured", reason=NOT_HONOURED)
         hold = self.scope.settings.erasure_hold_s
+        self.scope.unscheduled.discard(str(logged.subject))
         due = datetime.now(UTC) + timedelta(seconds=min(hold, 100 * 365 * 86400.0))
         self.scope.conn.execute(
             text(

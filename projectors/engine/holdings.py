@@ -12,7 +12,7 @@ ends or before anything reads them (:meth:`HoldingsBuffer.flush`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, text
@@ -64,15 +64,44 @@ class HoldingsBuffer:
     """Holdings written in this batch but not yet flushed to Postgres."""
 
     pending: dict[Key, Holding] = field(default_factory=dict)
+    #: Subjects read whole by :meth:`load`: what :meth:`held` would read now, each
+    #: holding with whether it is stored (a stored one keeps all but its fields and
+    #: bases when added again, as the upsert does).
+    known: dict[str, dict[Key, tuple[Holding, bool]]] = field(default_factory=dict)
+    #: The topic and partition :meth:`load` read.
+    place: tuple[str, int] | None = None
 
     def add(self, holding: Holding) -> None:
         """Record (or replace) one holding."""
         self.pending[holding.key] = holding
+        mirror = self.known.get(holding.subject_id)
+        if mirror is not None:
+            old = mirror.get(holding.key)
+            if old is not None and old[1]:
+                holding = replace(old[0], fields=holding.fields, bases=holding.bases)
+            mirror[holding.key] = (holding, old is not None and old[1])
+
+    def load(self, conn: Connection, subjects: list[str], topic: str, partition: int) -> None:
+        """Read the holdings of ``subjects`` at once; :meth:`held` then answers from memory."""
+        self.flush(conn)
+        self.known.update({subject: {} for subject in subjects})
+        self.place = (topic, partition)
+        for holding in _select(conn, subjects, topic, partition):
+            self.known[holding.subject_id][holding.key] = (holding, True)
+
+    def clear(self) -> None:
+        """Forget what is pending and every subject read (their rows may be rolled back)."""
+        self.pending.clear()
+        self.known.clear()
 
     def flush(self, conn: Connection) -> None:
         """Write every pending holding (one statement)."""
         if not self.pending:
             return
+        for key in self.pending:
+            mirror = self.known.get(key[0])
+            if mirror is not None and key in mirror:
+                mirror[key] = (mirror[key][0], True)
         rows = [
             (
                 h.subject_id,
@@ -95,6 +124,9 @@ class HoldingsBuffer:
         """The agency holds nothing of the subject any more (an erasure)."""
         for key in [k for k in self.pending if k[0] == subject_id and k[1] == agency_id]:
             del self.pending[key]
+        mirror = self.known.get(subject_id, {})
+        for key in [k for k in mirror if k[1] == agency_id]:
+            del mirror[key]
         conn.execute(
             text("DELETE FROM haven_core.holdings WHERE subject_id = :s AND agency_id = :a"),
             {"s": subject_id, "a": agency_id},
@@ -109,6 +141,9 @@ class HoldingsBuffer:
         ]
         for key in gone:
             del self.pending[key]
+        mirror = self.known.get(subject_id, {})
+        for key in [k for k in mirror if k[2:] == (topic, partition, offset)]:
+            del mirror[key]
         conn.execute(
             text(
                 "DELETE FROM haven_core.holdings WHERE subject_id = :s AND topic = :t"
@@ -119,19 +154,24 @@ class HoldingsBuffer:
 
     def held(self, conn: Connection, subject_id: str, topic: str, partition: int) -> list[Holding]:
         """Every holding of the subject on this partition, by agency and offset."""
+        mirror = self.known.get(subject_id)
+        if mirror is not None and self.place == (topic, partition):
+            return [mirror[key][0] for key in sorted(mirror, key=lambda k: (k[1], k[4]))]
         self.flush(conn)
-        rows = conn.execute(
-            text(
-                "SELECT subject_id, agency_id, topic, partition, log_offset, event_id, event_type,"
-                " fields, bases, held_since FROM haven_core.holdings"
-                " WHERE subject_id = :s AND topic = :t AND partition = :p"
-                " ORDER BY agency_id, log_offset"
-            ),
-            {"s": subject_id, "t": topic, "p": partition},
-        )
-        return [
-            Holding(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], frozenset(r[7]), frozenset(r[8]), r[9]
-            )
-            for r in rows
-        ]
+        return _select(conn, [subject_id], topic, partition)
+
+
+def _select(conn: Connection, subjects: list[str], topic: str, partition: int) -> list[Holding]:
+    rows = conn.execute(
+        text(
+            "SELECT subject_id, agency_id, topic, partition, log_offset, event_id, event_type,"
+            " fields, bases, held_since FROM haven_core.holdings"
+            " WHERE subject_id = ANY(:s) AND topic = :t AND partition = :p"
+            " ORDER BY agency_id, log_offset"
+        ),
+        {"s": subjects, "t": topic, "p": partition},
+    )
+    return [
+        Holding(r[0], r[1], r[2], r[3], r[4], r[5], r[6], frozenset(r[7]), frozenset(r[8]), r[9])
+        for r in rows
+    ]

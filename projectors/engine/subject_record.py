@@ -51,9 +51,11 @@ def events_at(scope: BatchScope, offsets: Iterable[int]) -> dict[int, LoggedEven
 
 def prefetch(scope: BatchScope, granted: set[str], rectified: set[str]) -> None:
     """Read at once, for the subjects of the batch's grants and rectifications, what
-    :func:`record_events` and :func:`corrections` would read per subject: their
-    applied ledger entries with the archived events, and (subjects no
-    rectification of this batch changes) their corrections.
+    :func:`record_events`, :func:`corrections` and ``HoldingsBuffer.held`` would
+    read per subject: their applied ledger entries with the archived events,
+    their holdings (kept up to date in memory), whether a key destruction
+    waits for them and (subjects no rectification of this batch changes)
+    their corrections.
 
     The ledger and the archive are written when the batch commits, so what is
     read here stays true for the whole batch.
@@ -76,6 +78,15 @@ def prefetch(scope: BatchScope, granted: set[str], rectified: set[str]) -> None:
         scope.ledger[subject].append((offset, event_type))
     shareable = scope.recipients().policy.family_of
     events_at(scope, [o for s in subjects for o, t in scope.ledger[s] if shareable(t) is not None])
+    scope.holdings.load(scope.conn, subjects, scope.context.topic, scope.context.partition)
+    scheduled = scope.conn.execute(
+        text(
+            "SELECT subject_id FROM haven_core.scheduled_erasures WHERE subject_id = ANY(:s)"
+            " AND cancelled_at IS NULL AND executed_at IS NULL"
+        ),
+        {"s": sorted(granted)},
+    )
+    scope.unscheduled.update(granted - {row[0] for row in scheduled})
     unchanged = sorted(granted - rectified)
     scope.fixes.update({subject: {} for subject in unchanged})
     for subject, fix in _corrections(scope, unchanged):
