@@ -2,7 +2,7 @@
 
 The one helper every bulk write uses (engine bookkeeping, audit ledger,
 holdings, read-model rows).  The rows travel as one parameter, a JSON array
-of arrays (encoded in C by ``json``; adapting Python lists to Postgres
+of arrays (encoded in C by ``orjson``; adapting Python lists to Postgres
 arrays element by element costs far more), and Postgres takes them apart
 with ``jsonb_array_elements``: each column is read from its position and
 cast to its type (``jsonb`` columns keep the nested value, ``text[]``
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, TextClause, text
 
 Columns = tuple[tuple[str, str], ...]  # (column name, SQL type)
@@ -59,8 +60,16 @@ def json_rows(columns: Columns, prefix: str = "u") -> tuple[str, list[str]]:
 
 
 def rows_param(rows: Sequence[Sequence[Any]], prefix: str = "u") -> dict[str, Any]:
-    """The parameter of :func:`json_rows` for ``rows`` (one value per column, any type)."""
-    return {prefix: json.dumps(rows, default=_encode, separators=(",", ":"))}
+    """The parameter of :func:`json_rows` for ``rows`` (one value per column, any type).
+
+    Encoded by orjson (several times faster); what it refuses (an integer
+    beyond 64 bits) by the standard library.
+    """
+    try:
+        encoded = orjson.dumps(rows, default=_encode, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        encoded = json.dumps(rows, default=_encode, separators=(",", ":"))
+    return {prefix: encoded}
 
 
 @cache

@@ -72,6 +72,7 @@ class Applier:
         earlier events of the batch wrote, so what was collected is written first.
         """
         self.scope.batch_events[logged.offset] = logged
+        self.scope.batch_offsets.setdefault(logged.subject or "", []).append(logged.offset)
         route = self._routes.get(logged.event.type)
         if route is None:
             self._shareable(logged)

@@ -60,6 +60,8 @@ class BatchScope:
     holdings: HoldingsBuffer = field(default_factory=HoldingsBuffer)
     #: Events of this batch by offset (the archive holds them only once it commits).
     batch_events: dict[int, LoggedEvent] = field(default_factory=dict)
+    #: Their offsets by subject.
+    batch_offsets: dict[str, list[int]] = field(default_factory=dict)
     #: Read-model row changes of every schema, written by :meth:`flush`.
     changes: dict[RowKey, Pending] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)

@@ -110,11 +110,11 @@ def record_events(scope: BatchScope, subject: str, after: int) -> list[LoggedEve
     offsets = {o for o, event_type in ledger if o > after and shareable(event_type) is not None}
     offsets |= {
         offset
-        for offset, logged in scope.batch_events.items()
+        for offset in scope.batch_offsets.get(subject, ())
         if offset > after
-        and logged.subject == subject
+        and offset in scope.batch_events  # not rolled back (parked)
         and offset not in scope.refused
-        and shareable(logged.event.type) is not None
+        and shareable(scope.batch_events[offset].event.type) is not None
     }
     found = events_at(scope, offsets)
     return [found[o] for o in sorted(found)]
