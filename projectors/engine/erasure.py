@@ -33,6 +33,8 @@ from projectors.log import LoggedEvent
 from projectors.readmodels.changes import Pending, RowKey
 from projectors.readmodels.erasing import count_rows, erase_rows, settle_erased
 
+#: A retained delivery: the event document, its fields, bases and log offset.
+Retained = tuple[dict[str, Any], list[str], list[str], int]
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
 NOT_HONOURED = (
     "erase_personal_data is honoured only from the identifying agency,"
@@ -147,8 +149,13 @@ class Erasure:
     ) -> None:
         """Erase and rebuild each in-scope agency's rows about the subject; receipts, notices."""
         subject = str(logged.subject)
-        for agency_id in sorted(in_scope):
-            erased, kept, bases = self._erase_agency(logged, state, agency_id)
+        agencies = sorted(in_scope)
+        self.scope.holdings.drop(self.scope.conn, subject, agencies)
+        retained = self._retained(subject, agencies)
+        for agency_id in agencies:
+            erased, kept, bases = self._erase_agency(
+                logged, state, agency_id, retained.get(agency_id, [])
+            )
             net = {name: max(erased[name] - kept[name], 0) for name in erased}
             for name in erased:
                 counts = (net[name], kept[name], bases if kept[name] else [])
@@ -163,16 +170,15 @@ class Erasure:
             self.scope.destroyed_kids += destroy_subject_epochs(self.scope.conn, due)
 
     def _erase_agency(
-        self, logged: LoggedEvent, state: SubjectState, agency_id: str
+        self, logged: LoggedEvent, state: SubjectState, agency_id: str, retained: list[Retained]
     ) -> tuple[dict[str, int], dict[str, int], list[str]]:
         subject = str(logged.subject)
         conn = self.scope.conn_for(agency_id)
         consent_based = self.scope.consent_based()
         erased = erase_rows(conn, consent_based, subject)
-        self.scope.holdings.drop(self.scope.conn, subject, agency_id)
         state.holders.pop(agency_id, None)
         with self.scope.apart() as rows:
-            rebuilt, bases = self._rebuild(logged, state, agency_id)
+            rebuilt, bases = self._rebuild(logged, state, agency_id, retained)
         # Nothing rebuilt: every row about the subject was just deleted, none can be left.
         kept = self._kept(rows, subject, agency_id) if rebuilt else dict.fromkeys(erased, 0)
         if not sum(kept.values()):
@@ -193,19 +199,29 @@ class Erasure:
         scope.flush()
         return count_rows(scope.conn_for(agency_id), consent_based, subject)
 
+    def _retained(self, subject: str, agencies: list[str]) -> dict[str, list[Retained]]:
+        """The rule-3 deliveries of the subject the agencies keep, in log order (one query)."""
+        found: dict[str, list[Retained]] = {}
+        if not agencies:
+            return found
+        rows = self.scope.conn.execute(
+            text(
+                "SELECT agency_id, event, fields, bases, log_offset"
+                " FROM haven_core.retained_deliveries WHERE subject_id = :s"
+                " AND agency_id = ANY(:a) ORDER BY log_offset, seq"
+            ),
+            {"s": subject, "a": agencies},
+        )
+        for agency_id, *retained in rows:
+            found.setdefault(agency_id, []).append(tuple(retained))
+        return found
+
     def _rebuild(
-        self, logged: LoggedEvent, state: SubjectState, agency_id: str
+        self, logged: LoggedEvent, state: SubjectState, agency_id: str, rows: list[Retained]
     ) -> tuple[bool, list[str]]:
         """Re-project the deliveries a lawful basis keeps; whether any, and their bases."""
         subject = str(logged.subject)
         profile = self.scope.profile(agency_id)
-        rows = self.scope.conn.execute(
-            text(
-                "SELECT event, fields, bases, log_offset FROM haven_core.retained_deliveries"
-                " WHERE subject_id = :s AND agency_id = :a ORDER BY log_offset, seq"
-            ),
-            {"s": subject, "a": agency_id},
-        ).all()
         bases: set[str] = set()
         fixes = corrections(self.scope, subject) if rows else {}
         for document, fields, row_bases, offset in rows:

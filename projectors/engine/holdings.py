@@ -120,16 +120,19 @@ class HoldingsBuffer:
         self.pending.clear()
         bulk_insert(conn, "haven_core.holdings", COLUMNS, rows, UPSERT)
 
-    def drop(self, conn: Connection, subject_id: str, agency_id: str) -> None:
-        """The agency holds nothing of the subject any more (an erasure)."""
-        for key in [k for k in self.pending if k[0] == subject_id and k[1] == agency_id]:
+    def drop(self, conn: Connection, subject_id: str, agency_ids: list[str]) -> None:
+        """The agencies hold nothing of the subject any more (an erasure)."""
+        agencies = set(agency_ids)
+        if not agencies:
+            return
+        for key in [k for k in self.pending if k[0] == subject_id and k[1] in agencies]:
             del self.pending[key]
         mirror = self.known.get(subject_id, {})
-        for key in [k for k in mirror if k[1] == agency_id]:
+        for key in [k for k in mirror if k[1] in agencies]:
             del mirror[key]
         conn.execute(
-            text("DELETE FROM haven_core.holdings WHERE subject_id = :s AND agency_id = :a"),
-            {"s": subject_id, "a": agency_id},
+            text("DELETE FROM haven_core.holdings WHERE subject_id = :s AND agency_id = ANY(:a)"),
+            {"s": subject_id, "a": sorted(agencies)},
         )
 
     def forget_event(
