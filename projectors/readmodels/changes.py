@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Table
@@ -113,6 +114,12 @@ def _ops(values: Mapping[str, Any], given: ColumnOps) -> Ops:
 RowKey = tuple[str, str, tuple[Any, ...]]  # schema, table, primary-key values
 
 
+@cache
+def primary_key(table: Table) -> tuple[str, ...]:
+    """The names of the table's primary-key columns (read once: iterating them is slow)."""
+    return tuple(c.name for c in table.primary_key)
+
+
 class Rows:
     """The row changes of one schema (an agency's, or the statistics one), for handlers."""
 
@@ -123,7 +130,7 @@ class Rows:
 
     def _key(self, table: Table, key: Mapping[str, Any]) -> RowKey:
         self._tables[table.name] = table
-        return (self.schema, table.name, tuple(key[c.name] for c in table.primary_key))
+        return (self.schema, table.name, tuple(key[name] for name in primary_key(table)))
 
     def _change(
         self, table: Table, key: Mapping[str, Any], insert: dict[str, Any] | None, update: Ops

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 
 from infra.bulk import Columns, json_rows, rows_param
-from projectors.readmodels.changes import ColumnOp, Pending, RowKey
+from projectors.readmodels.changes import ColumnOp, Pending, RowKey, primary_key
 from projectors.readmodels.sdk import Projector
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -36,7 +36,7 @@ def sql_type(table: Table, name: str) -> str:
 
 
 def _pk(table: Table) -> tuple[str, ...]:
-    return tuple(c.name for c in table.primary_key)
+    return primary_key(table)
 
 
 def _params(table: Table, update: tuple[tuple[str, str], ...]) -> Columns:
