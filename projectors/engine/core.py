@@ -177,13 +177,20 @@ class EngineCore:
 def drop_applied(
     conn: Connection, topic: str, partition: int, logged: list[LoggedEvent]
 ) -> list[LoggedEvent]:
-    """``logged`` without the events applied before (or earlier in the list)."""
+    """``logged`` without the events applied before (or earlier in the list).
+
+    One index probe per event (``LATERAL ... LIMIT 1``): a semi-join would scan
+    the partition's every applied event whenever the table's statistics are
+    stale, as they are while a replay fills a fresh database.
+    """
     refs = [(e.event.source, e.event.id) for e in logged]
     rows = conn.execute(
         text(
-            "SELECT source, event_id FROM haven_core.applied_events"
-            " WHERE topic = :t AND partition = :p AND (source, event_id) IN"
-            " (SELECT * FROM unnest(CAST(:s AS text[]), CAST(:i AS text[])))"
+            "SELECT r.source, r.event_id"
+            " FROM unnest(CAST(:s AS text[]), CAST(:i AS text[])) AS r(source, event_id)"
+            " CROSS JOIN LATERAL (SELECT 1 FROM haven_core.applied_events AS a"
+            " WHERE a.topic = :t AND a.partition = :p AND a.source = r.source"
+            " AND a.event_id = r.event_id LIMIT 1) AS hit"
         ),
         {"t": topic, "p": partition, "s": [s for s, _ in refs], "i": [i for _, i in refs]},
     )
