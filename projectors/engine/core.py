@@ -23,7 +23,7 @@ from projectors.engine.apply import Applier
 from projectors.engine.batch import BatchScope, EngineSettings
 from projectors.engine.context import PartitionContext, PolicyBook
 from projectors.engine.parking import Parking, connection_lost, parked_subjects
-from projectors.engine.subject_record import prefetch
+from projectors.engine.prefetch import prefetch
 from projectors.keys.keyring import Keyring
 from projectors.log import ENGINE_POSITIONS, LoggedEvent, LogRecord, PositionMoved, parse_record
 from projectors.policy.model import Policy

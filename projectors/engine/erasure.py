@@ -13,16 +13,13 @@ from typing import Any
 
 from sqlalchemy import text
 
-from events.codec import parse_log_dict
-from events.types import VictimIdentified
 from events.types.consent import AgenciesScope, ConsentIdsScope
 from projectors.consent.entitlements import erasure_honoured
 from projectors.consent.ledger import AgencyProfile, Grant
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.batch import BatchScope
+from projectors.engine.lawful_rebuild import Retained, kept_rows, rebuild_lawful, retained_of
 from projectors.engine.receipts import KeyAction, write_notice, write_receipt
-from projectors.engine.sharing import holding_of
-from projectors.engine.subject_record import corrected, corrections
 from projectors.keys.destruction import (
     DueErasure,
     cancel_pending,
@@ -30,11 +27,8 @@ from projectors.keys.destruction import (
     mark_destroyed,
 )
 from projectors.log import LoggedEvent
-from projectors.readmodels.changes import Pending, RowKey
-from projectors.readmodels.erasing import count_rows, erase_rows, settle_erased
+from projectors.readmodels.erasing import erase_rows
 
-#: A retained delivery: the event document, its fields, bases and log offset.
-Retained = tuple[dict[str, Any], list[str], list[str], int]
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
 NOT_HONOURED = (
     "erase_personal_data is honoured only from the identifying agency,"
@@ -151,7 +145,7 @@ class Erasure:
         subject = str(logged.subject)
         agencies = sorted(in_scope)
         self.scope.holdings.drop(self.scope.conn, subject, agencies)
-        retained = self._retained(subject, agencies)
+        retained = retained_of(self.scope, subject, agencies)
         for agency_id in agencies:
             erased, kept, bases = self._erase_agency(
                 logged, state, agency_id, retained.get(agency_id, [])
@@ -178,66 +172,16 @@ class Erasure:
         erased = erase_rows(conn, consent_based, subject)
         state.holders.pop(agency_id, None)
         with self.scope.apart() as rows:
-            rebuilt, bases = self._rebuild(logged, state, agency_id, retained)
+            rebuilt, bases = rebuild_lawful(
+                self.scope, self._project, (logged, state), agency_id, retained
+            )
         # Nothing rebuilt: every row about the subject was just deleted, none can be left.
-        kept = self._kept(rows, subject, agency_id) if rebuilt else dict.fromkeys(erased, 0)
+        kept = (
+            kept_rows(self.scope, rows, subject, agency_id) if rebuilt else dict.fromkeys(erased, 0)
+        )
         if not sum(kept.values()):
             state.seen_by.discard(agency_id)
         return erased, kept, bases
-
-    def _kept(self, rows: dict[RowKey, Pending], subject: str, agency_id: str) -> dict[str, int]:
-        """Rows about the subject the rebuild leaves in the agency's schema; its changes are
-        merged into the batch's (counted in memory, else written first and counted)."""
-        scope, consent_based = self.scope, self.scope.consent_based()
-        clash = not rows.keys().isdisjoint(scope.changes)
-        kept = None if clash else settle_erased(rows, consent_based, subject)
-        if kept is not None:
-            scope.changes.update(rows)
-            return kept
-        scope.flush()  # what came before, then the rebuilt rows
-        scope.changes.update(rows)
-        scope.flush()
-        return count_rows(scope.conn_for(agency_id), consent_based, subject)
-
-    def _retained(self, subject: str, agencies: list[str]) -> dict[str, list[Retained]]:
-        """The rule-3 deliveries of the subject the agencies keep, in log order (one query)."""
-        found: dict[str, list[Retained]] = {}
-        if not agencies:
-            return found
-        rows = self.scope.conn.execute(
-            text(
-                "SELECT agency_id, event, fields, bases, log_offset"
-                " FROM haven_core.retained_deliveries WHERE subject_id = :s"
-                " AND agency_id = ANY(:a) ORDER BY log_offset, seq"
-            ),
-            {"s": subject, "a": agencies},
-        )
-        for agency_id, *retained in rows:
-            found.setdefault(agency_id, []).append(tuple(retained))
-        return found
-
-    def _rebuild(
-        self, logged: LoggedEvent, state: SubjectState, agency_id: str, rows: list[Retained]
-    ) -> tuple[bool, list[str]]:
-        """Re-project the deliveries a lawful basis keeps; whether any, and their bases."""
-        subject = str(logged.subject)
-        profile = self.scope.profile(agency_id)
-        bases: set[str] = set()
-        fixes = corrections(self.scope, subject) if rows else {}
-        for document, fields, row_bases, offset in rows:
-            event = parse_log_dict(document)
-            retained = corrected(LoggedEvent(offset, event, dict(document["data"])), fixes)
-            if retained is None:
-                continue
-            grant = (frozenset(fields), frozenset(row_bases))
-            if profile is not None:
-                self._project(retained, profile, *grant)
-            held = holding_of(self.scope, retained, agency_id, grant, logged.event.time)
-            self.scope.holdings.add(held)
-            if event.type == VictimIdentified.event_type:
-                state.hold(agency_id, lawful_only=True)
-            bases.update(row_bases)
-        return bool(rows), sorted(bases)
 
 
 def _scope_name(scope: object) -> str:

@@ -49,50 +49,6 @@ def events_at(scope: BatchScope, offsets: Iterable[int]) -> dict[int, LoggedEven
     return found
 
 
-def prefetch(scope: BatchScope, granted: set[str], rectified: set[str]) -> None:
-    """Read at once, for the subjects of the batch's grants and rectifications, what
-    :func:`record_events`, :func:`corrections` and ``HoldingsBuffer.held`` would
-    read per subject: their applied ledger entries with the archived events,
-    their holdings (kept up to date in memory), whether a key destruction
-    waits for them and (subjects no rectification of this batch changes)
-    their corrections.
-
-    The ledger and the archive are written when the batch commits, so what is
-    read here stays true for the whole batch.
-    """
-    subjects = sorted(granted | rectified)
-    if not subjects:
-        return
-    where = " WHERE subject_id = ANY(:s) AND topic = :t AND partition = :p"
-    params = {"s": subjects, "t": scope.context.topic, "p": scope.context.partition}
-    scope.ledger.update({subject: [] for subject in subjects})
-    rows = scope.conn.execute(
-        text(
-            "SELECT subject_id, log_offset, event_type FROM haven_core.audit_ledger"  # noqa: S608
-            + where
-            + " AND outcome = 'applied'"
-        ),
-        params,
-    )
-    for subject, offset, event_type in rows:
-        scope.ledger[subject].append((offset, event_type))
-    shareable = scope.recipients().policy.family_of
-    events_at(scope, [o for s in subjects for o, t in scope.ledger[s] if shareable(t) is not None])
-    scope.holdings.load(scope.conn, subjects, scope.context.topic, scope.context.partition)
-    scheduled = scope.conn.execute(
-        text(
-            "SELECT subject_id FROM haven_core.scheduled_erasures WHERE subject_id = ANY(:s)"
-            " AND cancelled_at IS NULL AND executed_at IS NULL"
-        ),
-        {"s": sorted(granted)},
-    )
-    scope.unscheduled.update(granted - {row[0] for row in scheduled})
-    unchanged = sorted(granted - rectified)
-    scope.fixes.update({subject: {} for subject in unchanged})
-    for subject, fix in _corrections(scope, unchanged):
-        scope.fixes[subject].setdefault(fix[0], []).append(fix[1])
-
-
 def record_events(scope: BatchScope, subject: str, after: int) -> list[LoggedEvent]:
     """Accepted shareable events of the subject after offset ``after``, in log order."""
     shareable = scope.recipients().policy.family_of
@@ -125,12 +81,12 @@ def corrections(scope: BatchScope, subject: str) -> dict[int, list[Correction]]:
     if subject in scope.fixes:
         return {target: list(fixes) for target, fixes in scope.fixes[subject].items()}
     found: dict[int, list[Correction]] = {}
-    for _, (target, fix) in _corrections(scope, [subject]):
+    for _, (target, fix) in corrections_of(scope, [subject]):
         found.setdefault(target, []).append(fix)
     return found
 
 
-def _corrections(
+def corrections_of(
     scope: BatchScope, subjects: list[str]
 ) -> Iterator[tuple[str, tuple[int, Correction]]]:
     """(subject, (target offset, correction)) of the subjects, in log order."""

@@ -1,0 +1,91 @@
+"""After an erasure: the deliveries a rule-3 lawful basis keeps, rebuilt and counted.
+
+The erasure deleted the subject's rows in the agency's schema; the
+deliveries it received under a lawful basis (``haven_core.retained_deliveries``)
+are projected again, and the rows they leave are counted in memory when that
+is certain (``projectors.readmodels.erasing.settle_erased``), else written and
+counted (docs/engine.md "Withdrawal and expiry").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+
+from events.codec import parse_log_dict
+from events.types import VictimIdentified
+from projectors.consent.subject_state import SubjectState
+from projectors.engine.batch import BatchScope
+from projectors.engine.sharing import Project, holding_of
+from projectors.engine.subject_record import corrected, corrections
+from projectors.log import LoggedEvent
+from projectors.readmodels.changes import Pending, RowKey
+from projectors.readmodels.erasing import count_rows, settle_erased
+
+#: A retained delivery: the event document, its fields, bases and log offset.
+Retained = tuple[dict[str, Any], list[str], list[str], int]
+
+
+def kept_rows(
+    scope: BatchScope, rows: dict[RowKey, Pending], subject: str, agency_id: str
+) -> dict[str, int]:
+    """Rows about the subject the rebuild leaves in the agency's schema; its changes are
+    merged into the batch's (counted in memory, else written first and counted)."""
+    consent_based = scope.consent_based()
+    clash = not rows.keys().isdisjoint(scope.changes)
+    kept = None if clash else settle_erased(rows, consent_based, subject)
+    if kept is not None:
+        scope.changes.update(rows)
+        return kept
+    scope.flush()  # what came before, then the rebuilt rows
+    scope.changes.update(rows)
+    scope.flush()
+    return count_rows(scope.conn_for(agency_id), consent_based, subject)
+
+
+def retained_of(scope: BatchScope, subject: str, agencies: list[str]) -> dict[str, list[Retained]]:
+    """The rule-3 deliveries of the subject the agencies keep, in log order (one query)."""
+    found: dict[str, list[Retained]] = {}
+    if not agencies:
+        return found
+    rows = scope.conn.execute(
+        text(
+            "SELECT agency_id, event, fields, bases, log_offset"
+            " FROM haven_core.retained_deliveries WHERE subject_id = :s"
+            " AND agency_id = ANY(:a) ORDER BY log_offset, seq"
+        ),
+        {"s": subject, "a": agencies},
+    )
+    for agency_id, *retained in rows:
+        found.setdefault(agency_id, []).append(tuple(retained))
+    return found
+
+
+def rebuild_lawful(
+    scope: BatchScope,
+    project: Project,
+    withdrawal: tuple[LoggedEvent, SubjectState],
+    agency_id: str,
+    rows: list[Retained],
+) -> tuple[bool, list[str]]:
+    """Re-project the deliveries a lawful basis keeps; whether any, and their bases."""
+    logged, state = withdrawal
+    subject = str(logged.subject)
+    profile = scope.profile(agency_id)
+    bases: set[str] = set()
+    fixes = corrections(scope, subject) if rows else {}
+    for document, fields, row_bases, offset in rows:
+        event = parse_log_dict(document)
+        retained = corrected(LoggedEvent(offset, event, dict(document["data"])), fixes)
+        if retained is None:
+            continue
+        grant = (frozenset(fields), frozenset(row_bases))
+        if profile is not None:
+            project(retained, profile, *grant)
+        held = holding_of(scope, retained, agency_id, grant, logged.event.time)
+        scope.holdings.add(held)
+        if event.type == VictimIdentified.event_type:
+            state.hold(agency_id, lawful_only=True)
+        bases.update(row_bases)
+    return bool(rows), sorted(bases)
