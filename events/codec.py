@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from events.canonical import canonical_json
@@ -196,21 +197,41 @@ def parse_inbound(
 
 
 def parse_log_dict(
-    obj: Mapping[str, Any], *, registry: TypeRegistry = REGISTRY, upcasters: Upcasters = UPCASTERS
+    obj: Mapping[str, Any],
+    *,
+    registry: TypeRegistry = REGISTRY,
+    upcasters: Upcasters = UPCASTERS,
+    raw: bytes | None = None,
 ) -> AnyEvent:
-    """Read a canonical (sealed) log event, upcast to the newest version."""
-    envelope = _envelope(upcasters.upcast(obj), from_agency=False)
+    """Read a canonical (sealed) log event, upcast to the newest version.
+
+    ``raw``: the JSON text ``obj`` was loaded from (strictly, by ``load_json``),
+    validated as it is when no upcaster changes the event.
+    """
+    current = raw if upcasters.is_current(obj) else None
+    envelope = _envelope(upcasters.upcast(obj), from_agency=False, raw=current)
     _check_agency(envelope, None, None)
     model = _check_type(envelope, registry)
     sealed = registry.data_model(model.event_type, sealed=True)
-    return _build(envelope, _validate_json(sealed, envelope.data, "data"))
+    return _build(
+        envelope, _validate_json(sealed, envelope.data, "data", _json_text(envelope.data))
+    )
+
+
+def _json_text(value: Any) -> bytes | str:
+    """JSON text of a value the envelope parse produced (so no NaN or Infinity), by
+    orjson; what it refuses (beyond 64 bits, an unpaired surrogate) by ``json``."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, allow_nan=False)
 
 
 def parse_log_record(
     raw: bytes, *, registry: TypeRegistry = REGISTRY, upcasters: Upcasters = UPCASTERS
 ) -> AnyEvent:
     """Read one record of the canonical log (``haven.log.v1``)."""
-    return parse_log_dict(load_json(raw), registry=registry, upcasters=upcasters)
+    return parse_log_dict(load_json(raw), registry=registry, upcasters=upcasters, raw=raw)
 
 
 def encode(event: Event[Any]) -> bytes:

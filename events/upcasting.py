@@ -66,6 +66,11 @@ class Upcasters:
     def __contains__(self, event_type: object) -> bool:
         return event_type in self._steps
 
+    def is_current(self, envelope: Mapping[str, Any]) -> bool:
+        """Whether ``envelope`` is at the newest version of its type (nothing to upcast)."""
+        event_type = envelope.get("type")
+        return not (isinstance(event_type, str) and event_type in self._steps)
+
     def upcast(self, envelope: Mapping[str, Any]) -> JsonObject:
         """A copy of ``envelope`` upcast to the newest version of its type.
 
@@ -74,9 +79,9 @@ class Upcasters:
         An envelope already at the newest version is copied shallowly (nothing
         changes it), which spares the engine a deep copy per record.
         """
-        event_type = envelope.get("type")
-        if not (isinstance(event_type, str) and event_type in self._steps):
+        if self.is_current(envelope):
             return dict(envelope)
+        event_type = envelope.get("type")
         current: JsonObject = copy.deepcopy(dict(envelope))
         while isinstance(event_type, str) and event_type in self._steps:
             target = self.next_type(event_type)

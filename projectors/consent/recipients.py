@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from projectors.consent.ledger import AgencyProfile, SubjectConsent
-from projectors.policy.model import FieldSelection, LawfulBasis, Policy
+from projectors.consent.tables import PolicyTables
+from projectors.policy.model import LawfulBasis, Policy
 from projectors.policy.vocabulary import Condition
 
 
@@ -56,21 +57,20 @@ def _holds(condition: Condition | None, agency: AgencyProfile, facts: EventFacts
 
 
 class Recipients:
-    """Decides deliveries for one policy (field tables are computed once)."""
+    """Decides deliveries for one policy (what depends on the policy alone is
+    computed once, :class:`PolicyTables`)."""
 
     def __init__(self, policy: Policy, family_fields: Mapping[str, frozenset[str]]) -> None:
         self.policy = policy
         self._fields = family_fields
-
-    def _select(self, selection: FieldSelection) -> frozenset[str]:
-        personal = frozenset(self.policy.families[selection.family].personal_fields)
-        return selection.select(self._fields[selection.family], personal)
+        self._tables = PolicyTables(policy, family_fields)
+        self._select = self._tables.select
 
     def decide(
         self, facts: EventFacts, consent: SubjectConsent, agencies: Mapping[str, AgencyProfile]
     ) -> dict[str, Delivery]:
         """Every agency that receives the event, with its fields."""
-        family = self.policy.family_of(facts.event_type)
+        family = self._tables.family_of(facts.event_type)
         deliveries: dict[str, Delivery] = {}
         if family is not None:
             for agency in agencies.values():
@@ -117,19 +117,14 @@ class Recipients:
     def _restrict(
         self, family: str, agency: AgencyProfile, facts: EventFacts, fields: frozenset[str]
     ) -> frozenset[str]:
-        for confidential in self.policy.confidential_fields:
+        for confidential in self._tables.confidential_of(family):
             visible = confidential.visible_to
             allowed = agency.agency_type in visible.agency_types or any(
                 _holds(c, agency, facts) for c in visible.conditions
             )
-            if confidential.family == family and not allowed:
+            if not allowed:
                 fields -= {confidential.field}
-        for prohibition in self.policy.prohibitions:
-            if agency.agency_type in prohibition.agency_types:
-                for denied in prohibition.deny:
-                    if denied.family == family:
-                        fields -= self._select(denied)
-        return fields
+        return fields - self._tables.denied(family, agency.agency_type)
 
 
 def _applies(basis: LawfulBasis, agency: AgencyProfile, facts: EventFacts) -> bool:

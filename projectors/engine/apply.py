@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from events.sealing import bind_to_event, is_sealed
+from events.sealing import is_sealed
 from events.types import (
     AgencyRegistered,
     AgencyUpdated,
@@ -186,7 +186,7 @@ class Applier:
         bases: frozenset[str],
     ) -> None:
         """Call every projector handler of the event with the agency's view."""
-        data = {k: _bound(v, logged.event.id, k) for k, v in logged.data.items() if k in fields}
+        data = {k: v for k, v in logged.bound_data.items() if k in fields}
         view = self._view(logged, agency, data, bases)
         self.scope.dirty.add(view.subject_id)
         rows = self.scope.rows_for(agency.id)
@@ -263,16 +263,6 @@ class Applier:
                 "recognized_in": list(data["recognized_in"]),
             }
         state.max_epoch = max(state.max_epoch, highest_epoch(logged.data, logged.subject))
-
-
-def _bound(value: Any, event_id: str, name: str) -> Any:
-    """Sealed fields carry the event id and path they open with (the AES-GCM AAD).
-
-    A corrected field is already bound to the rectification that sealed it.
-    """
-    if is_sealed(value) and "event_id" not in value:
-        return bind_to_event(value, event_id, f"data.{name}")
-    return value
 
 
 def highest_epoch(data: dict[str, Any], subject: str | None) -> int:

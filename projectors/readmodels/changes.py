@@ -18,19 +18,34 @@ from typing import Any, TypedDict, Unpack
 from sqlalchemy import Table
 
 
-@dataclass(frozen=True)
 class ColumnOp:
-    """What happens to one column of an existing row.
+    """What happens to one column of an existing row (immutable once made).
 
     ``kind``: ``set`` (to ``value``), ``greatest``/``least`` (with ``value``;
     nulls ignored, as Postgres does), ``add`` (``max(old + value, floor)``,
     a missing old value counting as 0) or ``clear_if`` (null when the old
-    value is in ``value``, a frozenset).
+    value is in ``value``, a frozenset).  A plain class with slots: handlers
+    make one per column they touch, and a frozen dataclass costs several
+    times more to build.
     """
 
-    kind: str
-    value: Any
-    floor: int = 0
+    __slots__ = ("floor", "kind", "value")
+
+    def __init__(self, kind: str, value: Any, floor: int = 0) -> None:
+        self.kind = kind
+        self.value = value
+        self.floor = floor
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ColumnOp):
+            return NotImplemented
+        return (self.kind, self.value, self.floor) == (other.kind, other.value, other.floor)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.value, self.floor))
+
+    def __repr__(self) -> str:
+        return f"ColumnOp({self.kind!r}, {self.value!r}, {self.floor!r})"
 
     def apply(self, old: Any) -> Any:
         """The column's new value given its old one (None: absent or null)."""
@@ -78,19 +93,24 @@ class Pending:
     update: Ops
 
     def then(self, insert: dict[str, Any] | None, update: Ops) -> None:
-        """Fold in one more change (``insert``/``update`` as in :class:`Pending`)."""
+        """Fold in one more change (``insert``/``update`` as in :class:`Pending`;
+        ``update`` is the caller's own, fresh dict)."""
         if self.insert is not None:
             self.insert = _applied(self.insert, update)
         else:
-            self.insert = None if insert is None else dict(insert)
+            self.insert = insert
         if not self.deleted:
             for name, op in update.items():
                 before = self.update.get(name)
                 self.update[name] = op if before is None else before.then(op)
 
 
-def _applied(row: dict[str, Any], update: Ops) -> dict[str, Any]:
-    return row | {name: op.apply(row.get(name)) for name, op in update.items()}
+def _applied(row: Mapping[str, Any], update: Ops) -> dict[str, Any]:
+    """A copy of ``row`` with ``update`` applied (``set``, the common op, inline)."""
+    new = dict(row)
+    for name, op in update.items():
+        new[name] = op.value if op.kind == "set" else op.apply(row.get(name))
+    return new
 
 
 class ColumnOps(TypedDict, total=False):
@@ -130,7 +150,7 @@ class Rows:
 
     def _key(self, table: Table, key: Mapping[str, Any]) -> RowKey:
         self._tables[table.name] = table
-        return (self.schema, table.name, tuple(key[name] for name in primary_key(table)))
+        return (self.schema, table.name, tuple([key[name] for name in primary_key(table)]))
 
     def _change(
         self, table: Table, key: Mapping[str, Any], insert: dict[str, Any] | None, update: Ops
@@ -138,7 +158,7 @@ class Rows:
         row_key = self._key(table, key)
         pending = self._store.get(row_key)
         if pending is None:
-            self._store[row_key] = Pending(False, insert, dict(update))
+            self._store[row_key] = Pending(False, insert, update)
         else:
             pending.then(insert, update)
 
@@ -152,7 +172,7 @@ class Rows:
         """Insert the row (``key`` holds its primary key and columns set only on insert),
         or change only the given columns of the existing one."""
         update = _ops(values or {}, ops)
-        self._change(table, key, _applied(dict(key), update), update)
+        self._change(table, key, _applied(key, update), update)
 
     def update(
         self,

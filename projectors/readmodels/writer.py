@@ -106,18 +106,28 @@ def _groups(
     changes: list[tuple[tuple[Any, ...], Pending]],
 ) -> Iterator[tuple[Shape, bool, list[list[Any]]]]:
     grouped: dict[tuple[Shape, bool], list[list[Any]]] = {}
+    # Rows of one handler share their column order: each order is sorted once.
+    names: dict[tuple[str, ...], tuple[str, ...]] = {}
+    kinds: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
     for key, pending in changes:
         row_insert = pending.insert
         if row_insert is None and (pending.deleted or not pending.update):
             continue
-        inserted = None if row_insert is None else tuple(sorted(row_insert))
+        if row_insert is None:
+            inserted, row = None, list(key)
+        else:
+            given = tuple(row_insert)
+            inserted = names.get(given) or names.setdefault(given, tuple(sorted(given)))
+            row = [row_insert[n] for n in inserted]
         ops = {} if pending.deleted else pending.update
-        update = tuple(sorted((n, o.kind) for n, o in ops.items()))
-        row = list(key) if row_insert is None else [row_insert[n] for n in sorted(row_insert)]
-        row += _param_values(ops, update)
+        update: tuple[tuple[str, str], ...] = ()
+        if ops:
+            shape = tuple((n, o.kind) for n, o in ops.items())
+            update = kinds.get(shape) or kinds.setdefault(shape, tuple(sorted(shape)))
+            row += _param_values(ops, update)
         grouped.setdefault(((inserted, update), pending.deleted), []).append(row)
-    for (shape, replace), rows in grouped.items():
-        yield shape, replace, rows
+    for (shape_of, replace), rows in grouped.items():
+        yield shape_of, replace, rows
 
 
 def write_changes(
