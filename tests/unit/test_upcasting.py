@@ -130,3 +130,15 @@ def test_registration_errors() -> None:
     with pytest.raises(ValueError, match="versioned"):
         upcasters.add("not-a-type", lambda envelope: envelope)
     assert Upcasters.next_type("haven.test.thing.v9") == "haven.test.thing.v10"
+
+
+def test_a_current_record_is_read_from_its_own_text_like_its_object() -> None:
+    upcasters = chain()
+    current = record("haven.test.thing.v3", {"label": "l", "count": 2**70, "secret": SEALED})
+    assert upcasters.is_current(current)
+    assert not upcasters.is_current(record("haven.test.thing.v2", {}))
+    raw = json.dumps(current).encode()
+    from_text = parse_log_record(raw, registry=REGISTRY, upcasters=upcasters)
+    assert from_text == parse_log_dict(current, registry=REGISTRY, upcasters=upcasters)
+    assert isinstance(from_text.data, ThingV3)
+    assert from_text.data.count == 2**70  # beyond orjson's 64 bits: the standard library writes it

@@ -1,0 +1,35 @@
+"""A log event's data as read models store it: sealed fields bound once per event."""
+
+from __future__ import annotations
+
+from events.codec import parse_dict
+from events.sealing import bind_to_event
+from projectors.log import LoggedEvent
+
+SEALED = {"sealed": "v1", "kid": "subj:s:0", "ct": "AAAA"}
+EVENT = parse_dict(
+    {
+        "specversion": "1.0",
+        "id": "evt-9",
+        "source": "urn:haven:agency:gr_ngo",
+        "type": "haven.consent.withdrawn.v1",
+        "subject": "2f1c3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+        "time": "2024-05-01T10:00:00Z",
+        "agency": "gr_ngo",
+        "jurisdiction": "GR",
+        "data": {"withdrawn_at": "2024-05-01T10:00:00Z", "scope": "all"},
+    }
+)
+
+
+def test_sealed_fields_are_bound_to_the_event_once() -> None:
+    corrected = bind_to_event(SEALED, "evt-rectified", "data.gender")
+    logged = LoggedEvent(7, EVENT, {"name": SEALED, "gender": corrected, "level": "high"})
+    bound = logged.bound_data
+    assert bound == {
+        "name": {**SEALED, "event_id": "evt-9", "path": "data.name"},
+        "gender": corrected,  # already bound to the rectification that sealed it
+        "level": "high",
+    }
+    assert logged.data["name"] == SEALED  # the event's own data is left as it was
+    assert logged.bound_data is bound  # made once, shared by every recipient
