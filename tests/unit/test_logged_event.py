@@ -7,18 +7,17 @@ from events.sealing import bind_to_event
 from projectors.log import LoggedEvent
 
 SEALED = {"sealed": "v1", "kid": "subj:s:0", "ct": "AAAA"}
+ENVELOPE = {"specversion": "1.0", "id": "evt-9", "source": "urn:haven:agency:it_police"}
+DATA = {"withdrawn_at": "2024-05-02T10:00:00Z", "scope": "all"}
 EVENT = parse_dict(
-    {
-        "specversion": "1.0",
-        "id": "evt-9",
-        "source": "urn:haven:agency:gr_ngo",
+    ENVELOPE
+    | {
         "type": "haven.consent.withdrawn.v1",
-        "subject": "2f1c3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
-        "time": "2024-05-01T10:00:00Z",
-        "agency": "gr_ngo",
-        "jurisdiction": "GR",
-        "data": {"withdrawn_at": "2024-05-01T10:00:00Z", "scope": "all"},
+        "subject": "7a1c3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+        "agency": "it_police",
     }
+    | {"jurisdiction": "IT"}
+    | {"time": "2024-05-02T10:00:00Z", "data": DATA}
 )
 
 
