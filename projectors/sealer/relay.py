@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 
 from projectors.outbox.sealed_store import OutboxStore
 from projectors.runtime.batch_send import HEADERS, send_in_batches
+from projectors.sealer.known import KnownRecords
 
 logger = logging.getLogger("haven.relay")
 
@@ -44,11 +45,13 @@ class SealedRelay:
         self.wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.relayed = 0
+        #: Records the sealer committed, whose values need not be read back.
+        self.known = KnownRecords()
 
     async def relay_once(self, producer: AIOKafkaProducer) -> int:
         """Produce one batch of pending rows and mark them; returns how many."""
         started = time.perf_counter()
-        rows = await asyncio.to_thread(self._store.pending, self._batch_max)
+        rows = await asyncio.to_thread(self._store.pending, self._batch_max, self.known.copy())
         if not rows:
             return 0
         futures = await send_in_batches(
@@ -56,6 +59,7 @@ class SealedRelay:
         )
         await asyncio.gather(*futures)
         await asyncio.to_thread(self._store.mark_relayed, [row.seq for row in rows])
+        self.known.forget(row.ref for row in rows)
         self.relayed += len(rows)
         logger.info(
             "sealed records relayed",

@@ -90,12 +90,14 @@ class SealerStore:
         advances: Iterable[PositionAdvance],
         rejections: Mapping[str, int] | None = None,
         dead_letters: Iterable[DeadLetterRow] = (),
+        fresh: list[SealedRecord] | None = None,
     ) -> int:
         """Sealed records with their marks, rejection counts, each agency's dead-letter rows
         and positions: one transaction.
 
         Fenced by the positions.  Returns how many records were new (a record
-        whose ``(source, id)`` was sealed before is dropped here).
+        whose ``(source, id)`` was sealed before is dropped here); ``fresh``, if
+        given, receives them.
         """
         with self._engine.begin() as conn:
             if rejections:
@@ -106,6 +108,8 @@ class SealerStore:
             staged = stage_sealed(conn, sealed)
             for a in advances:
                 SEALER_POSITIONS.advance(conn, a.topic, a.partition, a.expected, a.next_offset)
+        if fresh is not None:
+            fresh.extend(staged)
         return len(staged)
 
 
