@@ -106,8 +106,9 @@ class SealerStore:
             if dead:
                 conn.execute(_DEAD_LETTER, dead)
             staged = stage_sealed(conn, sealed)
-            for a in advances:
-                SEALER_POSITIONS.advance(conn, a.topic, a.partition, a.expected, a.next_offset)
+            SEALER_POSITIONS.advance_many(
+                conn, ((a.topic, a.partition, a.expected, a.next_offset) for a in advances)
+            )
         if fresh is not None:
             fresh.extend(staged)
         return len(staged)
