@@ -74,13 +74,11 @@ class SealerStore:
         if not pairs:
             return set()
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT source, event_id FROM haven_core.sealed_events"
-                    " WHERE (source, event_id) IN"
-                    " (SELECT * FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])))"
-                ),
-                {"sources": [s for s, _ in pairs], "ids": [i for _, i in pairs]},
+            rows = conn.exec_driver_sql(  # binary arrays: see stage_sealed
+                "SELECT source, event_id FROM haven_core.sealed_events"
+                " WHERE (source, event_id) IN"
+                " (SELECT * FROM unnest(%(s)b::text[], %(i)b::text[]))",
+                {"s": [s for s, _ in pairs], "i": [i for _, i in pairs]},
             )
             return {(row[0], row[1]) for row in rows}
 
