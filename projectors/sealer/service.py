@@ -4,11 +4,12 @@ It assigns itself every inbox partition by hand (aiokafka, no consumer group:
 projectors/sealer/inboxes.py), so an agency registered while it runs is
 consumed from its first record within a directory poll, without a restart
 and without pausing the other inboxes for a group rebalance.  Positions
-live in Postgres, never in Kafka's committed offsets; a batch's log records
-are acknowledged by the broker before its positions and (source, id) marks
-commit, so delivery into the log is at least once, and the engine drops the
-rare duplicate by (source, id) again downstream.  Bad input never stops it:
-it goes to the DLQ with a reason.  Database calls run in threads.
+live in Postgres, never in Kafka's committed offsets; a batch's sealed
+records commit into the sealed outbox with its positions and (source, id)
+marks, the relay produces them into the log at least once, and the engine
+drops the rare duplicate by (source, id) again downstream.  Bad input never stops it:
+it goes to the DLQ with a reason.  Each batch is prepared while the previous
+one commits (projectors/sealer/pipeline.py).  Database calls run in threads.
 """
 
 from __future__ import annotations
@@ -16,32 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from events.topics import dlq_topic, log_topic
 from projectors.keys.keyring import Keyring
-from projectors.log import PositionMoved
 from projectors.outbox.sealed_store import OutboxStore
-from projectors.sealer.batch import BatchSealer, Prepared
+from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients
 from projectors.sealer.inboxes import InboxWatch
 from projectors.sealer.janitor import InboxJanitor
+from projectors.sealer.pipeline import Pipeline
 from projectors.sealer.relay import SealedRelay
 from projectors.sealer.store import SealerStore
 
 logger = logging.getLogger("haven.sealer")
-
-
-@dataclass(frozen=True)
-class Committing:
-    """The batch whose commit runs while the next one is prepared."""
-
-    prepared: Prepared
-    task: asyncio.Task[None]
-    started: float
 
 
 class Sealer:
@@ -69,7 +60,7 @@ class Sealer:
         self.janitor: InboxJanitor
         self._inboxes: InboxWatch
         self._pending: set[TopicPartition] = set()
-        self._committing: Committing | None = None
+        self._pipeline: Pipeline
 
     async def _sweep_dlq_keys(self) -> None:
         """Destroy expired DLQ keys, at most once per sweep interval."""
@@ -96,7 +87,7 @@ class Sealer:
     async def _resume_pending(self) -> None:
         if not self._pending:
             return
-        await self._settle()  # its positions are stored before they are read
+        await self._pipeline.settle()  # its positions are stored before they are read
         pending = [tp for tp in self._pending if tp in self._consumer.assignment()]
         self._pending.clear()
         if not pending:
@@ -141,18 +132,18 @@ class Sealer:
             self._store.registered_agencies,
             poll_s=self.config.directory_poll_s,
         )
+        self._pipeline = Pipeline(self, self._producer)
         await self._consumer.start()
         await self._refresh_inboxes()
         self.ready.set()
         relay = asyncio.create_task(self.relay.run(self._producer))
         try:
             await self._loop()
-            await self._settle()
+            await self._pipeline.settle()
             self.relay.stop()
             await relay
         finally:
-            if self._committing is not None:
-                self._committing.task.cancel()
+            self._pipeline.cancel()
             relay.cancel()
             await self._consumer.stop()
             await self.janitor.close()
@@ -168,7 +159,7 @@ class Sealer:
             return
         if partitions is None:
             return
-        await self._settle()
+        await self._pipeline.settle()
         # A new assignment forgets every fetch position: all reload from Postgres.
         self._consumer.assign(list(partitions))
         self._pending.clear()
@@ -185,13 +176,13 @@ class Sealer:
             await self._resume_pending()
             records = await self._fetch()
             if records:
-                await self._process(records)
+                await self._pipeline.process(records)
             else:
-                await self._settle()  # idle: finish the last batch (a failure re-seeks)
+                await self._pipeline.settle()  # idle: finish the last batch (a failure re-seeks)
                 if drain_until is not None and not self._pending:
                     return  # stopping and the inboxes hold nothing more
             if drain_until is not None and time.monotonic() > drain_until:
-                await self._settle()
+                await self._pipeline.settle()
                 logger.warning("sealer stopped before its inboxes were drained")
                 return
 
@@ -205,67 +196,6 @@ class Sealer:
             timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
         )
         return fetched
-
-    async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Prepare this batch while the previous one commits, then start its commit."""
-        committing = self._committing.prepared.refs if self._committing else frozenset()
-        started = time.perf_counter()
-        try:
-            prepared = await self.batch.prepare(records, committing)
-        except Exception:
-            logger.exception("sealer batch failed, retrying from stored positions")
-            await self._settle()
-            await self._retry_later(list(records))
-            return
-        if not await self._settle():
-            self.assigned(list(records))  # prepared on top of a batch that did not commit
-            return
-        self._committing = Committing(
-            prepared, asyncio.create_task(self._commit(prepared)), started
-        )
-
-    async def _commit(self, prepared: Prepared) -> None:
-        staged = await self.batch.commit(prepared, self._producer)
-        if staged:
-            self.relay.known.remember(staged)
-            self.relay.wake.set()
-        if self.config.delete_sealed_inbox_records:
-            await self.janitor.delete_sealed(self.batch.positions)
-
-    async def _settle(self) -> bool:
-        """Wait for the batch being committed; False if it failed (its partitions and
-        every prepared batch's are read again from the stored positions)."""
-        committing, self._committing = self._committing, None
-        if committing is None:
-            return True
-        records = list(committing.prepared.records)
-        try:
-            await committing.task
-        except PositionMoved as moved:
-            logger.warning("sealer fenced, re-seeking", extra={"detail": str(moved)})
-            self.batch.forget_planned()
-            self.assigned(records)
-            return False
-        except Exception:
-            # Nothing of this batch was committed: retry it from the stored positions.
-            logger.exception("sealer batch failed, retrying from stored positions")
-            await self._retry_later(records)
-            return False
-        logger.info(
-            "sealer batch",
-            extra={
-                "records": sum(len(batch) for batch in committing.prepared.records.values()),
-                "elapsed_ms": round((time.perf_counter() - committing.started) * 1e3, 1),
-                **committing.prepared.laps,
-                **self.batch.stats.snapshot(),
-            },
-        )
-        return True
-
-    async def _retry_later(self, partitions: list[TopicPartition]) -> None:
-        self.batch.forget_planned()
-        await asyncio.sleep(1.0)
-        self.assigned(partitions)
 
     def stop(self) -> None:
         """Ask the loop to drain and finish."""
