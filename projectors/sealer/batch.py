@@ -13,63 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import Set
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from events.envelope import Event
 from events.topics import inbox_agency
 from projectors.keys.keyring import Keyring
 from projectors.outbox.sealed import EventRef, SealedRecord
-from projectors.runtime.batch_send import JSON_HEADERS, send_in_batches
+from projectors.runtime.batch_send import send_in_batches
 from projectors.sealer.dlq import DeadLetterRow, InboxRecord, dlq_payload, safe_subject_key
+from projectors.sealer.prepared import Outgoing, Prepared, Records, SealerStats
 from projectors.sealer.seal import seal_records
 from projectors.sealer.store import PositionAdvance, SealerStore
 from projectors.sealer.transform import Accepted, Rejected, classify
-
-Records = dict[TopicPartition, list[ConsumerRecord]]
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A record to produce."""
-
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=lambda: JSON_HEADERS)
-
-
-@dataclass
-class Prepared:
-    """A batch checked and sealed, not yet committed."""
-
-    records: Records
-    advances: list[PositionAdvance]
-    sealed: list[SealedRecord] = field(default_factory=list)
-    dead: list[DeadLetterRow] = field(default_factory=list)
-    outgoing: list[Outgoing] = field(default_factory=list)
-    rejections: Counter[str] = field(default_factory=Counter)
-    laps: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def refs(self) -> set[EventRef]:
-        """``(source, id)`` of the records this batch seals."""
-        return {record.ref for record in self.sealed}
-
-
-class SealerStats:
-    """Running counts, for logs and metrics."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-
-    def snapshot(self) -> dict[str, int]:
-        """Counts so far: sealed, duplicate, and rejected by reason."""
-        return dict(self.counts)
 
 
 def _ref(event: Event) -> EventRef:

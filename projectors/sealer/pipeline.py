@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from projectors.log import PositionMoved
-from projectors.sealer.batch import Prepared
+from projectors.sealer.prepared import Prepared
 
 if TYPE_CHECKING:
     from projectors.sealer.service import Sealer

@@ -15,23 +15,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 
 from projectors.outbox.sealed_store import OutboxStore
 from projectors.runtime.batch_send import HEADERS, send_in_batches
 from projectors.sealer.known import KnownRecords
+from projectors.sealer.prepared import Outgoing
 
 logger = logging.getLogger("haven.relay")
-
-
-@dataclass(frozen=True)
-class _Record:
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=lambda: HEADERS)
 
 
 class SealedRelay:
@@ -55,7 +47,7 @@ class SealedRelay:
         if not rows:
             return 0
         futures = await send_in_batches(
-            producer, [_Record(self._log, row.key, row.value) for row in rows]
+            producer, [Outgoing(self._log, row.key, row.value, HEADERS) for row in rows]
         )
         await asyncio.gather(*futures)
         await asyncio.to_thread(self._store.mark_relayed, [row.seq for row in rows])

@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from events.topics import dlq_topic, inbox_topic, log_topic
 from infra.endpoints import Endpoints
 from projectors.keys.keyring import Keyring
-from projectors.sealer.batch import BatchSealer, Prepared
+from projectors.sealer.batch import BatchSealer
+from projectors.sealer.prepared import Prepared
 from projectors.sealer.store import PositionAdvance, SealerStore
 from services.scenarios.builders import cloudevent, identification
 from services.scenarios.synthetic import first_cases
