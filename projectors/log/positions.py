@@ -15,6 +15,20 @@ from typing import Literal
 from sqlalchemy import Connection, text
 
 Reader = Literal["sealer", "engine"]
+#: ``(topic, partition, expected, next_offset)``: one position to advance.
+Move = tuple[str, int, int | None, int]
+
+_MOVE = (
+    "UPDATE {table} AS s SET next_offset = m.n, updated_at = now()"
+    " FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:e AS bigint[]),"
+    " CAST(:n AS bigint[])) AS m(t, p, e, n)"
+    " WHERE s.topic = m.t AND s.partition = m.p AND s.next_offset = m.e"
+)
+_FIRST = (
+    "INSERT INTO {table} (topic, partition, next_offset)"
+    " SELECT t, p, n FROM unnest(CAST(:t AS text[]), CAST(:p AS int[]),"
+    " CAST(:n AS bigint[])) AS m(t, p, n) ORDER BY t, p ON CONFLICT DO NOTHING"
+)
 
 
 class PositionMoved(RuntimeError):
@@ -96,6 +110,23 @@ class PositionStore:
             )
         if conn.execute(text(sql), params).rowcount != 1:
             raise PositionMoved(f"{topic}[{partition}] moved under this worker")
+
+    def advance_many(self, conn: Connection, moves: Iterable[Move]) -> None:
+        """:meth:`advance` for many ``(topic, partition, expected, next_offset)`` at once, with
+        one statement for the moves and one for the first positions; all or
+        :class:`PositionMoved`.  Rows are taken in ``(topic, partition)`` order."""
+        moving: list[Move] = []
+        first: list[Move] = []
+        for move in sorted(moves, key=lambda m: (m[0], m[1])):
+            (first if move[2] is None else moving).append(move)
+        for rows, sql in ((moving, _MOVE), (first, _FIRST)):
+            if not rows:
+                continue
+            params = {"t": [r[0] for r in rows], "p": [r[1] for r in rows]}
+            params |= {"e": [r[2] for r in rows], "n": [r[3] for r in rows]}
+            done = conn.execute(text(sql.format(table=self.table)), params).rowcount
+            if done != len(rows):
+                raise PositionMoved(f"{len(rows) - done} partitions moved under this worker")
 
     def forget(self, conn: Connection, topics: Iterable[str]) -> int:
         """Drop the positions of ``topics`` (their records are gone: start again at 0)."""

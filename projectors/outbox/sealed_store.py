@@ -8,13 +8,24 @@ Blocking; the relay calls it through ``asyncio.to_thread``.  Writers
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import psycopg
 from sqlalchemy import Engine, text
 
-from projectors.outbox.sealed import CHANNEL
+from projectors.outbox.sealed import CHANNEL, EventRef
+
+#: A record's key and value.
+Record = tuple[bytes | None, bytes]
+
+_PENDING = text(
+    "SELECT seq, source, event_id FROM haven_core.sealed_outbox"
+    " WHERE relayed_at IS NULL ORDER BY seq LIMIT :n"
+)
+_VALUES = text(
+    "SELECT seq, record_key, record_value FROM haven_core.sealed_outbox WHERE seq = ANY(:s)"
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,7 @@ class Pending:
     seq: int
     key: bytes | None
     value: bytes
+    ref: EventRef = ("", "")
 
 
 class OutboxStore:
@@ -34,17 +46,27 @@ class OutboxStore:
         self._listener: psycopg.Connection[object] | None = None
         self._listening = threading.Lock()
 
-    def pending(self, limit: int) -> list[Pending]:
-        """The oldest rows not yet produced, in sequence order."""
+    def pending(self, limit: int, known: Mapping[EventRef, Record] | None = None) -> list[Pending]:
+        """The oldest rows not yet produced, in sequence order.
+
+        ``known``: records the caller holds already, by ``(source, id)``; their
+        values are not read back.  A row removed meanwhile (archived: another
+        relay produced it) is left out.
+        """
+        known = known or {}
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT seq, record_key, record_value FROM haven_core.sealed_outbox"
-                    " WHERE relayed_at IS NULL ORDER BY seq LIMIT :n"
-                ),
-                {"n": limit},
-            ).all()
-        return [Pending(seq, None if key is None else bytes(key), bytes(v)) for seq, key, v in rows]
+            rows = conn.execute(_PENDING, {"n": limit}).all()
+            missing = [seq for seq, source, event_id in rows if (source, event_id) not in known]
+            read: dict[int, Record] = {}
+            if missing:
+                found = conn.execute(_VALUES, {"s": missing})
+                read = {seq: (None if k is None else bytes(k), bytes(v)) for seq, k, v in found}
+        pending = []
+        for seq, source, event_id in rows:
+            record = known.get((source, event_id)) or read.get(seq)
+            if record is not None:
+                pending.append(Pending(seq, *record, ref=(source, event_id)))
+        return pending
 
     def mark_relayed(self, seqs: Iterable[int]) -> None:
         """Record that the log acknowledged these rows."""

@@ -4,7 +4,8 @@
 appending to a ``BatchBuilder`` per partition and sending whole batches is
 several times cheaper.  Records keep their order within each partition, and
 partitions are chosen by the same murmur2 partitioner as ``send`` would use,
-so a subject's records land where any other producer would put them.
+so a subject's records land where any other producer would put them (each
+key's partition is remembered: the hash is pure Python).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -20,6 +22,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from events.publisher import CONTENT_TYPE_HEADER, JSON_CONTENT_TYPE_HEADER
 
 HEADERS = [CONTENT_TYPE_HEADER]
+_PARTITIONER = DefaultPartitioner()
 JSON_HEADERS = [JSON_CONTENT_TYPE_HEADER]
 
 
@@ -43,22 +46,28 @@ class OutgoingRecord(Protocol):
         """Record headers (``content-type`` at least)."""
 
 
+@lru_cache(maxsize=2**16)
+def _keyed(key: bytes, partitions: tuple[int, ...]) -> int:
+    """The partition of ``key`` (murmur2 is pure Python: a subject's is computed once)."""
+    chosen: int = _PARTITIONER(key, list(partitions), list(partitions))
+    return chosen
+
+
 async def send_in_batches(
     producer: AIOKafkaProducer, records: Sequence[OutgoingRecord]
 ) -> list[asyncio.Future[Any]]:
     """Hand every record to the producer; returns futures to await for the acks."""
-    partitioner = DefaultPartitioner()
     partitions = {
-        topic: sorted(await producer.partitions_for(topic)) for topic in {r.topic for r in records}
+        topic: tuple(sorted(await producer.partitions_for(topic)))
+        for topic in {r.topic for r in records}
     }
     open_batches: dict[tuple[str, int], Any] = {}
     futures: list[asyncio.Future[Any]] = []
     for record in records:
         parts = partitions[record.topic]
-        if record.key is None:
-            partition = random.choice(parts)  # noqa: S311 - load spreading, not security
-        else:
-            partition = partitioner(record.key, parts, parts)
+        # random: load spreading, not security
+        key = record.key
+        partition = random.choice(parts) if key is None else _keyed(key, parts)  # noqa: S311
         slot = (record.topic, partition)
         batch = open_batches.get(slot) or producer.create_batch()
         if batch.append(key=record.key, value=record.value, timestamp=None, headers=record.headers):

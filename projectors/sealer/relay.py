@@ -15,22 +15,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 
 from projectors.outbox.sealed_store import OutboxStore
 from projectors.runtime.batch_send import HEADERS, send_in_batches
+from projectors.sealer.known import KnownRecords
+from projectors.sealer.prepared import Outgoing
 
 logger = logging.getLogger("haven.relay")
-
-
-@dataclass(frozen=True)
-class _Record:
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=lambda: HEADERS)
 
 
 class SealedRelay:
@@ -44,18 +37,21 @@ class SealedRelay:
         self.wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.relayed = 0
+        #: Records the sealer committed, whose values need not be read back.
+        self.known = KnownRecords()
 
     async def relay_once(self, producer: AIOKafkaProducer) -> int:
         """Produce one batch of pending rows and mark them; returns how many."""
         started = time.perf_counter()
-        rows = await asyncio.to_thread(self._store.pending, self._batch_max)
+        rows = await asyncio.to_thread(self._store.pending, self._batch_max, self.known.copy())
         if not rows:
             return 0
         futures = await send_in_batches(
-            producer, [_Record(self._log, row.key, row.value) for row in rows]
+            producer, [Outgoing(self._log, row.key, row.value, HEADERS) for row in rows]
         )
         await asyncio.gather(*futures)
         await asyncio.to_thread(self._store.mark_relayed, [row.seq for row in rows])
+        self.known.forget(row.ref for row in rows)
         self.relayed += len(rows)
         logger.info(
             "sealed records relayed",

@@ -4,11 +4,12 @@ It assigns itself every inbox partition by hand (aiokafka, no consumer group:
 projectors/sealer/inboxes.py), so an agency registered while it runs is
 consumed from its first record within a directory poll, without a restart
 and without pausing the other inboxes for a group rebalance.  Positions
-live in Postgres, never in Kafka's committed offsets; a batch's log records
-are acknowledged by the broker before its positions and (source, id) marks
-commit, so delivery into the log is at least once, and the engine drops the
-rare duplicate by (source, id) again downstream.  Bad input never stops it:
-it goes to the DLQ with a reason.  Database calls run in threads.
+live in Postgres, never in Kafka's committed offsets; a batch's sealed
+records commit into the sealed outbox with its positions and (source, id)
+marks, the relay produces them into the log at least once, and the engine
+drops the rare duplicate by (source, id) again downstream.  Bad input never stops it:
+it goes to the DLQ with a reason.  Each batch is prepared while the previous
+one commits (projectors/sealer/pipeline.py).  Database calls run in threads.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from events.topics import dlq_topic, log_topic
 from projectors.keys.keyring import Keyring
-from projectors.log import PositionMoved
 from projectors.outbox.sealed_store import OutboxStore
 from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients
 from projectors.sealer.inboxes import InboxWatch
 from projectors.sealer.janitor import InboxJanitor
+from projectors.sealer.pipeline import Pipeline
 from projectors.sealer.relay import SealedRelay
 from projectors.sealer.store import SealerStore
 
@@ -59,6 +60,7 @@ class Sealer:
         self.janitor: InboxJanitor
         self._inboxes: InboxWatch
         self._pending: set[TopicPartition] = set()
+        self._pipeline: Pipeline
 
     async def _sweep_dlq_keys(self) -> None:
         """Destroy expired DLQ keys, at most once per sweep interval."""
@@ -83,6 +85,9 @@ class Sealer:
         self._pending.update(partitions)
 
     async def _resume_pending(self) -> None:
+        if not self._pending:
+            return
+        await self._pipeline.settle()  # its positions are stored before they are read
         pending = [tp for tp in self._pending if tp in self._consumer.assignment()]
         self._pending.clear()
         if not pending:
@@ -102,6 +107,7 @@ class Sealer:
             self._store.positions, [(tp.topic, tp.partition) for tp in partitions]
         )
         unread = []
+        self.batch.forget_planned()
         for tp in partitions:
             position = stored.get((tp.topic, tp.partition))
             self.batch.positions[(tp.topic, tp.partition)] = position
@@ -126,15 +132,18 @@ class Sealer:
             self._store.registered_agencies,
             poll_s=self.config.directory_poll_s,
         )
+        self._pipeline = Pipeline(self, self._producer)
         await self._consumer.start()
         await self._refresh_inboxes()
         self.ready.set()
         relay = asyncio.create_task(self.relay.run(self._producer))
         try:
             await self._loop()
+            await self._pipeline.settle()
             self.relay.stop()
             await relay
         finally:
+            self._pipeline.cancel()
             relay.cancel()
             await self._consumer.stop()
             await self.janitor.close()
@@ -150,6 +159,7 @@ class Sealer:
             return
         if partitions is None:
             return
+        await self._pipeline.settle()
         # A new assignment forgets every fetch position: all reload from Postgres.
         self._consumer.assign(list(partitions))
         self._pending.clear()
@@ -166,10 +176,13 @@ class Sealer:
             await self._resume_pending()
             records = await self._fetch()
             if records:
-                await self._process(records)
-            elif drain_until is not None and not self._pending:
-                return  # stopping and the inboxes hold nothing more
+                await self._pipeline.process(records)
+            else:
+                await self._pipeline.settle()  # idle: finish the last batch (a failure re-seeks)
+                if drain_until is not None and not self._pending:
+                    return  # stopping and the inboxes hold nothing more
             if drain_until is not None and time.monotonic() > drain_until:
+                await self._pipeline.settle()
                 logger.warning("sealer stopped before its inboxes were drained")
                 return
 
@@ -183,32 +196,6 @@ class Sealer:
             timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
         )
         return fetched
-
-    async def _process(self, records: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        started = time.perf_counter()
-        try:
-            if await self.batch.process(records, self._producer):
-                self.relay.wake.set()
-        except PositionMoved as moved:
-            logger.warning("sealer fenced, re-seeking", extra={"detail": str(moved)})
-            self.assigned(list(records))
-        except Exception:
-            # Nothing of this batch was committed: retry it from the stored positions.
-            logger.exception("sealer batch failed, retrying from stored positions")
-            await asyncio.sleep(1.0)
-            self.assigned(list(records))
-            return
-        if self.config.delete_sealed_inbox_records:
-            await self.janitor.delete_sealed(self.batch.positions)
-        logger.info(
-            "sealer batch",
-            extra={
-                "records": sum(len(batch) for batch in records.values()),
-                "elapsed_ms": round((time.perf_counter() - started) * 1e3, 1),
-                **self.batch.last_timings,
-                **self.batch.stats.snapshot(),
-            },
-        )
 
     def stop(self) -> None:
         """Ask the loop to drain and finish."""

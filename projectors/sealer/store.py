@@ -74,13 +74,11 @@ class SealerStore:
         if not pairs:
             return set()
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT source, event_id FROM haven_core.sealed_events"
-                    " WHERE (source, event_id) IN"
-                    " (SELECT * FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])))"
-                ),
-                {"sources": [s for s, _ in pairs], "ids": [i for _, i in pairs]},
+            rows = conn.exec_driver_sql(  # binary arrays: see stage_sealed
+                "SELECT source, event_id FROM haven_core.sealed_events"
+                " WHERE (source, event_id) IN"
+                " (SELECT * FROM unnest(%(s)b::text[], %(i)b::text[]))",
+                {"s": [s for s, _ in pairs], "i": [i for _, i in pairs]},
             )
             return {(row[0], row[1]) for row in rows}
 
@@ -90,12 +88,14 @@ class SealerStore:
         advances: Iterable[PositionAdvance],
         rejections: Mapping[str, int] | None = None,
         dead_letters: Iterable[DeadLetterRow] = (),
+        fresh: list[SealedRecord] | None = None,
     ) -> int:
         """Sealed records with their marks, rejection counts, each agency's dead-letter rows
         and positions: one transaction.
 
         Fenced by the positions.  Returns how many records were new (a record
-        whose ``(source, id)`` was sealed before is dropped here).
+        whose ``(source, id)`` was sealed before is dropped here); ``fresh``, if
+        given, receives them.
         """
         with self._engine.begin() as conn:
             if rejections:
@@ -104,8 +104,11 @@ class SealerStore:
             if dead:
                 conn.execute(_DEAD_LETTER, dead)
             staged = stage_sealed(conn, sealed)
-            for a in advances:
-                SEALER_POSITIONS.advance(conn, a.topic, a.partition, a.expected, a.next_offset)
+            SEALER_POSITIONS.advance_many(
+                conn, ((a.topic, a.partition, a.expected, a.next_offset) for a in advances)
+            )
+        if fresh is not None:
+            fresh.extend(staged)
         return len(staged)
 
 

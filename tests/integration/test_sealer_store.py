@@ -103,3 +103,47 @@ def test_system_events_the_archive_lacks_somewhere_are_relayed_again(engine: Eng
             text("SELECT event_id FROM haven_core.system_outbox WHERE relayed_at IS NULL")
         ).scalars()
         assert sorted(pending) == ["half", "subject-lost"]
+
+
+def test_many_positions_advance_together_or_not_at_all(engine: Engine) -> None:
+    store = SealerStore(engine)
+    other = "haven.inbox.it_police.v1"
+    store.commit_batch([], [PositionAdvance(TOPIC, p, None, 10) for p in range(3)])
+    moves = [PositionAdvance(TOPIC, p, 10, 20 + p) for p in range(3)]
+    store.commit_batch([], [*moves, PositionAdvance(other, 0, None, 4)])
+    assert store.positions([(TOPIC, p) for p in range(3)] + [(other, 0)]) == {
+        (TOPIC, 0): 20,
+        (TOPIC, 1): 21,
+        (TOPIC, 2): 22,
+        (other, 0): 4,
+    }
+    with pytest.raises(PositionMoved):  # one of three moved under this worker
+        store.commit_batch(
+            _sealed("late"),
+            [PositionAdvance(TOPIC, 0, 20, 30), PositionAdvance(TOPIC, 1, 11, 31)],
+        )
+    with pytest.raises(PositionMoved):  # one of two first positions exists already
+        store.commit_batch(
+            [], [PositionAdvance(other, 1, None, 2), PositionAdvance(other, 0, None, 9)]
+        )
+    assert store.positions([(TOPIC, 0), (TOPIC, 1), (other, 0), (other, 1)]) == {
+        (TOPIC, 0): 20,
+        (TOPIC, 1): 21,
+        (other, 0): 4,
+    }
+    assert store.already_sealed([("s", "late")]) == set()
+
+
+def test_the_relay_reads_back_only_values_it_does_not_hold(engine: Engine) -> None:
+    store, outbox = SealerStore(engine), OutboxStore(engine)
+    fresh: list[SealedRecord] = []
+    assert store.commit_batch(_sealed("a", "b", "c"), [], fresh=fresh) == 3
+    assert [r.event_id for r in fresh] == ["a", "b", "c"]
+    held = {("s", "b"): (b"subject", b"held b")}  # not what the table holds: proves no read
+    pending = outbox.pending(10, held)
+    assert [(p.ref, p.value) for p in pending] == [
+        (("s", "a"), b"sealed a"),
+        (("s", "b"), b"held b"),
+        (("s", "c"), b"sealed c"),
+    ]
+    assert [p.seq for p in pending] == sorted(p.seq for p in pending)
