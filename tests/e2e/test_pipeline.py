@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from kafka import KafkaConsumer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from events.topics import notices_topic
 from infra.endpoints import Endpoints
@@ -31,6 +31,14 @@ def pipeline(
     running = Pipeline(infra, engine, master_key, topic_prefix)
     yield running
     running.close()
+
+
+def expiry_receipted(pipeline: Pipeline, subject: str) -> bool:
+    with pipeline.engine.connect() as conn:
+        query = text(
+            "SELECT 1 FROM haven_core.erasure_receipts WHERE subject_id = :s AND cause = 'expiry'"
+        )
+        return conn.execute(query, {"s": subject}).first() is not None
 
 
 IDENTIFICATION = {
@@ -60,8 +68,11 @@ def test_consent_expiry_and_withdrawal_flow_through_the_broker(pipeline: Pipelin
         pipeline.send("gr_ngo", "haven.consent.granted.v1", who, grant)
         pipeline.send("gr_ngo", "haven.victim.identified.v1", who, IDENTIFICATION)
     eventually(lambda: bool(pipeline.rows("gr_coord", "subjects", other)))
-    # The scheduler emits consent.expired when the grant's time passes: rows go.
-    eventually(lambda: not pipeline.rows("gr_coord", "subjects", subject))
+    # The scheduler emits consent.expired when the grant's time passes: rows go. The
+    # expiry is logged after the subject's earlier events, so once its receipt exists
+    # they were all applied and an empty coordinator table means erased, not pending.
+    eventually(lambda: expiry_receipted(pipeline, subject))
+    assert not pipeline.rows("gr_coord", "subjects", subject)
     assert pipeline.rows("gr_ngo", "subjects", subject), "the producer keeps its own rows"
     withdrawal = pipeline.send(
         "gr_ngo",
