@@ -1,0 +1,188 @@
+"""Async psycopg connections for the API's hot reads, pooled per engine and event loop.
+
+The read routes run on the event loop: no thread hop and no SQLAlchemy layer
+between the request and the driver.  Each pool opens connections lazily with
+the connect arguments of a SQLAlchemy :class:`~sqlalchemy.Engine` (so
+``context.core`` and ``context.reader`` still say which login is used), in
+autocommit, up to ``size`` per engine and event loop; a connection older
+than five minutes is replaced when it is taken, like the sync engines'
+``pool_recycle``.  Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import psycopg
+from sqlalchemy import Engine
+
+T = TypeVar("T")
+RECYCLE_S = 300.0
+WAIT_S = 30.0
+POOL_SIZE = 8
+
+
+Conn = psycopg.AsyncConnection[tuple[object, ...]]
+#: A waiter's turn: a connection handed over, or None for a free slot to connect in.
+_Turn = tuple[Conn, float] | None
+
+
+class AioPool:
+    """Up to ``size`` autocommit connections of one login, for one event loop.
+
+    Waiters are served first come, first served: a connection given back goes
+    straight to the longest waiting request, so no read waits behind newer ones.
+    """
+
+    def __init__(self, engine: Engine, size: int = POOL_SIZE) -> None:
+        _, self._connect_args = engine.dialect.create_connect_args(engine.url)
+        self._size = size
+        self._idle: deque[tuple[Conn, float]] = deque()
+        self._open = 0
+        self._waiters: deque[asyncio.Future[_Turn]] = deque()
+
+    async def _take(self) -> tuple[Conn, float]:
+        if self._idle:
+            conn, born = self._idle.pop()
+        elif self._open < self._size:
+            self._open += 1
+            return await self._connect()
+        else:
+            turn = await self._wait()
+            if turn is None:
+                return await self._connect()
+            conn, born = turn
+        if conn.closed or time.monotonic() - born >= RECYCLE_S:
+            await conn.close()
+            return await self._connect()  # in the slot of the one closed
+        return conn, born
+
+    async def _wait(self) -> _Turn:
+        waiter: asyncio.Future[_Turn] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(WAIT_S):
+                return await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():  # served, but leaving: pass it on
+                turn = waiter.result()
+                if turn is None:
+                    self._release_slot()
+                else:
+                    self._put_back(*turn)
+            if isinstance(exc, TimeoutError):
+                raise psycopg.errors.ConnectionTimeout("no pooled connection in time") from None
+            raise
+
+    async def _connect(self) -> tuple[Conn, float]:
+        """A new connection in a slot already counted (given up if connecting fails)."""
+        try:
+            conn = await psycopg.AsyncConnection.connect(autocommit=True, **self._connect_args)
+        except BaseException:
+            self._release_slot()
+            raise
+        return conn, time.monotonic()
+
+    def _next_waiter(self) -> asyncio.Future[_Turn] | None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                return waiter
+        return None
+
+    def _release_slot(self) -> None:
+        waiter = self._next_waiter()
+        if waiter is None:
+            self._open -= 1
+        else:
+            waiter.set_result(None)  # the slot passes to the waiter
+
+    def _put_back(self, conn: Conn, born: float) -> None:
+        if conn.closed:
+            self._release_slot()
+            return
+        waiter = self._next_waiter()
+        if waiter is None:
+            self._idle.append((conn, born))
+        else:
+            waiter.set_result((conn, born))
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Conn]:
+        """A pooled connection; closed instead of returned when it failed (dropped)."""
+        conn, born = await self._take()
+        try:
+            yield conn
+        except psycopg.OperationalError:
+            await conn.close()
+            self._release_slot()
+            raise
+        except Exception:
+            self._put_back(conn, born)
+            raise
+        except BaseException:  # cancelled mid-statement: the protocol state is unknown
+            await asyncio.shield(conn.close())
+            self._release_slot()
+            raise
+        self._put_back(conn, born)
+
+    def abandon(self) -> None:
+        """Close the idle connections without a loop (the loop that made them is closed)."""
+        while self._idle:
+            conn, _ = self._idle.pop()
+            self._open -= 1
+            conn.pgconn.finish()
+
+    def idle(self) -> list[Conn]:
+        """The connections waiting in the pool now."""
+        return [conn for conn, _ in self._idle]
+
+    async def close(self) -> None:
+        """Close the idle connections (the API stops)."""
+        while self._idle:
+            conn, _ = self._idle.pop()
+            self._open -= 1
+            await conn.close()
+
+
+_POOLS: weakref.WeakKeyDictionary[Engine, dict[asyncio.AbstractEventLoop, AioPool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def aio_pool(engine: Engine) -> AioPool:
+    """The pool of ``engine``'s login for the running event loop (made on first use)."""
+    loop = asyncio.get_running_loop()
+    by_loop = _POOLS.setdefault(engine, {})
+    for gone in [other for other in by_loop if other.is_closed()]:
+        by_loop.pop(gone).abandon()
+    if loop not in by_loop:
+        by_loop[loop] = AioPool(engine)
+    return by_loop[loop]
+
+
+async def close_pools(*engines: Engine) -> None:
+    """Close the idle connections of ``engines``' pools on the running loop."""
+    loop = asyncio.get_running_loop()
+    for engine in engines:
+        pool = _POOLS.get(engine, {}).pop(loop, None)
+        if pool is not None:
+            await pool.close()
+
+
+async def once_more_if_dropped(work: Callable[[], Awaitable[T]]) -> T:
+    """``await work()``; once more on a fresh connection if the first one was dropped.
+
+    The async twin of :func:`services.api.db.retry.once_more_if_dropped`: if
+    the database itself is down the second attempt fails too (503).
+    """
+    try:
+        return await work()
+    except psycopg.OperationalError:
+        return await work()
