@@ -10,9 +10,8 @@ import sqlalchemy as sa
 
 from services.api.auth import Caller
 from services.api.context import ApiContext
-from services.api.db.access_log import log_reads
 from services.api.db.agency import select_as_agency
-from services.api.db.unseal import sealed_kids, unseal
+from services.api.db.opening import log_and_open
 from services.api.pagination import invalid_cursor, page_of, page_query
 
 
@@ -34,13 +33,9 @@ async def list_page(
     rows, next_cursor = await page_rows(context, caller, query, order, page)
     found = [{n: row[n] for n in names} for row in rows]
     subjects = [str(item["subject_id"]) for item in found if item.get("subject_id")]
-    wanted = context.keyring.stale(sealed_kids(found))
-    keys = await log_reads(context.core, caller.agency_id, endpoint, subjects, wanted)
-    context.keyring.remember(wanted, keys)
-    return {
-        "items": [unseal(item, context.keyring.key) for item in found],
-        "next_cursor": next_cursor,
-    }
+    read = (caller.agency_id, endpoint, subjects)
+    items = await log_and_open(context.core, context.keyring, read, found)
+    return {"items": items, "next_cursor": next_cursor}
 
 
 async def page_rows(

@@ -10,9 +10,11 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from projectors.keys.keyring import Keyring
 from services.api.auth import Caller, caller_for
 from services.api.db.agency import rows_as_agency as read_as_agency
-from services.api.db.aio import aio_pool, close_pools
+from services.api.db.opening import log_and_open
+from services.api.db.pools import aio_pool, close_pools
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,
@@ -124,3 +126,20 @@ def test_the_async_pool_keeps_no_role_after_reads(stack: ApiStack, shared: str) 
         return len(pooled)
 
     assert asyncio.run(reads_then_check()) >= 1, "the failed reads returned their connection"
+
+
+def test_fields_open_off_the_loop_when_every_cached_key_ages_at_once(
+    stack: ApiStack, shared: str
+) -> None:
+    ngo, core, reader = _caller(stack, "gr_ngo"), stack.context.core, stack.context.reader
+    master = stack.context.keyring._master  # a keyring whose cache forgets at once
+    keyring = Keyring(core, master, cache_ttl_s=0.0)
+    query = "SELECT personal FROM {schema}.subjects WHERE subject_id = %(s)s"
+
+    async def run() -> list[Any]:
+        rows = await read_as_agency(reader, ngo, query, {"s": shared})
+        opened = await log_and_open(core, keyring, ("gr_ngo", None, []), rows)
+        await close_pools(core, reader)
+        return opened
+
+    assert asyncio.run(run())[0]["personal"]["full_name"] == SECRET_NAME

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from services.api.db import aio
+from services.api.db import pools
 from services.api.db.retry import once_more_if_dropped
 
 _LOG = (
@@ -70,9 +70,9 @@ async def log_reads(
     params = {"a": agency_id, "e": endpoint, "subjects": distinct, "kids": list(kids)}
 
     async def run() -> dict[str, bytes | None]:
-        async with aio.aio_pool(core).connection() as conn:
+        async with pools.aio_pool(core).connection() as conn:
             cursor = await conn.execute(sql, params)
             rows: list[tuple[Any, ...]] = await cursor.fetchall() if cursor.description else []
         return {str(kid): None if wrapped is None else bytes(wrapped) for kid, wrapped in rows}
 
-    return await aio.once_more_if_dropped(run)
+    return await pools.once_more_if_dropped(run)

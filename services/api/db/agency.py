@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import quote_ident
 from services.api.auth import Caller
-from services.api.db.aio import aio_pool, once_more_if_dropped
+from services.api.db.pools import aio_pool, once_more_if_dropped
 
 
 @contextmanager

@@ -1,31 +1,26 @@
-"""Async psycopg connections for the API's hot reads, pooled per engine and event loop.
+"""A pool of async psycopg connections of one login, for one event loop.
 
-The read routes run on the event loop: no thread hop and no SQLAlchemy layer
-between the request and the driver.  Each pool opens connections lazily with
-the connect arguments of a SQLAlchemy :class:`~sqlalchemy.Engine` (so
-``context.core`` and ``context.reader`` still say which login is used), in
-autocommit, up to ``size`` per engine and event loop; a connection older
-than five minutes is replaced when it is taken, like the sync engines'
-``pool_recycle``.  Nothing connects at import time.
+It opens connections lazily with the connect arguments of a SQLAlchemy
+:class:`~sqlalchemy.Engine`, in autocommit, up to ``size``; a connection
+older than five minutes is replaced when it is taken, like the sync
+engines' ``pool_recycle``; a connection whose statement failed on the wire
+is closed, not returned.  :mod:`services.api.db.pools` keeps one per engine
+and event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TypeVar
 
 import psycopg
 from sqlalchemy import Engine
 
-T = TypeVar("T")
 RECYCLE_S = 300.0
 WAIT_S = 30.0
-POOL_SIZE = 8
 
 
 Conn = psycopg.AsyncConnection[tuple[object, ...]]
@@ -40,7 +35,7 @@ class AioPool:
     straight to the longest waiting request, so no read waits behind newer ones.
     """
 
-    def __init__(self, engine: Engine, size: int = POOL_SIZE) -> None:
+    def __init__(self, engine: Engine, size: int) -> None:
         _, self._connect_args = engine.dialect.create_connect_args(engine.url)
         self._size = size
         self._idle: deque[tuple[Conn, float]] = deque()
@@ -149,40 +144,3 @@ class AioPool:
             conn, _ = self._idle.pop()
             self._open -= 1
             await conn.close()
-
-
-_POOLS: weakref.WeakKeyDictionary[Engine, dict[asyncio.AbstractEventLoop, AioPool]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def aio_pool(engine: Engine) -> AioPool:
-    """The pool of ``engine``'s login for the running event loop (made on first use)."""
-    loop = asyncio.get_running_loop()
-    by_loop = _POOLS.setdefault(engine, {})
-    for gone in [other for other in by_loop if other.is_closed()]:
-        by_loop.pop(gone).abandon()
-    if loop not in by_loop:
-        by_loop[loop] = AioPool(engine)
-    return by_loop[loop]
-
-
-async def close_pools(*engines: Engine) -> None:
-    """Close the idle connections of ``engines``' pools on the running loop."""
-    loop = asyncio.get_running_loop()
-    for engine in engines:
-        pool = _POOLS.get(engine, {}).pop(loop, None)
-        if pool is not None:
-            await pool.close()
-
-
-async def once_more_if_dropped(work: Callable[[], Awaitable[T]]) -> T:
-    """``await work()``; once more on a fresh connection if the first one was dropped.
-
-    The async twin of :func:`services.api.db.retry.once_more_if_dropped`: if
-    the database itself is down the second attempt fails too (503).
-    """
-    try:
-        return await work()
-    except psycopg.OperationalError:
-        return await work()

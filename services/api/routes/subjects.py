@@ -11,7 +11,7 @@ from projectors.readmodels.builtin.subjects import Subjects
 from projectors.readmodels.builtin.timeline import Timeline
 from services.api.db.access_log import log_reads
 from services.api.db.agency import rows_as_agency
-from services.api.db.unseal import sealed_kids, unseal
+from services.api.db.opening import log_and_open
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath
 from services.api.listing import page_rows
 from services.api.models import Page, Problem, row_model
@@ -43,10 +43,8 @@ async def subject_view(subject_id: SubjectPath, caller: CallerDep, context: Cont
     rows = await rows_as_agency(context.reader, caller, _ONE_SUBJECT, {"subject": subject_id})
     if not rows:
         raise _not_found()
-    wanted = context.keyring.stale(sealed_kids(rows[0]))
-    found = await log_reads(context.core, caller.agency_id, "subject", [subject_id], wanted)
-    context.keyring.remember(wanted, found)
-    return unseal(rows[0], context.keyring.key)
+    read = (caller.agency_id, "subject", [subject_id])
+    return (await log_and_open(context.core, context.keyring, read, rows))[0]
 
 
 @router.get(
