@@ -41,6 +41,24 @@ def test_a_dropped_connection_is_replaced_and_the_statement_tried_again(
     assert first != second
 
 
+def test_after_a_restart_one_failure_replaces_every_older_connection(stack: ApiStack) -> None:
+    core = stack.context.core
+
+    async def run() -> tuple[set[int], int]:
+        pool = AioPool(core, 2)
+        async with pool.connection() as one, pool.connection() as two:
+            pids = {one.info.backend_pid, two.info.backend_pid}
+        with core.connect() as conn:  # both pooled connections die, as in a restart
+            for pid in pids:
+                conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        fresh = await once_more_if_dropped(lambda: _pid(pool))
+        await pool.close()
+        return pids, fresh
+
+    dead, fresh = asyncio.run(run())
+    assert fresh not in dead, "the retry did not take the other dead connection"
+
+
 def test_waiters_get_connections_in_arrival_order_and_never_more_than_the_size(
     stack: ApiStack,
 ) -> None:

@@ -4,8 +4,9 @@ It opens connections lazily with the connect arguments of a SQLAlchemy
 :class:`~sqlalchemy.Engine`, in autocommit, up to ``size``; a connection
 older than five minutes is replaced when it is taken, like the sync
 engines' ``pool_recycle``; a connection whose statement failed on the wire
-is closed, not returned.  :mod:`services.api.db.pools` keeps one per engine
-and event loop.
+is closed, not returned, and every connection opened before that failure is
+replaced when it is next taken (after a database restart none of them
+works).  :mod:`services.api.db.pools` keeps one per engine and event loop.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class AioPool:
         self._idle: deque[tuple[Conn, float]] = deque()
         self._open = 0
         self._waiters: deque[asyncio.Future[_Turn]] = deque()
+        #: When a connection last failed on the wire: older ones are replaced when taken.
+        self._failed_at = -1.0
 
     async def _take(self) -> tuple[Conn, float]:
         if self._idle:
@@ -53,7 +56,7 @@ class AioPool:
             if turn is None:
                 return await self._connect()
             conn, born = turn
-        if conn.closed or time.monotonic() - born >= RECYCLE_S:
+        if conn.closed or born <= self._failed_at or time.monotonic() - born >= RECYCLE_S:
             await conn.close()
             return await self._connect()  # in the slot of the one closed
         return conn, born
@@ -115,6 +118,7 @@ class AioPool:
         try:
             yield conn
         except psycopg.OperationalError:
+            self._failed_at = time.monotonic()  # the server may have restarted: not these only
             await conn.close()
             self._release_slot()
             raise
