@@ -25,6 +25,7 @@ from events.errors import error_path
 from events.kafka_security import aiokafka_kwargs
 from services.api.console import install as install_console
 from services.api.context import ApiContext
+from services.api.db.pools import close_pools
 from services.api.edge.problems import document_problems, problem_response
 from services.api.edge.request_log import AccessLog
 from services.api.edge.unavailable import DATABASE_DOWN, DrainGate, database_down, internal_error
@@ -78,6 +79,7 @@ def _lifespan(context: ApiContext) -> Any:
         finally:
             await context.offsets.stop()
             await context.admin.close()
+            await close_pools(context.core, context.reader)
             context.core.dispose()
             context.reader.dispose()
             logger.info("api stopped")

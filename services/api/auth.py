@@ -66,6 +66,13 @@ def _lookup(core: Engine, token: str, digest: bytes) -> tuple[Caller, datetime |
     return once_more_if_dropped(query)
 
 
+def cached_caller(token: str | None, cache: TokenCache | None) -> Caller | None:
+    """The caller of a well-formed ``token`` if ``cache`` holds it (no round trip), else None."""
+    if not token or len(token) > 200 or cache is None:
+        return None
+    return cache.get(hash_token(token))
+
+
 def caller_for(core: Engine, token: str | None, cache: TokenCache | None = None) -> Caller:
     """The calling agency, or 401 (blocking: call from a thread).
 

@@ -6,16 +6,17 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from events.envelope import SUBJECT_PATTERN
-from services.api.auth import Caller, caller_for
+from services.api.auth import Caller, cached_caller, caller_for
 from services.api.context import ApiContext
 from services.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 _bearer = HTTPBearer(auto_error=False, description="the agency's API token")
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     """The context ``create_app`` stored on the app."""
     context: ApiContext = request.app.state.context
     return context
@@ -32,10 +33,16 @@ def admitted(request: Request, context: ApiContext, caller: Caller) -> Caller:
     return caller
 
 
-def get_caller(request: Request, context: ContextDep, credentials: Credentials) -> Caller:
-    """The agency whose bearer token came with the request (401 otherwise, 429 over its rate)."""
+async def get_caller(request: Request, context: ContextDep, credentials: Credentials) -> Caller:
+    """The agency whose bearer token came with the request (401 otherwise, 429 over its rate).
+
+    A token in the cache is answered on the event loop; any other goes to the
+    database from a worker thread.
+    """
     token = credentials.credentials if credentials else None
-    caller = caller_for(context.core, token, context.tokens)
+    caller = cached_caller(token, context.tokens)
+    if caller is None:
+        caller = await run_in_threadpool(caller_for, context.core, token, context.tokens)
     return admitted(request, context, caller)
 
 

@@ -10,13 +10,12 @@ import sqlalchemy as sa
 
 from services.api.auth import Caller
 from services.api.context import ApiContext
-from services.api.db.access_log import record_reads
 from services.api.db.agency import select_as_agency
-from services.api.db.unseal import unseal
+from services.api.db.opening import log_and_open
 from services.api.pagination import invalid_cursor, page_of, page_query
 
 
-def list_page(
+async def list_page(
     context: ApiContext,
     caller: Caller,
     query: sa.Select[Any],
@@ -24,17 +23,22 @@ def list_page(
     page: tuple[str | None, int],
     endpoint: str | None,
 ) -> dict[str, Any]:
-    """``{"items", "next_cursor"}``; subject reads are logged when ``endpoint`` is given."""
+    """``{"items", "next_cursor"}``; subject reads are logged when ``endpoint`` is given.
+
+    Two round trips at most, like a subject read: the page under the
+    caller's role, then the access-log rows together with the keys of its
+    sealed fields that the cache does not hold (neither: no second trip).
+    """
     names = [column.name for column in query.selected_columns]
-    rows, next_cursor = page_rows(context, caller, query, order, page)
-    items = [unseal({n: row[n] for n in names}, context.keyring.key) for row in rows]
-    if endpoint is not None:
-        subjects = [str(item["subject_id"]) for item in items if item.get("subject_id")]
-        record_reads(context.core, caller.agency_id, endpoint, subjects)
+    rows, next_cursor = await page_rows(context, caller, query, order, page)
+    found = [{n: row[n] for n in names} for row in rows]
+    subjects = [str(item["subject_id"]) for item in found if item.get("subject_id")]
+    read = (caller.agency_id, endpoint, subjects)
+    items = await log_and_open(context.core, context.keyring, read, found)
     return {"items": items, "next_cursor": next_cursor}
 
 
-def page_rows(
+async def page_rows(
     context: ApiContext,
     caller: Caller,
     query: sa.Select[Any],
@@ -44,7 +48,9 @@ def page_rows(
     """One page of ``query`` under the caller's role, in one round trip, and the next cursor."""
     cursor, limit = page
     try:
-        rows = select_as_agency(context.reader, caller, page_query(query, order, cursor, limit))
+        rows = await select_as_agency(
+            context.reader, caller, page_query(query, order, cursor, limit)
+        )
     except psycopg.errors.DataError:
         raise invalid_cursor() from None
     return page_of(rows, len(order), limit)

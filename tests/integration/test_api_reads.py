@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 
+from projectors.keys.keyring import Keyring
 from services.api.auth import Caller, caller_for
-from services.api.db.agency import rows_as_agency
+from services.api.db.agency import rows_as_agency as read_as_agency
+from services.api.db.opening import log_and_open
+from services.api.db.pools import aio_pool, close_pools
 from tests.integration.api_rig import (
     SECRET_NAME,
     ApiStack,
@@ -33,6 +38,13 @@ def shared(stack: ApiStack) -> str:
     assert response.status_code == 202, response.text
     eventually(lambda: stack.get("gr_police", f"/v1/subjects/{subject}").status_code == 200)
     return subject
+
+
+def rows_as_agency(
+    reader: sa.Engine, caller: Caller, query: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The async read run to completion (its own event loop, its own pooled connection)."""
+    return asyncio.run(read_as_agency(reader, caller, query, params))
 
 
 def _caller(stack: ApiStack, agency: str) -> Caller:
@@ -93,3 +105,41 @@ def test_keys_come_with_the_access_log_row_when_the_cache_is_cold(
     view = stack.get("gr_ngo", f"/v1/subjects/{shared}").json()
     assert view["personal"]["full_name"] == SECRET_NAME
     assert len(stack.context.keyring.stale(kids)) < len(kids), "the statement's keys are cached"
+
+
+def test_the_async_pool_keeps_no_role_after_reads(stack: ApiStack, shared: str) -> None:
+    police = _caller(stack, "gr_police")
+    reader = stack.context.reader
+
+    async def reads_then_check() -> int:
+        for _ in range(3):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                await read_as_agency(reader, police, "SELECT 1 FROM agency_gr_ngo.x", {})
+            await read_as_agency(reader, police, "SELECT 1 FROM {schema}.subjects", {})
+        pooled = aio_pool(reader).idle()
+        for conn in pooled:
+            cursor = await conn.execute("SELECT current_user = session_user")
+            assert await cursor.fetchone() == (True,)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                await conn.execute("SELECT count(*) FROM agency_gr_police.subjects")
+        await close_pools(reader)
+        return len(pooled)
+
+    assert asyncio.run(reads_then_check()) >= 1, "the failed reads returned their connection"
+
+
+def test_fields_open_off_the_loop_when_every_cached_key_ages_at_once(
+    stack: ApiStack, shared: str
+) -> None:
+    ngo, core, reader = _caller(stack, "gr_ngo"), stack.context.core, stack.context.reader
+    master = stack.context.keyring._master  # a keyring whose cache forgets at once
+    keyring = Keyring(core, master, cache_ttl_s=0.0)
+    query = "SELECT personal FROM {schema}.subjects WHERE subject_id = %(s)s"
+
+    async def run() -> list[Any]:
+        rows = await read_as_agency(reader, ngo, query, {"s": shared})
+        opened = await log_and_open(core, keyring, ("gr_ngo", None, []), rows)
+        await close_pools(core, reader)
+        return opened
+
+    assert asyncio.run(run())[0]["personal"]["full_name"] == SECRET_NAME

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import quote_ident
 from services.api.auth import Caller
-from services.api.db.retry import once_more_if_dropped
+from services.api.db.pools import aio_pool, once_more_if_dropped
 
 
 @contextmanager
@@ -29,15 +29,16 @@ def as_agency(reader: Engine, caller: Caller) -> Iterator[Connection]:
         yield conn.execution_options(schema_translate_map={None: schema_name(caller.agency_id)})
 
 
-def rows_as_agency(
+async def rows_as_agency(
     reader: Engine, caller: Caller, query: str, params: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """``query`` (tables named ``{schema}.x``) in one round trip, under the caller's role.
 
     The same guarantees as :func:`as_agency` (a read-only transaction, ``SET
     LOCAL ROLE`` to the caller's agency role, ended before the connection
-    goes back to the pool), sent as one multi-statement message: the
-    parameters are quoted by psycopg on the client (``ClientCursor``).
+    goes back to the pool), sent as one multi-statement message on the event
+    loop (:mod:`services.api.db.aio`): the parameters are quoted by psycopg
+    on the client (``AsyncClientCursor``).
     """
     sql = (
         "BEGIN READ ONLY; SET LOCAL ROLE "
@@ -47,28 +48,25 @@ def rows_as_agency(
         + "; COMMIT"
     )
 
-    def run() -> list[dict[str, Any]]:
-        with reader.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            driver = conn.connection.driver_connection
-            assert isinstance(driver, psycopg.Connection)
+    async def run() -> list[dict[str, Any]]:
+        async with aio_pool(reader).connection() as conn:
             try:
-                with psycopg.ClientCursor(driver) as cursor:
-                    cursor.execute(sql, params)
+                async with psycopg.AsyncClientCursor(conn) as cursor:
+                    await cursor.execute(sql, params)
                     while cursor.description is None and cursor.nextset():
                         pass
                     names = [column.name for column in cursor.description or ()]
-                    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-            except psycopg.OperationalError:
-                conn.invalidate()
-                raise
+                    return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
             finally:
-                if not driver.closed:
-                    driver.rollback()  # a failed statement leaves the explicit transaction open
+                if not conn.closed:
+                    await conn.rollback()  # a failed statement leaves the explicit transaction open
 
-    return once_more_if_dropped(run)
+    return await once_more_if_dropped(run)
 
 
-def select_as_agency(reader: Engine, caller: Caller, query: sa.Select[Any]) -> list[dict[str, Any]]:
+async def select_as_agency(
+    reader: Engine, caller: Caller, query: sa.Select[Any]
+) -> list[dict[str, Any]]:
     """A select over the caller's read models (tables without schema) in one round trip.
 
     The compiled statement runs after ``SET LOCAL search_path`` to the caller's
@@ -77,4 +75,4 @@ def select_as_agency(reader: Engine, caller: Caller, query: sa.Select[Any]) -> l
     """
     compiled = query.compile(dialect=reader.dialect, compile_kwargs={"render_postcompile": True})
     sql = "SET LOCAL search_path TO {schema}; " + str(compiled)
-    return rows_as_agency(reader, caller, sql, compiled.params)
+    return await rows_as_agency(reader, caller, sql, compiled.params)

@@ -63,7 +63,7 @@ def audit_trail(subject_id: SubjectPath, caller: CallerDep, context: ContextDep)
 
 
 @router.get("/v1/access-log", response_model=Page[AccessEntry], responses=FORBIDDEN)  # type: ignore[valid-type]
-def access_log(
+async def access_log(
     caller: CallerDep,
     context: ContextDep,
     subject_id: SubjectQuery = None,
@@ -78,7 +78,7 @@ def access_log(
         query = query.where(ACCESS_LOG.c.subject_id == subject_id)
     if agency_id is not None:
         query = query.where(ACCESS_LOG.c.agency_id == agency_id)
-    return list_page(context, caller, query, (ACCESS_LOG.c.id,), (cursor, limit), None)
+    return await list_page(context, caller, query, (ACCESS_LOG.c.id,), (cursor, limit), None)
 
 
 @router.get("/v1/indicators", response_model=list[IndicatorCell], responses=FORBIDDEN)

@@ -44,7 +44,7 @@ RefusalEntry = row_model("RefusalEntry", REFUSALS)
 
 
 @router.get("/v1/risk-register", response_model=Page[RiskEntry])  # type: ignore[valid-type]
-def risk_register(
+async def risk_register(
     caller: CallerDep,
     context: ContextDep,
     level: Literal["critical", "high"] | None = None,
@@ -58,11 +58,11 @@ def risk_register(
         query = query.where(RISK.c.level == level)
     if jurisdiction is not None:
         query = query.where(RISK.c.jurisdiction == jurisdiction)
-    return list_page(context, caller, query, RISK_ORDER, (cursor, limit), "risk-register")
+    return await list_page(context, caller, query, RISK_ORDER, (cursor, limit), "risk-register")
 
 
 @router.get("/v1/protective-orders", response_model=Page[OrderEntry])  # type: ignore[valid-type]
-def protective_orders(
+async def protective_orders(
     caller: CallerDep,
     context: ContextDep,
     active: bool | None = None,
@@ -85,11 +85,11 @@ def protective_orders(
     if subject_id is not None:
         query = query.where(ORDERS.c.subject_id == subject_id)
     order = (ORDERS.c.order_id,)
-    return list_page(context, caller, query, order, (cursor, limit), "protective-orders")
+    return await list_page(context, caller, query, order, (cursor, limit), "protective-orders")
 
 
 @router.get("/v1/placements", response_model=Page[PlacementEntry])  # type: ignore[valid-type]
-def placements(
+async def placements(
     caller: CallerDep,
     context: ContextDep,
     state: Literal["active", "ended"] | None = None,
@@ -104,14 +104,14 @@ def placements(
     if subject_id is not None:
         query = query.where(PLACEMENTS.c.subject_id == subject_id)
     order = (PLACEMENTS.c.placement_id,)
-    return list_page(context, caller, query, order, (cursor, limit), "placements")
+    return await list_page(context, caller, query, order, (cursor, limit), "placements")
 
 
 @router.get("/v1/refusals", response_model=Page[RefusalEntry])  # type: ignore[valid-type]
-def refusals(
+async def refusals(
     caller: CallerDep, context: ContextDep, cursor: Cursor = None, limit: Limit = DEFAULT_PAGE
 ) -> Any:
     """The caller's own refused events and why."""
     query = sa.select(*REFUSALS.columns)
     order = (REFUSALS.c.time, REFUSALS.c.event_id)
-    return list_page(context, caller, query, order, (cursor, limit), None)
+    return await list_page(context, caller, query, order, (cursor, limit), None)

@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, status
 
 from projectors.readmodels.builtin.subjects import Subjects
 from projectors.readmodels.builtin.timeline import Timeline
-from services.api.db.access_log import record_reads
+from services.api.db.access_log import log_reads
 from services.api.db.agency import rows_as_agency
-from services.api.db.unseal import sealed_kids, unseal
+from services.api.db.opening import log_and_open
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath
 from services.api.listing import page_rows
 from services.api.models import Page, Problem, row_model
@@ -34,19 +34,17 @@ def _not_found() -> HTTPException:
 
 
 @router.get("/v1/subjects/{subject_id}", response_model=SubjectView, responses=NOT_FOUND)
-def subject_view(subject_id: SubjectPath, caller: CallerDep, context: ContextDep) -> Any:
+async def subject_view(subject_id: SubjectPath, caller: CallerDep, context: ContextDep) -> Any:
     """What the caller may see of one subject; personal fields opened only here.
 
-    Two round trips: the read under the caller's role, then the access-log
-    row together with the subject's keys the cache does not hold.
+    Two round trips on the event loop: the read under the caller's role, then
+    the access-log row together with the subject's keys the cache does not hold.
     """
-    rows = rows_as_agency(context.reader, caller, _ONE_SUBJECT, {"subject": subject_id})
+    rows = await rows_as_agency(context.reader, caller, _ONE_SUBJECT, {"subject": subject_id})
     if not rows:
         raise _not_found()
-    wanted = context.keyring.stale(sealed_kids(rows[0]))
-    found = record_reads(context.core, caller.agency_id, "subject", [subject_id], wanted)
-    context.keyring.remember(wanted, found)
-    return unseal(rows[0], context.keyring.key)
+    read = (caller.agency_id, "subject", [subject_id])
+    return (await log_and_open(context.core, context.keyring, read, rows))[0]
 
 
 @router.get(
@@ -54,7 +52,7 @@ def subject_view(subject_id: SubjectPath, caller: CallerDep, context: ContextDep
     response_model=Page[TimelineEntry],  # type: ignore[valid-type]
     responses=NOT_FOUND,
 )
-def subject_timeline(
+async def subject_timeline(
     subject_id: SubjectPath,
     caller: CallerDep,
     context: ContextDep,
@@ -64,9 +62,9 @@ def subject_timeline(
     """The events the caller received about the subject, oldest first."""
     query = sa.select(TIMELINE).where(TIMELINE.c.subject_id == subject_id)
     order = (TIMELINE.c.time, TIMELINE.c.event_id)
-    rows, next_cursor = page_rows(context, caller, query, order, (cursor, limit))
+    rows, next_cursor = await page_rows(context, caller, query, order, (cursor, limit))
     if not rows and cursor is None:
         raise _not_found()
-    record_reads(context.core, caller.agency_id, "timeline", [subject_id])
+    await log_reads(context.core, caller.agency_id, "timeline", [subject_id], ())
     items = [{c.name: row[c.name] for c in TIMELINE.columns} for row in rows]
     return {"items": items, "next_cursor": next_cursor}
