@@ -97,19 +97,7 @@ class PositionStore:
         Without the advisory lock, the move is conditional on the stored value; under
         it (:meth:`lock` ran in this transaction) the condition always holds.
         """
-        params = {"t": topic, "p": partition, "n": next_offset, "e": expected}
-        if expected is None:
-            sql = (
-                f"INSERT INTO {self.table} (topic, partition, next_offset)"  # noqa: S608
-                " VALUES (:t, :p, :n) ON CONFLICT DO NOTHING"
-            )
-        else:
-            sql = (
-                f"UPDATE {self.table} SET next_offset = :n, updated_at = now()"  # noqa: S608
-                " WHERE topic = :t AND partition = :p AND next_offset = :e"
-            )
-        if conn.execute(text(sql), params).rowcount != 1:
-            raise PositionMoved(f"{topic}[{partition}] moved under this worker")
+        self.advance_many(conn, [(topic, partition, expected, next_offset)])
 
     def advance_many(self, conn: Connection, moves: Iterable[Move]) -> None:
         """:meth:`advance` for many ``(topic, partition, expected, next_offset)`` at once, with
@@ -124,9 +112,9 @@ class PositionStore:
                 continue
             params = {"t": [r[0] for r in rows], "p": [r[1] for r in rows]}
             params |= {"e": [r[2] for r in rows], "n": [r[3] for r in rows]}
-            done = conn.execute(text(sql.format(table=self.table)), params).rowcount
-            if done != len(rows):
-                raise PositionMoved(f"{len(rows) - done} partitions moved under this worker")
+            if conn.execute(text(sql.format(table=self.table)), params).rowcount != len(rows):
+                named = ", ".join(f"{r[0]}[{r[1]}]" for r in rows)
+                raise PositionMoved(f"{named}: one or more moved under this worker")
 
     def forget(self, conn: Connection, topics: Iterable[str]) -> int:
         """Drop the positions of ``topics`` (their records are gone: start again at 0)."""
