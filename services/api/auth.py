@@ -66,11 +66,15 @@ def _lookup(core: Engine, token: str, digest: bytes) -> tuple[Caller, datetime |
     return once_more_if_dropped(query)
 
 
+def _digest(token: str | None) -> bytes | None:
+    """The stored hash of a well-formed ``token`` (None: missing or too long)."""
+    return hash_token(token) if token and len(token) <= 200 else None
+
+
 def cached_caller(token: str | None, cache: TokenCache | None) -> Caller | None:
     """The caller of a well-formed ``token`` if ``cache`` holds it (no round trip), else None."""
-    if not token or len(token) > 200 or cache is None:
-        return None
-    return cache.get(hash_token(token))
+    digest = _digest(token)
+    return None if digest is None or cache is None else cache.get(digest)
 
 
 def caller_for(core: Engine, token: str | None, cache: TokenCache | None = None) -> Caller:
@@ -78,9 +82,9 @@ def caller_for(core: Engine, token: str | None, cache: TokenCache | None = None)
 
     With ``cache``, a token seen in the last few seconds costs no round trip.
     """
-    if not token or len(token) > 200:
+    digest = _digest(token)
+    if token is None or digest is None:
         raise UNAUTHORIZED
-    digest = hash_token(token)
     cached = cache.get(digest) if cache is not None else None
     if cached is not None:
         return cached
