@@ -18,34 +18,21 @@ from typing import Any, TypedDict, Unpack
 from sqlalchemy import Table
 
 
+@dataclass(slots=True, unsafe_hash=True)
 class ColumnOp:
     """What happens to one column of an existing row (immutable once made).
 
     ``kind``: ``set`` (to ``value``), ``greatest``/``least`` (with ``value``;
     nulls ignored, as Postgres does), ``add`` (``max(old + value, floor)``,
     a missing old value counting as 0) or ``clear_if`` (null when the old
-    value is in ``value``, a frozenset).  A plain class with slots: handlers
+    value is in ``value``, a frozenset).  Slotted and not frozen: handlers
     make one per column they touch, and a frozen dataclass costs several
-    times more to build.
+    times more to build; nothing assigns to one after it is made.
     """
 
-    __slots__ = ("floor", "kind", "value")
-
-    def __init__(self, kind: str, value: Any, floor: int = 0) -> None:
-        self.kind = kind
-        self.value = value
-        self.floor = floor
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ColumnOp):
-            return NotImplemented
-        return (self.kind, self.value, self.floor) == (other.kind, other.value, other.floor)
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.value, self.floor))
-
-    def __repr__(self) -> str:
-        return f"ColumnOp({self.kind!r}, {self.value!r}, {self.floor!r})"
+    kind: str
+    value: Any
+    floor: int = 0
 
     def apply(self, old: Any) -> Any:
         """The column's new value given its old one (None: absent or null)."""
