@@ -56,14 +56,15 @@ class OutboxStore:
         known = known or {}
         with self._engine.connect() as conn:
             rows = conn.execute(_PENDING, {"n": limit}).all()
-            missing = [seq for seq, source, event_id in rows if (source, event_id) not in known]
-            read: dict[int, Record] = {}
+            # One look-up per row: the caller's loop may drop entries meanwhile.
+            values = {seq: known.get((source, event_id)) for seq, source, event_id in rows}
+            missing = [seq for seq, value in values.items() if value is None]
             if missing:
                 found = conn.execute(_VALUES, {"s": missing})
-                read = {seq: (None if k is None else bytes(k), bytes(v)) for seq, k, v in found}
+                values |= {seq: (None if k is None else bytes(k), bytes(v)) for seq, k, v in found}
         pending = []
         for seq, source, event_id in rows:
-            record = known.get((source, event_id)) or read.get(seq)
+            record = values.get(seq)
             if record is not None:
                 pending.append(Pending(seq, *record, ref=(source, event_id)))
         return pending

@@ -43,7 +43,7 @@ class SealedRelay:
     async def relay_once(self, producer: AIOKafkaProducer) -> int:
         """Produce one batch of pending rows and mark them; returns how many."""
         started = time.perf_counter()
-        rows = await asyncio.to_thread(self._store.pending, self._batch_max, self.known.copy())
+        rows = await asyncio.to_thread(self._store.pending, self._batch_max, self.known)
         if not rows:
             return 0
         futures = await send_in_batches(
