@@ -119,6 +119,10 @@ def bench(
     api_workers: Annotated[
         int, typer.Option("--api-workers", min=1, max=64, help="API processes of the API bench")
     ] = 1,
+    api_rate: Annotated[
+        float,
+        typer.Option("--api-rate", min=1, help="reads/s offered in the API bench's paced phase"),
+    ] = 1_000.0,
     scale: Annotated[
         str, typer.Option("--scale", help="event counts of the scale series, e.g. 10000,100000")
     ] = "",
@@ -171,7 +175,7 @@ def bench(
         Progress(console=err) as progress,
     ):
         api_events = min(events, API_EVENTS)
-        readers = (api_clients, api_reads, api_workers)
+        readers = (api_clients, api_reads, api_workers, api_rate)
         figures |= api_read_figures(endpoints, api_events, readers, progress)
     with Progress(console=err) as progress:
         fresh = partial(fresh_embedded_infra, settings)

@@ -21,6 +21,7 @@ RATES = [
 ]
 LATENCIES = ["visible_p50_ms", "visible_p99_ms", "erasure_p50_ms", "erasure_p99_ms"]
 API = ["api_read_p50_ms", "api_read_p99_ms", "api_reads_per_s"]
+API += ["api_read_paced_p50_ms", "api_read_paced_p99_ms", "api_read_paced_per_s"]
 KEYS = {"events", "fanout", "peak_rss_mb", "rss_scope", "machine", "scale"}
 KEYS |= {*RATES, *LATENCIES, *API}
 
@@ -54,6 +55,8 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     assert 0 < figures["api_read_p50_ms"] <= figures["api_read_p99_ms"]
     assert figures["api_reads"] == 100
     assert figures["api_reads_per_s"] > 0
+    assert 0 < figures["api_read_paced_p50_ms"] <= figures["api_read_paced_p99_ms"]
+    assert figures["api_read_offered_per_s"] == 1000
     assert figures["recovery_events"] == 600
     assert figures["recovery_s"] > 0
     scale = figures["scale"]

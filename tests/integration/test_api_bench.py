@@ -28,3 +28,5 @@ def test_api_bench_reports_its_figures(
     assert figures["reads"] == 40
     assert figures["subjects_visible"] >= 30, "every identified subject, seen by its agency"
     assert 0 < figures["get_subject_p50_ms"] <= figures["get_subject_p99_ms"]
+    assert 0 < figures["get_subject_paced_p50_ms"] <= figures["get_subject_paced_p99_ms"]
+    assert 0 < figures["get_subject_paced_per_s"] <= 1000 * 1.05, "offered 1,000 reads/s"

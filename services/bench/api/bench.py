@@ -10,7 +10,12 @@ under uvicorn in a child process (HTTP over TCP on a free local port), then:
    events per second (the pipeline seals and projects meanwhile);
 2. waits until ``/metrics`` shows no consumer lag;
 3. reads ``--reads`` subjects visible to their caller with ``--clients``
-   concurrent clients: p50 and p99 latency.
+   concurrent clients, each sending its next read when the last is answered
+   (closed loop: as many reads per second as the machine gives): p50 and
+   p99 latency and reads per second;
+4. reads ``--reads`` subjects again, offered at ``--paced-rate`` reads per
+   second in all over the same clients (open loop, each read due at its
+   time; its latency counts from then, so a backlog counts): p50 and p99.
 
 Progress goes to stderr, one JSON object to stdout.  Client, API, workers and
 Postgres share the machine, so the figures are approximate.
@@ -37,12 +42,15 @@ from infra.endpoints import Endpoints
 from infra.migrate import migrate
 from projectors.bootstrap import pipeline_threads
 from projectors.directory.agencies import schema_name
-from services.bench.api.load import batches, post_all, read_all, wait_drained
+from services.bench.api.load import batches, post_all, read_all, read_paced, wait_drained
 from services.bench.api.workers import api_process
 from services.bench.sealer_bench import register_all
 from services.bench.stats import machine, percentile_ms
 from services.bench.workload import BENCH_AGENCIES, workload
 from services.scenarios.synthetic import cases_or_synthetic
+
+#: Reads per second offered, all clients together, in the paced read phase.
+PACED_RATE = 1000.0
 
 
 def _visible(engine: Engine) -> list[tuple[str, str]]:
@@ -86,6 +94,12 @@ def run_api_bench(
                 read_all(base_url, pairs, tokens, args.clients, args.reads, progress)
             )
             read_s = time.perf_counter() - read_started
+            offered = getattr(args, "paced_rate", PACED_RATE)
+            paced_started = time.perf_counter()
+            paced = asyncio.run(
+                read_paced(base_url, pairs, tokens, args.clients, args.reads, offered, progress)
+            )
+            paced_s = time.perf_counter() - paced_started
     finally:
         for thread in threads:
             thread.stop()
@@ -103,21 +117,28 @@ def run_api_bench(
         "api_processes": workers,
         "reads": len(latencies),
         "get_subject_reads_per_s": round(len(latencies) / read_s),
+        "get_subject_paced_offered_per_s": offered,
+        "get_subject_paced_per_s": round(len(paced) / paced_s),
+        "get_subject_paced_p50_ms": percentile_ms(paced, 0.50),
+        "get_subject_paced_p99_ms": percentile_ms(paced, 0.99),
         "subjects_visible": len(pairs),
         "machine": f"{machine()}; client, API, workers and Postgres on one machine",
     }
 
 
 def api_read_figures(
-    endpoints: Endpoints, events: int, readers: tuple[int, int, int], progress: Progress
+    endpoints: Endpoints,
+    events: int,
+    readers: tuple[int, int, int, float],
+    progress: Progress,
 ) -> dict[str, Any]:
     """The ``haven bench`` part: subject reads over HTTP on infrastructure of its own;
-    ``readers``: concurrent clients, reads, API processes."""
-    clients, reads, workers = readers
+    ``readers``: concurrent clients, reads, API processes, reads/s offered when paced."""
+    clients, reads, workers, paced_rate = readers
     args = argparse.Namespace(
         events=events, subjects=max(1, events // 8), batch=100, post_clients=4,
         clients=clients, reads=reads, warmup=min(200, reads), prefix="bench",
-        api_workers=workers,
+        api_workers=workers, paced_rate=paced_rate,
     )  # fmt: skip
     figures = run_api_bench(endpoints, args, progress)
     return {
@@ -127,6 +148,10 @@ def api_read_figures(
         "api_read_clients": clients,
         "api_processes": workers,
         "api_reads": figures["reads"],
+        "api_read_offered_per_s": figures["get_subject_paced_offered_per_s"],
+        "api_read_paced_per_s": figures["get_subject_paced_per_s"],
+        "api_read_paced_p50_ms": figures["get_subject_paced_p50_ms"],
+        "api_read_paced_p99_ms": figures["get_subject_paced_p99_ms"],
     }
 
 
@@ -142,6 +167,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200, help="reads before measuring")
     parser.add_argument("--prefix", default="bench", help="topic prefix")
     parser.add_argument("--api-workers", type=int, default=1, help="API processes on the port")
+    parser.add_argument(
+        "--paced-rate", type=float, default=PACED_RATE, help="reads/s offered in the paced phase"
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="haven-api-bench-") as tmp,

@@ -96,20 +96,31 @@ async def wait_drained(base_url: str, progress: Progress, timeout_s: float = 180
 
 
 async def _read_lane(
-    base_url: str, targets: list[tuple[str, str]], tokens: dict[str, str], progress: Progress
+    base_url: str,
+    targets: list[tuple[str, str]],
+    tokens: dict[str, str],
+    progress: Progress,
+    due: list[float] | None = None,
 ) -> list[float]:
     """One client reading its subjects one after another; seconds per read.
 
-    Each latency runs from writing the request to the last byte of the
-    response; every response must be a 200 whose body names the subject.
+    Without ``due`` each read is sent when the previous one is answered and
+    its latency runs from writing the request to the last byte of the
+    response.  With ``due`` (a ``perf_counter`` time per read) a read waits
+    for its time and its latency runs from that time, so a read sent late
+    because the one before it was slow counts the wait too.  Every response
+    must be a 200 whose body names the subject.
     """
     task = progress.task_ids[-1]
     latencies = []
     client = Http1Client(base_url)
     try:
-        for agency, subject in targets:
+        for n, (agency, subject) in enumerate(targets):
             headers = {"Authorization": f"Bearer {tokens[agency]}"}
             started = time.perf_counter()
+            if due is not None:
+                await asyncio.sleep(max(0.0, due[n] - started))
+                started = due[n]
             status, body = await client.get(f"/v1/subjects/{subject}", headers)
             latencies.append(time.perf_counter() - started)
             if status != 200 or subject.encode() not in body:
@@ -135,5 +146,31 @@ async def read_all(
     progress.add_task("GET /v1/subjects/{id}", total=reads)
     results = await asyncio.gather(
         *(_read_lane(base_url, lane, tokens, progress) for lane in lanes)
+    )
+    return sorted(latency for lane in results for latency in lane)
+
+
+async def read_paced(
+    base_url: str,
+    pairs: list[tuple[str, str]],
+    tokens: dict[str, str],
+    clients: int,
+    reads: int,
+    per_s: float,
+    progress: Progress,
+) -> list[float]:
+    """``reads`` subject reads offered at ``per_s`` in all, spread over ``clients``
+    concurrent clients (read ``k`` is due ``k / per_s`` seconds after the start);
+    every latency from the read's due time, sorted."""
+    rng = random.Random(11)
+    targets = [rng.choice(pairs) for _ in range(reads)]
+    progress.add_task(f"GET /v1/subjects/{{id}} at {per_s:.0f}/s", total=reads)
+    start = time.perf_counter() + 0.05
+    due = [start + k / per_s for k in range(reads)]
+    results = await asyncio.gather(
+        *(
+            _read_lane(base_url, targets[n::clients], tokens, progress, due[n::clients])
+            for n in range(clients)
+        )
     )
     return sorted(latency for lane in results for latency in lane)
