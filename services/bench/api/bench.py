@@ -42,7 +42,7 @@ from infra.endpoints import Endpoints
 from infra.migrate import migrate
 from projectors.bootstrap import pipeline_threads
 from projectors.directory.agencies import schema_name
-from services.bench.api.load import batches, post_all, read_all, read_paced, wait_drained
+from services.bench.api.load import batches, post_all, read_all, wait_drained
 from services.bench.api.workers import api_process
 from services.bench.sealer_bench import register_all
 from services.bench.stats import machine, percentile_ms
@@ -97,7 +97,7 @@ def run_api_bench(
             offered = getattr(args, "paced_rate", PACED_RATE)
             paced_started = time.perf_counter()
             paced = asyncio.run(
-                read_paced(base_url, pairs, tokens, args.clients, args.reads, offered, progress)
+                read_all(base_url, pairs, tokens, args.clients, args.reads, progress, offered)
             )
             paced_s = time.perf_counter() - paced_started
     finally:

@@ -138,38 +138,24 @@ async def read_all(
     clients: int,
     reads: int,
     progress: Progress,
+    per_s: float | None = None,
 ) -> list[float]:
-    """``reads`` subject reads by ``clients`` concurrent clients; every latency, sorted."""
+    """``reads`` subject reads by ``clients`` concurrent clients; every latency, sorted.
+
+    Without ``per_s`` each client reads as fast as it is answered (closed
+    loop); with it the reads are offered at ``per_s`` in all (read ``k`` is
+    due ``k / per_s`` seconds after the start) and each latency runs from the
+    read's due time.
+    """
     rng = random.Random(7)
     targets = [rng.choice(pairs) for _ in range(reads)]
-    lanes = [targets[n::clients] for n in range(clients)]
-    progress.add_task("GET /v1/subjects/{id}", total=reads)
-    results = await asyncio.gather(
-        *(_read_lane(base_url, lane, tokens, progress) for lane in lanes)
-    )
-    return sorted(latency for lane in results for latency in lane)
-
-
-async def read_paced(
-    base_url: str,
-    pairs: list[tuple[str, str]],
-    tokens: dict[str, str],
-    clients: int,
-    reads: int,
-    per_s: float,
-    progress: Progress,
-) -> list[float]:
-    """``reads`` subject reads offered at ``per_s`` in all, spread over ``clients``
-    concurrent clients (read ``k`` is due ``k / per_s`` seconds after the start);
-    every latency from the read's due time, sorted."""
-    rng = random.Random(11)
-    targets = [rng.choice(pairs) for _ in range(reads)]
-    progress.add_task(f"GET /v1/subjects/{{id}} at {per_s:.0f}/s", total=reads)
+    rate = "" if per_s is None else f" at {per_s:.0f}/s"
+    progress.add_task(f"GET /v1/subjects/{{id}}{rate}", total=reads)
     start = time.perf_counter() + 0.05
-    due = [start + k / per_s for k in range(reads)]
+    due = None if per_s is None else [start + k / per_s for k in range(reads)]
     results = await asyncio.gather(
         *(
-            _read_lane(base_url, targets[n::clients], tokens, progress, due[n::clients])
+            _read_lane(base_url, targets[n::clients], tokens, progress, due and due[n::clients])
             for n in range(clients)
         )
     )
