@@ -6,7 +6,12 @@ event loop runs it in a thread (``asyncio.to_thread``), batched.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.exc import DBAPIError
 
 
 def sync_engine(database_url: str, *, pool_size: int = 5, pre_ping: bool = True) -> Engine:
@@ -19,3 +24,33 @@ def sync_engine(database_url: str, *, pool_size: int = 5, pre_ping: bool = True)
     if pre_ping:
         return create_engine(database_url, pool_size=pool_size, pool_pre_ping=True)
     return create_engine(database_url, pool_size=pool_size, pool_recycle=300)
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """Writes whose results nobody reads, sent without waiting for each answer.
+
+    psycopg's pipeline mode: inside the block each statement goes out at
+    once and Postgres runs it while the caller builds the next, instead of
+    the caller waiting a round trip and the statement's run each time.  The
+    answers are read when the block ends, or earlier when a result is asked
+    for; an error surfaces then, at the latest when the block ends, as the
+    same SQLAlchemy error it would have been (a lost connection is an
+    ``OperationalError``), and fails the transaction as it would have
+    anyway.  Blocks may nest.
+
+    Writes only: SQLAlchemy looks at a statement's answer as soon as it is
+    sent, before it has arrived, so a ``SELECT`` (or ``RETURNING``) inside
+    the block gets a result without rows and raises when read.
+    """
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        yield  # another driver: one statement at a time
+        return
+    try:
+        with driver.pipeline():
+            yield
+    except psycopg.Error as exc:  # raised by an answer read when the block ends
+        raise DBAPIError.instance(
+            "(pipelined statements)", None, exc, psycopg.Error, dialect=conn.dialect
+        ) from exc

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, text
 
+from infra.db import pipelined
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, Recipients
 from projectors.consent.subject_state import SubjectState
@@ -117,8 +118,9 @@ class BatchScope:
         erases the rows of earlier events of the batch and none of later ones.
         """
         self.dirty.clear()
-        self.holdings.flush(self.conn)
-        self.books.flush(self.conn)
+        with pipelined(self.conn):
+            self.holdings.flush(self.conn)
+            self.books.flush(self.conn)
         mapped = self.conn.get_execution_options().get("schema_translate_map")
         flush_rows(self.conn, self.changes, self.tables, self.registry)
         # Refreshing maps the connection to each schema written: put back what the caller had.

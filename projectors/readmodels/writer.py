@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 
 from infra.bulk import Columns, json_rows, rows_param
+from infra.db import pipelined
 from projectors.readmodels.changes import ColumnOp, Pending, RowKey, primary_key
 from projectors.readmodels.sdk import Projector
 
@@ -168,7 +169,8 @@ def flush_rows(
     """Write ``store`` (:func:`write_changes`), then let each projector refresh each schema."""
     if not store:
         return
-    written = write_changes(conn, store, tables)
+    with pipelined(conn):  # nothing reads the writes' answers: Postgres runs one per send
+        written = write_changes(conn, store, tables)
     for schema, names in written.items():
         mapped = conn.execution_options(schema_translate_map={None: schema})
         for projector in projectors:
