@@ -105,6 +105,12 @@ class BatchScope:
         schema = schema_name(agency_id)
         if schema in self.ready_schemas:
             return
+        present = self.conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": schema}
+        )
+        if self.registry.table_names() <= set(present.scalars()):
+            self.ready_schemas.add(schema)  # made before (registration, another process)
+            return
         self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
         self.conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         self.registry.create_tables(self.conn_for(agency_id, ensure=False))
