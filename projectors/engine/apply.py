@@ -44,6 +44,8 @@ STATISTICS = AgencyProfile(STATS_SCHEMA, "auditor", "ZZ")
 SUBJECT_ROUTES = frozenset(
     t.event_type for t in (ConsentGranted, ConsentWithdrawn, ConsentExpired, RecordRectified)
 )
+#: Of those, the ones that count the rows they erase (the others drop collected rows).
+COUNTING = frozenset(t.event_type for t in (ConsentWithdrawn, ConsentExpired))
 
 
 class Applier:
@@ -79,12 +81,10 @@ class Applier:
             return
         # A subject's consent or rectification reads and erases only that subject's rows.
         subject = logged.subject
-        if (
-            subject is None
-            or subject in self.scope.dirty
-            or logged.event.type not in SUBJECT_ROUTES
-        ):
+        if subject is None or logged.event.type not in SUBJECT_ROUTES:
             self.scope.flush()
+        elif subject in self.scope.touched and logged.event.type in COUNTING:
+            self.scope.flush_subject(subject)
         route(logged)
 
     # -- system events -------------------------------------------------
@@ -188,8 +188,7 @@ class Applier:
         """Call every projector handler of the event with the agency's view."""
         data = {k: v for k, v in logged.bound_data.items() if k in fields}
         view = self._view(logged, agency, data, bases)
-        self.scope.dirty.add(view.subject_id)
-        rows = self.scope.rows_for(agency.id)
+        rows = self.scope.rows_for(agency.id, view.subject_id)
         for projector, handler in self.scope.registry.handlers(logged.event.type):
             if projector.runs_for(agency.agency_type):
                 handler(rows, view)
@@ -202,8 +201,7 @@ class Applier:
             return
         data = {k: v for k, v in logged.data.items() if not is_sealed(v)}
         view = self._view(logged, STATISTICS, data, frozenset({"statistics"}))
-        self.scope.dirty.add(view.subject_id)
-        rows = self.scope.stats_rows()
+        rows = self.scope.stats_rows(view.subject_id)
         for _projector, handler in handlers:
             handler(rows, view)
 

@@ -21,7 +21,7 @@ from projectors.consent.recipients import Delivery, Recipients
 from projectors.consent.subject_state import SubjectState
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
-from projectors.engine.bookkeeping import REFUSALS, RETAINED, Bookkeeping
+from projectors.engine.bookkeeping import READ_BACK, REFUSALS, RETAINED, Bookkeeping
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
 from projectors.engine.holdings import HoldingsBuffer
 from projectors.log import LoggedEvent
@@ -67,8 +67,9 @@ class BatchScope:
     tables: dict[str, Table] = field(default_factory=dict)
     #: The engine's own records (refusals, receipts...), written by :meth:`flush`.
     books: Bookkeeping = field(default_factory=Bookkeeping)
-    #: Subjects with rows or receipts collected since the last flush.
-    dirty: set[str] = field(default_factory=set)
+    #: Subjects with rows or receipts collected and not yet written: the keys of
+    #: the rows their events changed (:meth:`flush_subject`).
+    touched: dict[str, set[RowKey]] = field(default_factory=dict)
     #: Events of earlier batches read from the archive in this one, by offset.
     archived: dict[int, LoggedEvent] = field(default_factory=dict)
     #: Read once per batch (``subject_record.prefetch``): applied ledger entries
@@ -113,14 +114,34 @@ class BatchScope:
         """Write everything collected so far: holdings, bookkeeping, read-model rows.
 
         Runs when the batch ends and before anything reads what it wrote (an
-        erasure, a grant's sharing, a rectification), so that a withdrawal
-        erases the rows of earlier events of the batch and none of later ones.
+        agency registration, a policy activation, an executed erasure).
         """
-        self.dirty.clear()
+        self.touched.clear()
         self.holdings.flush(self.conn)
         self.books.flush(self.conn)
+        self._write(self.changes)
+
+    def flush_subject(self, subject: str) -> None:
+        """Write what a grant, withdrawal, expiry or rectification of ``subject`` reads.
+
+        That is the rows its events changed, the holdings and the retained
+        deliveries and receipts; the other subjects' rows wait (docs/engine.md,
+        "Batches, positions, fencing"), so a withdrawal erases the rows of its
+        subject's earlier events of the batch and none of later ones.  A
+        projector with its own ``erase`` or ``count`` may read any row: then
+        everything is written (:meth:`flush`).
+        """
+        if self.registry.own_erasure():
+            self.flush()
+            return
+        keys = self.touched.pop(subject, set())
+        self.holdings.flush(self.conn)
+        self.books.flush(self.conn, READ_BACK)
+        self._write({key: pending for key in keys if (pending := self.changes.pop(key, None))})
+
+    def _write(self, store: dict[RowKey, Pending]) -> None:
         mapped = self.conn.get_execution_options().get("schema_translate_map")
-        flush_rows(self.conn, self.changes, self.tables, self.registry)
+        flush_rows(self.conn, store, self.tables, self.registry)
         # Refreshing maps the connection to each schema written: put back what the caller had.
         self.conn.execution_options(schema_translate_map=mapped)
 
@@ -138,21 +159,25 @@ class BatchScope:
         self.changes.clear()
         self.books.rows.clear()
         self.holdings.clear()
-        self.dirty.clear()
+        self.touched.clear()
 
     def consent_based(self) -> list[Projector]:
         """The projectors whose rows about a subject its consent governs."""
         return [p for p in self.registry if p.consent_based]
 
-    def rows_for(self, agency_id: str) -> Rows:
-        """The row collector of the agency's schema (created on first use)."""
+    def rows_for(self, agency_id: str, subject: str | None = None) -> Rows:
+        """The row collector of the agency's schema (created on first use); ``subject``:
+        the rows it changes count as changed by that subject's events."""
         self.ensure_schema(agency_id)
-        return Rows(self.changes, self.tables, schema_name(agency_id))
+        return Rows(self.changes, self.tables, schema_name(agency_id), self._touch(subject))
 
-    def stats_rows(self) -> Rows:
-        """The row collector of ``haven_stats``."""
+    def stats_rows(self, subject: str) -> Rows:
+        """The row collector of ``haven_stats`` for an event of ``subject``."""
         self.stats_conn()
-        return Rows(self.changes, self.tables, STATS_SCHEMA)
+        return Rows(self.changes, self.tables, STATS_SCHEMA, self._touch(subject))
+
+    def _touch(self, subject: str | None) -> set[RowKey] | None:
+        return None if subject is None else self.touched.setdefault(subject, set())
 
     def stats_conn(self) -> Connection:
         """The batch connection rendering statistics projectors into ``haven_stats``."""

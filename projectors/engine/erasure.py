@@ -17,9 +17,12 @@ from events.types.consent import AgenciesScope, ConsentIdsScope
 from projectors.consent.entitlements import erasure_honoured
 from projectors.consent.ledger import AgencyProfile, Grant
 from projectors.consent.subject_state import SubjectState
+from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.batch import BatchScope
+from projectors.engine.bookkeeping import RECEIPTS
 from projectors.engine.lawful_rebuild import Retained, kept_rows, rebuild_lawful, retained_of
 from projectors.engine.receipts import KeyAction, write_notice, write_receipt
+from projectors.engine.subject_rows import erase_subject
 from projectors.keys.destruction import (
     DueErasure,
     cancel_pending,
@@ -56,8 +59,10 @@ class Erasure:
                 ),
                 {"s": subject, "c": data.consent_id, "e": data.expires_at},
             )
-        if subject not in self.scope.unscheduled and cancel_pending(self.scope.conn, subject):
-            self.scope.counts["erasures_cancelled"] += 1
+        if subject not in self.scope.unscheduled:
+            self.scope.books.flush(self.scope.conn, (RECEIPTS,))  # what a cancelling marks
+            if cancel_pending(self.scope.conn, subject):
+                self.scope.counts["erasures_cancelled"] += 1
         del state
 
     def withdrawn(self, logged: LoggedEvent, state: SubjectState) -> None:
@@ -81,7 +86,8 @@ class Erasure:
     def _erase_statistics(self, subject: str) -> None:
         """Statistics facts go with an ``all`` withdrawal too (the stricter reading)."""
         if self.scope.registry.statistics():
-            erase_rows(self.scope.stats_conn(), self.scope.registry.statistics(), subject)
+            statistics = self.scope.registry.statistics()
+            erase_subject(self.scope, self.scope.stats_conn(), STATS_SCHEMA, statistics, subject)
 
     def expired(self, logged: LoggedEvent) -> None:
         """``haven.consent.expired.v1``: that grant ends, like a ``consent_ids`` withdrawal."""

@@ -85,7 +85,7 @@ def count_rows(
     return _rows(conn, projectors, subject_id, "count")
 
 
-def _about(table: Table, key: tuple[Any, ...], change: Pending) -> Any:
+def about(table: Table, key: tuple[Any, ...], change: Pending) -> Any:
     """The subject of a collected row: from the row, else from its key (None: unknown)."""
     if change.insert is not None:
         return change.insert.get("subject_id")
@@ -106,14 +106,11 @@ def settle_erased(
     those tables is not about the subject.  ``refresh`` only recomputes
     columns, never adds rows.
     """
-    if any(
-        type(p).erase is not Projector.erase or type(p).count is not Projector.count
-        for p in projectors
-    ):
+    if any(p.own_erasure() for p in projectors):
         return None
     owner = {table.name: (p.name, table) for p in projectors for table in p.subject_tables()}
     mine = [(key, change) for key, change in store.items() if key[1] in owner]
-    if any(_about(owner[key[1]][1], key[2], change) != subject_id for key, change in mine):
+    if any(about(owner[key[1]][1], key[2], change) != subject_id for key, change in mine):
         return None
     counts = dict.fromkeys((p.name for p in projectors), 0)
     for key, change in mine:
