@@ -44,8 +44,6 @@ STATISTICS = AgencyProfile(STATS_SCHEMA, "auditor", "ZZ")
 SUBJECT_ROUTES = frozenset(
     t.event_type for t in (ConsentGranted, ConsentWithdrawn, ConsentExpired, RecordRectified)
 )
-#: Of those, the ones that count the rows they erase (the others drop collected rows).
-COUNTING = frozenset(t.event_type for t in (ConsentWithdrawn, ConsentExpired))
 
 
 class Applier:
@@ -70,8 +68,9 @@ class Applier:
     def apply(self, logged: LoggedEvent) -> None:
         """Apply one event (the caller has dropped duplicates).
 
-        Shareable events are decided in memory; the other routes may read what
-        earlier events of the batch wrote, so what was collected is written first.
+        Shareable events are decided in memory; a system event (and a future
+        type) may read what earlier events of the batch wrote, so what was
+        collected is written first.
         """
         self.scope.batch_events[logged.offset] = logged
         self.scope.batch_offsets.setdefault(logged.subject or "", []).append(logged.offset)
@@ -79,12 +78,10 @@ class Applier:
         if route is None:
             self._shareable(logged)
             return
-        # A subject's consent or rectification reads and erases only that subject's rows.
-        subject = logged.subject
-        if subject is None or logged.event.type not in SUBJECT_ROUTES:
+        # A subject's consent or rectification reads and erases only that subject's rows,
+        # and erases the ones collected where they are (``engine.subject_rows``).
+        if logged.subject is None or logged.event.type not in SUBJECT_ROUTES:
             self.scope.flush()
-        elif subject in self.scope.touched and logged.event.type in COUNTING:
-            self.scope.flush_subject(subject)
         route(logged)
 
     # -- system events -------------------------------------------------

@@ -78,7 +78,13 @@ class BatchScope:
     fixes: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
     #: Subjects no scheduled key destruction waits for (a grant has none to cancel).
     unscheduled: set[str] = field(default_factory=set)
+    #: Subjects that may have rows stored: their state was stored before this
+    #: batch, or their rows were written in it.  Others have none to delete.
+    stored: set[str] = field(default_factory=set)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.stored.update(self.states)
 
     def state(self, subject: str | None) -> SubjectState:
         """The subject's state (new when never seen)."""
@@ -116,6 +122,7 @@ class BatchScope:
         Runs when the batch ends and before anything reads what it wrote (an
         agency registration, a policy activation, an executed erasure).
         """
+        self.stored.update(self.touched)
         self.touched.clear()
         self.holdings.flush(self.conn)
         self.books.flush(self.conn)
@@ -134,6 +141,7 @@ class BatchScope:
         if self.registry.own_erasure():
             self.flush()
             return
+        self.stored.add(subject)
         keys = self.touched.pop(subject, set())
         self.holdings.flush(self.conn)
         self.books.flush(self.conn, READ_BACK)

@@ -17,6 +17,7 @@ from events.types.consent import AgenciesScope, ConsentIdsScope
 from projectors.consent.entitlements import erasure_honoured
 from projectors.consent.ledger import AgencyProfile, Grant
 from projectors.consent.subject_state import SubjectState
+from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.batch import BatchScope
 from projectors.engine.bookkeeping import RECEIPTS
@@ -30,7 +31,6 @@ from projectors.keys.destruction import (
     mark_destroyed,
 )
 from projectors.log import LoggedEvent
-from projectors.readmodels.erasing import erase_rows
 
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
 NOT_HONOURED = (
@@ -175,7 +175,7 @@ class Erasure:
         subject = str(logged.subject)
         conn = self.scope.conn_for(agency_id)
         consent_based = self.scope.consent_based()
-        erased = erase_rows(conn, consent_based, subject)
+        erased = erase_subject(self.scope, conn, schema_name(agency_id), consent_based, subject)
         state.holders.pop(agency_id, None)
         with self.scope.apart() as rows:
             rebuilt, bases = rebuild_lawful(

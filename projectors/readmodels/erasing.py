@@ -38,6 +38,41 @@ def _erase(tables: Tables) -> Select[Any]:
 
 
 @cache
+def _erase_keys(tables: Tables) -> Select[Any]:
+    subject = sa.bindparam("subject_id", type_=sa.Text)
+    ctes = [
+        sa.delete(t).where(t.c.subject_id == subject).returning(*t.primary_key).cte(f"d{i}")
+        for i, (_, t) in enumerate(tables)
+    ]
+    empty: sa.ColumnElement[Any] = sa.literal_column("'[]'::json")
+    return sa.select(
+        *(
+            sa.select(sa.func.coalesce(sa.func.json_agg(sa.func.json_build_array(*c.c)), empty))
+            .select_from(c)
+            .scalar_subquery()
+            for c in ctes
+        )
+    )
+
+
+def erase_keys(
+    conn: Connection, projectors: Sequence[Projector], subject_id: str
+) -> dict[str, set[tuple[Any, ...]]]:
+    """Delete every row about the subject (projectors that keep the default ``erase``
+    and text primary keys); the primary keys deleted, by table name."""
+    tables = _tables(projectors)
+    if not tables:
+        return {}
+    row = conn.execute(_erase_keys(tables), {"subject_id": subject_id}).one()
+    return {t.name: {tuple(key) for key in keys} for (_, t), keys in zip(tables, row, strict=True)}
+
+
+def text_keys(table: Table) -> bool:
+    """Whether the table's primary key is text only (as :func:`erase_keys` needs)."""
+    return all(isinstance(column.type, sa.String) for column in table.primary_key)
+
+
+@cache
 def _count(tables: Tables) -> Select[Any]:
     subject = sa.bindparam("subject_id", type_=sa.Text)
     return sa.select(
