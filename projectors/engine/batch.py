@@ -81,6 +81,8 @@ class BatchScope:
     #: Subjects that may have rows stored: their state was stored before this
     #: batch, or their rows were written in it.  Others have none to delete.
     stored: set[str] = field(default_factory=set)
+    #: Collected changes an erasure made moot, by generation (a key once per store).
+    dropped: list[dict[RowKey, Pending]] = field(default_factory=list)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -127,6 +129,28 @@ class BatchScope:
         self.holdings.flush(self.conn)
         self.books.flush(self.conn)
         self._write(self.changes)
+        self._try_dropped()
+
+    def drop(self, key: RowKey) -> Pending:
+        """Forget a collected change that an erasure makes moot (``engine.subject_rows``);
+        it is still tried at the next :meth:`flush`."""
+        change = self.changes.pop(key)
+        stores = self.dropped
+        free = next((store for store in stores if key not in store), None)
+        if free is None:
+            stores.append(free := {})
+        free[key] = change
+        return change
+
+    def _try_dropped(self) -> None:
+        """Write the dropped changes in a savepoint rolled back at once: a value Postgres
+        refuses fails the batch (and is parked) as if it had been written."""
+        stores, self.dropped = self.dropped, []
+        if stores:
+            with self.conn.begin_nested() as trial:
+                for store in stores:
+                    self._write(store)
+                trial.rollback()
 
     def flush_subject(self, subject: str) -> None:
         """Write what a grant, withdrawal, expiry or rectification of ``subject`` reads.
@@ -168,6 +192,7 @@ class BatchScope:
         self.books.rows.clear()
         self.holdings.clear()
         self.touched.clear()
+        self.dropped.clear()
 
     def consent_based(self) -> list[Projector]:
         """The projectors whose rows about a subject its consent governs."""

@@ -77,11 +77,12 @@ class Rectifier:
         self.scope.counts["rectified"] += 1
 
     def _target(self, logged: LoggedEvent, target_id: str) -> LoggedEvent | None:
-        for offset, event in sorted(self.scope.batch_events.items()):
+        # The subject's events of this batch (not those of every subject), in log order.
+        for offset in sorted(self.scope.batch_offsets.get(logged.subject or "", ())):
             if offset >= logged.offset:
                 break
-            same = event.subject == logged.subject and event.event.id == target_id
-            if same and offset not in self.scope.refused:
+            event = self.scope.batch_events.get(offset)  # None: rolled back (parked)
+            if event and event.event.id == target_id and offset not in self.scope.refused:
                 return event
         context = self.scope.context
         found: int | None = self.scope.conn.execute(

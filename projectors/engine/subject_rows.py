@@ -3,15 +3,18 @@
 A grant's sharing, a rectification and a withdrawal erase an agency's rows
 about their subject (and a withdrawal or rectification its statistics
 facts).  The changes the subject's events collected earlier in the batch
-and that are not written yet need not be written first: the stored rows are
+and that are not written yet are not written first: the stored rows are
 deleted (none when the subject has none stored: no state of it was stored
 before the batch and none of its rows were written in it) and the collected
 changes to rows about the subject in those tables are dropped, which leaves
-what writing them and then deleting would.  A
-withdrawal counts what it erased from the keys the delete returns and the
-changes dropped.  When such a change is not plainly about the subject, a
-projector erases or counts its own way, or a table's primary key is not
-text, the subject's changes are written first (``BatchScope.flush_subject``).
+what writing them and then deleting would.  A withdrawal counts what it
+erased from the keys the delete returns and the changes dropped.  Dropped
+changes are still tried, in a savepoint rolled back, when the batch is
+written (``BatchScope.drop``), so that a value Postgres refuses fails and
+parks its event as before.  When such a change is not plainly about the
+subject, a projector erases or counts its own way, or a table's primary key
+is not text, the subject's changes are written first
+(``BatchScope.flush_subject``).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def erase_subject(
         counts[owner[name]] += len(keys)
     touched = scope.touched.get(subject, set())
     for key in mine:
-        change = scope.changes.pop(key)
+        change = scope.drop(key)
         touched.discard(key)
         existed = key[2] in stored[key[1]]
         exists = change.insert is not None or (existed and not change.deleted)
