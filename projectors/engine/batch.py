@@ -23,6 +23,7 @@ from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.bookkeeping import READ_BACK, REFUSALS, RETAINED, Bookkeeping
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
+from projectors.engine.expiries import Expiries
 from projectors.engine.holdings import HoldingsBuffer
 from projectors.log import LoggedEvent
 from projectors.readmodels.changes import Pending, RowKey, Rows
@@ -81,6 +82,8 @@ class BatchScope:
     #: Subjects that may have rows stored: their state was stored before this
     #: batch, or their rows were written in it.  Others have none to delete.
     stored: set[str] = field(default_factory=set)
+    #: Grant expiries to store or forget (``projectors.engine.expiries``).
+    expiries: Expiries = field(default_factory=Expiries)
     #: Collected changes an erasure made moot, by generation (a key once per store).
     dropped: list[dict[RowKey, Pending]] = field(default_factory=list)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
@@ -128,6 +131,7 @@ class BatchScope:
         self.touched.clear()
         self.holdings.flush(self.conn)
         self.books.flush(self.conn)
+        self.expiries.flush(self.conn)
         self._write(self.changes)
         self._try_dropped()
 
@@ -193,6 +197,7 @@ class BatchScope:
         self.holdings.clear()
         self.touched.clear()
         self.dropped.clear()
+        self.expiries.pending.clear()
 
     def consent_based(self) -> list[Projector]:
         """The projectors whose rows about a subject its consent governs."""

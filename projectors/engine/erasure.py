@@ -51,14 +51,7 @@ class Erasure:
         data: Any = logged.event.data
         subject = str(logged.subject)
         if data.expires_at is not None:
-            self.scope.conn.execute(
-                text(
-                    "INSERT INTO haven_core.consent_expiries (subject_id, consent_id, expires_at)"
-                    " VALUES (:s, :c, :e) ON CONFLICT (subject_id, consent_id)"
-                    " DO UPDATE SET expires_at = :e, emitted_at = NULL"
-                ),
-                {"s": subject, "c": data.consent_id, "e": data.expires_at},
-            )
+            self.scope.expiries.schedule(subject, data.consent_id, data.expires_at)
         if subject not in self.scope.unscheduled:
             self.scope.books.flush(self.scope.conn, (RECEIPTS,))  # what a cancelling marks
             if cancel_pending(self.scope.conn, subject):
@@ -77,7 +70,7 @@ class Erasure:
             in_scope = self._covered(state, [before[c] for c in change.ended_grants])
         else:
             in_scope = set(state.seen_by)
-        self._forget_expiries(str(logged.subject), change.ended_grants)
+        self.scope.expiries.forget(str(logged.subject), change.ended_grants)
         if change.scope_all:
             state.record_from = logged.offset
             self._erase_statistics(str(logged.subject))
@@ -111,16 +104,6 @@ class Erasure:
             if profile is not None and any(g.covers(profile) for g in grants):
                 covered.add(agency_id)
         return covered
-
-    def _forget_expiries(self, subject: str, consent_ids: tuple[str, ...]) -> None:
-        if consent_ids:
-            self.scope.conn.execute(
-                text(
-                    "DELETE FROM haven_core.consent_expiries"
-                    " WHERE subject_id = :s AND consent_id = ANY(:c)"
-                ),
-                {"s": subject, "c": list(consent_ids)},
-            )
 
     def _key_action(self, logged: LoggedEvent, state: SubjectState) -> KeyAction:
         producer = self.scope.profile(logged.producer)
