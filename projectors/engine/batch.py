@@ -21,7 +21,7 @@ from projectors.consent.recipients import Delivery, Recipients
 from projectors.consent.subject_state import SubjectState
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
-from projectors.engine.bookkeeping import READ_BACK, REFUSALS, RETAINED, Bookkeeping
+from projectors.engine.bookkeeping import REFUSALS, RETAINED, Bookkeeping
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
 from projectors.engine.expiries import Expiries
 from projectors.engine.holdings import HoldingsBuffer
@@ -69,7 +69,7 @@ class BatchScope:
     #: The engine's own records (refusals, receipts...), written by :meth:`flush`.
     books: Bookkeeping = field(default_factory=Bookkeeping)
     #: Subjects with rows or receipts collected and not yet written: the keys of
-    #: the rows their events changed (:meth:`flush_subject`).
+    #: the rows their events changed (``engine.subject_rows``).
     touched: dict[str, set[RowKey]] = field(default_factory=dict)
     #: Events of earlier batches read from the archive in this one, by offset.
     archived: dict[int, LoggedEvent] = field(default_factory=dict)
@@ -132,19 +132,8 @@ class BatchScope:
         self.holdings.flush(self.conn)
         self.books.flush(self.conn)
         self.expiries.flush(self.conn)
-        self._write(self.changes)
+        self.write(self.changes)
         self._try_dropped()
-
-    def drop(self, key: RowKey) -> Pending:
-        """Forget a collected change that an erasure makes moot (``engine.subject_rows``);
-        it is still tried at the next :meth:`flush`."""
-        change = self.changes.pop(key)
-        stores = self.dropped
-        free = next((store for store in stores if key not in store), None)
-        if free is None:
-            stores.append(free := {})
-        free[key] = change
-        return change
 
     def _try_dropped(self) -> None:
         """Write the dropped changes in a savepoint rolled back at once: a value Postgres
@@ -153,29 +142,11 @@ class BatchScope:
         if stores:
             with self.conn.begin_nested() as trial:
                 for store in stores:
-                    self._write(store)
+                    self.write(store)
                 trial.rollback()
 
-    def flush_subject(self, subject: str) -> None:
-        """Write what a grant, withdrawal, expiry or rectification of ``subject`` reads.
-
-        That is the rows its events changed, the holdings and the retained
-        deliveries and receipts; the other subjects' rows wait (docs/engine.md,
-        "Batches, positions, fencing"), so a withdrawal erases the rows of its
-        subject's earlier events of the batch and none of later ones.  A
-        projector with its own ``erase`` or ``count`` may read any row: then
-        everything is written (:meth:`flush`).
-        """
-        if self.registry.own_erasure():
-            self.flush()
-            return
-        self.stored.add(subject)
-        keys = self.touched.pop(subject, set())
-        self.holdings.flush(self.conn)
-        self.books.flush(self.conn, READ_BACK)
-        self._write({key: pending for key in keys if (pending := self.changes.pop(key, None))})
-
-    def _write(self, store: dict[RowKey, Pending]) -> None:
+    def write(self, store: dict[RowKey, Pending]) -> None:
+        """Write these row changes (and refresh what they wrote)."""
         mapped = self.conn.get_execution_options().get("schema_translate_map")
         flush_rows(self.conn, store, self.tables, self.registry)
         # Refreshing maps the connection to each schema written: put back what the caller had.

@@ -10,11 +10,11 @@ changes to rows about the subject in those tables are dropped, which leaves
 what writing them and then deleting would.  A withdrawal counts what it
 erased from the keys the delete returns and the changes dropped.  Dropped
 changes are still tried, in a savepoint rolled back, when the batch is
-written (``BatchScope.drop``), so that a value Postgres refuses fails and
+written (``BatchScope.dropped``), so that a value Postgres refuses fails and
 parks its event as before.  When such a change is not plainly about the
 subject, a projector erases or counts its own way, or a table's primary key
 is not text, the subject's changes are written first
-(``BatchScope.flush_subject``).
+(:func:`flush_subject`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,39 @@ from typing import Any
 from sqlalchemy import Connection
 
 from projectors.engine.batch import BatchScope
-from projectors.readmodels.changes import RowKey
+from projectors.engine.bookkeeping import READ_BACK
+from projectors.readmodels.changes import Pending, RowKey
 from projectors.readmodels.erasing import about, erase_keys, erase_rows, text_keys
 from projectors.readmodels.sdk import Projector
+
+
+def flush_subject(scope: BatchScope, subject: str) -> None:
+    """Write what a grant, withdrawal, expiry or rectification of ``subject`` reads.
+
+    That is the rows its events changed, the holdings and the retained
+    deliveries and receipts; the other subjects' rows wait.  A projector with
+    its own ``erase`` or ``count`` may read any row: then everything is
+    written (``BatchScope.flush``).
+    """
+    if scope.registry.own_erasure():
+        scope.flush()
+        return
+    scope.stored.add(subject)
+    keys = scope.touched.pop(subject, set())
+    scope.holdings.flush(scope.conn)
+    scope.books.flush(scope.conn, READ_BACK)
+    scope.write({key: pending for key in keys if (pending := scope.changes.pop(key, None))})
+
+
+def _drop(scope: BatchScope, key: RowKey) -> Pending:
+    """Forget a collected change the erasure makes moot; it is still tried at the next
+    ``BatchScope.flush`` (in the first store of ``scope.dropped`` without its key)."""
+    change = scope.changes.pop(key)
+    free = next((store for store in scope.dropped if key not in store), None)
+    if free is None:
+        scope.dropped.append(free := {})
+    free[key] = change
+    return change
 
 
 def _collected(
@@ -47,7 +77,7 @@ def _collected(
             for key in mine
         )
     ):
-        scope.flush_subject(subject)
+        flush_subject(scope, subject)
         return []
     return mine
 
@@ -75,7 +105,7 @@ def erase_subject(
         counts[owner[name]] += len(keys)
     touched = scope.touched.get(subject, set())
     for key in mine:
-        change = scope.drop(key)
+        change = _drop(scope, key)
         touched.discard(key)
         existed = key[2] in stored[key[1]]
         exists = change.insert is not None or (existed and not change.deleted)
