@@ -1,11 +1,12 @@
 """Many rows in one statement: ``INSERT ... SELECT ... FROM`` one JSON array of rows.
 
 The one helper every bulk write uses (engine bookkeeping, audit ledger,
-holdings, read-model rows).  The rows travel as one parameter, a JSON array
-of arrays (encoded in C by ``orjson``; adapting Python lists to Postgres
-arrays element by element costs far more), and Postgres takes them apart
-with ``jsonb_array_elements``: each column is read from its position and
-cast to its type (``jsonb`` columns keep the nested value, ``text[]``
+holdings, read-model rows; the log archive, mostly large byte strings, goes
+as binary arrays instead: ``projectors.audit.ledger``).  The rows travel as
+one parameter, a JSON array of arrays (encoded in C by ``orjson``; adapting
+Python lists to Postgres arrays element by element costs far more), and
+Postgres takes them apart with ``jsonb_array_elements``: each column is read
+from its position and cast to its type (``jsonb`` columns keep the nested value, ``text[]``
 columns a JSON list, ``bytea`` columns travel as hex).  Rows keep their
 order (``WITH ORDINALITY``), so serial columns number them as given.
 """

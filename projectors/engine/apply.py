@@ -68,8 +68,9 @@ class Applier:
     def apply(self, logged: LoggedEvent) -> None:
         """Apply one event (the caller has dropped duplicates).
 
-        Shareable events are decided in memory; the other routes may read what
-        earlier events of the batch wrote, so what was collected is written first.
+        Shareable events are decided in memory; a system event (and a future
+        type) may read what earlier events of the batch wrote, so what was
+        collected is written first.
         """
         self.scope.batch_events[logged.offset] = logged
         self.scope.batch_offsets.setdefault(logged.subject or "", []).append(logged.offset)
@@ -77,13 +78,9 @@ class Applier:
         if route is None:
             self._shareable(logged)
             return
-        # A subject's consent or rectification reads and erases only that subject's rows.
-        subject = logged.subject
-        if (
-            subject is None
-            or subject in self.scope.dirty
-            or logged.event.type not in SUBJECT_ROUTES
-        ):
+        # A subject's consent or rectification reads and erases only that subject's rows,
+        # and erases the ones collected where they are (``engine.subject_rows``).
+        if logged.subject is None or logged.event.type not in SUBJECT_ROUTES:
             self.scope.flush()
         route(logged)
 
@@ -188,8 +185,7 @@ class Applier:
         """Call every projector handler of the event with the agency's view."""
         data = {k: v for k, v in logged.bound_data.items() if k in fields}
         view = self._view(logged, agency, data, bases)
-        self.scope.dirty.add(view.subject_id)
-        rows = self.scope.rows_for(agency.id)
+        rows = self.scope.rows_for(agency.id, view.subject_id)
         for projector, handler in self.scope.registry.handlers(logged.event.type):
             if projector.runs_for(agency.agency_type):
                 handler(rows, view)
@@ -202,8 +198,7 @@ class Applier:
             return
         data = {k: v for k, v in logged.data.items() if not is_sealed(v)}
         view = self._view(logged, STATISTICS, data, frozenset({"statistics"}))
-        self.scope.dirty.add(view.subject_id)
-        rows = self.scope.stats_rows()
+        rows = self.scope.stats_rows(view.subject_id)
         for _projector, handler in handlers:
             handler(rows, view)
 

@@ -24,6 +24,7 @@ from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.bookkeeping import REFUSALS, RETAINED, Bookkeeping
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
+from projectors.engine.expiries import Expiries
 from projectors.engine.holdings import HoldingsBuffer
 from projectors.log import LoggedEvent
 from projectors.readmodels.changes import Pending, RowKey, Rows
@@ -68,8 +69,9 @@ class BatchScope:
     tables: dict[str, Table] = field(default_factory=dict)
     #: The engine's own records (refusals, receipts...), written by :meth:`flush`.
     books: Bookkeeping = field(default_factory=Bookkeeping)
-    #: Subjects with rows or receipts collected since the last flush.
-    dirty: set[str] = field(default_factory=set)
+    #: Subjects with rows or receipts collected and not yet written: the keys of
+    #: the rows their events changed (``engine.subject_rows``).
+    touched: dict[str, set[RowKey]] = field(default_factory=dict)
     #: Events of earlier batches read from the archive in this one, by offset.
     archived: dict[int, LoggedEvent] = field(default_factory=dict)
     #: Read once per batch (``subject_record.prefetch``): applied ledger entries
@@ -78,7 +80,17 @@ class BatchScope:
     fixes: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
     #: Subjects no scheduled key destruction waits for (a grant has none to cancel).
     unscheduled: set[str] = field(default_factory=set)
+    #: Subjects that may have rows stored: their state was stored before this
+    #: batch, or their rows were written in it.  Others have none to delete.
+    stored: set[str] = field(default_factory=set)
+    #: Grant expiries to store or forget (``projectors.engine.expiries``).
+    expiries: Expiries = field(default_factory=Expiries)
+    #: Collected changes an erasure made moot, by generation (a key once per store).
+    dropped: list[dict[RowKey, Pending]] = field(default_factory=list)
     _profiles: dict[str, AgencyProfile | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.stored.update(self.states)
 
     def state(self, subject: str | None) -> SubjectState:
         """The subject's state (new when never seen)."""
@@ -120,15 +132,31 @@ class BatchScope:
         """Write everything collected so far: holdings, bookkeeping, read-model rows.
 
         Runs when the batch ends and before anything reads what it wrote (an
-        erasure, a grant's sharing, a rectification), so that a withdrawal
-        erases the rows of earlier events of the batch and none of later ones.
+        agency registration, a policy activation, an executed erasure).
         """
-        self.dirty.clear()
+        self.stored.update(self.touched)
+        self.touched.clear()
         with pipelined(self.conn):
             self.holdings.flush(self.conn)
             self.books.flush(self.conn)
+            self.expiries.flush(self.conn)
+        self.write(self.changes)
+        self._try_dropped()
+
+    def _try_dropped(self) -> None:
+        """Write the dropped changes in a savepoint rolled back at once: a value Postgres
+        refuses fails the batch (and is parked) as if it had been written."""
+        stores, self.dropped = self.dropped, []
+        if stores:
+            with self.conn.begin_nested() as trial:
+                for store in stores:
+                    self.write(store)
+                trial.rollback()
+
+    def write(self, store: dict[RowKey, Pending]) -> None:
+        """Write these row changes (and refresh what they wrote)."""
         mapped = self.conn.get_execution_options().get("schema_translate_map")
-        flush_rows(self.conn, self.changes, self.tables, self.registry)
+        flush_rows(self.conn, store, self.tables, self.registry)
         # Refreshing maps the connection to each schema written: put back what the caller had.
         self.conn.execution_options(schema_translate_map=mapped)
 
@@ -146,21 +174,27 @@ class BatchScope:
         self.changes.clear()
         self.books.rows.clear()
         self.holdings.clear()
-        self.dirty.clear()
+        self.touched.clear()
+        self.dropped.clear()
+        self.expiries.pending.clear()
 
     def consent_based(self) -> list[Projector]:
         """The projectors whose rows about a subject its consent governs."""
         return [p for p in self.registry if p.consent_based]
 
-    def rows_for(self, agency_id: str) -> Rows:
-        """The row collector of the agency's schema (created on first use)."""
+    def rows_for(self, agency_id: str, subject: str | None = None) -> Rows:
+        """The row collector of the agency's schema (created on first use); ``subject``:
+        the rows it changes count as changed by that subject's events."""
         self.ensure_schema(agency_id)
-        return Rows(self.changes, self.tables, schema_name(agency_id))
+        return Rows(self.changes, self.tables, schema_name(agency_id), self._touch(subject))
 
-    def stats_rows(self) -> Rows:
-        """The row collector of ``haven_stats``."""
+    def stats_rows(self, subject: str) -> Rows:
+        """The row collector of ``haven_stats`` for an event of ``subject``."""
         self.stats_conn()
-        return Rows(self.changes, self.tables, STATS_SCHEMA)
+        return Rows(self.changes, self.tables, STATS_SCHEMA, self._touch(subject))
+
+    def _touch(self, subject: str | None) -> set[RowKey] | None:
+        return None if subject is None else self.touched.setdefault(subject, set())
 
     def stats_conn(self) -> Connection:
         """The batch connection rendering statistics projectors into ``haven_stats``."""

@@ -96,6 +96,11 @@ CONSENT_RECORDS = Book(
     ),
 )
 
+#: The tables a later event of the batch reads back: retained deliveries (an
+#: erasure rebuilds from them) and erasure receipts (a grant may cancel their
+#: key destruction).
+READ_BACK = (RETAINED, RECEIPTS)
+
 
 @dataclass
 class Bookkeeping:
@@ -107,8 +112,9 @@ class Bookkeeping:
         """One row of ``book`` (values in its column order)."""
         self.rows.setdefault(book, []).append(values)
 
-    def flush(self, conn: Connection) -> None:
-        """Write every waiting row: one statement per table."""
-        waiting, self.rows = self.rows, {}
-        for book, rows in waiting.items():
-            bulk_insert(conn, book.table, book.columns, rows, book.tail)
+    def flush(self, conn: Connection, only: tuple[Book, ...] | None = None) -> None:
+        """Write every waiting row (``only``: of these tables): one statement per table."""
+        for book in list(self.rows) if only is None else only:
+            rows = self.rows.pop(book, None)
+            if rows:
+                bulk_insert(conn, book.table, book.columns, rows, book.tail)

@@ -17,9 +17,13 @@ from events.types.consent import AgenciesScope, ConsentIdsScope
 from projectors.consent.entitlements import erasure_honoured
 from projectors.consent.ledger import AgencyProfile, Grant
 from projectors.consent.subject_state import SubjectState
+from projectors.directory.agencies import schema_name
+from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.batch import BatchScope
+from projectors.engine.bookkeeping import RECEIPTS
 from projectors.engine.lawful_rebuild import Retained, kept_rows, rebuild_lawful, retained_of
 from projectors.engine.receipts import KeyAction, write_notice, write_receipt
+from projectors.engine.subject_rows import erase_subject
 from projectors.keys.destruction import (
     DueErasure,
     cancel_pending,
@@ -27,7 +31,6 @@ from projectors.keys.destruction import (
     mark_destroyed,
 )
 from projectors.log import LoggedEvent
-from projectors.readmodels.erasing import erase_rows
 
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
 NOT_HONOURED = (
@@ -48,16 +51,11 @@ class Erasure:
         data: Any = logged.event.data
         subject = str(logged.subject)
         if data.expires_at is not None:
-            self.scope.conn.execute(
-                text(
-                    "INSERT INTO haven_core.consent_expiries (subject_id, consent_id, expires_at)"
-                    " VALUES (:s, :c, :e) ON CONFLICT (subject_id, consent_id)"
-                    " DO UPDATE SET expires_at = :e, emitted_at = NULL"
-                ),
-                {"s": subject, "c": data.consent_id, "e": data.expires_at},
-            )
-        if subject not in self.scope.unscheduled and cancel_pending(self.scope.conn, subject):
-            self.scope.counts["erasures_cancelled"] += 1
+            self.scope.expiries.schedule(subject, data.consent_id, data.expires_at)
+        if subject not in self.scope.unscheduled:
+            self.scope.books.flush(self.scope.conn, (RECEIPTS,))  # what a cancelling marks
+            if cancel_pending(self.scope.conn, subject):
+                self.scope.counts["erasures_cancelled"] += 1
         del state
 
     def withdrawn(self, logged: LoggedEvent, state: SubjectState) -> None:
@@ -72,7 +70,7 @@ class Erasure:
             in_scope = self._covered(state, [before[c] for c in change.ended_grants])
         else:
             in_scope = set(state.seen_by)
-        self._forget_expiries(str(logged.subject), change.ended_grants)
+        self.scope.expiries.forget(str(logged.subject), change.ended_grants)
         if change.scope_all:
             state.record_from = logged.offset
             self._erase_statistics(str(logged.subject))
@@ -81,7 +79,8 @@ class Erasure:
     def _erase_statistics(self, subject: str) -> None:
         """Statistics facts go with an ``all`` withdrawal too (the stricter reading)."""
         if self.scope.registry.statistics():
-            erase_rows(self.scope.stats_conn(), self.scope.registry.statistics(), subject)
+            statistics = self.scope.registry.statistics()
+            erase_subject(self.scope, self.scope.stats_conn(), STATS_SCHEMA, statistics, subject)
 
     def expired(self, logged: LoggedEvent) -> None:
         """``haven.consent.expired.v1``: that grant ends, like a ``consent_ids`` withdrawal."""
@@ -105,16 +104,6 @@ class Erasure:
             if profile is not None and any(g.covers(profile) for g in grants):
                 covered.add(agency_id)
         return covered
-
-    def _forget_expiries(self, subject: str, consent_ids: tuple[str, ...]) -> None:
-        if consent_ids:
-            self.scope.conn.execute(
-                text(
-                    "DELETE FROM haven_core.consent_expiries"
-                    " WHERE subject_id = :s AND consent_id = ANY(:c)"
-                ),
-                {"s": subject, "c": list(consent_ids)},
-            )
 
     def _key_action(self, logged: LoggedEvent, state: SubjectState) -> KeyAction:
         producer = self.scope.profile(logged.producer)
@@ -169,7 +158,7 @@ class Erasure:
         subject = str(logged.subject)
         conn = self.scope.conn_for(agency_id)
         consent_based = self.scope.consent_based()
-        erased = erase_rows(conn, consent_based, subject)
+        erased = erase_subject(self.scope, conn, schema_name(agency_id), consent_based, subject)
         state.holders.pop(agency_id, None)
         with self.scope.apart() as rows:
             rebuilt, bases = rebuild_lawful(

@@ -17,6 +17,7 @@ from events.codec import parse_log_dict
 from events.types import VictimIdentified
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.batch import BatchScope
+from projectors.engine.bookkeeping import RETAINED
 from projectors.engine.sharing import Project, holding_of
 from projectors.engine.subject_record import corrected, corrections
 from projectors.log import LoggedEvent
@@ -49,6 +50,8 @@ def retained_of(scope: BatchScope, subject: str, agencies: list[str]) -> dict[st
     found: dict[str, list[Retained]] = {}
     if not agencies:
         return found
+    if any(row[0] == subject for row in scope.books.rows.get(RETAINED, ())):
+        scope.books.flush(scope.conn, (RETAINED,))
     rows = scope.conn.execute(
         text(
             "SELECT agency_id, event, fields, bases, log_offset"

@@ -37,7 +37,8 @@ def write_receipt(
     """One receipt row (``*``/``*`` is the withdrawal's summary row)."""
     erased, retained, bases = counts
     horizon = scope.settings.backup_horizon
-    scope.dirty.add(str(logged.subject))  # a later grant may cancel its key destruction
+    # Written before a later grant of the subject, which may cancel its key destruction.
+    scope.touched.setdefault(str(logged.subject), set())
     scope.books.add(
         RECEIPTS,
         logged.event.id,

@@ -22,12 +22,14 @@ from events.sealing import bind_to_event, is_sealed
 from events.types.record import RECTIFIABLE, partial_model
 from projectors.consent.entitlements import Refusal, rectify_refusal
 from projectors.consent.subject_state import SubjectState
+from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.batch import BatchScope
+from projectors.engine.bookkeeping import RETAINED
 from projectors.engine.corrections import insert_rectification, rectification_notice
 from projectors.engine.sharing import IDENTIFIED, Project, by_agency, rebuild_agency
 from projectors.engine.subject_record import corrected, corrections, events_at, record_events
+from projectors.engine.subject_rows import erase_subject
 from projectors.log import LoggedEvent
-from projectors.readmodels.erasing import erase_rows
 
 RECTIFIABLE_TYPES = frozenset(model.event_type for model in RECTIFIABLE)
 
@@ -75,11 +77,12 @@ class Rectifier:
         self.scope.counts["rectified"] += 1
 
     def _target(self, logged: LoggedEvent, target_id: str) -> LoggedEvent | None:
-        for offset, event in sorted(self.scope.batch_events.items()):
+        # The subject's events of this batch (not those of every subject), in log order.
+        for offset in sorted(self.scope.batch_offsets.get(logged.subject or "", ())):
             if offset >= logged.offset:
                 break
-            same = event.subject == logged.subject and event.event.id == target_id
-            if same and offset not in self.scope.refused:
+            event = self.scope.batch_events.get(offset)  # None: rolled back (parked)
+            if event and event.event.id == target_id and offset not in self.scope.refused:
                 return event
         context = self.scope.context
         found: int | None = self.scope.conn.execute(
@@ -118,6 +121,7 @@ class Rectifier:
         self.scope.holdings.forget_event(
             self.scope.conn, subject, context.topic, context.partition, target.offset
         )
+        self.scope.books.flush(self.scope.conn, (RETAINED,))  # deleted below when retained
         self.scope.conn.execute(
             text(
                 "DELETE FROM haven_core.retained_deliveries WHERE subject_id = :s"
@@ -154,7 +158,7 @@ class Rectifier:
         statistics = self.scope.registry.statistics()
         if not statistics:
             return
-        erase_rows(self.scope.stats_conn(), statistics, subject)
+        erase_subject(self.scope, self.scope.stats_conn(), STATS_SCHEMA, statistics, subject)
         fixes = corrections(self.scope, subject)
         for logged in record_events(self.scope, subject, state.record_from):
             event = corrected(logged, fixes)

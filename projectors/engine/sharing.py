@@ -17,6 +17,7 @@ from datetime import datetime
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, EventFacts
 from projectors.consent.subject_state import SubjectState
+from projectors.directory.agencies import schema_name
 from projectors.engine.batch import BatchScope
 from projectors.engine.bookkeeping import GRANT_RECEIPTS
 from projectors.engine.holdings import Holding
@@ -27,8 +28,8 @@ from projectors.engine.subject_record import (
     events_at,
     record_events,
 )
+from projectors.engine.subject_rows import erase_subject
 from projectors.log import LoggedEvent
-from projectors.readmodels.erasing import erase_rows
 
 IDENTIFIED = "haven.victim.identified.v1"
 Project = Callable[[LoggedEvent, AgencyProfile, frozenset[str], frozenset[str]], None]
@@ -77,7 +78,8 @@ def rebuild_agency(
         return
     subject = next(iter(held.values())).subject_id
     if has_rows:
-        erase_rows(scope.conn_for(agency.id), scope.consent_based(), subject)
+        conn = scope.conn_for(agency.id)
+        erase_subject(scope, conn, schema_name(agency.id), scope.consent_based(), subject)
     events = events_at(scope, held)
     for offset in sorted(held):
         event = corrected(events[offset], fixes)

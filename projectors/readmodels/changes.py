@@ -130,14 +130,25 @@ def primary_key(table: Table) -> tuple[str, ...]:
 class Rows:
     """The row changes of one schema (an agency's, or the statistics one), for handlers."""
 
-    def __init__(self, store: dict[RowKey, Pending], tables: dict[str, Table], schema: str):
+    def __init__(
+        self,
+        store: dict[RowKey, Pending],
+        tables: dict[str, Table],
+        schema: str,
+        touched: set[RowKey] | None = None,
+    ):
         self._store = store
         self._tables = tables
         self.schema = schema
+        #: When given, the key of every row changed is added to it.
+        self._touched = touched
 
     def _key(self, table: Table, key: Mapping[str, Any]) -> RowKey:
         self._tables[table.name] = table
-        return (self.schema, table.name, tuple([key[name] for name in primary_key(table)]))
+        row_key = (self.schema, table.name, tuple([key[name] for name in primary_key(table)]))
+        if self._touched is not None:
+            self._touched.add(row_key)
+        return row_key
 
     def _change(
         self, table: Table, key: Mapping[str, Any], insert: dict[str, Any] | None, update: Ops

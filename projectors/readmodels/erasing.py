@@ -38,6 +38,41 @@ def _erase(tables: Tables) -> Select[Any]:
 
 
 @cache
+def _erase_keys(tables: Tables) -> Select[Any]:
+    subject = sa.bindparam("subject_id", type_=sa.Text)
+    ctes = [
+        sa.delete(t).where(t.c.subject_id == subject).returning(*t.primary_key).cte(f"d{i}")
+        for i, (_, t) in enumerate(tables)
+    ]
+    empty: sa.ColumnElement[Any] = sa.literal_column("'[]'::json")
+    return sa.select(
+        *(
+            sa.select(sa.func.coalesce(sa.func.json_agg(sa.func.json_build_array(*c.c)), empty))
+            .select_from(c)
+            .scalar_subquery()
+            for c in ctes
+        )
+    )
+
+
+def erase_keys(
+    conn: Connection, projectors: Sequence[Projector], subject_id: str
+) -> dict[str, set[tuple[Any, ...]]]:
+    """Delete every row about the subject (projectors that keep the default ``erase``
+    and text primary keys); the primary keys deleted, by table name."""
+    tables = _tables(projectors)
+    if not tables:
+        return {}
+    row = conn.execute(_erase_keys(tables), {"subject_id": subject_id}).one()
+    return {t.name: {tuple(key) for key in keys} for (_, t), keys in zip(tables, row, strict=True)}
+
+
+def text_keys(table: Table) -> bool:
+    """Whether the table's primary key is text only (as :func:`erase_keys` needs)."""
+    return all(isinstance(column.type, sa.String) for column in table.primary_key)
+
+
+@cache
 def _count(tables: Tables) -> Select[Any]:
     subject = sa.bindparam("subject_id", type_=sa.Text)
     return sa.select(
@@ -85,7 +120,7 @@ def count_rows(
     return _rows(conn, projectors, subject_id, "count")
 
 
-def _about(table: Table, key: tuple[Any, ...], change: Pending) -> Any:
+def about(table: Table, key: tuple[Any, ...], change: Pending) -> Any:
     """The subject of a collected row: from the row, else from its key (None: unknown)."""
     if change.insert is not None:
         return change.insert.get("subject_id")
@@ -106,14 +141,11 @@ def settle_erased(
     those tables is not about the subject.  ``refresh`` only recomputes
     columns, never adds rows.
     """
-    if any(
-        type(p).erase is not Projector.erase or type(p).count is not Projector.count
-        for p in projectors
-    ):
+    if any(p.own_erasure() for p in projectors):
         return None
     owner = {table.name: (p.name, table) for p in projectors for table in p.subject_tables()}
     mine = [(key, change) for key, change in store.items() if key[1] in owner]
-    if any(_about(owner[key[1]][1], key[2], change) != subject_id for key, change in mine):
+    if any(about(owner[key[1]][1], key[2], change) != subject_id for key, change in mine):
         return None
     counts = dict.fromkeys((p.name for p in projectors), 0)
     for key, change in mine:

@@ -145,6 +145,11 @@ class Projector:
         return total
 
     @classmethod
+    def own_erasure(cls) -> bool:
+        """Whether it erases or counts its own way (then it may read any row)."""
+        return cls.erase is not Projector.erase or cls.count is not Projector.count
+
+    @classmethod
     def check_erasable(cls) -> None:
         """Refuse a projector that has a table it cannot erase by default."""
         overrides = cls.erase is not Projector.erase
@@ -198,6 +203,10 @@ class ProjectorRegistry:
                 (p, h) for p in self if (h := p.handler_for(event_type)) is not None
             ]
         return self._by_type[event_type]
+
+    def own_erasure(self) -> bool:
+        """Whether a projector erases or counts its own way (:meth:`Projector.own_erasure`)."""
+        return any(p.own_erasure() for p in self)
 
     def statistics(self) -> list[Projector]:
         """Projectors that also run in ``haven_stats``."""

@@ -1,0 +1,113 @@
+"""A subject's rows erased where they are: stored ones deleted, collected ones dropped.
+
+A grant's sharing, a rectification and a withdrawal erase an agency's rows
+about their subject (and a withdrawal or rectification its statistics
+facts).  The changes the subject's events collected earlier in the batch
+and that are not written yet are not written first: the stored rows are
+deleted (none when the subject has none stored: no state of it was stored
+before the batch and none of its rows were written in it) and the collected
+changes to rows about the subject in those tables are dropped, which leaves
+what writing them and then deleting would.  A withdrawal counts what it
+erased from the keys the delete returns and the changes dropped.  Dropped
+changes are still tried, in a savepoint rolled back, when the batch is
+written (``BatchScope.dropped``), so that a value Postgres refuses fails and
+parks its event as before.  When such a change is not plainly about the
+subject, a projector erases or counts its own way, or a table's primary key
+is not text, the subject's changes are written first
+(:func:`flush_subject`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from projectors.engine.batch import BatchScope
+from projectors.engine.bookkeeping import READ_BACK
+from projectors.readmodels.changes import Pending, RowKey
+from projectors.readmodels.erasing import about, erase_keys, erase_rows, text_keys
+from projectors.readmodels.sdk import Projector
+
+
+def flush_subject(scope: BatchScope, subject: str) -> None:
+    """Write what a grant, withdrawal, expiry or rectification of ``subject`` reads.
+
+    That is the rows its events changed, the holdings and the retained
+    deliveries and receipts; the other subjects' rows wait.  A projector with
+    its own ``erase`` or ``count`` may read any row: then everything is
+    written (``BatchScope.flush``).
+    """
+    if scope.registry.own_erasure():
+        scope.flush()
+        return
+    scope.stored.add(subject)
+    keys = scope.touched.pop(subject, set())
+    scope.holdings.flush(scope.conn)
+    scope.books.flush(scope.conn, READ_BACK)
+    scope.write({key: pending for key in keys if (pending := scope.changes.pop(key, None))})
+
+
+def _drop(scope: BatchScope, key: RowKey) -> Pending:
+    """Forget a collected change the erasure makes moot; it is still tried at the next
+    ``BatchScope.flush`` (in the first store of ``scope.dropped`` without its key)."""
+    change = scope.changes.pop(key)
+    free = next((store for store in scope.dropped if key not in store), None)
+    if free is None:
+        scope.dropped.append(free := {})
+    free[key] = change
+    return change
+
+
+def _collected(
+    scope: BatchScope, schema: str, projectors: Sequence[Projector], subject: str
+) -> list[RowKey]:
+    """The keys of the subject's collected changes in the tables erased; when they must
+    be written first (the module's rule), that is done and none are left."""
+    tables = {table.name: table for p in projectors for table in p.subject_tables()}
+    touched = scope.touched.get(subject, set())
+    mine = [key for key in touched if key[0] == schema and key[1] in tables]
+    mine = [key for key in mine if key in scope.changes]
+    if mine and (
+        any(p.own_erasure() for p in projectors)
+        or any(
+            not text_keys(tables[key[1]])
+            or about(tables[key[1]], key[2], scope.changes[key]) != subject
+            for key in mine
+        )
+    ):
+        flush_subject(scope, subject)
+        return []
+    return mine
+
+
+def erase_subject(
+    scope: BatchScope,
+    conn: Connection,
+    schema: str,
+    projectors: Sequence[Projector],
+    subject: str,
+) -> dict[str, int]:
+    """Delete every row about ``subject`` of ``projectors`` in ``schema`` (``conn``
+    renders there), stored or collected; the rows erased per projector name, as if
+    the collected changes had been written first."""
+    owner = {table.name: p.name for p in projectors for table in p.subject_tables()}
+    mine = _collected(scope, schema, projectors, subject)
+    own = any(p.own_erasure() for p in projectors)
+    if own or (subject in scope.stored and not mine):
+        return erase_rows(conn, projectors, subject)
+    stored: dict[str, set[tuple[Any, ...]]] = {name: set() for name in owner}
+    if subject in scope.stored:
+        stored = erase_keys(conn, projectors, subject)
+    counts = dict.fromkeys((p.name for p in projectors), 0)
+    for name, keys in stored.items():
+        counts[owner[name]] += len(keys)
+    touched = scope.touched.get(subject, set())
+    for key in mine:
+        change = _drop(scope, key)
+        touched.discard(key)
+        existed = key[2] in stored[key[1]]
+        exists = change.insert is not None or (existed and not change.deleted)
+        counts[owner[key[1]]] += int(exists) - int(existed)
+    return counts
