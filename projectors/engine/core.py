@@ -98,10 +98,6 @@ class EngineCore:
         except Exception as error:
             if connection_lost(error):
                 raise
-            import os
-
-            if os.environ.get("HAVEN_DEBUG_RAISE"):
-                raise
             logger.warning(
                 "engine batch failed; applying it event by event",
                 extra={"partition": partition, "error": type(error).__name__},

@@ -115,8 +115,6 @@ def test_batch_sizes_give_identical_state(
             assert not fallbacks, "every batch applied whole, not isolated after a failure"
             reference = applied[1]
             expected = _core(reference)
-            print("RECEIPTS1", expected["receipts"][:6])
-            print("RECEIPTS2000", _core(applied[2000])["receipts"][:6])
             assert expected["receipts"], "the scenario erases"
             assert any(row[1] == "refused" for row in expected["ledger"]), "and refuses"
             with reference.connect() as conn:
