@@ -1,4 +1,5 @@
-"""One role of ``haven worker`` as a Faust worker: migrations, policy, topics, then the app."""
+"""One role of ``haven worker`` as a Faust worker: the allocator tuned
+(:mod:`infra.malloc`), migrations, policy, topics, then the app."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import faust
 
 from infra.endpoints import Endpoints
 from infra.logs import logging_dict_config
+from infra.malloc import tune_malloc
 from infra.migrate import migrated_engine
 from infra.secrets import load_master_key
 from infra.settings import WorkerSettings
@@ -20,6 +22,7 @@ from projectors.runtime.roles import Role
 
 def run_role(settings: WorkerSettings, endpoints: Endpoints, role: str) -> None:
     """Run ``role`` (``sealer`` or ``engine``) until SIGTERM or SIGINT."""
+    tune_malloc()  # before the role's threads start: they would each get an arena
     with migrated_engine(endpoints) as engine:
         activate_policy(engine, load_policy(settings.policy_file or default_policy_path()))
     ensure_topics(
