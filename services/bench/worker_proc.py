@@ -32,11 +32,14 @@ _READY_ROLE = text(
 )
 
 
-def process_kind(process: psutil.Process, root: int) -> str:
-    """``supervisor`` for the worker itself, else the role its command line names."""
-    if process.pid == root:
+def process_kind(process: psutil.Process, root: psutil.Process) -> str | None:
+    """``supervisor`` for the worker itself, else the role its command line names;
+    ``None`` for a child forked but not yet started (it still has the worker's)."""
+    if process.pid == root.pid:
         return "supervisor"
     args = process.cmdline()
+    if args == root.cmdline():
+        return None
     role = args.index("--role") + 1 if "--role" in args else len(args)
     return args[role] if role < len(args) else process.name()
 
@@ -53,17 +56,18 @@ class RssSampler:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _sample(self) -> None:
-        kinds: dict[str, float] = {}
+        kinds: dict[str | None, float] = {}
         try:
             root = psutil.Process(self.pid)
             for process in (root, *root.children(recursive=True)):
-                kind = process_kind(process, self.pid)
+                kind = process_kind(process, root)
                 kinds[kind] = kinds.get(kind, 0.0) + process.memory_info().rss / 1_048_576
         except psutil.Error:
             return
         self.peak_mb = max(self.peak_mb, sum(kinds.values()))
         for kind, mb in kinds.items():
-            self.peak_by_process_mb[kind] = max(self.peak_by_process_mb.get(kind, 0.0), mb)
+            if kind is not None:
+                self.peak_by_process_mb[kind] = max(self.peak_by_process_mb.get(kind, 0.0), mb)
 
     def peaks(self) -> dict[str, float]:
         """Each kind's peak in MiB (they need not coincide: their sum exceeds the tree's)."""
