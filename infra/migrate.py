@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
+
+from infra.db import sync_engine
+from infra.endpoints import Endpoints
 
 logger = logging.getLogger("haven.migrate")
 
@@ -61,3 +66,14 @@ def migrate(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[str]:
         },
     )
     return applied_now
+
+
+@contextmanager
+def migrated_engine(endpoints: Endpoints) -> Iterator[Engine]:
+    """An engine on the configured database with every migration applied."""
+    engine = sync_engine(endpoints.database_url, pool_size=2)
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import faust
 from mode import Service
@@ -32,12 +32,9 @@ from projectors.keys.keyring import Keyring
 from projectors.outbox.webhook_delivery import WebhookDispatcher, WebhookSettings
 from projectors.runtime.heartbeat import Heartbeat
 from projectors.runtime.loop_thread import Loop
+from projectors.runtime.roles import Role
 
 logger = logging.getLogger("haven.worker")
-
-#: The processes of a worker; ``haven worker --role all`` supervises one of each.
-Role = Literal["sealer", "engine"]
-ROLES: tuple[Role, ...] = ("sealer", "engine")
 
 
 class _LoopService(Service):

@@ -67,7 +67,20 @@ class Keyring:
         self._master = master_key
         self._ttl = cache_ttl_s
         self._cache: dict[str, tuple[float, bytes | None]] = {}
+        self._pruned = time.monotonic()
         self._lock = threading.Lock()
+
+    def _prune(self, now: float) -> None:
+        """Drop the entries too old to be used again (lock held), at most once per TTL,
+        so the cache holds the keys of the last seconds, not of every subject seen."""
+        if now - self._pruned >= self._ttl:
+            self._pruned = now
+            self._cache = {k: v for k, v in self._cache.items() if now - v[0] < self._ttl}
+
+    def cached(self) -> int:
+        """How many keys the cache holds (fresh or not yet pruned)."""
+        with self._lock:
+            return len(self._cache)
 
     def _store(self, kid: str, scope: str, owner: str, epoch: int) -> None:
         """Insert a new key; if another worker won the race, its key is the one."""
@@ -144,6 +157,7 @@ class Keyring:
             won = {row[0] for row in inserted}
         now = time.monotonic()
         with self._lock:
+            self._prune(now)
             for kid, key in keys.items():
                 if kid in won:
                     self._cache[kid] = (now, key)
@@ -160,6 +174,7 @@ class Keyring:
         """Cache ``wanted`` keys from their stored (wrapped) form; absent ones as unknown."""
         now = time.monotonic()
         with self._lock:
+            self._prune(now)
             for kid in wanted:
                 wrapped = found.get(kid)
                 key = unwrap_key(self._master, kid, bytes(wrapped)) if wrapped else None
@@ -215,6 +230,7 @@ class Keyring:
             ).first()
         key = unwrap_key(self._master, kid, bytes(row[0])) if row and row[0] is not None else None
         with self._lock:
+            self._prune(now)
             self._cache[kid] = (now, key)
         return key
 

@@ -24,15 +24,18 @@ from services.scenarios.builders import cloudevent
 _RECEIPT = text("SELECT count(*) FROM haven_core.erasure_receipts WHERE withdrawal_event_id = :w")
 
 
-def drain(engine: Engine, worker: Worker, total: int, progress: Progress) -> dict[str, Any]:
-    """Wait until the engine has judged ``total`` agency events; time it from the launch."""
+def drain(
+    engine: Engine, worker: Worker, total: int, progress: Progress, *, spaced: bool = False
+) -> dict[str, Any]:
+    """Wait until the engine has judged ``total`` agency events; time it from the launch
+    (``spaced``: see :func:`services.bench.stats.wait_for_count`)."""
 
     def alive() -> None:
         if worker.process.poll() is not None:
             raise RuntimeError(f"haven worker exited with {worker.process.returncode}")
 
     drained = wait_for_count(
-        lambda: ledger_events(engine), total, progress, "sealing + projecting", alive
+        lambda: ledger_events(engine), total, progress, "sealing + projecting", alive, spaced=spaced
     )
     elapsed = drained.finished - worker.started
     steady = drained.steady_rate(total)

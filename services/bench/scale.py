@@ -4,7 +4,9 @@ Each point runs on its own fresh infrastructure: register the agencies,
 preload the inboxes (in chunks, so a million events never sit in memory),
 start ``haven worker`` (a supervisor with its sealer and engine processes)
 and time the drain from its launch until every event is judged; the worker's
-peak RSS (the whole process tree) is sampled throughout.  Subjects grow with
+peak RSS (the whole process tree, and each kind of process) is sampled
+throughout; the count of judged events is polled less often once counting
+itself takes long (big points).  Subjects grow with
 the log (ten events each, at least the bench's ``--subjects``).
 """
 
@@ -82,7 +84,7 @@ def run_point(
         env = worker_env(endpoints, data_dir, _PREFIX)
         with running_worker(env, data_dir / "bench-scale" / "worker.log") as worker:
             ready_s = worker.wait_ready(engine, timeout_s=600)
-            figures = drain(engine, worker, point.events, progress)
+            figures = drain(engine, worker, point.events, progress, spaced=True)
     return {
         "events": point.events,
         "agencies": point.agencies,
@@ -92,6 +94,7 @@ def run_point(
         "drain_s": figures["pipeline_drain_s"],
         "worker_ready_s": round(ready_s, 2),
         "peak_rss_mb": round(worker.rss.peak_mb, 1),
+        "peak_rss_by_process_mb": worker.rss.peaks(),
     }
 
 

@@ -2,7 +2,8 @@
 
 The worker (a supervisor with a sealer and an engine process, as deployed)
 runs against the bench's own infrastructure; a thread samples the resident
-set size of the worker process and its children every ``interval_s``.
+set size of the worker process and its children every ``interval_s``, in all
+and per kind of process.
 """
 
 from __future__ import annotations
@@ -31,23 +32,46 @@ _READY_ROLE = text(
 )
 
 
+def process_kind(process: psutil.Process, root: psutil.Process) -> str | None:
+    """``supervisor`` for the worker itself, else the role its command line names;
+    ``None`` for a child forked but not yet started (it still has the worker's)."""
+    if process.pid == root.pid:
+        return "supervisor"
+    args = process.cmdline()
+    if args == root.cmdline():
+        return None
+    role = args.index("--role") + 1 if "--role" in args else len(args)
+    return args[role] if role < len(args) else process.name()
+
+
 @dataclass
 class RssSampler:
-    """Peak RSS (MiB) of a process tree, sampled in a daemon thread."""
+    """Peak RSS (MiB) of a process tree, sampled in a daemon thread: of the whole
+    tree, and of each kind of process (the supervisor, each role's children summed)."""
 
     pid: int
     interval_s: float = 0.2
     peak_mb: float = 0.0
+    peak_by_process_mb: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _sample(self) -> None:
+        kinds: dict[str | None, float] = {}
         try:
             root = psutil.Process(self.pid)
-            tree = [root, *root.children(recursive=True)]
-            rss = sum(p.memory_info().rss for p in tree)
+            for process in (root, *root.children(recursive=True)):
+                kind = process_kind(process, root)
+                kinds[kind] = kinds.get(kind, 0.0) + process.memory_info().rss / 1_048_576
         except psutil.Error:
             return
-        self.peak_mb = max(self.peak_mb, rss / 1_048_576)
+        self.peak_mb = max(self.peak_mb, sum(kinds.values()))
+        for kind, mb in kinds.items():
+            if kind is not None:
+                self.peak_by_process_mb[kind] = max(self.peak_by_process_mb.get(kind, 0.0), mb)
+
+    def peaks(self) -> dict[str, float]:
+        """Each kind's peak in MiB (they need not coincide: their sum exceeds the tree's)."""
+        return {kind: round(mb, 1) for kind, mb in sorted(self.peak_by_process_mb.items())}
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

@@ -10,7 +10,9 @@ the replay of the archive (services/bench/suite.py).  Drain times include
 the worker's start-up and consumer group joins.  The third times
 ``GET /v1/subjects/{id}`` over real HTTP with concurrent clients
 (services/bench/api/).  ``--scale`` and ``--scale-agencies`` add a series of
-end-to-end runs, one fresh infrastructure per point (services/bench/scale.py).
+end-to-end runs, one fresh infrastructure per point (services/bench/scale.py);
+with ``--scale-only`` that series runs alone (the rest is
+services/bench/phases.py), so a big point need not run the whole bench.
 """
 
 from __future__ import annotations
@@ -25,13 +27,10 @@ from rich.progress import Progress
 
 from infra.secrets import load_master_key
 from infra.settings import CliSettings
-from services.bench.api.bench import api_read_figures
-from services.bench.engine_bench import run_engine_bench
+from services.bench.phases import BenchRun, run_phases
 from services.bench.scale import run_scale, scale_points
-from services.bench.sealer_bench import run_sealer_bench
 from services.bench.stats import machine
-from services.bench.suite import SuiteInput, run_suite
-from services.bench.workload import bench_agencies, workload
+from services.bench.workload import bench_agencies
 from services.cli.context import fresh_embedded_infra
 from services.scenarios.synthetic import cases_or_synthetic
 
@@ -45,7 +44,9 @@ NOTES = {
     " from its start until every agency event was judged",
     "scale": "end to end and the worker's peak RSS (supervisor, sealer and engine processes)"
     " on fresh infrastructure per point: --scale event counts at --agencies agencies,"
-    " --scale-agencies agency counts at --events events",
+    " --scale-agencies agency counts at --events events; --scale-only runs nothing else",
+    "peak_rss_by_process_mb": "each kind of the worker's processes at its own peak (the"
+    " supervisor; a role's processes summed), so the kinds' sum exceeds peak_rss_mb",
     "end_to_end_events_per_s": "preloaded inboxes to every read model, from the worker's"
     " launch (start-up and group joins included); steady: from the first judged event",
     "visible_ms": "paced publish to the event's engine transaction visible (ledger entry,"
@@ -66,7 +67,6 @@ NOTES = {
     " clients (keep-alive HTTP/1.1, each answer checked: a 200 naming the subject) share"
     " the machine",
 }
-API_EVENTS = 2_000
 
 
 def _counts(listed: str, option: str) -> list[int]:
@@ -129,6 +129,9 @@ def bench(
     scale_agencies: Annotated[
         str, typer.Option("--scale-agencies", help="agency counts of the scale series, e.g. 6,60")
     ] = "",
+    scale_only: Annotated[
+        bool, typer.Option("--scale-only", help="run the scale series alone, not the rest")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Preload CTDC-derived events; time ingest, the sealer, the pipeline, latencies, floor."""
@@ -144,41 +147,16 @@ def bench(
     subjects = min(subjects, events)
     directory = bench_agencies(agencies)
     cases, _ = cases_or_synthetic(events)
-    records = workload(cases, events, subjects, agencies=directory)
-    visible_count = round(visible_rate * visible_seconds)
-    visible = workload(cases, visible_count, min(subjects, visible_count), 2, agencies=directory)
-    figures = _figures(len(records), subjects, len(directory), batch_max)
-    key = load_master_key(settings)
-    with (
-        fresh_embedded_infra(settings, "bench") as (endpoints, engine),
-        Progress(console=err) as progress,
-    ):
-        figures |= run_sealer_bench(
-            endpoints, engine, key, "haven", records, progress, batch_max, directory
-        )
-        figures |= run_engine_bench(
-            endpoints, engine, key, "haven", len(records), progress, batch_max
-        )
-    recovery = workload(
-        cases, recovery_events, min(subjects, recovery_events), 3, agencies=directory
-    )
-    given = SuiteInput(
-        records, visible, directory, visible_rate, withdrawals, settings.data_dir, recovery
-    )
-    with (
-        fresh_embedded_infra(settings, "bench-pipeline") as (endpoints, engine),
-        Progress(console=err) as progress,
-    ):
-        figures |= run_suite(endpoints, engine, given, progress)
-    with (
-        fresh_embedded_infra(settings, "bench-api") as (endpoints, _),
-        Progress(console=err) as progress,
-    ):
-        api_events = min(events, API_EVENTS)
-        readers = (api_clients, api_reads, api_workers, api_rate)
-        figures |= api_read_figures(endpoints, api_events, readers, progress)
+    figures = _figures(events, subjects, len(directory), batch_max)
+    fresh = partial(fresh_embedded_infra, settings)
     with Progress(console=err) as progress:
-        fresh = partial(fresh_embedded_infra, settings)
+        if not scale_only:
+            run = BenchRun(events, subjects, directory, batch_max, withdrawals, visible_rate)
+            run.visible_count = round(visible_rate * visible_seconds)
+            run.recovery_events = recovery_events
+            run.api = (api_clients, api_reads, api_workers, api_rate)
+            key = load_master_key(settings)
+            figures |= run_phases(fresh, key, settings.data_dir, cases, run, progress)
         figures["scale"] = run_scale(fresh, settings.data_dir, cases, points, progress)
     floor = figures.get("floor_events_per_s")
     if floor:

@@ -13,10 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
 
-from infra.db import sync_engine
 from infra.embedded import EmbeddedInfra
 from infra.endpoints import Endpoints, InfraNotRunning, resolve_endpoints
-from infra.migrate import migrate
+from infra.migrate import migrated_engine as migrated_engine  # re-exported for the commands
 from infra.settings import CommonSettings
 
 err_console = Console(stderr=True)
@@ -46,17 +45,6 @@ def endpoints_or_exit(settings: CommonSettings) -> Endpoints:
         return resolve_endpoints(settings)
     except InfraNotRunning as exc:
         fail(exc, 2)
-
-
-@contextmanager
-def migrated_engine(endpoints: Endpoints) -> Iterator[Engine]:
-    """An engine on the configured database with every migration applied."""
-    engine = sync_engine(endpoints.database_url, pool_size=2)
-    try:
-        migrate(engine)
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @contextmanager

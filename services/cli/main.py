@@ -1,67 +1,40 @@
-"""Composition root of the ``haven`` CLI: registers every command group."""
+"""Entry point of the ``haven`` CLI (the console script and ``python -m services.cli.main``).
+
+``haven worker`` runs without importing the rest of the CLI
+(:mod:`services.cli.worker.direct`): its supervisor only spawns and watches
+two children, and each child imports only its role's code, so none of them
+holds typer, rich or the other commands in memory.  Every other command, and
+a worker whose settings or infrastructure are wrong (so the CLI says what is
+wrong, as before), goes through the typer app of :mod:`services.cli.app`.
+"""
 
 from __future__ import annotations
 
-import os
+import sys
+from typing import TYPE_CHECKING
 
-import typer
-from pydantic import ValidationError
+from services.cli.worker.direct import run_worker, worker_role
 
-from events.kafka_security import configure_kafka
-from infra.logs import configure_logging
-from infra.settings import CommonSettings
-from services.cli import (
-    agency,
-    api,
-    audit,
-    bench,
-    contracts,
-    demo,
-    engine,
-    infra,
-    projector,
-    publish,
-    subject,
-    up,
-    worker,
-)
-from services.cli.context import fail, settings_problem
-
-app = typer.Typer(
-    name="haven",
-    help="Haven: consent-driven interagency coordination for trafficking survivors.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-)
+if TYPE_CHECKING:
+    pass
 
 
-@app.callback()
-def _configure() -> None:
-    """Logs on stderr (HAVEN_LOG_LEVEL, default WARNING); Kafka client settings checked."""
-    configure_logging(os.environ.get("HAVEN_LOG_LEVEL", "WARNING"))
-    try:
-        configure_kafka(CommonSettings().kafka_security())
-    except ValidationError as exc:
-        fail(f"invalid settings: {settings_problem(exc)}", 2)
+def __getattr__(name: str) -> object:
+    """``app``, imported on first use."""
+    if name == "app":
+        from services.cli.app import app
 
-
-app.add_typer(infra.app, name="infra")
-app.add_typer(contracts.app, name="contracts")
-app.add_typer(agency.app, name="agency")
-app.add_typer(projector.app, name="projector")
-app.add_typer(audit.app, name="audit")
-app.add_typer(engine.app, name="engine")
-app.add_typer(subject.app, name="subject")
-app.command("worker")(worker.worker)
-app.command("up")(up.up)
-app.command("api")(api.api)
-app.command("publish")(publish.publish)
-app.command("demo")(demo.demo)
-app.command("bench")(bench.bench)
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """Console-script entry point."""
+    role = worker_role(sys.argv[1:])
+    if role is not None and (code := run_worker(role)) is not None:
+        sys.exit(code)
+    from services.cli.app import app
+
     app()
 
 

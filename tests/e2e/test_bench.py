@@ -67,3 +67,22 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
         assert point["drain_s"] > 0
         assert 50 < point["peak_rss_mb"] < 4000
     assert leftovers(embedded_data_dir) == []
+
+
+def test_bench_scale_only_runs_that_series_alone(embedded_data_dir: Path) -> None:
+    result = run_haven(
+        embedded_data_dir,
+        *("bench", "--json", "--events", "600", "--subjects", "60", "--agencies", "6"),
+        *("--scale", "300", "--scale-only"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert not set(figures) & {*RATES, *LATENCIES, *API, "peak_rss_mb"}  # nothing else ran
+    assert figures["scale"]["agencies"] == []
+    (point,) = figures["scale"]["events"]
+    assert (point["events"], point["agencies"]) == (300, 6)
+    assert point["end_to_end_events_per_s"] > 0
+    peaks = point["peak_rss_by_process_mb"]
+    assert set(peaks) == {"supervisor", "sealer", "engine"}
+    assert all(0 < peaks[kind] < point["peak_rss_mb"] for kind in peaks)
+    assert leftovers(embedded_data_dir) == []

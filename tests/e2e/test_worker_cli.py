@@ -232,3 +232,29 @@ def test_sigkilled_sealer_child_is_restarted_and_loses_nothing(
     assert "worker child died: restarting" in output_text
     assert "did not drain in time" not in output_text
     assert NAME not in output_text
+
+
+def _mapped(process: psutil.Process) -> str:
+    return " ".join(region.path for region in process.memory_maps())
+
+
+def test_the_supervisor_loads_none_of_what_its_children_run(
+    worker: subprocess.Popen[str],
+) -> None:
+    """The supervisor only spawns and watches: the database driver and the sealing
+    library are mapped in its children, which run the stream processors, not in it."""
+    libraries = ("psycopg_binary", "cryptography")
+    supervisor = psutil.Process(worker.pid)
+    deadline = time.monotonic() + 120
+    while True:
+        children = supervisor.children()
+        if len(children) == 2 and all(
+            lib in _mapped(child) for child in children for lib in libraries
+        ):
+            break
+        assert time.monotonic() < deadline, "the children never loaded their libraries"
+        time.sleep(0.5)
+    assert [lib for lib in libraries if lib in _mapped(supervisor)] == []
+    worker.send_signal(signal.SIGTERM)
+    output, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0, output[-2000:]

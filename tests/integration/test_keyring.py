@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -95,3 +96,18 @@ def test_order_keys_of_a_batch_are_created_once_and_shared(
     for kid in kids.values():
         assert first.key(kid) is not None
         assert first.key(kid) == second.key(kid)
+
+
+def test_the_cache_keeps_recent_keys_only(engine: Engine, master_key: bytes) -> None:
+    """Entries older than the TTL are never used again: they go, so the cache does not
+    grow with every subject a long-running worker has seen."""
+    keyring = Keyring(engine, master_key, cache_ttl_s=2.0)
+    earlier = keyring.current_subject_kids([f"subj-{n}" for n in range(50)])
+    assert keyring.cached() == 50
+    keyring.prefetch(earlier.values())  # fresh entries: nothing to load, nothing pruned
+    assert keyring.cached() == 50
+    time.sleep(2.1)
+    later = keyring.current_subject_kids(["subj-later"])
+    assert keyring.cached() == 1
+    assert keyring.key(later["subj-later"]) is not None
+    assert all(keyring.key(kid) is not None for kid in earlier.values())  # read again

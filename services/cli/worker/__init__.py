@@ -1,5 +1,5 @@
-"""``haven worker``: the sealer and the engine, as one supervised pair or one role."""
+"""``haven worker``: the sealer and the engine, as one supervised pair or one role.
 
-from services.cli.worker.command import worker
-
-__all__ = ["worker"]
+The typer command is :mod:`services.cli.worker.command`; the worker itself
+starts from :mod:`services.cli.worker.direct`, which imports little.
+"""

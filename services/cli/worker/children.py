@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from infra.embedded.processes import die_with_parent
-from services.cli.up.supervise import Backoff
+from services.cli.backoff import Backoff
 
 logger = logging.getLogger("haven.worker")
 

@@ -3,29 +3,23 @@
 ``all`` (the default, what ``haven up`` starts) supervises a sealer process
 and an engine process (:mod:`services.cli.worker.children`); ``sealer`` and
 ``engine`` run one role as a Faust worker, for deployments that place or
-scale them apart.
+scale them apart.  The CLI's entry point runs a worker without this typer
+command when its settings and infrastructure are fine
+(:mod:`services.cli.worker.direct`); this command reports what is wrong.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 from enum import StrEnum
-from types import FrameType
-from typing import Annotated, cast
+from typing import Annotated
 
-import faust
 import typer
 
-from infra.logs import configure_logging, logging_dict_config
-from infra.secrets import load_master_key
+from infra.logs import configure_logging
 from infra.settings import WorkerSettings
-from infra.topics import core_topics, ensure_topics
-from projectors.app import ROLES, Role, create_app
-from projectors.outbox.activation import activate_policy
-from projectors.policy.loader import default_policy_path, load_policy
-from services.cli.context import endpoints_or_exit, migrated_engine
-from services.cli.worker.children import RoleSupervisor, spawn_role
+from services.cli.context import endpoints_or_exit
+from services.cli.worker.direct import supervise
+from services.cli.worker.role import run_role
 
 
 class RoleChoice(StrEnum):
@@ -45,41 +39,14 @@ RoleOption = Annotated[
 ]
 
 
-def _run_role(settings: WorkerSettings, role: Role) -> None:
-    endpoints = endpoints_or_exit(settings)
-    with migrated_engine(endpoints) as engine:
-        activate_policy(engine, load_policy(settings.policy_file or default_policy_path()))
-    ensure_topics(
-        endpoints.bootstrap_servers, core_topics(settings.topic_prefix, settings.partitions)
-    )
-    app = create_app(settings, endpoints, load_master_key(settings), role)
-    faust.Worker(
-        app,
-        loglevel=settings.log_level.lower(),
-        logging_config=logging_dict_config(settings.log_level),
-    ).execute_from_commandline()
-
-
-def _supervise(settings: WorkerSettings) -> None:
-    endpoints_or_exit(settings)  # a clear error now rather than children failing in turn
-    stopping = threading.Event()
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handler)
-    supervisor = RoleSupervisor(ROLES, spawn_role, stopping, settings.worker_stop_timeout_s)
-    code = supervisor.run()
-    if code:
-        raise typer.Exit(code)
-
-
 def worker(role: RoleOption = RoleChoice.ALL) -> None:
     """Run the stream processors of this HAVEN_DATA_DIR's infrastructure."""
     settings = WorkerSettings()
     configure_logging(settings.log_level)
+    endpoints = endpoints_or_exit(settings)  # a clear error now rather than children failing
     if role is RoleChoice.ALL:
-        _supervise(settings)
+        code = supervise(settings)
+        if code:
+            raise typer.Exit(code)
     else:
-        _run_role(settings, cast(Role, role.value))
+        run_role(settings, endpoints, role.value)

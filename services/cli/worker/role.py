@@ -1,0 +1,36 @@
+"""One role of ``haven worker`` as a Faust worker: the allocator tuned
+(:mod:`infra.malloc`), migrations, policy, topics, then the app."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import faust
+
+from infra.endpoints import Endpoints
+from infra.logs import logging_dict_config
+from infra.malloc import tune_malloc
+from infra.migrate import migrated_engine
+from infra.secrets import load_master_key
+from infra.settings import WorkerSettings
+from infra.topics import core_topics, ensure_topics
+from projectors.app import create_app
+from projectors.outbox.activation import activate_policy
+from projectors.policy.loader import default_policy_path, load_policy
+from projectors.runtime.roles import Role
+
+
+def run_role(settings: WorkerSettings, endpoints: Endpoints, role: str) -> None:
+    """Run ``role`` (``sealer`` or ``engine``) until SIGTERM or SIGINT."""
+    tune_malloc()  # before the role's threads start: they would each get an arena
+    with migrated_engine(endpoints) as engine:
+        activate_policy(engine, load_policy(settings.policy_file or default_policy_path()))
+    ensure_topics(
+        endpoints.bootstrap_servers, core_topics(settings.topic_prefix, settings.partitions)
+    )
+    app = create_app(settings, endpoints, load_master_key(settings), cast(Role, role))
+    faust.Worker(
+        app,
+        loglevel=settings.log_level.lower(),
+        logging_config=logging_dict_config(settings.log_level),
+    ).execute_from_commandline()

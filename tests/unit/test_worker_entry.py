@@ -1,0 +1,56 @@
+"""``haven worker`` starts without the rest of the CLI: what its processes import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from services.cli.worker.direct import worker_role
+
+#: Loaded by the typer CLI and the other commands, never needed to supervise.
+CLI_ONLY = ("typer", "rich", "fastapi", "uvicorn", "httpx")
+#: The stream processors' libraries: a role's child needs them, the supervisor does not.
+STREAM = ("faust", "aiokafka", "sqlalchemy", "psycopg", "cryptography")
+
+
+def _loaded(code: str, packages: tuple[str, ...]) -> list[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(p for p in {packages!r} if p in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return done.stdout.split()
+
+
+def test_the_supervisor_imports_neither_the_cli_nor_the_stream_processors() -> None:
+    code = "import services.cli.main, services.cli.worker.direct"
+    assert _loaded(code, CLI_ONLY + STREAM) == []
+
+
+def test_a_role_child_imports_its_stream_processors_but_not_the_cli() -> None:
+    code = "import services.cli.main, services.cli.worker.role"
+    assert _loaded(code, CLI_ONLY) == []
+    assert _loaded(code, STREAM) == list(STREAM)  # the probe sees what is imported
+
+
+def test_the_cli_app_is_still_there_for_every_other_command() -> None:
+    assert _loaded("from services.cli.main import app", ("typer",)) == ["typer"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "role"),
+    [
+        (["worker"], "all"),
+        (["worker", "--role", "all"], "all"),
+        (["worker", "--role", "sealer"], "sealer"),
+        (["worker", "--role=engine"], "engine"),
+        (["worker", "--role", "scheduler"], None),  # the CLI says what is wrong
+        (["worker", "--help"], None),
+        (["worker", "--role"], None),
+        (["up"], None),
+        ([], None),
+    ],
+)
+def test_only_plain_worker_command_lines_skip_the_cli(argv: list[str], role: str | None) -> None:
+    assert worker_role(argv) == role
