@@ -10,6 +10,7 @@ partitions (:mod:`projectors.engine.share`) instead of joining the group.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from enum import StrEnum
@@ -30,6 +31,8 @@ from projectors.outbox.activation import activate_policy
 from projectors.policy.loader import default_policy_path, load_policy
 from services.cli.context import endpoints_or_exit, migrated_engine
 from services.cli.worker.children import RoleSupervisor, child_names, spawn_role
+
+logger = logging.getLogger("haven.worker")
 
 
 class RoleChoice(StrEnum):
@@ -67,6 +70,11 @@ def _run_role(settings: WorkerSettings, role: Role, share: Share | None) -> None
     if share is not None:
         available = topic_partitions(endpoints.bootstrap_servers, log_topic(settings.topic_prefix))
         part = EnginePart(share, tuple(share.partitions(available)))
+        if not part.partitions:
+            logger.warning(
+                "engine share has no partitions: this process stays idle",
+                extra={"share": str(share), "log_partitions": len(available)},
+            )
     app = create_app(settings, endpoints, load_master_key(settings), role, part)
     faust.Worker(
         app,
