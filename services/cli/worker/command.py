@@ -54,7 +54,7 @@ RoleOption = Annotated[
     RoleChoice,
     typer.Option(
         "--role",
-        help="all: supervise a sealer and an engine process; sealer or engine: run that one",
+        help="all: supervise a sealer and the engine processes; sealer or engine: run one",
     ),
 ]
 
