@@ -8,7 +8,8 @@ subject never spans two, every system event is in every one), so process
 single-process replay does.  Each child opens its own database engines,
 reads its partitions' archived records itself (only counts come back) and
 replays those below the given bounds; children are spawned, not forked, so
-no connection pool or thread crosses over.
+no connection pool or thread crosses over.  A small archive is replayed in
+this process (:data:`PROCESS_MIN_RECORDS`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from infra.db import sync_engine
-from projectors.audit.archive import archived_records
+from projectors.audit.archive import archived_partitions, archived_records
 from projectors.engine.share import all_shares
 from projectors.log import LogRecord
 from projectors.policy.model import Policy
@@ -29,6 +30,9 @@ from projectors.replay import REPLAY_BATCH, replay_log
 
 #: Seconds between checks that every child is still alive while none reports.
 _POLL_S = 0.5
+#: Archived records per replay process at least: a process costs its start
+#: (imports, connections), a small archive replays faster in this one.
+PROCESS_MIN_RECORDS = 1000
 
 
 #: What a child reports: ("batch", records, 0, ""), ("done", replayed, skipped, "")
@@ -72,11 +76,17 @@ def replay_archive(
     on_batch: Callable[[int], None] | None = None,
 ) -> ReplayCounts:
     """Replay the archived records of ``bounds``' partitions below each bound into
-    ``scratch``, in ``processes`` processes (never more than partitions)."""
+    ``scratch``, in at most ``processes`` processes: never more than partitions, nor
+    than one per :data:`PROCESS_MIN_RECORDS` archived records (one runs here)."""
+    with live.connect() as conn:
+        archived = sum(count for _, _, count in archived_partitions(conn, topic).values())
+    count = max(1, min(processes, len(bounds), archived // PROCESS_MIN_RECORDS))
+    urls = (_url(live), _url(scratch))
+    if count == 1:
+        whole = ArchiveShare(*urls, topic, dict(bounds), policy, batch_size)
+        return _replay_share(live, scratch, whole, on_batch)
     context = multiprocessing.get_context("spawn")
     reports: multiprocessing.Queue[Report] = context.Queue()
-    count = max(1, min(processes, len(bounds)))
-    urls = (_url(live), _url(scratch))
     children = []
     for share in all_shares(count):
         part = {p: bound for p, bound in bounds.items() if p in share.partitions(bounds)}
@@ -124,28 +134,35 @@ def _collect(
 def _child(work: ArchiveShare, reports: multiprocessing.Queue[Report]) -> None:
     live = sync_engine(work.live_url, pool_size=1)
     scratch = sync_engine(work.scratch_url, pool_size=len(work.bounds) + 1)
-    skipped = [0]
-
-    def below(partition: int) -> Iterator[LogRecord]:
-        for _, record in archived_records(live, work.topic, partition):
-            if record.offset < work.bounds[partition]:
-                yield record
-            else:
-                skipped[0] += 1
-
     try:
-        replayed = replay_log(
-            scratch,
-            work.topic,
-            {p: below(p) for p in work.bounds},
-            policy=work.policy,
-            batch_size=work.batch_size,
-            on_batch=lambda n: reports.put(("batch", n, 0, "")),
-        )
+        counts = _replay_share(live, scratch, work, lambda n: reports.put(("batch", n, 0, "")))
     except Exception as error:
         reports.put(("failed", 0, 0, type(error).__name__))
         raise SystemExit(1) from None
     finally:
         live.dispose()
         scratch.dispose()
-    reports.put(("done", replayed, skipped[0], ""))
+    reports.put(("done", counts.replayed, counts.skipped, ""))
+
+
+def _replay_share(
+    live: Engine, scratch: Engine, work: ArchiveShare, on_batch: Callable[[int], None] | None
+) -> ReplayCounts:
+    counts = ReplayCounts()
+
+    def below(partition: int) -> Iterator[LogRecord]:
+        for _, record in archived_records(live, work.topic, partition):
+            if record.offset < work.bounds[partition]:
+                yield record
+            else:
+                counts.skipped += 1
+
+    counts.replayed = replay_log(
+        scratch,
+        work.topic,
+        {p: below(p) for p in work.bounds},
+        policy=work.policy,
+        batch_size=work.batch_size,
+        on_batch=on_batch,
+    )
+    return counts
