@@ -9,6 +9,7 @@ docs/architecture.md: ``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``HAVEN_MAS
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -201,6 +202,15 @@ class WorkerSettings(CommonSettings):
         3600.0, gt=0, validation_alias=_env("HAVEN_WEBHOOK_RETRY_MAX_S")
     )
     webhook_timeout_s: float = Field(5.0, gt=0, validation_alias=_env("HAVEN_WEBHOOK_TIMEOUT_S"))
+    #: Engine processes of ``haven worker --role all`` (unset: min(2, cores, partitions)).
+    engine_processes: int | None = Field(
+        None, ge=1, le=64, validation_alias=_env("HAVEN_ENGINE_PROCESSES")
+    )
+
+    def engine_process_count(self) -> int:
+        """How many engine processes ``--role all`` supervises (never more than partitions)."""
+        wanted = self.engine_processes or min(2, os.cpu_count() or 1)
+        return max(1, min(wanted, self.partitions))
 
     @field_validator("erasure_hold_s", mode="before")
     @classmethod

@@ -3,7 +3,9 @@
 ``haven worker`` runs two roles in two processes, so neither waits on the
 other's GIL: the **sealer** (inboxes to the sealed log) and the **engine**
 (log to per-agency read models, plus the scheduler: key destruction, consent
-expiry, outbox relays).  Each role beats its own heartbeat row.  The sealer
+expiry, outbox relays); the engine may run as several processes, each with
+a share of the log's partitions (``EnginePart``), the first of which runs
+the scheduler.  Each role beats its own heartbeat row.  The sealer
 and the engine use aiokafka directly (see docs/engine.md); all database work
 runs in threads.  Nothing connects until the worker starts.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import faust
@@ -28,6 +30,7 @@ from projectors.bootstrap import (
     construct_worker_engine,
     construct_worker_sealer,
 )
+from projectors.engine.share import Share
 from projectors.keys.keyring import Keyring
 from projectors.outbox.webhook_delivery import WebhookDispatcher, WebhookSettings
 from projectors.runtime.heartbeat import Heartbeat
@@ -88,6 +91,14 @@ class HeartbeatService(_LoopService):
 Loops = list[tuple[type[_LoopService], Loop]]
 
 
+@dataclass(frozen=True)
+class EnginePart:
+    """One engine process's share of the log and the partitions it names."""
+
+    share: Share
+    partitions: tuple[int, ...]
+
+
 def _sealer_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Loops:
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
     sealer = construct_worker_sealer(settings, endpoints, keyring)
@@ -95,10 +106,23 @@ def _sealer_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: by
     return [(SealerService, sealer), (HeartbeatService, beat)]
 
 
-def _engine_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Loops:
+def _engine_loops(
+    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, part: EnginePart | None
+) -> Loops:
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
-    engine = construct_worker_engine(settings, endpoints, keyring)
-    scheduler = construct_scheduler(
+    share = None if part is None else part.partitions
+    engine = construct_worker_engine(settings, endpoints, keyring, partitions=share)
+    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [engine.ready], ("engine",))
+    loops: Loops = [(EngineLoopService, engine)]
+    if part is None or part.share.runs_once_only_work:
+        loops.append((SchedulerService, _scheduler(settings, endpoints, master_key, keyring)))
+    return [*loops, (HeartbeatService, beat)]
+
+
+def _scheduler(
+    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, keyring: Keyring
+) -> Loop:
+    return construct_scheduler(
         sync_engine(endpoints.database_url),
         endpoints.bootstrap_servers,
         settings.topic_prefix,
@@ -114,20 +138,16 @@ def _engine_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: by
             ),
         ),
     )
-    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [engine.ready], ("engine",))
-    return [(EngineLoopService, engine), (SchedulerService, scheduler), (HeartbeatService, beat)]
-
-
-_ROLE_LOOPS: dict[Role, Callable[[WorkerSettings, Endpoints, bytes], Loops]] = {
-    "sealer": _sealer_loops,
-    "engine": _engine_loops,
-}
 
 
 def create_app(
-    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, role: Role
+    settings: WorkerSettings,
+    endpoints: Endpoints,
+    master_key: bytes,
+    role: Role,
+    part: EnginePart | None = None,
 ) -> Any:
-    """A configured Faust app running the loops of ``role``."""
+    """A configured Faust app running the loops of ``role`` (of ``part`` of the log)."""
     app = faust.App(
         f"{settings.app_id}-{role}-worker",
         broker=[f"kafka://{server}" for server in endpoints.bootstrap_servers.split(",")],
@@ -142,7 +162,10 @@ def create_app(
         producer_max_request_size=MAX_MESSAGE_BYTES,
         **faust_kwargs(),
     )
-    loops = _ROLE_LOOPS[role](settings, endpoints, master_key)
+    if role == "sealer":
+        loops = _sealer_loops(settings, endpoints, master_key)
+    else:
+        loops = _engine_loops(settings, endpoints, master_key, part)
     for service, target in loops:
         service.target = target
         app.service(service)

@@ -95,8 +95,12 @@ def construct_worker_engine(
     endpoints: Endpoints,
     keyring: Keyring,
     upstream: asyncio.Event | None = None,
+    partitions: tuple[int, ...] | None = None,
 ) -> EngineService:
-    """The projection engine as the worker's settings configure it."""
+    """The projection engine as the worker's settings configure it.
+
+    ``partitions``: a share of the log assigned by hand, instead of the group.
+    """
     core = construct_engine_core(
         sync_engine(endpoints.database_url),
         keyring,
@@ -111,6 +115,7 @@ def construct_worker_engine(
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         retry_s=settings.engine_retry_s,
         drain_s=settings.drain_s,
+        partitions=partitions,
     )
     return construct_engine_service(core, config, upstream)
 

@@ -1,7 +1,9 @@
 """The engine's consumer loop over ``haven.log.v1``: per partition, in order, fenced.
 
 Like the sealer, it uses aiokafka inside the Faust worker (docs/engine.md
-explains why not a Faust agent).  On assignment a partition is paused until
+explains why not a Faust agent).  It joins the consumer group, or, as one
+of several engine processes, takes a fixed share of the partitions
+(``EngineConfig.partitions``).  On assignment a partition is paused until
 its position is read from Postgres; each fetched batch of one partition is
 applied by :class:`EngineCore` in a thread, in one transaction (which parks
 a poison event with its subject and commits the rest).  A batch that still
@@ -49,6 +51,9 @@ class EngineConfig:
     #: On stop, apply what the log still holds for at most this long.
     drain_s: float = 20.0
     extra_consumer: dict[str, object] = field(default_factory=dict)
+    #: When set, these partitions are assigned by hand (one engine process's
+    #: share, :mod:`projectors.engine.share`) and no consumer group is joined.
+    partitions: tuple[int, ...] | None = None
 
 
 class EngineService:
@@ -102,7 +107,7 @@ class EngineService:
         """Consume and apply until :meth:`stop`."""
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap_servers,
-            group_id=self.config.group_id,
+            group_id=self.config.group_id if self.config.partitions is None else None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.config.fetch_max_wait_ms,
@@ -113,7 +118,13 @@ class EngineService:
             **self.config.extra_consumer,
         )
         await self._consumer.start()
-        self._consumer.subscribe([self.topic], listener=FencedPartitionListener(self.hold))
+        if self.config.partitions is None:
+            self._consumer.subscribe([self.topic], listener=FencedPartitionListener(self.hold))
+        else:
+            share = [TopicPartition(self.topic, p) for p in self.config.partitions]
+            self._consumer.assign(share)
+            self.hold(share)
+            logger.info("engine partitions assigned", extra={"partitions": len(share)})
         self.ready.set()
         try:
             await self._loop()

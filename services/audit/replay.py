@@ -3,8 +3,10 @@
 The scratch database lives on the same server (``<live>_replay_<hex>``), is
 migrated, gets the agency directory and the stored policies, and is fed the
 log (or the archive) through the real :class:`EngineCore` up to the live
-engine's positions.  Then every read-model table of both databases is
-compared by row count and content checksum (docs/audit.md "Replay").
+engine's positions; the archive may be replayed by several processes, each
+reading and applying a share of the partitions (:class:`FromArchive`).  Then
+every read-model table of both databases is compared by row count and
+content checksum (docs/audit.md "Replay").
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from sqlalchemy import Connection, Engine, make_url, text
 
 from infra.db import sync_engine
 from infra.migrate import migrate
+from projectors.audit.archive import archived_partitions
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.log import ENGINE_POSITIONS, LogRecord
 from projectors.policy.model import Policy
 from projectors.readmodels.sdk import ProjectorRegistry
 from projectors.replay import replay_log
+from projectors.replay.processes import replay_archive
 
 
 @dataclass(frozen=True)
@@ -159,11 +163,19 @@ def copy_directory(live: Engine, scratch: Engine) -> None:
             )
 
 
+@dataclass(frozen=True)
+class FromArchive:
+    """Replay the live database's archive in ``processes`` processes, each reading its
+    partitions itself (:mod:`projectors.replay.processes`)."""
+
+    processes: int
+
+
 def run_replay(
     live: Engine,
     scratch: Engine,
     topic: str,
-    records: Mapping[int, Iterable[LogRecord]],
+    records: Mapping[int, Iterable[LogRecord]] | FromArchive,
     *,
     source: str,
     policy: Policy | None = None,
@@ -173,10 +185,49 @@ def run_replay(
 ) -> ReplayReport:
     """Replay ``records`` up to the live positions into ``scratch``; compare read models.
 
-    ``records`` may be lazy (the archive read in chunks as the replay goes).
+    ``records`` may be lazy (the archive read in chunks as the replay goes), or
+    :class:`FromArchive` (the archive read by replay processes; no ``registry``).
     """
     report = ReplayReport(source)
     before = live_positions(live, topic)
+    copy_directory(live, scratch)
+    started = time.perf_counter()
+    if isinstance(records, FromArchive):
+        if registry is not None:
+            raise ValueError("a projector registry cannot cross to replay processes")
+        with live.connect() as conn:
+            partitions = sorted(set(archived_partitions(conn, topic)) | set(before))
+        bounds = {p: before.get(p, 0) for p in partitions}
+        counts = replay_archive(
+            live,
+            scratch,
+            topic,
+            bounds,
+            processes=records.processes,
+            policy=policy,
+            on_batch=on_batch,
+        )
+        report.events, report.skipped_unprojected = counts.replayed, counts.skipped
+    else:
+        report.events, report.skipped_unprojected = _replay_given(
+            scratch, topic, records, before, policy, on_batch, registry
+        )
+    report.replay_s = round(time.perf_counter() - started, 3)
+    report.tables = compare_read_models(live, scratch, agencies)
+    report.live_moved = live_positions(live, topic) != before
+    return report
+
+
+def _replay_given(
+    scratch: Engine,
+    topic: str,
+    records: Mapping[int, Iterable[LogRecord]],
+    before: Mapping[int, int],
+    policy: Policy | None,
+    on_batch: Callable[[int], None] | None,
+    registry: ProjectorRegistry | None,
+) -> tuple[int, int]:
+    """Replay given records below ``before`` in this process: (replayed, left out)."""
     skipped = Counter[int]()
 
     def bounded(partition: int, given: Iterable[LogRecord]) -> Iterator[LogRecord]:
@@ -186,9 +237,7 @@ def run_replay(
             else:
                 skipped[partition] += 1
 
-    copy_directory(live, scratch)
-    started = time.perf_counter()
-    report.events = replay_log(
+    replayed = replay_log(
         scratch,
         topic,
         {p: bounded(p, rs) for p, rs in records.items()},
@@ -196,11 +245,7 @@ def run_replay(
         on_batch=on_batch,
         registry=registry,
     )
-    report.replay_s = round(time.perf_counter() - started, 3)
-    report.skipped_unprojected = skipped.total()
-    report.tables = compare_read_models(live, scratch, agencies)
-    report.live_moved = live_positions(live, topic) != before
-    return report
+    return replayed, skipped.total()
 
 
 def compare_read_models(

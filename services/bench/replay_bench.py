@@ -1,20 +1,21 @@
 """Replay speed: the archived log through the real engine core into a scratch database.
 
 The same path as ``haven audit replay --from-archive`` (services/audit/replay.py):
-the archive is read first (not timed), then replayed and timed, then every
+one replay process per core (at most one per partition), each reading its
+partitions' archived records and applying them, timed together; then every
 read-model table is compared with the live one.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from rich.progress import Progress
 from sqlalchemy import Engine
 
 from events.topics import log_topic
-from projectors.audit.archive import archived_records
-from services.audit.replay import live_positions, run_replay, scratch_database
+from services.audit.replay import FromArchive, live_positions, run_replay, scratch_database
 from services.bench.stats import rate
 
 
@@ -23,17 +24,14 @@ def run_replay_bench(
 ) -> dict[str, Any]:
     """Replay the live database's archive into a scratch database; the figures."""
     topic = log_topic(prefix)
-    records = {
-        partition: [record for _, record in archived_records(engine, topic, partition)]
-        for partition in live_positions(engine, topic)
-    }
-    task = progress.add_task("replaying the archive", total=sum(map(len, records.values())))
+    total = sum(live_positions(engine, topic).values())
+    task = progress.add_task("replaying the archive", total=total)
     with scratch_database(database_url) as (_name, scratch):
         report = run_replay(
             engine,
             scratch,
             topic,
-            records,
+            FromArchive(os.cpu_count() or 1),
             source="archive",
             on_batch=lambda n: progress.advance(task, n),
         )

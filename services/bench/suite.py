@@ -35,8 +35,8 @@ from services.bench.workload import Agency, Record
 
 RSS_SCOPE = (
     "peak RSS of the `haven worker` process tree as deployed (the supervisor, the sealer"
-    " process and the engine process, which runs the scheduler too), summed, sampled every"
-    " 0.2 s over drain, erasure and visible phases"
+    " process and the engine processes, the first of which runs the scheduler too), summed,"
+    " sampled every 0.2 s over drain, erasure and visible phases"
 )
 
 

@@ -1,6 +1,6 @@
 """The bench's worker: a real ``haven worker`` subprocess, with its RSS sampled.
 
-The worker (a supervisor with a sealer and an engine process, as deployed)
+The worker (a supervisor with a sealer and its engine processes, as deployed)
 runs against the bench's own infrastructure; a thread samples the resident
 set size of the worker process and its children every ``interval_s``, in all
 and per kind of process.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -13,14 +13,18 @@ from pydantic import AliasChoices, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
 from events.topics import log_topic
 from infra.settings import CommonSettings
-from projectors.audit.archive import archived_partitions, archived_records, read_log
-from projectors.log import LogRecord
+from projectors.audit.archive import read_log
 from projectors.policy.loader import default_policy_path, load_policy
-from services.audit.replay import ReplayReport, live_positions, run_replay, scratch_database
+from services.audit.replay import (
+    FromArchive,
+    ReplayReport,
+    live_positions,
+    run_replay,
+    scratch_database,
+)
 from services.audit.trail import subject_trail
 from services.audit.verify import VerifyReport, verify
 from services.cli.context import endpoints_or_exit, err_console, migrated_engine
@@ -93,6 +97,14 @@ def replay_command(
     ] = None,
     keep: Annotated[bool, typer.Option("--keep", help="keep the scratch database")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="with --from-archive: replay processes (default: one per core)",
+        ),
+    ] = None,
 ) -> None:
     """Rebuild every read model in a scratch database and compare with the live ones."""
     settings = AuditSettings()
@@ -101,7 +113,11 @@ def replay_command(
     policy = load_policy(settings.policy_file or default_policy_path())
     console = Console(stderr=True)
     with migrated_engine(endpoints) as live:
-        records = _records(live, endpoints.bootstrap_servers, topic, from_archive)
+        records = (
+            FromArchive(processes or os.cpu_count() or 1)
+            if from_archive
+            else read_log(endpoints.bootstrap_servers, topic)
+        )
         total = sum(live_positions(live, topic).values())
         with scratch_database(endpoints.database_url, keep=keep) as (name, scratch):
             with _progress(console) as progress:
@@ -130,17 +146,6 @@ def replay_command(
     else:
         _print_replay(report)
     raise typer.Exit(0 if report.ok else 1)
-
-
-def _records(
-    live: Engine, bootstrap: str, topic: str, from_archive: bool
-) -> Mapping[int, Iterable[LogRecord]]:
-    """The log read whole, or the archive read in chunks while the replay applies them."""
-    if not from_archive:
-        return read_log(bootstrap, topic)
-    with live.connect() as conn:
-        partitions = sorted(archived_partitions(conn, topic))
-    return {p: (record for _, record in archived_records(live, topic, p)) for p in partitions}
 
 
 def _print_replay(report: ReplayReport) -> None:

@@ -100,3 +100,19 @@ def test_a_child_that_keeps_failing_stops_the_worker_with_exit_1(tmp_path: Path)
     assert supervisor.children[0].restarts == 2
     assert ("engine", "stopped") in _lines(journal)  # the healthy one was drained, not left
     assert all(child.process.poll() is not None for child in supervisor.children)
+
+
+def test_engine_processes_drain_together_after_the_sealer(tmp_path: Path) -> None:
+    journal, stopping = tmp_path / "journal", threading.Event()
+    names = ("sealer", "engine:0/2", "engine:1/2")
+    supervisor = RoleSupervisor(names, _spawner(journal), stopping, 20.0)
+    runner = threading.Thread(target=supervisor.run)
+    runner.start()
+    for name in names:
+        _wait_for(journal, (name, "started"))
+    stopping.set()
+    runner.join(30)
+    stops = [line for line in _lines(journal) if line[1] != "started"]
+    assert stops[:2] == [("sealer", "stopping"), ("sealer", "stopped")]
+    assert {line[1] for line in stops[2:4]} == {"stopping"}, "both engines stop at once"
+    assert {line[0] for line in stops[2:]} == {"engine:0/2", "engine:1/2"}

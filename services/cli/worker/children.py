@@ -1,13 +1,16 @@
 """``haven worker --role all``: the sealer and the engine as supervised child processes.
 
-Each role runs in its own process (its own GIL).  The main thread watches
-them twice a second; a child that dies is started again with the backoff of
-``haven up`` (0.5 s doubling, reset after a minute of running), and when one
-keeps failing (:data:`MAX_FAILURES` restarts in a row) the other is stopped
-too and the worker exits 1.  Stopping (SIGTERM, Ctrl-C) drains in pipeline
+Each role runs in its own process (its own GIL); with several engine
+processes (``HAVEN_ENGINE_PROCESSES``) each is a child ``engine:I/N``, run
+as ``--role engine --share I/N``.  The main thread watches them twice a
+second; a child that dies is started again with the backoff of ``haven up``
+(0.5 s doubling, reset after a minute of running), and when one keeps
+failing (:data:`MAX_FAILURES` restarts in a row) the others are stopped too
+and the worker exits 1.  Stopping (SIGTERM, Ctrl-C) drains in pipeline
 order: the sealer gets SIGTERM and seals and relays what it has, then the
-engine gets SIGTERM and applies what reached the log; a child that does not
-finish within its share of ``HAVEN_WORKER_STOP_TIMEOUT_S`` is killed.  The
+engine processes get SIGTERM together and apply what reached the log; a
+child that does not finish within its share of
+``HAVEN_WORKER_STOP_TIMEOUT_S`` is killed.  The
 children get ``PR_SET_PDEATHSIG`` SIGKILL: a killed supervisor takes them with
 it, as a killed single-process worker would.
 """
@@ -39,10 +42,26 @@ SEALER_SHARE = 0.5
 Spawn = Callable[[str], subprocess.Popen[bytes]]
 
 
-def spawn_role(role: str) -> subprocess.Popen[bytes]:
-    """``haven worker --role ROLE`` as a child that dies with this process."""
+def child_names(engine_processes: int) -> list[str]:
+    """The children in pipeline order: ``sealer``, then ``engine`` or ``engine:I/N`` each."""
+    if engine_processes == 1:
+        return ["sealer", "engine"]
+    return ["sealer", *(f"engine:{i}/{engine_processes}" for i in range(engine_processes))]
+
+
+def stage(name: str) -> str:
+    """The role of a child (``engine`` for ``engine:0/2``): children of one stage stop together."""
+    return name.partition(":")[0]
+
+
+def spawn_role(name: str) -> subprocess.Popen[bytes]:
+    """``haven worker --role ROLE [--share I/N]`` as a child that dies with this process."""
+    role, _, share = name.partition(":")
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli.main", "worker", "--role", role],
+        [
+            *(sys.executable, "-m", "services.cli.main", "worker", "--role", role),
+            *(("--share", share) if share else ()),
+        ],
         stdin=subprocess.DEVNULL,
         process_group=0,  # signals come from the supervisor, in pipeline order
         preexec_fn=die_with_parent(signal.SIGKILL, os.getpid()),
@@ -105,21 +124,36 @@ class RoleSupervisor:
         return True
 
     def stop(self) -> bool:
-        """Drain the children in pipeline order; True when each exited 0 in time."""
+        """Drain the stages in pipeline order, a stage's children together.
+
+        True when each child exited 0 in time.
+        """
         logger.info("worker stopping: draining the sealer, then the engine")
         clean = True
         deadline = time.monotonic() + self._stop_timeout_s * STOP_SHARE
-        for n, child in enumerate(self.children):
-            share = SEALER_SHARE if n < len(self.children) - 1 else 1.0
+        stages = [[c for c in self.children if stage(c.role) == s] for s in self._stages()]
+        for n, children in enumerate(stages):
+            share = SEALER_SHARE if n < len(stages) - 1 else 1.0
             budget = max((deadline - time.monotonic()) * share, 1.0)
-            clean = _stop_child(child, budget) and clean
+            for child in children:
+                _signal_stop(child)
+            until = time.monotonic() + budget
+            for child in children:
+                clean = _wait_child(child, max(until - time.monotonic(), 0.1)) and clean
         return clean
 
+    def _stages(self) -> list[str]:
+        return list(dict.fromkeys(stage(child.role) for child in self.children))
 
-def _stop_child(child: Child, timeout_s: float) -> bool:
+
+def _signal_stop(child: Child) -> None:
+    if child.process.poll() is None:
+        child.process.send_signal(signal.SIGTERM)
+
+
+def _wait_child(child: Child, timeout_s: float) -> bool:
     process = child.process
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+    if process.returncode is None:
         try:
             process.wait(timeout_s)
         except subprocess.TimeoutExpired:

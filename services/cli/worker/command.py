@@ -1,10 +1,13 @@
-"""``haven worker [--role all|sealer|engine]``: the stream processors until Ctrl-C or SIGTERM.
+"""``haven worker [--role all|sealer|engine] [--share I/N]``: the stream processors.
 
-``all`` (the default, what ``haven up`` starts) supervises a sealer process
-and an engine process (:mod:`services.cli.worker.children`); ``sealer`` and
-``engine`` run one role as a Faust worker, for deployments that place or
-scale them apart.  The CLI's entry point runs a worker without this typer
-command when its settings and infrastructure are fine
+They run until Ctrl-C or SIGTERM.  ``all`` (the default, what ``haven up``
+starts) supervises a sealer process and ``HAVEN_ENGINE_PROCESSES`` engine
+processes (:mod:`services.cli.worker.children`); ``sealer`` and ``engine``
+run one role as a Faust worker, for deployments that place or scale them
+apart.  ``--role engine --share I/N`` projects share I of N of the log's
+partitions (:mod:`projectors.engine.share`) instead of joining the group.
+The CLI's entry point runs a worker without this typer command when its
+arguments, settings and infrastructure are fine
 (:mod:`services.cli.worker.direct`); this command reports what is wrong.
 """
 
@@ -17,6 +20,7 @@ import typer
 
 from infra.logs import configure_logging
 from infra.settings import WorkerSettings
+from projectors.engine.share import Share
 from services.cli.context import endpoints_or_exit
 from services.cli.worker.direct import supervise
 from services.cli.worker.role import run_role
@@ -30,23 +34,43 @@ class RoleChoice(StrEnum):
     ENGINE = "engine"
 
 
+ShareOption = Annotated[
+    str | None,
+    typer.Option(
+        "--share",
+        help="with --role engine: project share I of N of the log's partitions (e.g. 0/2)",
+    ),
+]
 RoleOption = Annotated[
     RoleChoice,
     typer.Option(
         "--role",
-        help="all: supervise a sealer and an engine process; sealer or engine: run that one",
+        help="all: supervise a sealer and the engine processes; sealer or engine: run one",
     ),
 ]
 
 
-def worker(role: RoleOption = RoleChoice.ALL) -> None:
+def _share(role: RoleChoice, given: str | None) -> Share | None:
+    if given is None:
+        return None
+    if role is not RoleChoice.ENGINE:
+        raise typer.BadParameter("only --role engine takes a share", param_hint="--share")
+    try:
+        return Share.parse(given)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--share") from None
+
+
+def worker(role: RoleOption = RoleChoice.ALL, share: ShareOption = None) -> None:
     """Run the stream processors of this HAVEN_DATA_DIR's infrastructure."""
     settings = WorkerSettings()
     configure_logging(settings.log_level)
+    engine_share = _share(role, share)
     endpoints = endpoints_or_exit(settings)  # a clear error now rather than children failing
     if role is RoleChoice.ALL:
         code = supervise(settings)
         if code:
             raise typer.Exit(code)
     else:
-        run_role(settings, endpoints, role.value)
+        name = role.value if engine_share is None else f"engine:{engine_share}"
+        run_role(settings, endpoints, name)

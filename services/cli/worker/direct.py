@@ -1,7 +1,8 @@
 """``haven worker`` without the rest of the CLI: what the worker's processes import.
 
 :func:`worker_role` recognises the command lines ``haven worker``,
-``haven worker --role ROLE`` and ``--role=ROLE``; :func:`run_worker` then
+``haven worker --role ROLE``, ``--role=ROLE`` and ``--role engine --share
+I/N`` (the supervisor's engine children); :func:`run_worker` then
 runs it with this module's few imports (settings, logging, the supervisor's
 children) and, in a role's child, that role's stream processors only
 (:mod:`services.cli.worker.role`).  The supervisor so holds tens of MB
@@ -12,6 +13,7 @@ command then runs and reports them as before.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from collections.abc import Sequence
@@ -22,14 +24,24 @@ from infra.endpoints import InfraNotRunning, resolve_endpoints
 from infra.logs import configure_logging
 from infra.settings import WorkerSettings
 from projectors.runtime.roles import ROLES
-from services.cli.worker.children import RoleSupervisor, spawn_role
+from services.cli.worker.children import RoleSupervisor, child_names, spawn_role
 
 ALL = "all"
+_SHARE = re.compile(r"(\d+)/(\d+)")
+
+
+def _share(text: str) -> bool:
+    """``I/N`` with ``0 <= I < N`` (``projectors.engine.share.Share``, not imported here)."""
+    found = _SHARE.fullmatch(text)
+    return found is not None and int(found[1]) < int(found[2])
 
 
 def worker_role(argv: Sequence[str]) -> str | None:
-    """The role these arguments (after the program name) ask ``haven worker`` to run."""
+    """The role these arguments (after the program name) ask ``haven worker`` to run
+    (``engine:I/N`` for an engine share)."""
     match list(argv):
+        case ["worker", "--role", "engine", "--share", share] if _share(share):
+            return f"engine:{share}"
         case ["worker"]:
             return ALL
         case ["worker", "--role", role] if role in (ALL, *ROLES):
@@ -48,11 +60,13 @@ def supervise(settings: WorkerSettings) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, handler)
-    return RoleSupervisor(ROLES, spawn_role, stopping, settings.worker_stop_timeout_s).run()
+    children = child_names(settings.engine_process_count())
+    return RoleSupervisor(children, spawn_role, stopping, settings.worker_stop_timeout_s).run()
 
 
 def run_worker(role: str) -> int | None:
-    """Run ``role`` (``all``, ``sealer`` or ``engine``); ``None`` when the CLI should."""
+    """Run ``role`` (``all``, ``sealer``, ``engine`` or ``engine:I/N``); ``None`` when
+    the CLI should."""
     try:
         settings = WorkerSettings()
         configure_kafka(settings.kafka_security())
