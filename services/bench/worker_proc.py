@@ -34,14 +34,15 @@ _READY_ROLE = text(
 
 def process_kind(process: psutil.Process, root: psutil.Process) -> str | None:
     """``supervisor`` for the worker itself, else the role its command line names;
-    ``None`` for a child forked but not yet started (it still has the worker's)."""
+    ``None`` for a child forked but not yet started (it still has the worker's) and
+    for a process that names no role (a program a role's process ran briefly)."""
     if process.pid == root.pid:
         return "supervisor"
     args = process.cmdline()
     if args == root.cmdline():
         return None
     role = args.index("--role") + 1 if "--role" in args else len(args)
-    return args[role] if role < len(args) else process.name()
+    return args[role] if role < len(args) else None  # a helper a child ran (e.g. `file`)
 
 
 @dataclass

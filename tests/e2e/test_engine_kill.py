@@ -140,10 +140,15 @@ def test_sigkilled_worker_ends_equal_to_an_uninterrupted_replay(
     )
     try:
         ends = _wait_done(engine, timeout_s=300)
-    finally:
+    except AssertionError as failed:  # what the worker said is the clue
         worker.send_signal(signal.SIGTERM)
-        _, errors = worker.communicate(timeout=60)
-        problems = [line for line in errors.splitlines() if '"level": "error"' in line]
+        said = worker.communicate(timeout=60)[1].splitlines()
+        raise AssertionError(
+            f"{failed}; the worker's last lines:\n" + "\n".join(said[-30:])
+        ) from None
+    worker.send_signal(signal.SIGTERM)
+    _, errors = worker.communicate(timeout=60)
+    problems = [line for line in errors.splitlines() if '"level": "error"' in line]
     assert not problems, "\n".join(problems)[-3000:]
     live = _read_models(engine)
     assert sum(len(rows) for rows in live.values()) > EVENTS  # the run really projected

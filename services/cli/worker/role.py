@@ -8,6 +8,7 @@ the log's partitions (:mod:`projectors.engine.share`).
 from __future__ import annotations
 
 import logging
+import time
 from typing import cast
 
 import faust
@@ -27,6 +28,8 @@ from projectors.policy.loader import default_policy_path, load_policy
 from projectors.runtime.roles import Role
 
 logger = logging.getLogger("haven.worker")
+#: How long an engine share waits for the broker to name the log's partitions.
+PARTITIONS_WAIT_S = 60.0
 
 
 def run_role(settings: WorkerSettings, endpoints: Endpoints, name: str) -> None:
@@ -49,7 +52,7 @@ def run_role(settings: WorkerSettings, endpoints: Endpoints, name: str) -> None:
 
 
 def _part(endpoints: Endpoints, settings: WorkerSettings, share: Share) -> EnginePart:
-    available = topic_partitions(endpoints.bootstrap_servers, log_topic(settings.topic_prefix))
+    available = _log_partitions(endpoints, settings)
     part = EnginePart(share, tuple(share.partitions(available)))
     if not part.partitions:
         logger.warning(
@@ -57,3 +60,25 @@ def _part(endpoints: Endpoints, settings: WorkerSettings, share: Share) -> Engin
             extra={"share": str(share), "log_partitions": len(available)},
         )
     return part
+
+
+def _log_partitions(endpoints: Endpoints, settings: WorkerSettings) -> list[int]:
+    """The log's partitions once the broker names at least ``HAVEN_PARTITIONS`` of them.
+
+    A loaded broker can answer a metadata request before it knows the topic
+    (or all of it); a share computed from that would leave partitions that no
+    process projects, so this asks again, and fails (the supervisor restarts
+    the child) rather than start short.
+    """
+    topic = log_topic(settings.topic_prefix)
+    deadline = time.monotonic() + PARTITIONS_WAIT_S
+    while len(available := topic_partitions(endpoints.bootstrap_servers, topic)) < (
+        settings.partitions
+    ):
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the broker names {len(available)} partitions of the log, "
+                f"expected {settings.partitions}"
+            )
+        time.sleep(0.5)
+    return available
