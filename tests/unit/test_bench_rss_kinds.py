@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,8 +18,12 @@ SLEEP = "import time; time.sleep(60)"
 @contextmanager
 def _running(*args: str) -> Iterator[psutil.Process]:
     process = subprocess.Popen([sys.executable, "-c", SLEEP, *args])
+    found = psutil.Process(process.pid)
+    deadline = time.monotonic() + 30
+    while SLEEP not in found.cmdline() and time.monotonic() < deadline:
+        time.sleep(0.01)  # forked, not yet exec'd: it still shows pytest's command line
     try:
-        yield psutil.Process(process.pid)
+        yield found
     finally:
         process.kill()
         process.wait(10)
