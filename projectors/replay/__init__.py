@@ -14,6 +14,7 @@ as lazy iterables (the archive is read in chunks while the engine applies).
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
@@ -65,6 +66,41 @@ def replay_log(
     workers = max(1, min(parallel or len(partitions), len(partitions)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="replay") as pool:
         return sum(pool.map(one, sorted(partitions)))
+
+
+def replay_below(
+    engine: Engine,
+    topic: str,
+    records: Mapping[int, Iterable[LogRecord]],
+    bounds: Mapping[int, int],
+    *,
+    policy: Policy | None = None,
+    batch_size: int = REPLAY_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+    registry: ProjectorRegistry | None = None,
+) -> tuple[int, int]:
+    """:func:`replay_log` of each partition's records below its bound (none of a
+    partition without one); returns the records replayed and those left out."""
+    skipped = Counter[int]()
+
+    def below(partition: int, given: Iterable[LogRecord]) -> Iterator[LogRecord]:
+        bound = bounds.get(partition, 0)
+        for record in given:
+            if record.offset < bound:
+                yield record
+            else:
+                skipped[partition] += 1
+
+    replayed = replay_log(
+        engine,
+        topic,
+        {p: below(p, rs) for p, rs in records.items()},
+        policy=policy,
+        batch_size=batch_size,
+        on_batch=on_batch,
+        registry=registry,
+    )
+    return replayed, skipped.total()
 
 
 def _replay_partition(

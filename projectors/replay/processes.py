@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -24,9 +24,8 @@ from sqlalchemy import Engine
 from infra.db import sync_engine
 from projectors.audit.archive import archived_partitions, archived_records
 from projectors.engine.share import all_shares
-from projectors.log import LogRecord
 from projectors.policy.model import Policy
-from projectors.replay import REPLAY_BATCH, replay_log
+from projectors.replay import REPLAY_BATCH, replay_below
 
 #: Seconds between checks that every child is still alive while none reports.
 _POLL_S = 0.5
@@ -89,7 +88,7 @@ def replay_archive(
     reports: multiprocessing.Queue[Report] = context.Queue()
     children = []
     for share in all_shares(count):
-        part = {p: bound for p, bound in bounds.items() if p in share.partitions(bounds)}
+        part = {p: bounds[p] for p in share.partitions(bounds)}
         work = ArchiveShare(*urls, topic, part, policy, batch_size)
         children.append(context.Process(target=_child, args=(work, reports), daemon=True))
     for child in children:
@@ -148,21 +147,14 @@ def _child(work: ArchiveShare, reports: multiprocessing.Queue[Report]) -> None:
 def _replay_share(
     live: Engine, scratch: Engine, work: ArchiveShare, on_batch: Callable[[int], None] | None
 ) -> ReplayCounts:
-    counts = ReplayCounts()
-
-    def below(partition: int) -> Iterator[LogRecord]:
-        for _, record in archived_records(live, work.topic, partition):
-            if record.offset < work.bounds[partition]:
-                yield record
-            else:
-                counts.skipped += 1
-
-    counts.replayed = replay_log(
+    archived = {p: (r for _, r in archived_records(live, work.topic, p)) for p in work.bounds}
+    replayed, skipped = replay_below(
         scratch,
         work.topic,
-        {p: below(p) for p in work.bounds},
+        archived,
+        work.bounds,
         policy=work.policy,
         batch_size=work.batch_size,
         on_batch=on_batch,
     )
-    return counts
+    return ReplayCounts(replayed, skipped)

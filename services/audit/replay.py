@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from projectors.directory.roles import STATS_SCHEMA
 from projectors.log import ENGINE_POSITIONS, LogRecord
 from projectors.policy.model import Policy
 from projectors.readmodels.sdk import ProjectorRegistry
-from projectors.replay import replay_log
+from projectors.replay import replay_below
 from projectors.replay.processes import replay_archive
 
 
@@ -209,43 +208,13 @@ def run_replay(
         )
         report.events, report.skipped_unprojected = counts.replayed, counts.skipped
     else:
-        report.events, report.skipped_unprojected = _replay_given(
-            scratch, topic, records, before, policy, on_batch, registry
+        report.events, report.skipped_unprojected = replay_below(
+            scratch, topic, records, before, policy=policy, on_batch=on_batch, registry=registry
         )
     report.replay_s = round(time.perf_counter() - started, 3)
     report.tables = compare_read_models(live, scratch, agencies)
     report.live_moved = live_positions(live, topic) != before
     return report
-
-
-def _replay_given(
-    scratch: Engine,
-    topic: str,
-    records: Mapping[int, Iterable[LogRecord]],
-    before: Mapping[int, int],
-    policy: Policy | None,
-    on_batch: Callable[[int], None] | None,
-    registry: ProjectorRegistry | None,
-) -> tuple[int, int]:
-    """Replay given records below ``before`` in this process: (replayed, left out)."""
-    skipped = Counter[int]()
-
-    def bounded(partition: int, given: Iterable[LogRecord]) -> Iterator[LogRecord]:
-        for record in given:
-            if record.offset < before.get(partition, 0):
-                yield record
-            else:
-                skipped[partition] += 1
-
-    replayed = replay_log(
-        scratch,
-        topic,
-        {p: bounded(p, rs) for p, rs in records.items()},
-        policy=policy,
-        on_batch=on_batch,
-        registry=registry,
-    )
-    return replayed, skipped.total()
 
 
 def compare_read_models(
