@@ -12,7 +12,6 @@ back to the system when freed.  Elsewhere than glibc it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 
 logger = logging.getLogger("haven.malloc")
@@ -26,8 +25,9 @@ MMAP_THRESHOLD_BYTES = 128 * 1024
 
 def tune_malloc() -> bool:
     """Apply the settings above to this process; True when the allocator took them."""
-    name = ctypes.util.find_library("c")
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
+    # The running program's own symbols include its C library's: no library search
+    # (``ctypes.util.find_library`` runs programs to find one) at each process's start.
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is None:
         return False
     took = bool(mallopt(M_ARENA_MAX, ARENAS)) and bool(
