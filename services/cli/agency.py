@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from events.types import AgencyType
+from infra.migrate import migrated_engine
 from infra.settings import CliSettings, parse_duration
 from projectors.directory.agencies import AgencyExists, AgencyNotFound, list_agencies, rotate_token
 from projectors.directory.registration import InvalidAgency, register_agency, validate_agency
-from services.cli.context import endpoints_or_exit, fail, migrated_engine
+from services.cli.context import endpoints_or_exit, fail
 from services.cli.webhook import app as webhook_app
 
 app = typer.Typer(

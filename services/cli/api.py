@@ -10,10 +10,11 @@ import typer
 from rich.console import Console
 
 from infra.logs import configure_logging
+from infra.migrate import migrated_engine
 from infra.secrets import load_master_key
 from infra.settings import ApiSettings
 from services.api.serve import api_server, build_context
-from services.cli.context import endpoints_or_exit, migrated_engine
+from services.cli.context import endpoints_or_exit
 
 ApiPort = Annotated[int | None, typer.Option(help="API port (default HAVEN_API_PORT or 8080)")]
 

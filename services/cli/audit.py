@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from events.topics import log_topic
+from infra.migrate import migrated_engine
 from infra.settings import CommonSettings
 from projectors.audit.archive import read_log
 from projectors.policy.loader import default_policy_path, load_policy
@@ -27,7 +28,7 @@ from services.audit.replay import (
 )
 from services.audit.trail import subject_trail
 from services.audit.verify import VerifyReport, verify
-from services.cli.context import endpoints_or_exit, err_console, migrated_engine
+from services.cli.context import endpoints_or_exit, err_console
 
 app = typer.Typer(help="Verify the audit ledger, replay the log, a subject's trail.")
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from infra.embedded import EmbeddedInfra
 from infra.endpoints import Endpoints, InfraNotRunning, resolve_endpoints
-from infra.migrate import migrated_engine as migrated_engine  # re-exported for the commands
+from infra.migrate import migrated_engine
 from infra.settings import CommonSettings
 
 err_console = Console(stderr=True)

@@ -18,11 +18,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from events.topics import log_topic
+from infra.migrate import migrated_engine
 from infra.settings import WorkerSettings
 from projectors.bootstrap import construct_engine_core
 from projectors.engine.retry import ParkedEvent, list_parked, retry_parked
 from projectors.policy.loader import default_policy_path, load_policy
-from services.cli.context import endpoints_or_exit, migrated_engine
+from services.cli.context import endpoints_or_exit
 
 app = typer.Typer(help="Events the engine parked: list them, apply them again.")
 SubjectOption = Annotated[

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from pydantic_core import to_jsonable_python
 
+from infra.migrate import migrated_engine
 from infra.secrets import load_master_key
 from infra.settings import CommonSettings
 from projectors.directory.agencies import AgencyNotFound, get_agency, schema_name
@@ -23,7 +24,7 @@ from services.api.auth import Caller
 from services.api.db.access_log import record_reads
 from services.api.db.unseal import unseal
 from services.api.rights.access import acting_state, export_document, export_rows
-from services.cli.context import endpoints_or_exit, err_console, migrated_engine
+from services.cli.context import endpoints_or_exit, err_console
 
 app = typer.Typer(help="A survivor's rights: her data as one agency holds it.")
 

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
+from infra.migrate import migrated_engine
 from infra.secrets import load_master_key
 from infra.settings import CliSettings
 from projectors.directory.agencies import AgencyNotFound
 from projectors.directory.webhooks import InvalidWebhook, check_url, clear_webhook, set_webhook
 from projectors.outbox.webhooks import webhook_state
-from services.cli.context import endpoints_or_exit, fail, migrated_engine
+from services.cli.context import endpoints_or_exit, fail
 
 app = typer.Typer(
     help="The agency's webhook: notices and its own dead letters, POSTed as signed CloudEvents.",

@@ -34,6 +34,7 @@ from infra.embedded import EmbeddedInfra
 from infra.embedded.processes import die_with_parent
 from infra.endpoints import Endpoints
 from infra.logs import configure_logging
+from infra.migrate import migrated_engine
 from infra.secrets import load_master_key
 from infra.settings import ApiSettings
 from projectors.audit.archive import RestoreFailed, RestoreRefused
@@ -41,7 +42,7 @@ from projectors.audit.reopen import reopen_log
 from services.api.processes import ApiChildren, listening_socket
 from services.api.serve import api_server, build_context
 from services.cli.api import ApiPort
-from services.cli.context import migrated_engine, print_error
+from services.cli.context import print_error
 from services.cli.up.supervise import Supervisor, Worker
 
 logger = logging.getLogger("haven.up")
