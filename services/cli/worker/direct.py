@@ -13,7 +13,6 @@ command then runs and reports them as before.
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
 from collections.abc import Sequence
@@ -23,17 +22,20 @@ from events.kafka_security import configure_kafka
 from infra.endpoints import InfraNotRunning, resolve_endpoints
 from infra.logs import configure_logging
 from infra.settings import WorkerSettings
+from projectors.engine.share import Share
 from projectors.runtime.roles import ROLES
 from services.cli.worker.children import RoleSupervisor, child_names, spawn_role
 
 ALL = "all"
-_SHARE = re.compile(r"(\d+)/(\d+)")
 
 
 def _share(text: str) -> bool:
-    """``I/N`` with ``0 <= I < N`` (``projectors.engine.share.Share``, not imported here)."""
-    found = _SHARE.fullmatch(text)
-    return found is not None and int(found[1]) < int(found[2])
+    """Whether ``text`` is a share (``I/N``, ``0 <= I < N``)."""
+    try:
+        Share.parse(text)
+    except ValueError:
+        return False
+    return True
 
 
 def worker_role(argv: Sequence[str]) -> str | None:
