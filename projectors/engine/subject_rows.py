@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from infra.db import pipelined
 from projectors.engine.batch import BatchScope
 from projectors.engine.bookkeeping import READ_BACK
 from projectors.readmodels.changes import Pending, RowKey
@@ -44,8 +45,9 @@ def flush_subject(scope: BatchScope, subject: str) -> None:
         return
     scope.stored.add(subject)
     keys = scope.touched.pop(subject, set())
-    scope.holdings.flush(scope.conn)
-    scope.books.flush(scope.conn, READ_BACK)
+    with pipelined(scope.conn):  # writes only, as in BatchScope.flush
+        scope.holdings.flush(scope.conn)
+        scope.books.flush(scope.conn, READ_BACK)
     scope.write({key: pending for key in keys if (pending := scope.changes.pop(key, None))})
 
 
