@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -78,14 +78,3 @@ def ensure_topics(bootstrap_servers: str, topics: Iterable[NewTopic]) -> list[st
     if created:
         logger.info("topics created", extra={"topics": created})
     return created
-
-
-def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
-    """The partitions the broker has for ``topic`` (empty when it has none)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers.split(","), **kafka_python_kwargs()
-    )
-    try:
-        return sorted(consumer.partitions_for_topic(topic) or ())
-    finally:
-        consumer.close()

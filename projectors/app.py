@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import faust
@@ -91,14 +90,6 @@ class HeartbeatService(_LoopService):
 Loops = list[tuple[type[_LoopService], Loop]]
 
 
-@dataclass(frozen=True)
-class EnginePart:
-    """One engine process's share of the log and the partitions it names."""
-
-    share: Share
-    partitions: tuple[int, ...]
-
-
 def _sealer_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Loops:
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
     sealer = construct_worker_sealer(settings, endpoints, keyring)
@@ -107,14 +98,13 @@ def _sealer_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: by
 
 
 def _engine_loops(
-    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, part: EnginePart | None
+    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, share: Share | None
 ) -> Loops:
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
-    share = None if part is None else part.partitions
-    engine = construct_worker_engine(settings, endpoints, keyring, partitions=share)
+    engine = construct_worker_engine(settings, endpoints, keyring, share=share)
     beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [engine.ready], ("engine",))
     loops: Loops = [(EngineLoopService, engine)]
-    if part is None or part.share.runs_once_only_work:
+    if share is None or share.runs_once_only_work:
         loops.append((SchedulerService, _scheduler(settings, endpoints, master_key, keyring)))
     return [*loops, (HeartbeatService, beat)]
 
@@ -145,9 +135,9 @@ def create_app(
     endpoints: Endpoints,
     master_key: bytes,
     role: Role,
-    part: EnginePart | None = None,
+    share: Share | None = None,
 ) -> Any:
-    """A configured Faust app running the loops of ``role`` (of ``part`` of the log)."""
+    """A configured Faust app running the loops of ``role`` (of ``share`` of the log)."""
     app = faust.App(
         f"{settings.app_id}-{role}-worker",
         broker=[f"kafka://{server}" for server in endpoints.bootstrap_servers.split(",")],
@@ -165,7 +155,7 @@ def create_app(
     if role == "sealer":
         loops = _sealer_loops(settings, endpoints, master_key)
     else:
-        loops = _engine_loops(settings, endpoints, master_key, part)
+        loops = _engine_loops(settings, endpoints, master_key, share)
     for service, target in loops:
         service.target = target
         app.service(service)

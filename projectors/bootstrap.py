@@ -18,6 +18,7 @@ from infra.settings import WorkerSettings
 from projectors.engine.batch import EngineSettings
 from projectors.engine.core import EngineCore
 from projectors.engine.service import EngineConfig, EngineService
+from projectors.engine.share import Share
 from projectors.keys.keyring import Keyring
 from projectors.outbox.webhook_delivery import WebhookDispatcher
 from projectors.policy.loader import default_policy_path, load_policy
@@ -95,11 +96,11 @@ def construct_worker_engine(
     endpoints: Endpoints,
     keyring: Keyring,
     upstream: asyncio.Event | None = None,
-    partitions: tuple[int, ...] | None = None,
+    share: Share | None = None,
 ) -> EngineService:
     """The projection engine as the worker's settings configure it.
 
-    ``partitions``: a share of the log assigned by hand, instead of the group.
+    ``share``: a share of the log's partitions assigned by hand, instead of the group.
     """
     core = construct_engine_core(
         sync_engine(endpoints.database_url),
@@ -115,7 +116,8 @@ def construct_worker_engine(
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         retry_s=settings.engine_retry_s,
         drain_s=settings.drain_s,
-        partitions=partitions,
+        share=share,
+        log_partitions=settings.partitions,
     )
     return construct_engine_service(core, config, upstream)
 

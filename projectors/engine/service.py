@@ -3,7 +3,7 @@
 Like the sealer, it uses aiokafka inside the Faust worker (docs/engine.md
 explains why not a Faust agent).  It joins the consumer group, or, as one
 of several engine processes, takes a fixed share of the partitions
-(``EngineConfig.partitions``).  On assignment a partition is paused until
+(``EngineConfig.share``).  On assignment a partition is paused until
 its position is read from Postgres; each fetched batch of one partition is
 applied by :class:`EngineCore` in a thread, in one transaction (which parks
 a poison event with its subject and commits the rest).  A batch that still
@@ -27,6 +27,8 @@ from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_MESSAGE_BYTES
 from events.topics import log_topic
 from projectors.engine.core import EngineCore
+from projectors.engine.log_partitions import share_partitions
+from projectors.engine.share import Share
 from projectors.log import LogRecord, PositionMoved
 from projectors.runtime.listener import FencedPartitionListener
 
@@ -51,9 +53,13 @@ class EngineConfig:
     #: On stop, apply what the log still holds for at most this long.
     drain_s: float = 20.0
     extra_consumer: dict[str, object] = field(default_factory=dict)
-    #: When set, these partitions are assigned by hand (one engine process's
-    #: share, :mod:`projectors.engine.share`) and no consumer group is joined.
+    #: When set, these partitions are assigned by hand and no consumer group is
+    #: joined; or, with ``share``, that share of the log's partitions (one engine
+    #: process of several, :mod:`projectors.engine.share`), once the broker names
+    #: at least ``log_partitions``.
     partitions: tuple[int, ...] | None = None
+    share: Share | None = None
+    log_partitions: int = 1
 
 
 class EngineService:
@@ -103,11 +109,15 @@ class EngineService:
         self._consumer.resume(*pending)
         logger.info("engine partitions resumed", extra={"partitions": len(pending)})
 
+    @property
+    def _grouped(self) -> bool:
+        return self.config.partitions is None and self.config.share is None
+
     async def run(self) -> None:
         """Consume and apply until :meth:`stop`."""
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap_servers,
-            group_id=self.config.group_id if self.config.partitions is None else None,
+            group_id=self.config.group_id if self._grouped else None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.config.fetch_max_wait_ms,
@@ -117,11 +127,24 @@ class EngineService:
             **aiokafka_kwargs(),
             **self.config.extra_consumer,
         )
+        partitions = self.config.partitions
+        if self.config.share is not None:
+            partitions = await share_partitions(
+                self.config.bootstrap_servers,
+                self.topic,
+                self.config.share,
+                self.config.log_partitions,
+            )
+            if not partitions:
+                logger.warning(
+                    "engine share has no partitions: this process stays idle",
+                    extra={"share": str(self.config.share)},
+                )
         await self._consumer.start()
-        if self.config.partitions is None:
+        if partitions is None:
             self._consumer.subscribe([self.topic], listener=FencedPartitionListener(self.hold))
         else:
-            share = [TopicPartition(self.topic, p) for p in self.config.partitions]
+            share = [TopicPartition(self.topic, p) for p in partitions]
             self._consumer.assign(share)
             self.hold(share)
             logger.info("engine partitions assigned", extra={"partitions": len(share)})
