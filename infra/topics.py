@@ -78,3 +78,28 @@ def ensure_topics(bootstrap_servers: str, topics: Iterable[NewTopic]) -> list[st
     if created:
         logger.info("topics created", extra={"topics": created})
     return created
+
+
+def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> dict[str, list[int]]:
+    """The partitions the broker names for each topic (empty for a topic it lacks).
+
+    Asked with the admin client, whose every request is bounded by its
+    request timeout; a consumer's ``partitions_for_topic`` waits for the
+    metadata answer with no timeout at all, and a loaded broker can leave it
+    waiting for good.
+    """
+    wanted = list(topics)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers.split(","),
+        client_id="haven-admin",
+        **kafka_python_kwargs(),
+    )
+    try:
+        described = admin.describe_topics(wanted)
+    finally:
+        admin.close()
+    found: dict[str, list[int]] = {topic: [] for topic in wanted}
+    for topic in described:
+        if topic["error_code"] == 0 and topic["name"] in found:
+            found[topic["name"]] = sorted(p["partition_index"] for p in topic["partitions"])
+    return found

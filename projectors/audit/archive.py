@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, text
 
 from events.kafka_security import kafka_python_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
+from infra.topics import topic_partitions
 from projectors.log import LogRecord
 from projectors.runtime.batch_send import HEADERS
 
@@ -101,7 +102,7 @@ def read_log(
     )
     found: dict[int, list[LogRecord]] = defaultdict(list)
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
+        partitions = topic_partitions(bootstrap_servers, [topic])[topic]
         if not partitions:
             return {}
         consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
@@ -116,7 +117,7 @@ def read_log(
                 found[tp.partition] += [LogRecord(r.offset, r.value or b"") for r in records]
             if batches:
                 quiet_since = time.monotonic()
-        return {p: found.get(p, []) for p in sorted(partitions)}
+        return {p: found.get(p, []) for p in partitions}
     finally:
         consumer.close()
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 
 from events.kafka_security import kafka_python_kwargs
 from events.topics import notices_topic
+from infra.topics import topic_partitions
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,8 @@ def read_notices(
         bootstrap_servers=bootstrap, enable_auto_commit=False, **kafka_python_kwargs()
     )
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in (notices_topic(prefix, agency) for agency in agencies)
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        topics = topic_partitions(bootstrap, [notices_topic(prefix, a) for a in agencies])
+        partitions = [TopicPartition(t, p) for t, found in topics.items() for p in found]
         if not partitions:
             return []
         consumer.assign(partitions)
