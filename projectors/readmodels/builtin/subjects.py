@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, MetaData
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from events.types import (
     PlacementEnded,
@@ -121,7 +121,9 @@ _OPEN = (
 #: Only rows whose count changed are rewritten.
 _RECOUNT = (
     TABLE.update()
-    .where(TABLE.c.subject_id.in_(sa.bindparam("s", expanding=True)))
+    # One array parameter, not an expanding IN: the statement's text stays the same
+    # whatever the number of subjects, so it is compiled (and its schema rendered) once.
+    .where(TABLE.c.subject_id == sa.any_(sa.bindparam("s", type_=ARRAY(sa.Text))))
     .where(TABLE.c.open_protective_orders != _OPEN)
     .values(open_protective_orders=_OPEN)
 )
