@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, text
 
 from infra.bulk import Columns, bulk_insert
+from infra.db import pipelined
 from projectors.log import LoggedEvent
 from projectors.outbox.sealed import forget_archived
 
@@ -145,19 +146,20 @@ def record_batch(
         entries.append(entry)
         links.append((prev, digest))
         prev = digest
-    _insert_entries(conn, entries, links)
-    _insert_archive(conn, params, batch)
-    # Archived now: the sealed outbox no longer needs to hold these records.
-    forget_archived(conn, [(logged.event.source, logged.event.id) for logged, _ in batch])
-    conn.execute(
-        text(
-            "INSERT INTO haven_core.audit_heads"
-            " (topic, partition, first_offset, next_offset, head_hash)"
-            " VALUES (:t, :p, :f, :n, :h) ON CONFLICT (topic, partition) DO UPDATE"
-            " SET next_offset = :n, head_hash = :h, updated_at = now()"
-        ),
-        params | {"f": entries[0].offset, "n": entries[-1].offset + 1, "h": prev},
-    )
+    with pipelined(conn):  # four writes, one round trip
+        _insert_entries(conn, entries, links)
+        _insert_archive(conn, params, batch)
+        # Archived now: the sealed outbox no longer needs to hold these records.
+        forget_archived(conn, [(logged.event.source, logged.event.id) for logged, _ in batch])
+        conn.execute(
+            text(
+                "INSERT INTO haven_core.audit_heads"
+                " (topic, partition, first_offset, next_offset, head_hash)"
+                " VALUES (:t, :p, :f, :n, :h) ON CONFLICT (topic, partition) DO UPDATE"
+                " SET next_offset = :n, head_hash = :h, updated_at = now()"
+            ),
+            params | {"f": entries[0].offset, "n": entries[-1].offset + 1, "h": prev},
+        )
 
 
 def _outcome(offset: int, applied: Set[int], refused: Set[int], parked: Set[int]) -> str:

@@ -134,16 +134,20 @@ class BatchScope:
         Runs when the batch ends and before anything reads what it wrote (an
         agency registration, a policy activation, an executed erasure).
         """
+        self.write_collected()
+        self.try_dropped()
+
+    def write_collected(self) -> None:
+        """The writes of :meth:`flush`, pipelined (the caller may add writes to the block)."""
         self.stored.update(self.touched)
         self.touched.clear()
         with pipelined(self.conn):
             self.holdings.flush(self.conn)
             self.books.flush(self.conn)
             self.expiries.flush(self.conn)
-        self.write(self.changes)
-        self._try_dropped()
+            self.write(self.changes)
 
-    def _try_dropped(self) -> None:
+    def try_dropped(self) -> None:
         """Write the dropped changes in a savepoint rolled back at once: a value Postgres
         refuses fails the batch (and is parked) as if it had been written."""
         stores, self.dropped = self.dropped, []

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, text
 
 from events.types import ConsentGranted, RecordRectified
 from infra.bulk import Columns, bulk_insert
+from infra.db import pipelined
 from projectors.audit.ledger import record_batch
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.apply import Applier
@@ -156,8 +157,10 @@ class EngineCore:
         held = parked_subjects(conn, topic, partition, (e.subject for e in fresh if e.subject))
         parking = Parking(scope, Applier(scope), held, isolate=isolate)
         done = [event for event in fresh if parking.apply(event)]
-        save(conn, topic, partition, done, scope.states)
-        scope.flush()
+        with pipelined(conn):  # the batch's writes go out together
+            save(conn, topic, partition, done, scope.states)
+            scope.write_collected()
+        scope.try_dropped()
         batch = [(event, record.value) for event, record in zip(logged, records, strict=True)]
         applied = {event.offset for event in fresh}
         record_batch(

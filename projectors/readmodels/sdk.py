@@ -126,7 +126,9 @@ class Projector:
         """After a batch's rows are written: recompute derived columns, set-based.
 
         ``conn`` renders into one schema, ``written`` names the rows written
-        there.  Optional; the default does nothing.
+        there.  Optional; the default does nothing.  It runs pipelined with the
+        batch's writes (``infra.db.pipelined``): write statements only, since a
+        ``SELECT`` there gets no rows.
         """
 
     def erase(self, conn: Connection, subject_id: str) -> int:

@@ -166,12 +166,15 @@ def flush_rows(
     tables: dict[str, Table],
     projectors: Iterable[Projector],
 ) -> None:
-    """Write ``store`` (:func:`write_changes`), then let each projector refresh each schema."""
+    """Write ``store`` (:func:`write_changes`), then let each projector refresh each schema,
+    all pipelined (writes only)."""
     if not store:
         return
-    with pipelined(conn):  # nothing reads the writes' answers: Postgres runs one per send
+    # Nothing reads the answers: Postgres runs each statement as the next is built,
+    # the refreshes (writes too, see ``Projector.refresh``) after the rows they read.
+    with pipelined(conn):
         written = write_changes(conn, store, tables)
-    for schema, names in written.items():
-        mapped = conn.execution_options(schema_translate_map={None: schema})
-        for projector in projectors:
-            projector.refresh(mapped, names)
+        for schema, names in written.items():
+            mapped = conn.execution_options(schema_translate_map={None: schema})
+            for projector in projectors:
+                projector.refresh(mapped, names)
