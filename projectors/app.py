@@ -102,7 +102,8 @@ def _engine_loops(
 ) -> Loops:
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
     engine = construct_worker_engine(settings, endpoints, keyring, share=share)
-    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [engine.ready], ("engine",))
+    role = "engine" if share is None else f"engine:{share}"
+    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [engine.ready], (role,))
     loops: Loops = [(EngineLoopService, engine)]
     if share is None or share.runs_once_only_work:
         loops.append((SchedulerService, _scheduler(settings, endpoints, master_key, keyring)))

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from sqlalchemy import Connection, MetaData, Table, func, select
@@ -83,6 +84,13 @@ class ProjectorError(TypeError):
     """A projector is declared wrongly (for example, it cannot be erased)."""
 
 
+@cache
+def _sorted_tables(metadata: MetaData, _count: int) -> tuple[Table, ...]:
+    """``metadata.sorted_tables``, which sorts anew on every call (an erasure asks per
+    projector and schema); ``_count`` renews the entry when a table is added."""
+    return tuple(metadata.sorted_tables)
+
+
 class Projector:
     """Base class of every read model.
 
@@ -116,7 +124,7 @@ class Projector:
 
     def tables(self) -> list[Table]:
         """The projector's tables, in dependency order."""
-        return list(self.metadata.sorted_tables)
+        return list(_sorted_tables(self.metadata, len(self.metadata.tables)))
 
     def subject_tables(self) -> Iterator[Table]:
         """Tables with a ``subject_id`` column (erased by default)."""

@@ -3,9 +3,10 @@
 Once its loops report ready, each worker process upserts one row per role it
 runs (``host:pid/sealer``, ``host:pid/engine``) in
 ``haven_core.worker_heartbeats`` every ``interval_s``; a row that stops
-beating for :data:`STALE_AFTER_S` no longer counts.  The pipeline is ready
-while a sealer and an engine both beat: :data:`READY_WORKERS` counts the
-pairs.
+beating for :data:`STALE_AFTER_S` no longer counts.  One of several engine
+processes beats as ``engine:I/N``.  The pipeline is ready while a sealer
+and an engine (a lone one, or every share of one) beat: :data:`READY_WORKERS`
+counts the pairs.
 """
 
 from __future__ import annotations
@@ -28,12 +29,26 @@ _BEAT = text(
     " ready_at = COALESCE(haven_core.worker_heartbeats.ready_at, now())"
 )
 _FORGET = text("DELETE FROM haven_core.worker_heartbeats WHERE worker_id = :w")
-READY_WORKERS = text(
-    "SELECT LEAST(count(*) FILTER (WHERE worker_id LIKE '%/sealer'),"
-    " count(*) FILTER (WHERE worker_id LIKE '%/engine'))"
-    " FROM haven_core.worker_heartbeats"
+_FRESH = (
+    "SELECT worker_id FROM haven_core.worker_heartbeats"
     " WHERE ready_at IS NOT NULL AND beat_at > now() - make_interval(secs => :stale)"
 )
+#: Ready sealers and ready engines.  A lone engine counts once; engine shares
+#: (``engine:I/N``) count once all N of them beat, since the log's partitions
+#: of a share that is down are projected by nobody.
+READY_ROLES = text(
+    f"WITH fresh AS ({_FRESH}),"  # noqa: S608 - constants only
+    " shares AS (SELECT regexp_match(worker_id, '/engine:([0-9]+)/([0-9]+)$') AS s FROM fresh),"
+    " per_share AS (SELECT s[2]::int AS n, s[1]::int AS i, count(*) AS c"
+    " FROM shares WHERE s IS NOT NULL GROUP BY 1, 2),"
+    " sets AS (SELECT CASE WHEN count(*) = n THEN min(c) ELSE 0 END AS complete"
+    " FROM per_share GROUP BY n)"
+    " SELECT (SELECT count(*) FROM fresh WHERE worker_id LIKE '%/sealer') AS sealers,"
+    " (SELECT count(*) FROM fresh WHERE worker_id LIKE '%/engine')"
+    " + (SELECT coalesce(sum(complete), 0) FROM sets) AS engines"
+)
+#: Sealer and engine pairs ready (``/v1/health``).
+READY_WORKERS = text(f"SELECT LEAST(r.sealers, r.engines) FROM ({READY_ROLES.text}) AS r")  # noqa: S608
 #: The roles a process beats for when it runs the whole pipeline (tests, rigs).
 ALL_ROLES = ("sealer", "engine")
 

@@ -20,16 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from infra.endpoints import Endpoints
-from projectors.runtime.heartbeat import ALL_ROLES
+from projectors.runtime.heartbeat import ALL_ROLES, READY_ROLES, STALE_AFTER_S
 
 HAVEN = Path(sys.executable).parent / "haven"
-_READY_ROLE = text(
-    "SELECT count(*) FROM haven_core.worker_heartbeats"
-    " WHERE ready_at IS NOT NULL AND worker_id LIKE '%/' || :role"
-)
 
 
 def process_kind(process: psutil.Process, root: psutil.Process) -> str | None:
@@ -107,8 +103,10 @@ class Worker:
             if self.process.poll() is not None:
                 raise RuntimeError(f"haven worker exited with {self.process.returncode}")
             with engine.connect() as conn:
-                if all(conn.execute(_READY_ROLE, {"role": r}).scalar_one() for r in self.roles):
-                    return time.perf_counter() - self.started
+                row = conn.execute(READY_ROLES, {"stale": STALE_AFTER_S}).one()
+            ready = {"sealer": row.sealers, "engine": row.engines}
+            if all(ready[role] for role in self.roles):
+                return time.perf_counter() - self.started
             time.sleep(0.1)
         raise TimeoutError(f"haven worker not ready within {timeout_s}s")
 
