@@ -43,11 +43,16 @@ def load_json(raw: bytes) -> dict[str, Any]:
     return value
 
 
+#: One decoder for every call: ``json.loads`` with hooks builds a new one each time.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_keys, parse_float=_finite, parse_constant=_no_constants
+)
+
+
 def load_json_value(raw: bytes) -> Any:
     """Strict UTF-8 JSON of any shape (an event, or a batch of events)."""
-    hooks: dict[str, Any] = {"parse_float": _finite, "parse_constant": _no_constants}
     try:
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, **hooks)
+        value = _DECODER.decode(raw.decode("utf-8"))
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise _fail(f"not valid JSON ({where})") from None

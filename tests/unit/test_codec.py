@@ -429,3 +429,15 @@ def test_a_null_beside_a_given_field_does_not_change_which_type_is_corrected() -
     parsed = parse_dict(raw)
     assert parsed.data.corrected() == {"languages": ["en"]}
     assert parse_dict(json.loads(encode(parsed))) == parsed
+
+
+@pytest.mark.parametrize("event_type", AGENCY_TYPES)
+def test_a_parsed_event_is_the_one_model_construct_builds(event_type: str) -> None:
+    parsed = parse_inbound(raw(event(event_type)))
+    attributes = {name: getattr(parsed, name) for name in type(parsed).model_fields}
+    built = type(parsed).model_construct(**attributes)
+    assert parsed == built
+    assert parsed.model_fields_set == built.model_fields_set
+    assert parsed.model_dump() == built.model_dump()
+    assert encode(parsed) == encode(built)
+    assert parse_inbound(encode(parsed)) == parsed
