@@ -441,3 +441,10 @@ def test_a_parsed_event_is_the_one_model_construct_builds(event_type: str) -> No
     assert parsed.model_dump() == built.model_dump()
     assert encode(parsed) == encode(built)
     assert parse_inbound(encode(parsed)) == parsed
+
+
+@pytest.mark.parametrize("record", [b"{not json", b"[1, 2]", b'"text"', b'{"a": NaN}'])
+def test_a_log_record_that_is_no_json_object_is_invalid_json(record: bytes) -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_log_record(record)
+    assert caught.value.reason is RejectReason.INVALID_JSON
