@@ -46,6 +46,14 @@ class PolicyBook:
         return load_policy_text(row[0], f"<policy {digest[:12]}>")
 
 
+_LOAD = text(
+    "SELECT agency_id, agency_type, jurisdiction, NULL FROM haven_core.partition_agencies"
+    " WHERE topic = :t AND partition = :p"
+    " UNION ALL SELECT NULL, NULL, NULL, digest FROM haven_core.partition_policies"
+    " WHERE topic = :t AND partition = :p"
+)
+
+
 @dataclass
 class PartitionContext:
     """Agencies registered and the policy active at this point of one partition."""
@@ -57,23 +65,11 @@ class PartitionContext:
 
     @classmethod
     def load(cls, conn: Connection, topic: str, partition: int) -> PartitionContext:
-        """The context stored for ``topic[partition]``."""
-        params = {"t": topic, "p": partition}
-        rows = conn.execute(
-            text(
-                "SELECT agency_id, agency_type, jurisdiction FROM haven_core.partition_agencies"
-                " WHERE topic = :t AND partition = :p"
-            ),
-            params,
-        )
-        agencies = {r[0]: AgencyProfile(r[0], r[1], r[2]) for r in rows}
-        digest = conn.execute(
-            text(
-                "SELECT digest FROM haven_core.partition_policies"
-                " WHERE topic = :t AND partition = :p"
-            ),
-            params,
-        ).scalar()
+        """The context stored for ``topic[partition]`` (one round trip: a row per
+        agency, and one with the policy digest)."""
+        rows = conn.execute(_LOAD, {"t": topic, "p": partition}).all()
+        agencies = {r[0]: AgencyProfile(r[0], r[1], r[2]) for r in rows if r[0] is not None}
+        digest = next((r[3] for r in rows if r[0] is None), None)
         return cls(topic, partition, agencies, digest)
 
     def register(self, conn: Connection, agency: AgencyProfile) -> None:
