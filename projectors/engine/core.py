@@ -23,7 +23,7 @@ from projectors.consent.subject_state import SubjectState
 from projectors.engine.apply import Applier
 from projectors.engine.batch import BatchScope, EngineSettings
 from projectors.engine.context import PartitionContext, PolicyBook
-from projectors.engine.parking import Parking, connection_lost, parked_subjects
+from projectors.engine.parking import Parking, connection_lost
 from projectors.engine.prefetch import prefetch
 from projectors.keys.keyring import Keyring
 from projectors.log import ENGINE_POSITIONS, LoggedEvent, LogRecord, PositionMoved, parse_record
@@ -140,21 +140,16 @@ class EngineCore:
         ENGINE_POSITIONS.lock(conn, topic, partition, expected)
         context = PartitionContext.load(conn, topic, partition)
         fresh = drop_applied(conn, topic, partition, logged)
+        subjects = {e.subject for e in fresh if e.subject}
+        states, held = load_subjects(conn, topic, partition, subjects)
         scope = BatchScope(
-            conn,
-            context,
-            self.policies,
-            self.registry,
-            self.settings,
-            load_states(conn, {e.subject for e in fresh if e.subject}),
-            ready,
+            conn, context, self.policies, self.registry, self.settings, states, ready
         )
         by_type = {
             kind: {e.subject for e in fresh if e.subject and e.event.type == kind}
             for kind in (GRANTED, RECTIFIED)
         }
         prefetch(scope, by_type[GRANTED], by_type[RECTIFIED])
-        held = parked_subjects(conn, topic, partition, (e.subject for e in fresh if e.subject))
         parking = Parking(scope, Applier(scope), held, isolate=isolate)
         done = [event for event in fresh if parking.apply(event)]
         with pipelined(conn):  # the batch's writes go out together
@@ -200,6 +195,31 @@ def drop_applied(
             seen.add(ref)
             fresh.append(event)
     return fresh
+
+
+_SUBJECTS = text(
+    "SELECT subject_id, state, false FROM haven_core.subject_states WHERE subject_id = ANY(:s)"
+    " UNION ALL (SELECT DISTINCT subject_id, NULL::jsonb, true FROM haven_core.parked_events"
+    " WHERE topic = :t AND partition = :p AND subject_id = ANY(:s))"
+)
+
+
+def load_subjects(
+    conn: Connection, topic: str, partition: int, subjects: set[str]
+) -> tuple[dict[str, SubjectState], set[str]]:
+    """The stored states of ``subjects``, and which of them have events parked in
+    ``topic[partition]`` (``engine.parking``), in one round trip."""
+    if not subjects:
+        return {}, set()
+    states: dict[str, SubjectState] = {}
+    parked: set[str] = set()
+    params = {"s": sorted(subjects), "t": topic, "p": partition}
+    for subject, state, is_parked in conn.execute(_SUBJECTS, params):
+        if is_parked:
+            parked.add(subject)
+        else:
+            states[subject] = SubjectState.from_json(state)
+    return states, parked
 
 
 def load_states(conn: Connection, subjects: set[str | None]) -> dict[str, SubjectState]:

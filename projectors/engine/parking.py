@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from projectors.consent.subject_state import SubjectState
@@ -45,23 +44,6 @@ def connection_lost(error: BaseException) -> bool:
     if isinstance(error, OperationalError | InterfaceError):
         return True
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
-
-
-def parked_subjects(
-    conn: Connection, topic: str, partition: int, subjects: Iterable[str]
-) -> set[str]:
-    """The subjects among ``subjects`` with parked events in ``topic[partition]``."""
-    wanted = sorted(set(subjects))
-    if not wanted:
-        return set()
-    rows = conn.execute(
-        text(
-            "SELECT DISTINCT subject_id FROM haven_core.parked_events"
-            " WHERE topic = :t AND partition = :p AND subject_id = ANY(:s)"
-        ),
-        {"t": topic, "p": partition, "s": wanted},
-    )
-    return {row[0] for row in rows}
 
 
 @dataclass
