@@ -267,6 +267,23 @@ def test_protective_orders_reach_police_prosecutors_courts_where_recognised(case
     assert case.table("police_it", "protective_orders")[0]["revoked_at"] is not None
 
 
+def test_a_subjects_row_counts_the_open_orders_it_was_sent(case: Case) -> None:
+    case.send("court_gr", ISSUED, order(case.oid, recognized=("IT",)))
+    case.send("ngo_gr", IDENTIFIED, ident())
+    case.send("ngo_gr", GRANTED, grant(agencies=["police_it"]))
+    row = case.subject_row("police_it")
+    assert row is not None, "the grant shares the identification"
+    assert row["open_protective_orders"] == 1, "the order came before the row"
+    case.send(
+        "court_gr",
+        REVOKED,
+        {"order_id": case.oid, "revoked_at": "2026-12-01T00:00:00Z", "reason": "appeal"},
+    )
+    row = case.subject_row("police_it")
+    assert row is not None
+    assert row["open_protective_orders"] == 0
+
+
 def test_a_new_grant_shares_the_current_record_once(case: Case) -> None:
     case.send("ngo_gr", IDENTIFIED, ident())
     case.send("ngo_gr", RISK, risk())
