@@ -17,6 +17,7 @@ import logging
 from typing import Any, ClassVar
 
 import faust
+from faust.app.base import BootStrategy
 from mode import Service
 
 from events.kafka_security import faust_kwargs
@@ -131,6 +132,21 @@ def _scheduler(
     )
 
 
+class _LoopsOnly(BootStrategy):
+    """Faust's own Kafka consumer is not started: Haven's loops bring their own clients.
+
+    Started, it joins one consumer group per role; after a worker is killed the
+    group waits out the dead members, and the embedded broker makes each join
+    wait the rebalance timeout, for a consumer nothing reads from.
+    """
+
+    enable_kafka_consumer = False
+
+
+class _App(faust.App):
+    BootStrategy = _LoopsOnly
+
+
 def create_app(
     settings: WorkerSettings,
     endpoints: Endpoints,
@@ -139,7 +155,7 @@ def create_app(
     share: Share | None = None,
 ) -> Any:
     """A configured Faust app running the loops of ``role`` (of ``share`` of the log)."""
-    app = faust.App(
+    app = _App(
         f"{settings.app_id}-{role}-worker",
         broker=[f"kafka://{server}" for server in endpoints.bootstrap_servers.split(",")],
         store="memory://",
