@@ -12,10 +12,11 @@ fields from every rule-2 and rule-3 recipient, whatever the rules said.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from projectors.consent.agency_index import AgencyIndex
 from projectors.consent.ledger import AgencyProfile, SubjectConsent
 from projectors.consent.tables import PolicyTables
 from projectors.policy.model import LawfulBasis, Policy
@@ -73,7 +74,7 @@ class Recipients:
         family = self._tables.family_of(facts.event_type)
         deliveries: dict[str, Delivery] = {}
         if family is not None:
-            for agency in agencies.values():
+            for agency in self._candidates(family, facts, consent, AgencyIndex.of(agencies)):
                 fields, bases = self._by_consent(family, agency, facts, consent)
                 lawful_fields, lawful_bases = self._by_law(family, agency, facts)
                 lawful_fields = self._restrict(family, agency, facts, lawful_fields)
@@ -88,6 +89,25 @@ class Recipients:
                 everything, known.bases | {"producer"}, known.lawful_fields
             )
         return deliveries
+
+    def _candidates(
+        self, family: str, facts: EventFacts, consent: SubjectConsent, agencies: AgencyIndex
+    ) -> Iterable[AgencyProfile]:
+        """The agencies a grant or a lawful basis of ``family`` could cover (a superset
+        of the recipients: the rules below still decide), each once."""
+        found: dict[str, AgencyProfile] = {}
+        if self._tables.consent_may_share(family):
+            for grant in consent.grants.values():
+                covered = agencies.matching(grant.agencies, grant.agency_types, grant.jurisdictions)
+                found.update((a.id, a) for a in covered)
+        for basis in self._tables.lawful_bases_of(family):
+            jurisdictions = _jurisdictions(basis.recipients.jurisdiction_from, facts)
+            types = frozenset(basis.recipients.agency_types)
+            if types and jurisdictions:
+                found.update(
+                    (a.id, a) for a in agencies.matching(types=types, jurisdictions=jurisdictions)
+                )
+        return found.values()
 
     def _by_consent(
         self, family: str, agency: AgencyProfile, facts: EventFacts, consent: SubjectConsent
@@ -108,8 +128,8 @@ class Recipients:
     ) -> tuple[frozenset[str], frozenset[str]]:
         fields: frozenset[str] = frozenset()
         bases: set[str] = set()
-        for basis in self.policy.lawful_bases:
-            if basis.family == family and _applies(basis, agency, facts):
+        for basis in self._tables.lawful_bases_of(family):
+            if _applies(basis, agency, facts):
                 fields |= self._select(basis)
                 bases.add(basis.id)
         return fields, frozenset(bases)

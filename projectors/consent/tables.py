@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from projectors.policy.model import ConfidentialField, FieldSelection, Policy
+from projectors.policy.model import ConfidentialField, FieldSelection, LawfulBasis, Policy
 
 
 class PolicyTables:
@@ -23,6 +23,8 @@ class PolicyTables:
         self._selected: dict[int, frozenset[str]] = {}
         self._confidential: dict[str, tuple[ConfidentialField, ...]] = {}
         self._prohibited: dict[tuple[str, str], frozenset[str]] = {}
+        self._bases: dict[str, tuple[LawfulBasis, ...]] = {}
+        self._consented: dict[str, bool] = {}
 
     def family_of(self, event_type: str) -> str | None:
         """The family of ``event_type`` (None: never shared)."""
@@ -39,6 +41,22 @@ class PolicyTables:
             fields = selection.select(self._fields[selection.family], personal)
             self._selected[id(selection)] = fields
         return fields
+
+    def lawful_bases_of(self, family: str) -> tuple[LawfulBasis, ...]:
+        """The lawful bases of ``family``, in policy order."""
+        if family not in self._bases:
+            self._bases[family] = tuple(b for b in self.policy.lawful_bases if b.family == family)
+        return self._bases[family]
+
+    def consent_may_share(self, family: str) -> bool:
+        """Whether any agency type has an access rule for ``family``."""
+        if family not in self._consented:
+            self._consented[family] = any(
+                rule.family == family
+                for type_policy in self.policy.agency_types.values()
+                for rule in type_policy.access
+            )
+        return self._consented[family]
 
     def confidential_of(self, family: str) -> tuple[ConfidentialField, ...]:
         """The confidential fields of ``family``, in policy order."""

@@ -24,6 +24,7 @@ from events.types import (
     RecordRectified,
     VictimIdentified,
 )
+from projectors.consent.agency_index import AgencyIndex
 from projectors.consent.entitlements import refusal
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, EventFacts
@@ -152,10 +153,10 @@ class Applier:
         self._remember(logged, state)
         decider = self.scope.recipients()
         facts = self.facts(logged, state)
-        agencies = dict(self.scope.context.agencies)
+        agencies = self.scope.context.agencies
         producer = self.scope.profile(logged.producer)
-        if producer is not None:
-            agencies.setdefault(producer.id, producer)
+        if producer is not None and producer.id not in agencies:
+            agencies = AgencyIndex([*agencies.values(), producer])  # not yet registered here
         deliveries = sorted(decider.decide(facts, state.consent, agencies).items())
         for agency_id, delivery in deliveries:
             self.deliver(logged, agencies[agency_id], delivery, state)

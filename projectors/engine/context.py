@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
+from projectors.consent.agency_index import AgencyIndex
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Recipients, for_policy
 from projectors.policy.loader import load_policy_text
@@ -60,7 +61,7 @@ class PartitionContext:
 
     topic: str
     partition: int
-    agencies: dict[str, AgencyProfile]
+    agencies: AgencyIndex
     policy_digest: str | None
 
     @classmethod
@@ -68,13 +69,13 @@ class PartitionContext:
         """The context stored for ``topic[partition]`` (one round trip: a row per
         agency, and one with the policy digest)."""
         rows = conn.execute(_LOAD, {"t": topic, "p": partition}).all()
-        agencies = {r[0]: AgencyProfile(r[0], r[1], r[2]) for r in rows if r[0] is not None}
+        agencies = AgencyIndex(AgencyProfile(r[0], r[1], r[2]) for r in rows if r[0] is not None)
         digest = next((r[3] for r in rows if r[0] is None), None)
         return cls(topic, partition, agencies, digest)
 
     def register(self, conn: Connection, agency: AgencyProfile) -> None:
         """An agency registration (or update) reached this partition."""
-        self.agencies[agency.id] = agency
+        self.agencies.add(agency)
         conn.execute(
             text(
                 "INSERT INTO haven_core.partition_agencies"

@@ -107,7 +107,10 @@ class GrantSharing:
         """Deliver the record to every agency the grant covers; receipts per agency."""
         scope, subject = self.scope, str(grant_event.subject)
         grant = state.consent.grants[consent_id]
-        covered = {a.id: a for a in scope.context.agencies.values() if grant.covers(a)}
+        selected = scope.context.agencies.matching(
+            grant.agencies, grant.agency_types, grant.jurisdictions
+        )
+        covered = {a.id: a for a in selected if grant.covers(a)}
         if not covered:
             return
         fixes = corrections(scope, subject)
