@@ -136,7 +136,8 @@ class Projector:
         ``conn`` renders into one schema, ``written`` names the rows written
         there.  Optional; the default does nothing.  It runs pipelined with the
         batch's writes (``infra.db.pipelined``): write statements only, since a
-        ``SELECT`` there gets no rows.
+        ``SELECT`` there gets no rows.  Run them with
+        ``projectors.readmodels.rendering.run_in_schema``, rendered once per schema.
         """
 
     def erase(self, conn: Connection, subject_id: str) -> int:

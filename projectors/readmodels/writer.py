@@ -14,26 +14,21 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, TextClause, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Connection, Table, text
 
 from infra.bulk import Columns, json_rows, rows_param
 from infra.db import pipelined
 from projectors.readmodels.changes import ColumnOp, Pending, RowKey, primary_key
+from projectors.readmodels.rendering import DIALECT, SCHEMA, driver_sql, in_schema, quote
 from projectors.readmodels.sdk import Projector
 
-_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 Shape = tuple[tuple[str, ...] | None, tuple[tuple[str, str], ...]]
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @cache
 def sql_type(table: Table, name: str) -> str:
     """The Postgres type of a column, as ``infra.bulk`` names it."""
-    return str(table.c[name].type.compile(dialect=_DIALECT)).lower()
+    return str(table.c[name].type.compile(dialect=DIALECT)).lower()
 
 
 def _pk(table: Table) -> tuple[str, ...]:
@@ -67,7 +62,7 @@ def _set_clause(update: tuple[tuple[str, str], ...], exprs: list[str]) -> str:
     """``col = ...`` per update op; ``exprs`` are the op parameters' select expressions."""
     sets, index = [], 0
     for name, kind in update:
-        old, value = f"t.{_q(name)}", exprs[index]
+        old, value = f"t.{quote(name)}", exprs[index]
         floor = exprs[index + 1] if kind == "add" else ""
         expression = {
             "set": value,
@@ -77,42 +72,36 @@ def _set_clause(update: tuple[tuple[str, str], ...], exprs: list[str]) -> str:
             "clear_if": f"CASE WHEN {old} = ANY({value}) THEN NULL ELSE {old} END",
         }[kind]
         index += 2 if kind == "add" else 1
-        sets.append(f"{_q(name)} = {expression}")
+        sets.append(f"{quote(name)} = {expression}")
     return ", ".join(sets)
-
-
-def _driver_sql(statement: TextClause) -> str:
-    """The statement as the driver takes it.  The writer's statements are rendered once
-    each and run with ``exec_driver_sql``: they differ per schema, and SQLAlchemy's own
-    cache of compiled statements (500) is too small for a few hundred agencies, so it
-    compiled them again and again (a fifth of the engine's time at 600 agencies)."""
-    return str(statement.compile(dialect=_DIALECT))
 
 
 @cache
 def _statement(schema: str, table: Table, shape: Shape, replace: bool) -> str:
-    return _driver_sql(_text_statement(schema, table, shape, replace))
+    return in_schema(_template(table, shape, replace), schema)
 
 
-def _text_statement(schema: str, table: Table, shape: Shape, replace: bool) -> TextClause:
-    target = f"{_q(schema)}.{_q(table.name)}"
+@cache
+def _template(table: Table, shape: Shape, replace: bool) -> str:
+    """Rendered once, then put in each schema (``projectors.readmodels.rendering``)."""
+    target = f"{SCHEMA}.{quote(table.name)}"
     pk = _pk(table)
     inserted, update = shape
     columns: Columns = tuple((n, sql_type(table, n)) for n in (inserted or pk))
     source, exprs = json_rows(columns + _params(table, update))
     aliased = {name: exprs[i] for i, (name, _) in enumerate(columns)}
-    match = " AND ".join(f"t.{_q(n)} = {aliased[n]}" for n in pk)
+    match = " AND ".join(f"t.{quote(n)} = {aliased[n]}" for n in pk)
     sets = f"UPDATE {target} AS t SET {_set_clause(update, exprs[len(columns) :])} FROM {source}"  # noqa: S608
     if inserted is None:
-        return text(f"{sets} WHERE {match}")
-    add = f"INSERT INTO {target} ({', '.join(map(_q, inserted))})"
+        return driver_sql(text(f"{sets} WHERE {match}"))
+    add = f"INSERT INTO {target} ({', '.join(map(quote, inserted))})"
     add += f" SELECT {', '.join(aliased[n] for n in inserted)} FROM {source}"  # noqa: S608
     if replace:
-        return text(add)
+        return driver_sql(text(add))
     if not update:
-        return text(f"{add} ON CONFLICT ({', '.join(map(_q, pk))}) DO NOTHING")
+        return driver_sql(text(f"{add} ON CONFLICT ({', '.join(map(quote, pk))}) DO NOTHING"))
     missing = f"NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {match})"  # noqa: S608
-    return text(f"WITH changed AS ({sets} WHERE {match}) {add} WHERE {missing}")
+    return driver_sql(text(f"WITH changed AS ({sets} WHERE {match}) {add} WHERE {missing}"))
 
 
 def _groups(
@@ -169,11 +158,16 @@ def _delete(conn: Connection, schema: str, table: Table, keys: list[tuple[Any, .
 
 @cache
 def _delete_statement(schema: str, table: Table) -> str:
+    return in_schema(_delete_template(table), schema)
+
+
+@cache
+def _delete_template(table: Table) -> str:
     columns: Columns = tuple((n, sql_type(table, n)) for n in _pk(table))
     source, exprs = json_rows(columns)
-    match = " AND ".join(f"t.{_q(n)} = {e}" for n, e in zip(_pk(table), exprs, strict=True))
-    target = f"{_q(schema)}.{_q(table.name)}"
-    return _driver_sql(text(f"DELETE FROM {target} AS t USING {source} WHERE {match}"))  # noqa: S608
+    match = " AND ".join(f"t.{quote(n)} = {e}" for n, e in zip(_pk(table), exprs, strict=True))
+    target = f"{SCHEMA}.{quote(table.name)}"
+    return driver_sql(text(f"DELETE FROM {target} AS t USING {source} WHERE {match}"))  # noqa: S608
 
 
 def flush_rows(

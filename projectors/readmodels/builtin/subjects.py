@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from events.types import (
 from projectors.readmodels.builtin._common import TS, visible
 from projectors.readmodels.builtin.protective_orders import ProtectiveOrders
 from projectors.readmodels.changes import Rows
+from projectors.readmodels.rendering import run_in_schema
 from projectors.readmodels.sdk import EventView, Projector, Written
 
 ORDERS = ProtectiveOrders.table
@@ -110,11 +110,8 @@ class Subjects(Projector):
         subjects = sorted(key[0] for key in written.get(TABLE.name, ()))
         if not subjects:
             return
-        schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
-        if schema is None:
-            conn.execute(_RECOUNT, {"s": subjects})
-        else:  # the engine's case: one schema per agency, each flush
-            conn.exec_driver_sql(_recount(schema), {"s": subjects})
+        # Rendered once per schema: it runs per agency schema and flush.
+        run_in_schema(conn, _RECOUNT, {"s": subjects})
 
 
 TABLE = Subjects.table
@@ -128,24 +125,8 @@ _OPEN = (
 _RECOUNT = (
     TABLE.update()
     # One array parameter, not an expanding IN: the statement's text stays the same
-    # whatever the number of subjects, so it is compiled (and its schema rendered) once.
+    # whatever the number of subjects, so it is rendered once per schema.
     .where(TABLE.c.subject_id == sa.any_(sa.bindparam("s", type_=ARRAY(sa.Text))))
     .where(TABLE.c.open_protective_orders != _OPEN)
     .values(open_protective_orders=_OPEN)
 )
-
-
-@cache
-def _recount(schema: str) -> str:
-    """:data:`_RECOUNT` in ``schema``, as the driver takes it, written once per schema:
-    it runs per schema and flush, and at hundreds of agencies SQLAlchemy's work per
-    execution (compiling, rendering the schema) cost more than Postgres's."""
-    quoted = '"' + schema.replace('"', '""') + '"'
-    open_orders = (
-        f"(SELECT count(*) FROM {quoted}.{ORDERS.name} AS o"  # noqa: S608 - fixed names
-        " WHERE o.subject_id = t.subject_id AND o.revoked_at IS NULL)"
-    )
-    return (
-        f"UPDATE {quoted}.{TABLE.name} AS t SET open_protective_orders = {open_orders}"  # noqa: S608
-        f" WHERE t.subject_id = ANY(%(s)s) AND t.open_protective_orders <> {open_orders}"
-    )
