@@ -222,15 +222,6 @@ def load_subjects(
     return states, parked
 
 
-def load_states(conn: Connection, subjects: set[str | None]) -> dict[str, SubjectState]:
-    """The stored states of ``subjects``."""
-    rows = conn.execute(
-        text("SELECT subject_id, state FROM haven_core.subject_states WHERE subject_id = ANY(:s)"),
-        {"s": sorted(s for s in subjects if s)},
-    )
-    return {row[0]: SubjectState.from_json(row[1]) for row in rows}
-
-
 def save(
     conn: Connection,
     topic: str,

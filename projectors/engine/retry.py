@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from projectors.engine.apply import Applier
 from projectors.engine.batch import BatchScope
 from projectors.engine.context import PartitionContext
-from projectors.engine.core import EngineCore, drop_applied, load_states, save
+from projectors.engine.core import EngineCore, drop_applied, load_subjects, save
 from projectors.engine.parking import Parking
 from projectors.log import LoggedEvent, LogRecord, parse_record
 
@@ -83,13 +83,15 @@ def _retry_partition(
         {"t": topic, "p": partition, "s": subject},
     ).all()
     parked = [(parse_record(LogRecord(row[0], bytes(row[2]))), bool(row[1])) for row in rows]
+    # Parked or not, every subject here is retried (in isolation, below).
+    states, _ = load_subjects(conn, topic, partition, {e.subject for e, _ in parked if e.subject})
     scope = BatchScope(
         conn,
         PartitionContext.load(conn, topic, partition),
         core.policies,
         core.registry,
         core.settings,
-        load_states(conn, {logged.subject for logged, _ in parked}),
+        states,
         set(),
     )
     parking = Parking(scope, Applier(scope), set(), isolate=True)
