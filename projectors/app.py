@@ -155,10 +155,13 @@ def create_app(
     share: Share | None = None,
 ) -> Any:
     """A configured Faust app running the loops of ``role`` (of ``share`` of the log)."""
+    datadir = settings.data_dir / "worker" / role  # Faust's own files; not the working directory
+    datadir.mkdir(parents=True, exist_ok=True)
     app = _App(
         f"{settings.app_id}-{role}-worker",
         broker=[f"kafka://{server}" for server in endpoints.bootstrap_servers.split(",")],
         store="memory://",
+        datadir=datadir,
         autodiscover=False,
         web_enabled=False,
         topic_partitions=settings.partitions,
