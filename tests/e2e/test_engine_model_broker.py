@@ -97,6 +97,10 @@ def _summary(pipeline: Pipeline, agency: str, subject: str) -> dict[str, Any]:
     }
 
 
+# The strategies draw no randomness of their own; the broker clients' threads
+# running in this process (reconnect jitter, node choice) use the global
+# ``random`` module while Hypothesis draws, which its check takes for a strategy's.
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @settings(
     max_examples=30,
     deadline=None,
