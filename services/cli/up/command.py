@@ -79,6 +79,7 @@ def _reopen(settings: ApiSettings, endpoints: Endpoints) -> None:
                 settings.topic_prefix,
                 settings.partitions,
                 restore=endpoints.embedded,
+                inbox_partitions=settings.inbox_partitions,
             )
         except (RestoreRefused, RestoreFailed) as exc:
             print_error(f"the log cannot be restored: {exc}", "haven up")
