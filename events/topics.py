@@ -8,12 +8,6 @@ from events.types.common import AGENCY_ID_PATTERN
 
 _AGENCY = re.compile(AGENCY_ID_PATTERN)
 
-#: Partitions of an agency's inbox when Haven creates it (``HAVEN_INBOX_PARTITIONS``).
-#: The sealer reads every inbox partition on every fetch, so partitions multiply its
-#: work with the number of agencies; one keeps each subject's order like any other
-#: count, and a partition takes far more than one agency sends.
-INBOX_PARTITIONS = 1
-
 
 def _agency(agency_id: str) -> str:
     if not _AGENCY.fullmatch(agency_id):

@@ -18,7 +18,6 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.kafka_security import KafkaSecurity, Mechanism, Protocol
-from events.topics import INBOX_PARTITIONS
 
 TOPIC_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
@@ -58,9 +57,6 @@ class CommonSettings(BaseSettings):
     master_key: SecretStr | None = Field(None, validation_alias=_env("HAVEN_MASTER_KEY"))
     master_key_file: Path | None = Field(None, validation_alias=_env("HAVEN_MASTER_KEY_FILE"))
     partitions: int = Field(6, ge=1, le=1000, validation_alias=_env("HAVEN_PARTITIONS"))
-    inbox_partitions: int = Field(
-        INBOX_PARTITIONS, ge=1, le=1000, validation_alias=_env("HAVEN_INBOX_PARTITIONS")
-    )
     kafka_security_protocol: Protocol = Field(
         "PLAINTEXT", validation_alias=_env("KAFKA_SECURITY_PROTOCOL")
     )

@@ -17,7 +17,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from events.kafka_security import kafka_python_kwargs
 from events.limits import MAX_MESSAGE_BYTES
-from events.topics import INBOX_PARTITIONS, dlq_topic, inbox_topic, log_topic, notices_topic
+from events.topics import dlq_topic, inbox_topic, log_topic, notices_topic
 
 logger = logging.getLogger("haven.topics")
 
@@ -46,7 +46,7 @@ def core_topics(prefix: str, partitions: int) -> list[NewTopic]:
     ]
 
 
-def inbox_topic_spec(prefix: str, agency_id: str, partitions: int = INBOX_PARTITIONS) -> NewTopic:
+def inbox_topic_spec(prefix: str, agency_id: str, partitions: int) -> NewTopic:
     """An agency's inbox."""
     return _new_topic(inbox_topic(prefix, agency_id), partitions, INBOX_RETENTION_MS)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
-from events.topics import INBOX_PARTITIONS, log_topic
+from events.topics import log_topic
 from infra.topics import core_topics, ensure_topics, inbox_topic_spec
 from projectors.audit.archive import RestoreReport, restore_log_from_archive
 from projectors.log import SEALER_POSITIONS
@@ -38,21 +38,14 @@ class Reopened:
 
 
 def reopen_log(
-    engine: Engine,
-    bootstrap_servers: str,
-    prefix: str,
-    partitions: int,
-    *,
-    restore: bool,
-    inbox_partitions: int = INBOX_PARTITIONS,
+    engine: Engine, bootstrap_servers: str, prefix: str, partitions: int, *, restore: bool
 ) -> Reopened:
     """Topics for the log and every agency; stale inbox positions dropped; log restored."""
     ensure_topics(bootstrap_servers, core_topics(prefix, partitions))
     with engine.connect() as conn:
         agencies = list(conn.execute(text("SELECT id FROM haven_core.agencies")).scalars())
     created = ensure_topics(
-        bootstrap_servers,
-        [inbox_topic_spec(prefix, agency, inbox_partitions) for agency in agencies],
+        bootstrap_servers, [inbox_topic_spec(prefix, agency, partitions) for agency in agencies]
     )
     forgotten = _forget_positions(engine, created)
     report = (

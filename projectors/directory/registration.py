@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from events.errors import FieldError, field_errors
-from events.topics import INBOX_PARTITIONS, log_topic
+from events.topics import log_topic
 from events.types.system import AgencyRegistered
 from infra.topics import core_topics, ensure_topics, inbox_topic_spec
 from projectors.directory.agencies import IssuedToken, create_agency_rows
@@ -70,7 +70,6 @@ def register_agency(
     *,
     topic_prefix: str,
     partitions: int,
-    inbox_partitions: int = INBOX_PARTITIONS,
     agency_id: str,
     agency_type: str,
     jurisdiction: str,
@@ -83,7 +82,7 @@ def register_agency(
         bootstrap_servers,
         [
             *core_topics(topic_prefix, partitions),
-            inbox_topic_spec(topic_prefix, agency_id, inbox_partitions),
+            inbox_topic_spec(topic_prefix, agency_id, partitions),
         ],
     )
     event = system_event(data)

@@ -52,7 +52,7 @@ async def preload(bootstrap: str, prefix: str, records: list[Record]) -> None:
 def register_all(
     engine: Engine, bootstrap: str, prefix: str, agencies: list[Agency]
 ) -> dict[str, str]:
-    """Register every agency (six log partitions, inboxes as Haven makes them); their tokens."""
+    """Register every agency (six partitions per inbox, like the log); their tokens."""
     return {
         agency_id: register_agency(
             engine,

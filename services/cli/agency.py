@@ -77,7 +77,6 @@ def add(
                 endpoints.bootstrap_servers,
                 topic_prefix=settings.topic_prefix,
                 partitions=settings.partitions,
-                inbox_partitions=settings.inbox_partitions,
                 agency_id=agency_id,
                 agency_type=agency_type.value,
                 jurisdiction=jurisdiction,

@@ -79,7 +79,6 @@ def _reopen(settings: ApiSettings, endpoints: Endpoints) -> None:
                 settings.topic_prefix,
                 settings.partitions,
                 restore=endpoints.embedded,
-                inbox_partitions=settings.inbox_partitions,
             )
         except (RestoreRefused, RestoreFailed) as exc:
             print_error(f"the log cannot be restored: {exc}", "haven up")
