@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Table
 
 from infra.db import pipelined
 from projectors.consent.ledger import AgencyProfile
@@ -26,6 +26,7 @@ from projectors.engine.bookkeeping import REFUSALS, RETAINED, Bookkeeping
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
 from projectors.engine.expiries import Expiries
 from projectors.engine.holdings import HoldingsBuffer
+from projectors.engine.schemas import make_schema
 from projectors.log import LoggedEvent
 from projectors.readmodels.changes import Pending, RowKey, Rows
 from projectors.readmodels.sdk import EventView, Projector, ProjectorRegistry
@@ -113,20 +114,12 @@ class BatchScope:
         return self._profiles[agency_id]
 
     def ensure_schema(self, agency_id: str) -> None:
-        """Create the agency's schema and projector tables once per process."""
+        """Create the agency's schema and projector tables once per process (committed
+        apart from the batch, ``projectors.engine.schemas``)."""
         schema = schema_name(agency_id)
-        if schema in self.ready_schemas:
-            return
-        present = self.conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": schema}
-        )
-        if self.registry.table_names() <= set(present.scalars()):
-            self.ready_schemas.add(schema)  # made before (registration, another process)
-            return
-        self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
-        self.conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        self.registry.create_tables(self.conn_for(agency_id, ensure=False))
-        self.ready_schemas.add(schema)
+        if schema not in self.ready_schemas:
+            make_schema(self.conn.engine, schema, self.registry)
+            self.ready_schemas.add(schema)
 
     def flush(self) -> None:
         """Write everything collected so far: holdings, bookkeeping, read-model rows.
@@ -203,24 +196,17 @@ class BatchScope:
     def stats_conn(self) -> Connection:
         """The batch connection rendering statistics projectors into ``haven_stats``."""
         if STATS_SCHEMA not in self.ready_schemas:
-            self.conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": STATS_SCHEMA}
-            )
-            self.conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {STATS_SCHEMA}")
-            mapped = self.conn.execution_options(schema_translate_map={None: STATS_SCHEMA})
-            for projector in self.registry.statistics():
-                projector.metadata.create_all(mapped)
+            make_schema(self.conn.engine, STATS_SCHEMA, self.registry.statistics())
             self.ready_schemas.add(STATS_SCHEMA)
         return self.conn.execution_options(schema_translate_map={None: STATS_SCHEMA})
 
-    def conn_for(self, agency_id: str, *, ensure: bool = True) -> Connection:
+    def conn_for(self, agency_id: str) -> Connection:
         """The batch connection, now rendering projector tables into the agency's schema.
 
         SQLAlchemy 2 changes a connection's execution options in place, so the
         map is set on every call: handlers run one agency at a time.
         """
-        if ensure:
-            self.ensure_schema(agency_id)
+        self.ensure_schema(agency_id)
         return self.conn.execution_options(schema_translate_map={None: schema_name(agency_id)})
 
     def record_refusal(self, logged: LoggedEvent, reason: str) -> None:

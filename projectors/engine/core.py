@@ -118,13 +118,11 @@ class EngineCore:
         records: Sequence[LogRecord],
         isolate: bool,
     ) -> BatchResult:
-        # Schemas this batch creates count as ready only once it commits: batches of
-        # other partitions run concurrently, and a rolled-back CREATE must run again.
-        ready = set(self._ready_schemas)
+        # Schemas are made committed, apart from the batch (``engine.schemas``): the
+        # set of those made is shared by the batches of every partition.
+        ready = self._ready_schemas
         with self._engine.begin() as conn:
-            result = self._apply(conn, topic, partition, expected, logged, records, ready, isolate)
-        self._ready_schemas |= ready
-        return result
+            return self._apply(conn, topic, partition, expected, logged, records, ready, isolate)
 
     def _apply(
         self,

@@ -52,7 +52,6 @@ class _Snapshot:
 
     subject: str
     state: dict[str, object] | None
-    ready: set[str]
     destroyed: int
     counts: Counter[str]
 
@@ -62,7 +61,6 @@ class _Snapshot:
         return cls(
             subject,
             None if state is None else state.to_json(),
-            set(scope.ready_schemas),
             len(scope.destroyed_kids),
             Counter(scope.counts),
         )
@@ -72,7 +70,6 @@ class _Snapshot:
             scope.states.pop(self.subject, None)
         else:
             scope.states[self.subject] = SubjectState.from_json(self.state)
-        scope.ready_schemas.intersection_update(self.ready)
         del scope.destroyed_kids[self.destroyed :]
         scope.counts.clear()
         scope.counts.update(self.counts)
