@@ -48,20 +48,32 @@ def _expression(sql_type: str, row: str, index: int) -> str:
     return as_text if sql_type == "text" else f"CAST({as_text} AS {sql_type})"
 
 
-def json_rows(columns: Columns, prefix: str = "u") -> tuple[str, list[str]]:
+def json_rows(columns: Columns, prefix: str = "u", *, sized: bool = False) -> tuple[str, list[str]]:
     """``jsonb_array_elements(...) WITH ORDINALITY AS u(v, n)`` and each column's expression.
 
     The parameter is named ``{prefix}``; bind it with :func:`rows_param`.
+
+    ``sized``: the rows are joined to a table (an update or delete by key).
+    Postgres guesses 100 rows for any ``jsonb_array_elements``, and for that
+    many it scans a table of a few thousand rows whole and hashes the rows,
+    dead versions included, for every statement, whatever the batch; the
+    source then ends in ``LIMIT`` the row count (``rows_param(..., sized=True)``),
+    so a small batch is joined through the table's key index.
     """
     source = f"jsonb_array_elements(CAST(:{prefix} AS jsonb)) WITH ORDINALITY AS {prefix}(v, n)"
+    if sized:
+        source = f"(SELECT * FROM {source} LIMIT :{prefix}_n) AS {prefix}"  # noqa: S608
     expressions = [
         _expression(sql_type, f"{prefix}.v", index) for index, (_, sql_type) in enumerate(columns)
     ]
     return source, expressions
 
 
-def rows_param(rows: Sequence[Sequence[Any]], prefix: str = "u") -> dict[str, Any]:
-    """The parameter of :func:`json_rows` for ``rows`` (one value per column, any type).
+def rows_param(
+    rows: Sequence[Sequence[Any]], prefix: str = "u", *, sized: bool = False
+) -> dict[str, Any]:
+    """The parameter of :func:`json_rows` for ``rows`` (one value per column, any type);
+    ``sized``, with their count as :func:`json_rows` ``sized`` needs it.
 
     Encoded by orjson (several times faster); what it refuses (an integer
     beyond 64 bits) by the standard library.
@@ -70,7 +82,7 @@ def rows_param(rows: Sequence[Sequence[Any]], prefix: str = "u") -> dict[str, An
         encoded = orjson.dumps(rows, default=_encode, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:
         encoded = json.dumps(rows, default=_encode, separators=(",", ":"))
-    return {prefix: encoded}
+    return {prefix: encoded, f"{prefix}_n": len(rows)} if sized else {prefix: encoded}
 
 
 @cache

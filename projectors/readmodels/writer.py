@@ -88,7 +88,7 @@ def _template(table: Table, shape: Shape, replace: bool) -> str:
     pk = _pk(table)
     inserted, update = shape
     columns: Columns = tuple((n, sql_type(table, n)) for n in (inserted or pk))
-    source, exprs = json_rows(columns + _params(table, update))
+    source, exprs = json_rows(columns + _params(table, update), sized=True)
     aliased = {name: exprs[i] for i, (name, _) in enumerate(columns)}
     match = " AND ".join(f"t.{quote(n)} = {aliased[n]}" for n in pk)
     sets = f"UPDATE {target} AS t SET {_set_clause(update, exprs[len(columns) :])} FROM {source}"  # noqa: S608
@@ -147,13 +147,18 @@ def write_changes(
         if deleted:
             _delete(conn, schema, table, deleted)
         for shape, replace, rows in _groups(changes):
-            conn.exec_driver_sql(_statement(schema, table, shape, replace), rows_param(rows))
+            conn.exec_driver_sql(_statement(schema, table, shape, replace), _sized(rows))
         written.setdefault(schema, {})[name] = {key for key, _ in changes}
     return written
 
 
+def _sized(rows: list[list[Any]] | list[tuple[Any, ...]]) -> dict[str, Any]:
+    """Every statement here names its rows' count (``infra.bulk.json_rows`` ``sized``)."""
+    return rows_param(rows, sized=True)
+
+
 def _delete(conn: Connection, schema: str, table: Table, keys: list[tuple[Any, ...]]) -> None:
-    conn.exec_driver_sql(_delete_statement(schema, table), rows_param(keys))
+    conn.exec_driver_sql(_delete_statement(schema, table), _sized(keys))
 
 
 @cache
@@ -164,7 +169,7 @@ def _delete_statement(schema: str, table: Table) -> str:
 @cache
 def _delete_template(table: Table) -> str:
     columns: Columns = tuple((n, sql_type(table, n)) for n in _pk(table))
-    source, exprs = json_rows(columns)
+    source, exprs = json_rows(columns, sized=True)
     match = " AND ".join(f"t.{quote(n)} = {e}" for n, e in zip(_pk(table), exprs, strict=True))
     target = f"{SCHEMA}.{quote(table.name)}"
     return driver_sql(text(f"DELETE FROM {target} AS t USING {source} WHERE {match}"))  # noqa: S608
