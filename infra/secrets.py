@@ -46,15 +46,28 @@ def _read_key_file(path: Path, *, production: bool) -> bytes:
 
 
 def _generate_dev_key(path: Path) -> bytes:
-    """Create the development key file atomically with mode 0600."""
+    """Create the development key file atomically with mode 0600.
+
+    The key is written whole to a file of its own and then linked into place
+    (``link`` fails when the name exists), so a process starting at the same
+    moment (the worker's children do) reads either no file or the whole key,
+    never an empty one; the first process to link wins, the others read its
+    key.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     encoded = base64.b64encode(secrets.token_bytes(MASTER_KEY_BYTES)).decode("ascii")
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(encoded + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(draft, path)
     except FileExistsError:
         return _read_key_file(path, production=False)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(encoded + "\n")
+    finally:
+        draft.unlink(missing_ok=True)
     return decode_master_key(encoded, str(path))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import multiprocessing
 import os
 import stat
 from pathlib import Path
@@ -74,3 +75,32 @@ def test_production_refuses_a_world_readable_key_file(tmp_path: Path) -> None:
         load_master_key(settings)
     key_file.chmod(0o600)
     assert load_master_key(settings) == bytes(32)
+
+
+def _racer(data_dir: str, start: object, results: object) -> None:
+    start.wait()  # type: ignore[attr-defined]
+    try:
+        key = load_master_key(CommonSettings(data_dir=Path(data_dir)))
+        results.put(key.hex())  # type: ignore[attr-defined]
+    except MasterKeyError as error:
+        results.put(f"error: {error}")  # type: ignore[attr-defined]
+
+
+def test_processes_starting_together_all_read_the_one_dev_key(tmp_path: Path) -> None:
+    """The worker's children start at once on a fresh data dir: none may read the
+    key file before it is whole (it was seen empty: "must decode to 32 bytes, got 0")."""
+    context = multiprocessing.get_context("fork")
+    for round_ in range(15):
+        data_dir = tmp_path / str(round_)
+        start, results = context.Barrier(6), context.Queue()
+        racers = [
+            context.Process(target=_racer, args=(str(data_dir), start, results)) for _ in range(6)
+        ]
+        for racer in racers:
+            racer.start()
+        keys = [results.get(timeout=30) for _ in racers]
+        for racer in racers:
+            racer.join(timeout=30)
+        assert len(set(keys)) == 1, keys
+        assert not keys[0].startswith("error"), keys[0]
+        assert sorted(p.name for p in data_dir.iterdir()) == ["master.key"]
