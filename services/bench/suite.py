@@ -22,6 +22,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine
 
 from infra.endpoints import Endpoints
+from services.bench.cpu_split import cores_by_kind, snapshot
 from services.bench.floor import run_floor
 from services.bench.new_agency import new_agency_latency
 from services.bench.pipeline_bench import drain, erasure_latencies
@@ -68,9 +69,11 @@ def run_suite(
         figures = drain(engine, worker, len(given.records), progress)
         figures |= fanout(engine)
         figures |= erasure_latencies(engine, bootstrap, prefix, given.records, given.withdrawals)
+        before = snapshot(worker.process.pid)
         figures |= measure_visible(
             engine, bootstrap, prefix, given.visible_records, given.visible_per_s, progress
         )
+        figures["visible_cpu_cores"] = cores_by_kind(before, snapshot(worker.process.pid))
         figures |= new_agency_latency(engine, bootstrap, prefix)
     figures |= {
         "worker_ready_s": round(worker_ready_s, 2),

@@ -51,6 +51,9 @@ NOTES = {
     " launch (start-up and group joins included); steady: from the first judged event",
     "visible_ms": "paced publish to the event's engine transaction visible (ledger entry,"
     " written with the read-model rows), polled every 5 ms",
+    "visible_cpu_cores": "CPU cores used over the paced phase, by kind of process (the"
+    " worker's sealer, engines and supervisor, postgres, the broker, the bench's own producer"
+    " and poller, other): two cores are 2.0 in total",
     "new_agency_visible_ms": "an agency registered while the worker runs: from the end of its"
     " registration to its first event applied by the engine (sent at once)",
     "erasure_ms": "withdrawal published to its erasure receipt (rows erased in the same"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,10 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     assert 0 < figures["erasure_p50_ms"] <= figures["erasure_p99_ms"]
     assert figures["visible_events"] == 1000
     assert figures["visible_not_seen"] == 0
+    cores = figures["visible_cpu_cores"]
+    assert {"engine", "sealer", "postgres", "broker", "bench", "total"} <= set(cores), cores
+    assert all(cores[kind] > 0 for kind in ("engine", "sealer", "postgres", "bench")), cores
+    assert cores["total"] <= (os.cpu_count() or 1) + 0.5, cores
     assert 0 < figures["new_agency_visible_ms"] < 60_000
     assert figures["withdrawals_measured"] == 5
     assert figures["floor_events"] >= 600
