@@ -117,10 +117,9 @@ def create_agency_rows(
 def _create_read_models(conn: Connection, schema: str) -> None:
     """The agency's (empty) read models exist from registration on."""
     from projectors.readmodels.registry import default_registry  # the registry imports projectors
+    from projectors.readmodels.schemas import lay_out
 
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
-    default_registry().create_tables(conn.execution_options(schema_translate_map={None: schema}))
-    conn.execution_options(schema_translate_map=None)
+    lay_out(conn, schema, default_registry())
 
 
 def _insert_token(

@@ -9,7 +9,7 @@ retained deliveries).  Subject states are loaded once and saved at the end.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,9 +26,9 @@ from projectors.engine.bookkeeping import REFUSALS, RETAINED, Bookkeeping
 from projectors.engine.context import PartitionContext, PolicyBook, directory_profile
 from projectors.engine.expiries import Expiries
 from projectors.engine.holdings import HoldingsBuffer
-from projectors.engine.schemas import make_schema
 from projectors.log import LoggedEvent
 from projectors.readmodels.changes import Pending, RowKey, Rows
+from projectors.readmodels.schemas import make_schema
 from projectors.readmodels.sdk import EventView, Projector, ProjectorRegistry
 from projectors.readmodels.writer import flush_rows
 
@@ -114,11 +114,14 @@ class BatchScope:
         return self._profiles[agency_id]
 
     def ensure_schema(self, agency_id: str) -> None:
-        """Create the agency's schema and projector tables once per process (committed
-        apart from the batch, ``projectors.engine.schemas``)."""
-        schema = schema_name(agency_id)
+        """Create the agency's schema and projector tables once per process."""
+        self._made(schema_name(agency_id), self.registry)
+
+    def _made(self, schema: str, projectors: Iterable[Projector]) -> None:
+        """``schema`` with the tables of ``projectors``, made once per process (committed
+        apart from the batch, ``projectors.readmodels.schemas``)."""
         if schema not in self.ready_schemas:
-            make_schema(self.conn.engine, schema, self.registry)
+            make_schema(self.conn.engine, schema, projectors)
             self.ready_schemas.add(schema)
 
     def flush(self) -> None:
@@ -195,9 +198,7 @@ class BatchScope:
 
     def stats_conn(self) -> Connection:
         """The batch connection rendering statistics projectors into ``haven_stats``."""
-        if STATS_SCHEMA not in self.ready_schemas:
-            make_schema(self.conn.engine, STATS_SCHEMA, self.registry.statistics())
-            self.ready_schemas.add(STATS_SCHEMA)
+        self._made(STATS_SCHEMA, self.registry.statistics())
         return self.conn.execution_options(schema_translate_map={None: STATS_SCHEMA})
 
     def conn_for(self, agency_id: str) -> Connection:

@@ -118,11 +118,12 @@ class EngineCore:
         records: Sequence[LogRecord],
         isolate: bool,
     ) -> BatchResult:
-        # Schemas are made committed, apart from the batch (``engine.schemas``): the
-        # set of those made is shared by the batches of every partition.
-        ready = self._ready_schemas
+        # Schemas are made committed, apart from the batch (``readmodels.schemas``):
+        # the set of those made is shared by the batches of every partition.
         with self._engine.begin() as conn:
-            return self._apply(conn, topic, partition, expected, logged, records, ready, isolate)
+            return self._apply(
+                conn, topic, partition, expected, logged, records, self._ready_schemas, isolate
+            )
 
     def _apply(
         self,

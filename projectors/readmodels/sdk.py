@@ -223,11 +223,6 @@ class ProjectorRegistry:
         """Projectors that also run in ``haven_stats``."""
         return [p for p in self if p.statistics]
 
-    def create_tables(self, conn: Connection) -> None:
-        """Create every projector's tables in the schema of ``conn``'s translate map."""
-        for projector in self:
-            projector.metadata.create_all(conn)
-
     def table_names(self) -> set[str]:
         """The names of every projector's tables."""
         return {table.name for projector in self for table in projector.metadata.tables.values()}

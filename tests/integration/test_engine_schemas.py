@@ -10,8 +10,8 @@ import threading
 
 from sqlalchemy import Engine, text
 
-from projectors.engine.schemas import make_schema
 from projectors.readmodels.registry import default_registry
+from projectors.readmodels.schemas import make_schema
 
 _TABLES = text("SELECT tablename FROM pg_tables WHERE schemaname = :s")
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext(:s))")

@@ -1,0 +1,48 @@
+"""Read-model schemas: a schema and its projector tables, made under its lock.
+
+:func:`lay_out` makes them inside the caller's transaction: an agency's
+registration does, so its (empty) read models exist from then on.
+:func:`make_schema` makes them in a short transaction of its own, committed
+at once: the engine does, for a schema a batch meets that this process has
+not written to (an agency the directory knows, the statistics, every schema
+of a fresh replay database).  Inside the batch's transaction the schema's
+lock would be held until the batch commits, so the first batches of every
+other partition that touch the schema would wait for one another in turn:
+the start of a replay waited seconds this way.  Tables made for a batch that
+then rolls back are left empty, which is harmless: registration makes the
+same ones, and making them again does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, Engine, text
+
+from projectors.readmodels.rendering import quote
+from projectors.readmodels.sdk import Projector
+
+_PRESENT = text("SELECT tablename FROM pg_tables WHERE schemaname = :s")
+
+
+def lay_out(conn: Connection, schema: str, projectors: Iterable[Projector]) -> None:
+    """Make ``schema`` and the tables of ``projectors`` in it (those missing), under
+    the schema's advisory lock, in ``conn``'s transaction."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
+    conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    mapped = conn.execution_options(schema_translate_map={None: schema})
+    for projector in projectors:
+        projector.metadata.create_all(mapped)
+    conn.execution_options(schema_translate_map=None)  # options change in place
+
+
+def make_schema(engine: Engine, schema: str, projectors: Iterable[Projector]) -> None:
+    """:func:`lay_out` in a transaction of its own, unless the tables all exist."""
+    wanted = list(projectors)
+    names = {table.name for p in wanted for table in p.metadata.tables.values()}
+    with engine.begin() as conn:
+        if not names <= set(conn.execute(_PRESENT, {"s": schema}).scalars()):
+            lay_out(conn, schema, wanted)
+
+
+__all__ = ["lay_out", "make_schema"]
