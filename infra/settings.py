@@ -168,13 +168,24 @@ class ApiSettings(CommonSettings):
     #: Requests per second per agency, per API process (0: no limit), and the burst.
     api_rate_limit: float = Field(0.0, ge=0, validation_alias=_env("HAVEN_API_RATE_LIMIT"))
     api_rate_burst: int = Field(0, ge=0, validation_alias=_env("HAVEN_API_RATE_BURST"))
+    #: API processes of ``haven up`` sharing its port (1: the API in a thread only;
+    #: unset: :func:`default_api_processes`).
+    api_workers: int | None = Field(None, ge=1, le=64, validation_alias=_env("HAVEN_API_WORKERS"))
     #: Seconds an API process trusts a token it has checked: a revoked token
     #: is refused at most this late (0: look every token up on every call).
-    #: API processes of ``haven up`` sharing its port (1: the API in a thread only).
-    api_workers: int = Field(1, ge=1, le=64, validation_alias=_env("HAVEN_API_WORKERS"))
     api_token_cache_s: float = Field(
         2.0, ge=0, le=30, validation_alias=_env("HAVEN_API_TOKEN_CACHE_S")
     )
+
+    def api_process_count(self) -> int:
+        """How many API processes ``haven up`` runs on its port."""
+        return self.api_workers or default_api_processes()
+
+
+def default_api_processes() -> int:
+    """API processes when none are asked for: one per core, at most two (one Python
+    process answers on about one core; the worker needs the others)."""
+    return min(2, os.cpu_count() or 1)
 
 
 class WorkerSettings(CommonSettings):

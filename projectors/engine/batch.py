@@ -28,6 +28,7 @@ from projectors.engine.expiries import Expiries
 from projectors.engine.holdings import HoldingsBuffer
 from projectors.log import LoggedEvent
 from projectors.readmodels.changes import Pending, RowKey, Rows
+from projectors.readmodels.combined import CombinedRows
 from projectors.readmodels.schemas import make_schema
 from projectors.readmodels.sdk import EventView, Projector, ProjectorRegistry
 from projectors.readmodels.writer import flush_rows
@@ -133,15 +134,20 @@ class BatchScope:
         self.write_collected()
         self.try_dropped()
 
-    def write_collected(self) -> None:
-        """The writes of :meth:`flush`, pipelined (the caller may add writes to the block)."""
+    def write_collected(self, later: CombinedRows | None = None) -> None:
+        """The writes of :meth:`flush`, pipelined (the caller may add writes to the block);
+        ``later``: the read-model rows go there instead, for the caller to write when the
+        transaction's other batches have added theirs."""
         self.stored.update(self.touched)
         self.touched.clear()
         with pipelined(self.conn):
             self.holdings.flush(self.conn)
             self.books.flush(self.conn)
             self.expiries.flush(self.conn)
-            self.write(self.changes)
+            if later is None:
+                self.write(self.changes)
+            else:
+                later.add(self.changes, self.tables)
 
     def try_dropped(self) -> None:
         """Write the dropped changes in a savepoint rolled back at once: a value Postgres

@@ -13,13 +13,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from events.types import ConsentGranted, RecordRectified
-from infra.bulk import Columns, bulk_insert
 from infra.db import pipelined
 from projectors.audit.ledger import record_batch
-from projectors.consent.subject_state import SubjectState
+from projectors.engine.applied import drop_applied, load_subjects, save
 from projectors.engine.apply import Applier
 from projectors.engine.batch import BatchScope, EngineSettings
 from projectors.engine.context import PartitionContext, PolicyBook
@@ -28,17 +27,10 @@ from projectors.engine.prefetch import prefetch
 from projectors.keys.keyring import Keyring
 from projectors.log import ENGINE_POSITIONS, LoggedEvent, LogRecord, PositionMoved, parse_record
 from projectors.policy.model import Policy
+from projectors.readmodels.combined import CombinedRows
 from projectors.readmodels.sdk import ProjectorRegistry
 
 logger = logging.getLogger("haven.engine")
-APPLIED: Columns = (
-    ("topic", "text"),
-    ("partition", "int"),
-    ("source", "text"),
-    ("event_id", "text"),
-)
-STATES: Columns = (("subject_id", "text"), ("state", "jsonb"))
-STATES_UPSERT = "ON CONFLICT (subject_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()"
 GRANTED, RECTIFIED = ConsentGranted.event_type, RecordRectified.event_type
 
 
@@ -52,8 +44,15 @@ class BatchResult:
     elapsed_ms: float = 0.0
 
 
+#: One partition's batch: the partition, the position it must be at, its records.
+Batch = tuple[int, int | None, Sequence[LogRecord]]
+#: What became of one batch: its result, or the error :meth:`EngineCore.apply_batch` raises.
+Outcome = BatchResult | Exception
+
+
 class EngineCore:
-    """Applies batches of one partition in one Postgres transaction each."""
+    """Applies batches of one partition in one Postgres transaction each, or of several
+    partitions in one (:meth:`apply_together`)."""
 
     def __init__(
         self,
@@ -92,8 +91,59 @@ class EngineCore:
         """
         started = time.perf_counter()
         logged = [parse_record(r) for r in records]
+        return self._finish(self._alone(topic, (partition, expected, records), logged), started)
+
+    def apply_together(self, topic: str, batches: Sequence[Batch]) -> dict[int, Outcome]:
+        """Apply batches of several partitions (each as :meth:`apply_batch` would) in one
+        transaction, their read-model rows written together; by partition, its result
+        or what :meth:`apply_batch` would have raised.
+
+        Partitions are independent (a subject's events are in one), so this commits
+        what separate transactions would, with fewer statements.  When anything
+        fails, nothing of it stays and each batch is applied alone instead (a fence,
+        a poison event or an outage then touch only their own partition).  Partitions
+        are locked in ascending order, as every engine process does.
+        """
+        started = time.perf_counter()
+        outcomes: dict[int, Outcome] = {}
+        parsed: list[tuple[Batch, list[LoggedEvent]]] = []
+        for batch in sorted(batches, key=lambda b: b[0]):
+            try:
+                parsed.append((batch, [parse_record(r) for r in batch[2]]))
+            except Exception as error:
+                outcomes[batch[0]] = error
+        together = self._together(topic, parsed) if len(parsed) > 1 else None
+        for batch, logged in parsed:
+            partition = batch[0]
+            try:
+                result = (together or {}).get(partition) or self._alone(topic, batch, logged)
+                outcomes[partition] = self._finish(result, started)
+            except Exception as error:
+                outcomes[partition] = error
+        return outcomes
+
+    def _together(
+        self, topic: str, parsed: list[tuple[Batch, list[LoggedEvent]]]
+    ) -> dict[int, BatchResult] | None:
+        rows = CombinedRows()
         try:
-            result = self._transaction(topic, partition, expected, logged, records, False)
+            with self._engine.begin() as conn:
+                results = {
+                    batch[0]: self._apply(conn, topic, batch, logged, rows)
+                    for batch, logged in parsed
+                }
+                rows.write(conn, self.registry)
+        except Exception as error:
+            logger.warning(
+                "engine batches failed together; applying them one partition at a time",
+                extra={"partitions": len(parsed), "error": type(error).__name__},
+            )
+            return None
+        return results
+
+    def _alone(self, topic: str, batch: Batch, logged: list[LoggedEvent]) -> BatchResult:
+        try:
+            return self._transaction(topic, batch, logged, False)
         except PositionMoved:
             raise
         except Exception as error:
@@ -101,48 +151,44 @@ class EngineCore:
                 raise
             logger.warning(
                 "engine batch failed; applying it event by event",
-                extra={"partition": partition, "error": type(error).__name__},
+                extra={"partition": batch[0], "error": type(error).__name__},
             )
-            result = self._transaction(topic, partition, expected, logged, records, True)
+            return self._transaction(topic, batch, logged, True)
+
+    def _finish(self, result: BatchResult, started: float) -> BatchResult:
         if self._keyring is not None and result.destroyed_kids:
             self._keyring.forget(result.destroyed_kids)
         result.elapsed_ms = round((time.perf_counter() - started) * 1e3, 1)
         return result
 
     def _transaction(
-        self,
-        topic: str,
-        partition: int,
-        expected: int | None,
-        logged: list[LoggedEvent],
-        records: Sequence[LogRecord],
-        isolate: bool,
+        self, topic: str, batch: Batch, logged: list[LoggedEvent], isolate: bool
     ) -> BatchResult:
-        # Schemas are made committed, apart from the batch (``readmodels.schemas``):
-        # the set of those made is shared by the batches of every partition.
         with self._engine.begin() as conn:
-            return self._apply(
-                conn, topic, partition, expected, logged, records, self._ready_schemas, isolate
-            )
+            return self._apply(conn, topic, batch, logged, isolate=isolate)
 
     def _apply(
         self,
         conn: Connection,
         topic: str,
-        partition: int,
-        expected: int | None,
+        batch: Batch,
         logged: list[LoggedEvent],
-        records: Sequence[LogRecord],
-        ready: set[str],
-        isolate: bool,
+        later: CombinedRows | None = None,
+        *,
+        isolate: bool = False,
     ) -> BatchResult:
+        """One batch in ``conn``'s transaction; its read-model rows go to ``later`` when
+        given (written by the caller), else are written here."""
+        partition, expected, records = batch
         ENGINE_POSITIONS.lock(conn, topic, partition, expected)
         context = PartitionContext.load(conn, topic, partition)
         fresh = drop_applied(conn, topic, partition, logged)
         subjects = {e.subject for e in fresh if e.subject}
         states, held = load_subjects(conn, topic, partition, subjects)
+        # Schemas are made committed, apart from the batch (``readmodels.schemas``):
+        # the set of those made is shared by the batches of every partition.
         scope = BatchScope(
-            conn, context, self.policies, self.registry, self.settings, states, ready
+            conn, context, self.policies, self.registry, self.settings, states, self._ready_schemas
         )
         by_type = {
             kind: {e.subject for e in fresh if e.subject and e.event.type == kind}
@@ -153,83 +199,15 @@ class EngineCore:
         done = [event for event in fresh if parking.apply(event)]
         with pipelined(conn):  # the batch's writes go out together
             save(conn, topic, partition, done, scope.states)
-            scope.write_collected()
+            scope.write_collected(later)
         scope.try_dropped()
-        batch = [(event, record.value) for event, record in zip(logged, records, strict=True)]
+        logs = [(event, record.value) for event, record in zip(logged, records, strict=True)]
         applied = {event.offset for event in fresh}
         record_batch(
-            conn, topic, partition, batch, applied, scope.refused, scope.delivered, parking.offsets
+            conn, topic, partition, logs, applied, scope.refused, scope.delivered, parking.offsets
         )
         next_offset = logged[-1].offset + 1 if logged else (expected or 0)
         ENGINE_POSITIONS.advance(conn, topic, partition, expected, next_offset)
         scope.counts["applied"] += len(done)
         scope.counts["duplicates"] += len(logged) - len(fresh)
         return BatchResult(next_offset, scope.counts, scope.destroyed_kids)
-
-
-def drop_applied(
-    conn: Connection, topic: str, partition: int, logged: list[LoggedEvent]
-) -> list[LoggedEvent]:
-    """``logged`` without the events applied before (or earlier in the list).
-
-    One index probe per event (``LATERAL ... LIMIT 1``): a semi-join would scan
-    the partition's every applied event whenever the table's statistics are
-    stale, as they are while a replay fills a fresh database.
-    """
-    refs = [(e.event.source, e.event.id) for e in logged]
-    rows = conn.execute(
-        text(
-            "SELECT r.source, r.event_id"
-            " FROM unnest(CAST(:s AS text[]), CAST(:i AS text[])) AS r(source, event_id)"
-            " CROSS JOIN LATERAL (SELECT 1 FROM haven_core.applied_events AS a"
-            " WHERE a.topic = :t AND a.partition = :p AND a.source = r.source"
-            " AND a.event_id = r.event_id LIMIT 1) AS hit"
-        ),
-        {"t": topic, "p": partition, "s": [s for s, _ in refs], "i": [i for _, i in refs]},
-    )
-    seen = {(row[0], row[1]) for row in rows}
-    fresh = []
-    for event, ref in zip(logged, refs, strict=True):
-        if ref not in seen:
-            seen.add(ref)
-            fresh.append(event)
-    return fresh
-
-
-_SUBJECTS = text(
-    "SELECT subject_id, state, false FROM haven_core.subject_states WHERE subject_id = ANY(:s)"
-    " UNION ALL (SELECT DISTINCT subject_id, NULL::jsonb, true FROM haven_core.parked_events"
-    " WHERE topic = :t AND partition = :p AND subject_id = ANY(:s))"
-)
-
-
-def load_subjects(
-    conn: Connection, topic: str, partition: int, subjects: set[str]
-) -> tuple[dict[str, SubjectState], set[str]]:
-    """The stored states of ``subjects``, and which of them have events parked in
-    ``topic[partition]`` (``engine.parking``), in one round trip."""
-    if not subjects:
-        return {}, set()
-    states: dict[str, SubjectState] = {}
-    parked: set[str] = set()
-    params = {"s": sorted(subjects), "t": topic, "p": partition}
-    for subject, state, is_parked in conn.execute(_SUBJECTS, params):
-        if is_parked:
-            parked.add(subject)
-        else:
-            states[subject] = SubjectState.from_json(state)
-    return states, parked
-
-
-def save(
-    conn: Connection,
-    topic: str,
-    partition: int,
-    fresh: list[LoggedEvent],
-    states: dict[str, SubjectState],
-) -> None:
-    """Record ``fresh`` as applied and store the subject states."""
-    applied = [(topic, partition, e.event.source, e.event.id) for e in fresh]
-    bulk_insert(conn, "haven_core.applied_events", APPLIED, applied, "ON CONFLICT DO NOTHING")
-    rows = [(subject, state.to_json()) for subject, state in states.items() if subject]
-    bulk_insert(conn, "haven_core.subject_states", STATES, rows, STATES_UPSERT)

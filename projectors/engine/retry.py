@@ -18,10 +18,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, text
 
+from projectors.engine.applied import drop_applied, load_subjects, save
 from projectors.engine.apply import Applier
 from projectors.engine.batch import BatchScope
 from projectors.engine.context import PartitionContext
-from projectors.engine.core import EngineCore, drop_applied, load_subjects, save
+from projectors.engine.core import EngineCore
 from projectors.engine.parking import Parking
 from projectors.log import LoggedEvent, LogRecord, parse_record
 

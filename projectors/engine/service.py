@@ -4,9 +4,10 @@ Like the sealer, it uses aiokafka inside the Faust worker (docs/engine.md
 explains why not a Faust agent).  It joins the consumer group, or, as one
 of several engine processes, takes a fixed share of the partitions
 (``EngineConfig.share``).  On assignment a partition is paused until
-its position is read from Postgres; each fetched batch of one partition is
-applied by :class:`EngineCore` in a thread, in one transaction (which parks
-a poison event with its subject and commits the rest).  A batch that still
+its position is read from Postgres; what one poll fetched is applied by
+:class:`EngineCore` in a thread, the batches of all its partitions in one
+transaction (or, when that fails, each in its own, which parks a poison
+event with its subject and commits the rest).  A batch that still
 fails (a lost connection) stops its partition (paused, logged, counted) and
 is retried from the stored position after ``retry_s``; nothing is ever
 acknowledged past it.
@@ -26,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_MESSAGE_BYTES
 from events.topics import log_topic
-from projectors.engine.core import EngineCore
+from projectors.engine.core import EngineCore, Outcome
 from projectors.engine.log_partitions import share_partitions
 from projectors.engine.share import Share
 from projectors.log import LogRecord, PositionMoved
@@ -164,9 +165,7 @@ class EngineService:
             batches = await self._consumer.getmany(
                 timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
             )
-            # Partitions are independent (one transaction each, subjects never span
-            # two): their batches run side by side, overlapping Python and Postgres.
-            await asyncio.gather(*(self._process(tp, records) for tp, records in batches.items()))
+            await self._process(batches)
             if drain_until is None:
                 continue
             upstream_done = self._upstream is None or self._upstream.is_set()
@@ -177,35 +176,49 @@ class EngineService:
                 logger.warning("engine stopped before the log was drained")
                 return
 
-    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        if tp.partition in self.stopped or tp in self._pending:
-            return  # fetched before the pause: re-read from the stored position later
-        expected = self.positions.get(tp.partition)
-        batch = [
-            LogRecord(r.offset, r.value or b"") for r in records if r.offset >= (expected or 0)
-        ]
-        if not batch:
+    async def _process(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Apply what one poll brought: the batches of all its partitions in one
+        transaction (``EngineCore.apply_together``), each judged on its own."""
+        batches: dict[int, tuple[TopicPartition, int | None, list[LogRecord]]] = {}
+        for tp, records in fetched.items():
+            if tp.partition in self.stopped or tp in self._pending:
+                continue  # fetched before the pause: re-read from the stored position later
+            expected = self.positions.get(tp.partition)
+            batch = [
+                LogRecord(r.offset, r.value or b"") for r in records if r.offset >= (expected or 0)
+            ]
+            if batch:
+                batches[tp.partition] = (tp, expected, batch)
+        if not batches:
             return
-        try:
-            result = await asyncio.to_thread(
-                self.core.apply_batch, self.topic, tp.partition, expected, batch
-            )
-        except PositionMoved as moved:
-            logger.warning("engine fenced, re-seeking", extra={"detail": str(moved)})
+        outcomes = await asyncio.to_thread(
+            self.core.apply_together,
+            self.topic,
+            [(partition, expected, batch) for partition, (_, expected, batch) in batches.items()],
+        )
+        for partition, (tp, _, batch) in batches.items():
+            self._judge(tp, batch, outcomes[partition], len(batches))
+
+    def _judge(
+        self, tp: TopicPartition, batch: list[LogRecord], outcome: Outcome, together: int
+    ) -> None:
+        if isinstance(outcome, PositionMoved):
+            logger.warning("engine fenced, re-seeking", extra={"detail": str(outcome)})
             self.hold([tp])
             return
-        except Exception as error:
-            self._stop_partition(tp, batch, error)
+        if isinstance(outcome, Exception):
+            self._stop_partition(tp, batch, outcome)
             return
-        self.positions[tp.partition] = result.next_offset
-        self.applied += result.counts["applied"]
+        self.positions[tp.partition] = outcome.next_offset
+        self.applied += outcome.counts["applied"]
         logger.info(
             "engine batch",
             extra={
                 "partition": tp.partition,
                 "records": len(batch),
-                "elapsed_ms": result.elapsed_ms,
-                **dict(result.counts),
+                "together": together,
+                "elapsed_ms": outcome.elapsed_ms,
+                **dict(outcome.counts),
             },
         )
 

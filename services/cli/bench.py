@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from infra.secrets import load_master_key
-from infra.settings import CliSettings
+from infra.settings import CliSettings, default_api_processes
 from services.bench.phases import BenchRun, run_phases
 from services.bench.scale import run_scale, scale_points
 from services.bench.stats import machine
@@ -120,8 +120,14 @@ def bench(
         int, typer.Option("--api-reads", min=1, help="subject reads timed over HTTP")
     ] = 5_000,
     api_workers: Annotated[
-        int, typer.Option("--api-workers", min=1, max=64, help="API processes of the API bench")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--api-workers",
+            min=1,
+            max=64,
+            help="API processes of the API bench (default: as many as haven up runs)",
+        ),
+    ] = None,
     api_rate: Annotated[
         float,
         typer.Option("--api-rate", min=1, help="reads/s offered in the API bench's paced phase"),
@@ -157,7 +163,8 @@ def bench(
             run = BenchRun(events, subjects, directory, batch_max, withdrawals, visible_rate)
             run.visible_count = round(visible_rate * visible_seconds)
             run.recovery_events = recovery_events
-            run.api = (api_clients, api_reads, api_workers, api_rate)
+            api_processes = api_workers or default_api_processes()
+            run.api = (api_clients, api_reads, api_processes, api_rate)
             key = load_master_key(settings)
             figures |= run_phases(fresh, key, settings.data_dir, cases, run, progress)
         figures["scale"] = run_scale(fresh, settings.data_dir, cases, points, progress)

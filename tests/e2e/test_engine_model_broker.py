@@ -57,6 +57,9 @@ def _applied(engine: Engine, ids: list[str]) -> int:
 
 
 def _log_order(pipeline: Pipeline, subjects: set[str]) -> list[dict[str, Any]]:
+    """The subjects' events as the engine applies them: in log order, each ``(source, id)``
+    once (the relay delivers at least once: a record may be in the log twice, and the
+    engine skips the repeat)."""
     with pipeline.engine.connect() as conn:
         ends = dict(
             conn.execute(
@@ -69,11 +72,16 @@ def _log_order(pipeline: Pipeline, subjects: set[str]) -> list[dict[str, Any]]:
     consumer.assign(partitions)
     consumer.seek_to_beginning()
     events: list[dict[str, Any]] = []
+    seen: set[tuple[Any, Any]] = set()
     while any(consumer.position(tp) < ends[tp.partition] for tp in partitions):
         for tp, batch in sorted(consumer.poll(timeout_ms=500).items()):
             for record in batch:
                 event = json.loads(record.value)
-                if record.offset < ends[tp.partition] and event.get("subject") in subjects:
+                ref = (event.get("source"), event.get("id"))
+                if record.offset >= ends[tp.partition] or event.get("subject") not in subjects:
+                    continue
+                if ref not in seen:
+                    seen.add(ref)
                     events.append(event)
     consumer.close()
     return events

@@ -121,14 +121,18 @@ def _on_signal(stopping: threading.Event) -> None:
 
 ApiWorkers = Annotated[
     int | None,
-    typer.Option(min=1, max=64, help="API processes on the port (default HAVEN_API_WORKERS or 1)"),
+    typer.Option(
+        min=1,
+        max=64,
+        help="API processes on the port (default HAVEN_API_WORKERS, else one per core, at most 2)",
+    ),
 ]
 
 
 def up(port: ApiPort = None, api_workers: ApiWorkers = None) -> None:
     """Run the whole backend: infra, sealer, engine, scheduler and the HTTP API."""
     settings = ApiSettings()
-    workers = api_workers or settings.api_workers
+    workers = api_workers or settings.api_process_count()
     configure_logging(settings.log_level)
     stopping = threading.Event()
     _on_signal(stopping)
