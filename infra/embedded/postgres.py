@@ -28,6 +28,10 @@ _SERVER_SETTINGS = {
     "listen_addresses": "127.0.0.1",
     "max_connections": "200",
     "shared_buffers": "128MB",
+    # Data in memory or on SSD: a random read costs about what a sequential one does.
+    # At the default 4 the planner scans small read-model tables whole for every
+    # upsert of a few dozen rows (infra/DEPLOYMENT.md "PostgreSQL").
+    "random_page_cost": "1.1",
     "unix_socket_permissions": "0700",
 }
 
