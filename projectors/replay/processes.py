@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from infra.collector import tune_collector
 from infra.db import sync_engine
 from projectors.audit.archive import archived_partitions, archived_records
 from projectors.engine.share import all_shares
@@ -131,6 +132,7 @@ def _collect(
 
 
 def _child(work: ArchiveShare, reports: multiprocessing.Queue[Report]) -> None:
+    tune_collector()
     live = sync_engine(work.live_url, pool_size=1)
     scratch = sync_engine(work.scratch_url, pool_size=len(work.bounds) + 1)
     try:

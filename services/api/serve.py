@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from infra.collector import tune_collector
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from infra.settings import ApiSettings
@@ -30,9 +31,12 @@ def build_context(settings: ApiSettings, endpoints: Endpoints, master_key: bytes
 
 
 def api_server(settings: ApiSettings, context: ApiContext, port: int) -> uvicorn.Server:
-    """A uvicorn server for the app (``run()`` blocks; Ctrl-C/SIGTERM stop it gracefully)."""
+    """A uvicorn server for the app (``run()`` blocks; Ctrl-C/SIGTERM stop it gracefully);
+    the process's garbage collector is set for serving (:mod:`infra.collector`)."""
+    app = create_app(context)
+    tune_collector()
     config = uvicorn.Config(
-        create_app(context),
+        app,
         host=settings.api_host,
         port=port,
         log_config=None,

@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from infra.collector import tune_collector
 from infra.secrets import load_master_key
 from infra.settings import CliSettings, default_api_processes
 from services.bench.phases import BenchRun, run_phases
@@ -145,6 +146,7 @@ def bench(
 ) -> None:
     """Preload CTDC-derived events; time ingest, the sealer, the pipeline, latencies, floor."""
     settings = CliSettings()
+    tune_collector()  # the in-process sealer, engine and replay run as the worker's do
     err = Console(stderr=True)
     points = scale_points(
         _counts(scale, "--scale"),

@@ -1,5 +1,6 @@
 """One role of ``haven worker`` as a Faust worker: the allocator tuned
-(:mod:`infra.malloc`), migrations, policy, topics, then the app.
+(:mod:`infra.malloc`), migrations, policy, topics, then the app, and the
+garbage collector set once it is built (:mod:`infra.collector`).
 
 A child's name is its role, or ``engine:I/N`` for share ``I`` of ``N`` of
 the log's partitions (:mod:`projectors.engine.share`).
@@ -11,6 +12,7 @@ from typing import cast
 
 import faust
 
+from infra.collector import tune_collector
 from infra.endpoints import Endpoints
 from infra.logs import logging_dict_config
 from infra.malloc import tune_malloc
@@ -37,6 +39,7 @@ def run_role(settings: WorkerSettings, endpoints: Endpoints, name: str) -> None:
     )
     engine_share = Share.parse(share) if share else None
     app = create_app(settings, endpoints, load_master_key(settings), cast(Role, role), engine_share)
+    tune_collector()  # start-up is done: what it made is frozen
     faust.Worker(
         app,
         loglevel=settings.log_level.lower(),
