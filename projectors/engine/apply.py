@@ -66,6 +66,14 @@ class Applier:
             RecordRectified.event_type: self._rectified,
         }
 
+    def close(self) -> None:
+        """Drop the helpers and routes once the batch is applied: they hold this applier's
+        methods as it holds them, a cycle that kept the batch's whole state (its scope)
+        alive until the garbage collector's next full run, batches later."""
+        self._routes.clear()
+        for helper in ("erasure", "sharing", "rectifier"):
+            vars(self).pop(helper, None)
+
     def apply(self, logged: LoggedEvent) -> None:
         """Apply one event (the caller has dropped duplicates).
 

@@ -195,8 +195,12 @@ class EngineCore:
             for kind in (GRANTED, RECTIFIED)
         }
         prefetch(scope, by_type[GRANTED], by_type[RECTIFIED])
-        parking = Parking(scope, Applier(scope), held, isolate=isolate)
-        done = [event for event in fresh if parking.apply(event)]
+        applier = Applier(scope)
+        parking = Parking(scope, applier, held, isolate=isolate)
+        try:
+            done = [event for event in fresh if parking.apply(event)]
+        finally:
+            applier.close()
         with pipelined(conn):  # the batch's writes go out together
             save(conn, topic, partition, done, scope.states)
             scope.write_collected(later)
