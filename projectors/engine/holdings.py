@@ -63,7 +63,9 @@ class Holding:
 class HoldingsBuffer:
     """Holdings written in this batch but not yet flushed to Postgres."""
 
-    pending: dict[Key, Holding] = field(default_factory=dict)
+    #: By subject: an erasure or a retraction looks at its subject's alone (a batch of
+    #: thousands of events holds thousands of pending holdings).
+    pending: dict[str, dict[Key, Holding]] = field(default_factory=dict)
     #: Subjects read whole by :meth:`load`: what :meth:`held` would read now, each
     #: holding with whether it is stored (a stored one keeps all but its fields and
     #: bases when added again, as the upsert does).
@@ -73,7 +75,7 @@ class HoldingsBuffer:
 
     def add(self, holding: Holding) -> None:
         """Record (or replace) one holding."""
-        self.pending[holding.key] = holding
+        self.pending.setdefault(holding.subject_id, {})[holding.key] = holding
         mirror = self.known.get(holding.subject_id)
         if mirror is not None:
             old = mirror.get(holding.key)
@@ -96,11 +98,9 @@ class HoldingsBuffer:
 
     def flush(self, conn: Connection) -> None:
         """Write every pending holding (one statement)."""
-        if not self.pending:
-            return
-        for key in self.pending:
-            mirror = self.known.get(key[0])
-            if mirror is not None and key in mirror:
+        for subject, held in self.pending.items():
+            mirror = self.known.get(subject, {})
+            for key in mirror.keys() & held.keys():
                 mirror[key] = (mirror[key][0], True)
         rows = [
             (
@@ -115,18 +115,21 @@ class HoldingsBuffer:
                 h.bases,
                 h.held_since,
             )
-            for h in self.pending.values()
+            for held in self.pending.values()
+            for h in held.values()
         ]
         self.pending.clear()
-        bulk_insert(conn, "haven_core.holdings", COLUMNS, rows, UPSERT)
+        if rows:
+            bulk_insert(conn, "haven_core.holdings", COLUMNS, rows, UPSERT)
 
     def drop(self, conn: Connection, subject_id: str, agency_ids: list[str]) -> None:
         """The agencies hold nothing of the subject any more (an erasure)."""
         agencies = set(agency_ids)
         if not agencies:
             return
-        for key in [k for k in self.pending if k[0] == subject_id and k[1] in agencies]:
-            del self.pending[key]
+        held = self.pending.get(subject_id, {})
+        for key in [k for k in held if k[1] in agencies]:
+            del held[key]
         mirror = self.known.get(subject_id, {})
         for key in [k for k in mirror if k[1] in agencies]:
             del mirror[key]
@@ -139,11 +142,9 @@ class HoldingsBuffer:
         self, conn: Connection, subject_id: str, topic: str, partition: int, offset: int
     ) -> None:
         """Nobody holds this event any more (a retraction)."""
-        gone = [
-            k for k in self.pending if k[0] == subject_id and k[2:] == (topic, partition, offset)
-        ]
-        for key in gone:
-            del self.pending[key]
+        held = self.pending.get(subject_id, {})
+        for key in [k for k in held if k[2:] == (topic, partition, offset)]:
+            del held[key]
         mirror = self.known.get(subject_id, {})
         for key in [k for k in mirror if k[2:] == (topic, partition, offset)]:
             del mirror[key]
