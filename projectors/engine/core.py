@@ -89,9 +89,10 @@ class EngineCore:
         runs again isolating every event in a savepoint: an event that still
         fails is parked with its subject (``engine.parking``), the rest commit.
         """
-        started = time.perf_counter()
-        logged = [parse_record(r) for r in records]
-        return self._finish(self._alone(topic, (partition, expected, records), logged), started)
+        outcome = self.apply_together(topic, [(partition, expected, records)])[partition]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def apply_together(self, topic: str, batches: Sequence[Batch]) -> dict[int, Outcome]:
         """Apply batches of several partitions (each as :meth:`apply_batch` would) in one
@@ -114,12 +115,11 @@ class EngineCore:
                 outcomes[batch[0]] = error
         together = self._together(topic, parsed) if len(parsed) > 1 else None
         for batch, logged in parsed:
-            partition = batch[0]
             try:
-                result = (together or {}).get(partition) or self._alone(topic, batch, logged)
-                outcomes[partition] = self._finish(result, started)
+                result = together[batch[0]] if together else self._alone(topic, batch, logged)
+                outcomes[batch[0]] = self._finish(result, started)
             except Exception as error:
-                outcomes[partition] = error
+                outcomes[batch[0]] = error
         return outcomes
 
     def _together(
