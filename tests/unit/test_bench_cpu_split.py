@@ -47,4 +47,5 @@ def test_a_busy_child_shows_in_its_kind_and_this_process_is_the_bench() -> None:
     cores = cores_by_kind(before, after)
     assert cores["bench"] > 0
     assert cores["other"] > 0
-    assert cores["total"] >= cores["bench"] + cores["other"]
+    # Each figure is rounded to 0.01 on its own: the rounded kinds may sum past the total.
+    assert cores["total"] >= cores["bench"] + cores["other"] - 0.01
