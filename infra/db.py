@@ -6,8 +6,9 @@ event loop runs it in a thread (``asyncio.to_thread``), batched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine
@@ -53,4 +54,32 @@ def pipelined(conn: Connection) -> Iterator[None]:
     except psycopg.Error as exc:  # raised by an answer read when the block ends
         raise DBAPIError.instance(
             "(pipelined statements)", None, exc, psycopg.Error, dialect=conn.dialect
+        ) from exc
+
+
+Statement = tuple[str, dict[str, Any]]  # driver SQL (``%(name)s`` parameters), parameters
+
+
+def read_together(conn: Connection, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    """Each statement's rows, every statement sent in one round trip.
+
+    Reads that do not depend on each other's answers (the start of an engine
+    batch, say) otherwise wait a round trip each, and under load each wait
+    is a busy Postgres's to schedule.  With psycopg they go out in one
+    pipeline, run in order in the connection's transaction, and are read
+    once all have answered; a failure raises as :func:`pipelined` does.
+    With another driver they run one after the other.
+    """
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        return [[tuple(r) for r in conn.exec_driver_sql(sql, params)] for sql, params in statements]
+    try:
+        with driver.pipeline():
+            cursors = [driver.cursor() for _ in statements]
+            for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                cursor.execute(sql, params)
+        return [cursor.fetchall() for cursor in cursors]
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(
+            "(statements read together)", None, exc, psycopg.Error, dialect=conn.dialect
         ) from exc

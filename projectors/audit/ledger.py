@@ -15,11 +15,12 @@ import json
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, text
 
 from infra.bulk import Columns, bulk_insert
-from infra.db import pipelined
+from infra.db import Statement, pipelined, read_together
 from projectors.log import LoggedEvent
 from projectors.outbox.sealed import forget_archived
 
@@ -108,6 +109,15 @@ def entry_for(
     )
 
 
+def head_statement(topic: str, partition: int) -> Statement:
+    """The partition's chain head (no row before its first entry), for :func:`record_batch`."""
+    return (
+        "SELECT next_offset, head_hash FROM haven_core.audit_heads"
+        " WHERE topic = %(t)s AND partition = %(p)s",
+        {"t": topic, "p": partition},
+    )
+
+
 def record_batch(
     conn: Connection,
     topic: str,
@@ -117,24 +127,21 @@ def record_batch(
     refused: Set[int],
     delivered: Mapping[int, Sequence[str]],
     parked: Set[int] = frozenset(),
+    head: list[tuple[Any, ...]] | None = None,
 ) -> None:
     """Chain, archive and anchor one batch; drop its records from the sealed outbox.
 
     ``applied`` holds the offsets that were not duplicates, ``refused`` those
     the engine refused, ``parked`` those it set aside (docs/engine.md),
-    ``delivered`` the recipients by offset.
+    ``delivered`` the recipients by offset.  ``head``: what :func:`head_statement`
+    read in this transaction, under the partition's lock (None: read it here).
     """
     if not batch:
         return
     params = {"t": topic, "p": partition}
-    head = conn.execute(
-        text(
-            "SELECT next_offset, head_hash FROM haven_core.audit_heads"
-            " WHERE topic = :t AND partition = :p"
-        ),
-        params,
-    ).first()
-    prev = GENESIS if head is None else bytes(head[1])
+    if head is None:
+        (head,) = read_together(conn, [head_statement(topic, partition)])
+    prev = GENESIS if not head else bytes(head[0][1])
     entries: list[LedgerEntry] = []
     links: list[tuple[bytes, bytes]] = []
     for logged, value in batch:

@@ -8,9 +8,11 @@ replays decide as the live run did (docs/engine.md "System events").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, text
 
+from infra.db import Statement, read_together
 from projectors.consent.agency_index import AgencyIndex
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Recipients, for_policy
@@ -47,11 +49,11 @@ class PolicyBook:
         return load_policy_text(row[0], f"<policy {digest[:12]}>")
 
 
-_LOAD = text(
+_LOAD = (
     "SELECT agency_id, agency_type, jurisdiction, NULL FROM haven_core.partition_agencies"
-    " WHERE topic = :t AND partition = :p"
+    " WHERE topic = %(t)s AND partition = %(p)s"
     " UNION ALL SELECT NULL, NULL, NULL, digest FROM haven_core.partition_policies"
-    " WHERE topic = :t AND partition = :p"
+    " WHERE topic = %(t)s AND partition = %(p)s"
 )
 
 
@@ -66,9 +68,18 @@ class PartitionContext:
 
     @classmethod
     def load(cls, conn: Connection, topic: str, partition: int) -> PartitionContext:
-        """The context stored for ``topic[partition]`` (one round trip: a row per
-        agency, and one with the policy digest)."""
-        rows = conn.execute(_LOAD, {"t": topic, "p": partition}).all()
+        """The context stored for ``topic[partition]`` (one round trip)."""
+        (rows,) = read_together(conn, [cls.statement(topic, partition)])
+        return cls.from_rows(topic, partition, rows)
+
+    @staticmethod
+    def statement(topic: str, partition: int) -> Statement:
+        """What :meth:`load` reads: a row per agency, and one with the policy digest."""
+        return _LOAD, {"t": topic, "p": partition}
+
+    @classmethod
+    def from_rows(cls, topic: str, partition: int, rows: list[tuple[Any, ...]]) -> PartitionContext:
+        """The context of the rows :meth:`statement` read."""
         agencies = AgencyIndex(AgencyProfile(r[0], r[1], r[2]) for r in rows if r[0] is not None)
         digest = next((r[3] for r in rows if r[0] is None), None)
         return cls(topic, partition, agencies, digest)

@@ -18,10 +18,11 @@ from sqlalchemy import Connection, Engine
 from events.types import ConsentGranted, RecordRectified
 from infra.db import pipelined
 from projectors.audit.ledger import record_batch
-from projectors.engine.applied import drop_applied, load_subjects, save
+from projectors.engine.applied import save
 from projectors.engine.apply import Applier
 from projectors.engine.batch import BatchScope, EngineSettings
-from projectors.engine.context import PartitionContext, PolicyBook
+from projectors.engine.context import PolicyBook
+from projectors.engine.opening import Opening, open_batches
 from projectors.engine.parking import Parking, connection_lost
 from projectors.engine.prefetch import prefetch
 from projectors.keys.keyring import Keyring
@@ -128,8 +129,9 @@ class EngineCore:
         rows = CombinedRows()
         try:
             with self._engine.begin() as conn:
+                openings = open_batches(conn, topic, [(b[0], b[1], lg) for b, lg in parsed])
                 results = {
-                    batch[0]: self._apply(conn, topic, batch, logged, rows)
+                    batch[0]: self._apply(conn, topic, batch, logged, openings[batch[0]], rows)
                     for batch, logged in parsed
                 }
                 rows.write(conn, self.registry)
@@ -165,7 +167,8 @@ class EngineCore:
         self, topic: str, batch: Batch, logged: list[LoggedEvent], isolate: bool
     ) -> BatchResult:
         with self._engine.begin() as conn:
-            return self._apply(conn, topic, batch, logged, isolate=isolate)
+            (opening,) = open_batches(conn, topic, [(batch[0], batch[1], logged)]).values()
+            return self._apply(conn, topic, batch, logged, opening, isolate=isolate)
 
     def _apply(
         self,
@@ -173,18 +176,21 @@ class EngineCore:
         topic: str,
         batch: Batch,
         logged: list[LoggedEvent],
+        opening: Opening,
         later: CombinedRows | None = None,
         *,
         isolate: bool = False,
     ) -> BatchResult:
-        """One batch in ``conn``'s transaction; its read-model rows go to ``later`` when
-        given (written by the caller), else are written here."""
+        """One batch in ``conn``'s transaction, locked and read by ``opening``; its
+        read-model rows go to ``later`` when given (written by the caller), else are
+        written here."""
         partition, expected, records = batch
-        ENGINE_POSITIONS.lock(conn, topic, partition, expected)
-        context = PartitionContext.load(conn, topic, partition)
-        fresh = drop_applied(conn, topic, partition, logged)
-        subjects = {e.subject for e in fresh if e.subject}
-        states, held = load_subjects(conn, topic, partition, subjects)
+        context, fresh, states, held = (
+            opening.context,
+            opening.fresh,
+            opening.states,
+            opening.held,
+        )
         # Schemas are made committed, apart from the batch (``readmodels.schemas``):
         # the set of those made is shared by the batches of every partition.
         scope = BatchScope(
@@ -208,7 +214,15 @@ class EngineCore:
         logs = [(event, record.value) for event, record in zip(logged, records, strict=True)]
         applied = {event.offset for event in fresh}
         record_batch(
-            conn, topic, partition, logs, applied, scope.refused, scope.delivered, parking.offsets
+            conn,
+            topic,
+            partition,
+            logs,
+            applied,
+            scope.refused,
+            scope.delivered,
+            parking.offsets,
+            opening.head,
         )
         next_offset = logged[-1].offset + 1 if logged else (expected or 0)
         ENGINE_POSITIONS.advance(conn, topic, partition, expected, next_offset)

@@ -9,10 +9,12 @@ moves a position only from where it found it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
 from sqlalchemy import Connection, text
+
+from infra.db import Statement, read_together
 
 Reader = Literal["sealer", "engine"]
 #: ``(topic, partition, expected, next_offset)``: one position to advance.
@@ -80,10 +82,28 @@ class PositionStore:
 
     def lock(self, conn: Connection, topic: str, partition: int, expected: int | None) -> None:
         """Take the partition's advisory lock and check it is still at ``expected``."""
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:t), :p)"), {"t": topic, "p": partition}
-        )
-        stored = self.read(conn, topic, [partition]).get((topic, partition))
+        self.check(read_together(conn, self.fence(topic, partition)), topic, partition, expected)
+
+    def fence(self, topic: str, partition: int) -> list[Statement]:
+        """What :meth:`lock` reads, to send with other reads: the advisory lock, then the
+        stored position (answers for :meth:`check`)."""
+        params = {"t": topic, "p": partition}
+        position = f"SELECT next_offset FROM {self.table}"  # noqa: S608
+        return [
+            ("SELECT pg_advisory_xact_lock(hashtext(%(t)s), %(p)s)", params),
+            (position + " WHERE topic = %(t)s AND partition = %(p)s", params),
+        ]
+
+    def check(
+        self,
+        answers: Sequence[list[tuple[Any, ...]]],
+        topic: str,
+        partition: int,
+        expected: int | None,
+    ) -> None:
+        """Raise :class:`PositionMoved` unless the :meth:`fence` answers say ``expected``."""
+        position = answers[1]
+        stored = position[0][0] if position else None
         if stored != expected:
             raise PositionMoved(
                 f"{topic}[{partition}] is at {stored}, this worker expected {expected}"

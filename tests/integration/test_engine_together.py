@@ -7,7 +7,8 @@ and policy changes, go to both, as every partition learns them); one
 database applies each partition alone, batch by batch, the other applies
 both together, a batch of each per transaction; every read model and engine
 record must be identical.  A fenced partition in a combined call is refused
-alone: the other's batch commits.
+alone: the other's batch commits.  The reads that open the batches of a
+transaction, sent together, find what each read alone does.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from infra.db import sync_engine
+from infra.db import read_together, sync_engine
 from infra.endpoints import Endpoints
+from projectors.audit.ledger import head_statement
+from projectors.engine.applied import drop_applied, load_subjects
+from projectors.engine.context import PartitionContext
 from projectors.engine.core import BatchResult, EngineCore
-from projectors.log import LogRecord, PositionMoved, parse_record
+from projectors.engine.opening import open_batches
+from projectors.log import ENGINE_POSITIONS, LogRecord, PositionMoved, parse_record
 from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import compare_read_models, copy_directory
 from services.scenarios.audit import build_scenario
@@ -132,5 +137,51 @@ def test_a_fenced_partition_leaves_the_others_batch_committed(
             assert isinstance(outcomes[1], PositionMoved)
             assert isinstance(outcomes[0], BatchResult)
             assert core.positions(source.topic, [0, 1]) == {0: len(parts[0]), 1: BATCH}
+        finally:
+            engine.dispose()
+
+
+def test_opening_reads_every_partition_as_the_reads_one_by_one_would(
+    infra: Endpoints, partitions: tuple[EngineRig, list[list[LogRecord]]]
+) -> None:
+    """``open_batches`` sends the start of every partition's batch in one round trip;
+    what it reads (context, fresh events, subject states and parking, chain head)
+    is what each read on its own finds, and a moved position is still refused."""
+    source, parts = partitions
+    half = [len(part) // 2 for part in parts]
+    with fresh_database(infra) as url:
+        engine, core = _fresh_core(source, url)
+        try:
+            for p in (0, 1):
+                core.apply_batch(source.topic, p, None, parts[p][: half[p]])
+            # The next batches start with records applied already (redelivered).
+            batches: list[Any] = [
+                (p, half[p], [parse_record(r) for r in parts[p][half[p] - 3 : half[p] + 40]])
+                for p in (0, 1)
+            ]
+            with engine.begin() as conn:
+                openings = open_batches(conn, source.topic, batches)
+            for partition, expected, logged in batches:
+                opening = openings[partition]
+                with engine.begin() as conn:
+                    ENGINE_POSITIONS.lock(conn, source.topic, partition, expected)
+                    fresh = drop_applied(conn, source.topic, partition, logged)
+                    subjects = {e.subject for e in fresh if e.subject}
+                    states, held = load_subjects(conn, source.topic, partition, subjects)
+                    context = PartitionContext.load(conn, source.topic, partition)
+                    (head,) = read_together(conn, [head_statement(source.topic, partition)])
+                assert [e.offset for e in opening.fresh] == [e.offset for e in fresh]
+                assert len(fresh) == len(logged) - 3, "the redelivered records are dropped"
+                assert {s: st.to_json() for s, st in opening.states.items()} == {
+                    s: st.to_json() for s, st in states.items()
+                }
+                assert opening.states, "subjects seen before have stored states"
+                assert opening.held == held
+                assert opening.context == context
+                assert head, "the chain has a head"
+                assert opening.head == head
+            moved = [(0, half[0], batches[0][2]), (1, half[1] + 1, batches[1][2])]
+            with pytest.raises(PositionMoved, match=r"\[1\]"), engine.begin() as conn:
+                open_batches(conn, source.topic, moved)
         finally:
             engine.dispose()
