@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from events.sealing import ERASED, open_value
+from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from services.scenarios.builders import cloudevent, identification, risk_assessment
 from services.scenarios.synthetic import first_cases
@@ -289,3 +290,55 @@ def test_a_restarted_sealer_resumes_from_postgres_without_duplicates(
     assert sorted(ids) == sorted(e["id"] for e in first + second)
     assert harness.sealer is not None
     assert harness.sealer.batch.stats.counts["sealed"] == 30  # only the new ones
+
+
+def _terminate_others(admin: Engine) -> int:
+    with admin.connect() as conn:
+        killed = conn.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).scalar_one()
+    return int(killed)
+
+
+def test_a_sealer_without_pre_ping_recovers_when_its_connections_drop(
+    infra: Endpoints,
+    engine: Engine,
+    database_url: str,
+    master_key: bytes,
+    topic_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The worker's sealer checks no connection before use (a round trip each, a fifth of
+    its time at small batches): a batch that meets a dropped connection fails whole and
+    is sealed again from the stored positions; every event reaches the log."""
+    quiet = sync_engine(database_url, pre_ping=False)
+    agencies = [("gr_ngo", "ngo", "GR")]
+    try:
+        with running_harness(
+            infra.bootstrap_servers, topic_prefix, quiet, master_key, *agencies
+        ) as harness:
+            sent = [identified() for _ in range(20)]
+            for event in sent:
+                harness.send("gr_ngo", event)
+            harness.log(20)
+            assert _terminate_others(engine) > 0, "the sealer's idle connections are dropped"
+            for round_ in range(3):
+                batch = [identified() for _ in range(20)]
+                for event in batch:
+                    harness.send("gr_ngo", event)
+                sent += batch
+                if round_ == 1:
+                    _terminate_others(engine)  # while it seals
+            expected = {e["id"] for e in sent}
+            deadline = time.monotonic() + 60
+            found: set[str] = set()
+            while not expected <= found and time.monotonic() < deadline:
+                found = {r["json"]["id"] for r in harness.log(len(sent) + 5, timeout_s=5)}
+            assert expected <= found, f"{len(expected - found)} accepted events never sealed"
+            assert harness.sealer is not None
+            assert harness.sealer.batch.stats.counts["sealed"] == len(sent)
+        retried = [r for r in caplog.records if "retrying" in r.getMessage()]
+        assert retried, "a dropped connection failed a batch or a relay round, which retried"
+    finally:
+        quiet.dispose()
