@@ -14,6 +14,7 @@ from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic
+from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from projectors.bootstrap import sealer_thread
 from projectors.directory.registration import register_agency
@@ -89,7 +90,9 @@ def run_sealer_bench(
         batch_max=batch_max,
     )
     started = time.perf_counter()
-    sealer = sealer_thread(engine, Keyring(engine, master_key), config)
+    # Pools as the worker's sealer has them (no pre-ping: projectors/bootstrap.py).
+    pool = sync_engine(endpoints.database_url, pre_ping=False)
+    sealer = sealer_thread(pool, Keyring(pool, master_key), config)
     try:
         drained = wait_for_count(
             # Sealed, durable in the outbox and acknowledged by the log (no engine runs here).
@@ -103,6 +106,7 @@ def run_sealer_bench(
         )
     finally:
         sealer.stop()
+        pool.dispose()
     seal_s = drained.finished - started
     return {
         "events": len(records),
