@@ -32,12 +32,6 @@ _SERVER_SETTINGS = {
     # At the default 4 the planner scans small read-model tables whole for every
     # upsert of a few dozen rows (infra/DEPLOYMENT.md "PostgreSQL").
     "random_page_cost": "1.1",
-    # Haven's tables start empty and fill by thousands of rows a second: without
-    # statistics the planner answered the engine's per-subject ledger read by
-    # walking a whole log partition (0.6 ms against 0.02 once analysed, growing
-    # with the log).  Autovacuum looks every 5 s, not every minute, so a filling
-    # table is analysed within seconds (infra/DEPLOYMENT.md "PostgreSQL").
-    "autovacuum_naptime": "5s",
     "unix_socket_permissions": "0700",
 }
 

@@ -14,6 +14,19 @@ from sqlalchemy import text
 from projectors.engine.batch import BatchScope
 from projectors.engine.subject_record import corrections_of, events_at
 
+#: The applied ledger entries of the subjects ``:s`` in partition ``:t``/``:p``, read
+#: through the subject index.  ``topic || ''`` and ``partition + 0`` are not the primary
+#: key's columns to the planner: the ledger fills by thousands of entries a second from
+#: empty, and before autovacuum first analyses it the planner has no statistics; with
+#: ``subject_id = ANY(...)`` and plain ``topic =`` and ``partition =`` its generic plan
+#: took the primary key and walked the whole log partition for every grant batch
+#: (0.6 ms against 0.03 ms at 20,000 entries, growing with the log).
+LEDGER_OF_SUBJECTS = text(
+    "SELECT subject_id, log_offset, event_type FROM haven_core.audit_ledger"
+    " WHERE subject_id = ANY(:s) AND topic || '' = :t AND partition + 0 = :p"
+    " AND outcome = 'applied'"
+)
+
 
 def prefetch(scope: BatchScope, granted: set[str], rectified: set[str]) -> None:
     """Read at once, for the subjects of the batch's grants and rectifications, what
@@ -29,17 +42,9 @@ def prefetch(scope: BatchScope, granted: set[str], rectified: set[str]) -> None:
     subjects = sorted(granted | rectified)
     if not subjects:
         return
-    where = " WHERE subject_id = ANY(:s) AND topic = :t AND partition = :p"
     params = {"s": subjects, "t": scope.context.topic, "p": scope.context.partition}
     scope.ledger.update({subject: [] for subject in subjects})
-    rows = scope.conn.execute(
-        text(
-            "SELECT subject_id, log_offset, event_type FROM haven_core.audit_ledger"  # noqa: S608
-            + where
-            + " AND outcome = 'applied'"
-        ),
-        params,
-    )
+    rows = scope.conn.execute(LEDGER_OF_SUBJECTS, params)
     for subject, offset, event_type in rows:
         scope.ledger[subject].append((offset, event_type))
     shareable = scope.recipients().policy.family_of
