@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 
-from infra.db import Statement, read_together
+from infra.db import Statement
 
 Reader = Literal["sealer", "engine"]
 #: ``(topic, partition, expected, next_offset)``: one position to advance.
@@ -80,13 +80,10 @@ class PositionStore:
         sql = f"SELECT COALESCE(sum(next_offset), 0) FROM {self.table}"  # noqa: S608
         return int(conn.execute(text(sql)).scalar_one())
 
-    def lock(self, conn: Connection, topic: str, partition: int, expected: int | None) -> None:
-        """Take the partition's advisory lock and check it is still at ``expected``."""
-        self.check(read_together(conn, self.fence(topic, partition)), topic, partition, expected)
-
     def fence(self, topic: str, partition: int) -> list[Statement]:
-        """What :meth:`lock` reads, to send with other reads: the advisory lock, then the
-        stored position (answers for :meth:`check`)."""
+        """The partition's fence, to send with other reads (``infra.db.read_together``):
+        its advisory lock (held to the end of the transaction), then its stored
+        position; :meth:`check` judges the answers."""
         params = {"t": topic, "p": partition}
         position = f"SELECT next_offset FROM {self.table}"  # noqa: S608
         return [
@@ -115,7 +112,7 @@ class PositionStore:
         """Move the position from ``expected`` to ``next_offset``, or raise :class:`PositionMoved`.
 
         Without the advisory lock, the move is conditional on the stored value; under
-        it (:meth:`lock` ran in this transaction) the condition always holds.
+        it (:meth:`fence` was read in this transaction) the condition always holds.
         """
         self.advance_many(conn, [(topic, partition, expected, next_offset)])
 

@@ -164,7 +164,8 @@ def test_opening_reads_every_partition_as_the_reads_one_by_one_would(
             for partition, expected, logged in batches:
                 opening = openings[partition]
                 with engine.begin() as conn:
-                    ENGINE_POSITIONS.lock(conn, source.topic, partition, expected)
+                    fence = read_together(conn, ENGINE_POSITIONS.fence(source.topic, partition))
+                    ENGINE_POSITIONS.check(fence, source.topic, partition, expected)
                     fresh = drop_applied(conn, source.topic, partition, logged)
                     subjects = {e.subject for e in fresh if e.subject}
                     states, held = load_subjects(conn, source.topic, partition, subjects)
