@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from events.envelope import SUBJECT_PATTERN
@@ -48,7 +49,19 @@ async def get_caller(request: Request, context: ContextDep, credentials: Credent
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 Cursor = Annotated[str | None, Query(max_length=2000, description="from `next_cursor`")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def _digits(value: object) -> object:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written in decimal digits")
+    return value
+
+
+#: A whole-number query parameter as written: decimal digits only.  Python's ``int``
+#: would also take ``"4\n"``, ``" 4"``, ``"+4"`` or ``"4_0"``, none of which is an
+#: integer in the API's schema; they are refused (422) instead of read as a number.
+DIGITS = BeforeValidator(_digits)
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT), DIGITS]
 SubjectPath = Annotated[str, Path(pattern=SUBJECT_PATTERN, max_length=36)]
 SubjectQuery = Annotated[str | None, Query(pattern=SUBJECT_PATTERN, max_length=36)]
 Jurisdiction = Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")]

@@ -216,6 +216,16 @@ def test_risk_register_filters_and_cursor_pagination(
     assert bad.json()["errors"][0]["path"] == "cursor"
 
 
+@pytest.mark.parametrize("written", ["4\n", " 4", "+4", "4_0", "\u0664"])
+def test_a_page_size_not_written_in_digits_is_refused(stack: ApiStack, written: str) -> None:
+    """Python's ``int`` reads each of these as a number; the API's schema says integer."""
+    for path in ("/v1/notices", "/v1/risk-register"):
+        bad = stack.get("gr_coord", path, limit=written)
+        assert bad.status_code == 422, (path, written)
+        assert bad.json()["errors"][0]["path"] == "query.limit"
+    assert stack.get("gr_coord", "/v1/notices", limit="4").status_code == 200
+
+
 def test_timeline_pages_in_log_order_and_refuses_a_forged_cursor(
     stack: ApiStack, subjects: dict[str, str]
 ) -> None:

@@ -15,7 +15,7 @@ from services.api.console.web import AuditorDep, check_csrf, checked, redirect, 
 from services.api.db.access_log import record_reads
 from services.api.db.agency import as_agency
 from services.api.db.core_tables import ACCESS_LOG, ERASURE_RECEIPTS
-from services.api.deps import ContextDep
+from services.api.deps import DIGITS, ContextDep
 from services.audit.trail import subject_trail
 
 router = APIRouter(prefix="/console/audit", include_in_schema=False)
@@ -72,7 +72,7 @@ def access_log(
     subject: Text = "",
     agency: Text = "",
     endpoint: Text = "",
-    before: Annotated[int, Query(ge=0)] = 0,
+    before: Annotated[int, Query(ge=0), DIGITS] = 0,
 ) -> HTMLResponse:
     """The newest reads first, filtered by subject, agency and endpoint."""
     query = sa.select(*ACCESS_LOG.columns).order_by(ACCESS_LOG.c.id.desc()).limit(PAGE)
