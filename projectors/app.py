@@ -29,6 +29,7 @@ from projectors.bootstrap import (
     construct_scheduler,
     construct_worker_engine,
     construct_worker_sealer,
+    sealer_pool,
 )
 from projectors.engine.share import Share
 from projectors.keys.keyring import Keyring
@@ -92,9 +93,7 @@ Loops = list[tuple[type[_LoopService], Loop]]
 
 
 def _sealer_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Loops:
-    # No pre-ping: the sealer retries a failed batch from its stored positions
-    # (projectors/bootstrap.py construct_worker_sealer).
-    keyring = Keyring(sync_engine(endpoints.database_url, pre_ping=False), master_key)
+    keyring = Keyring(sealer_pool(endpoints.database_url), master_key)
     sealer = construct_worker_sealer(settings, endpoints, keyring)
     beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [sealer.ready], ("sealer",))
     return [(SealerService, sealer), (HeartbeatService, beat)]

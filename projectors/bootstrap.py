@@ -77,6 +77,17 @@ def construct_scheduler(
     return Scheduler(engine, bootstrap, prefix, keyring, tick_s=tick_s, webhooks=webhooks)
 
 
+def sealer_pool(database_url: str) -> Engine:
+    """A database pool of the sealer (its store's or its keyring's).
+
+    No pre-ping: a round trip per checkout, several per batch, cost a fifth of
+    the sealer's time at small batches.  A batch that meets a dropped
+    connection fails whole (the pool then replaces its connections) and is
+    retried from the stored positions, as after any database error.
+    """
+    return sync_engine(database_url, pre_ping=False)
+
+
 def construct_worker_sealer(
     settings: WorkerSettings, endpoints: Endpoints, keyring: Keyring
 ) -> Sealer:
@@ -88,11 +99,7 @@ def construct_worker_sealer(
         idempotent_producer=settings.producer_idempotence,
         drain_s=settings.drain_s / 2,
     )
-    # No pre-ping: a round trip per checkout, several per batch, cost a fifth of the
-    # sealer's time at small batches; a batch that meets a dropped connection fails
-    # whole (the pool then replaces its connections) and is retried from the stored
-    # positions, as after any database error.
-    return construct_sealer(sync_engine(endpoints.database_url, pre_ping=False), keyring, config)
+    return construct_sealer(sealer_pool(endpoints.database_url), keyring, config)
 
 
 def construct_worker_engine(

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from infra.bulk import Columns, bulk_insert
-from infra.db import Statement, pipelined, read_together
+from infra.db import Statement, pipelined
 from projectors.log import LoggedEvent
 from projectors.outbox.sealed import forget_archived
 
@@ -127,20 +127,19 @@ def record_batch(
     refused: Set[int],
     delivered: Mapping[int, Sequence[str]],
     parked: Set[int] = frozenset(),
-    head: list[tuple[Any, ...]] | None = None,
+    *,
+    head: list[tuple[Any, ...]],
 ) -> None:
     """Chain, archive and anchor one batch; drop its records from the sealed outbox.
 
     ``applied`` holds the offsets that were not duplicates, ``refused`` those
     the engine refused, ``parked`` those it set aside (docs/engine.md),
     ``delivered`` the recipients by offset.  ``head``: what :func:`head_statement`
-    read in this transaction, under the partition's lock (None: read it here).
+    read in this transaction, under the partition's lock.
     """
     if not batch:
         return
     params = {"t": topic, "p": partition}
-    if head is None:
-        (head,) = read_together(conn, [head_statement(topic, partition)])
     prev = GENESIS if not head else bytes(head[0][1])
     entries: list[LedgerEntry] = []
     links: list[tuple[bytes, bytes]] = []

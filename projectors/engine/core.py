@@ -185,16 +185,17 @@ class EngineCore:
         read-model rows go to ``later`` when given (written by the caller), else are
         written here."""
         partition, expected, records = batch
-        context, fresh, states, held = (
-            opening.context,
-            opening.fresh,
-            opening.states,
-            opening.held,
-        )
+        fresh = opening.fresh
         # Schemas are made committed, apart from the batch (``readmodels.schemas``):
         # the set of those made is shared by the batches of every partition.
         scope = BatchScope(
-            conn, context, self.policies, self.registry, self.settings, states, self._ready_schemas
+            conn,
+            opening.context,
+            self.policies,
+            self.registry,
+            self.settings,
+            opening.states,
+            self._ready_schemas,
         )
         by_type = {
             kind: {e.subject for e in fresh if e.subject and e.event.type == kind}
@@ -202,7 +203,7 @@ class EngineCore:
         }
         prefetch(scope, by_type[GRANTED], by_type[RECTIFIED])
         applier = Applier(scope)
-        parking = Parking(scope, applier, held, isolate=isolate)
+        parking = Parking(scope, applier, opening.held, isolate=isolate)
         try:
             done = [event for event in fresh if parking.apply(event)]
         finally:
@@ -222,7 +223,7 @@ class EngineCore:
             scope.refused,
             scope.delivered,
             parking.offsets,
-            opening.head,
+            head=opening.head,
         )
         next_offset = logged[-1].offset + 1 if logged else (expected or 0)
         ENGINE_POSITIONS.advance(conn, topic, partition, expected, next_offset)

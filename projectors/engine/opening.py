@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection
@@ -64,31 +65,18 @@ def _statements(topic: str, partition: int, logged: list[LoggedEvent]) -> list[S
 
 def open_batches(conn: Connection, topic: str, batches: Sequence[Opened]) -> dict[int, Opening]:
     """Lock, fence and read every batch's start, in one round trip; by partition."""
-    statements = [_statements(topic, partition, logged) for partition, _, logged in batches]
-    answers = read_together(conn, [s for group in statements for s in group])
+    groups = [_statements(topic, partition, logged) for partition, _, logged in batches]
+    answers = iter(read_together(conn, [s for group in groups for s in group]))
     openings: dict[int, Opening] = {}
-    for index, (partition, expected, logged) in enumerate(batches):
-        fence, context, applied, subjects, head = _split(answers, index, len(statements[0]))
-        ENGINE_POSITIONS.check(fence, topic, partition, expected)
+    for (partition, expected, logged), group in zip(batches, groups, strict=True):
+        lock, position, context, applied, subjects, head = islice(answers, len(group))
+        ENGINE_POSITIONS.check([lock, position], topic, partition, expected)
         fresh = without_applied(logged, applied)
         states, held = subjects_from(subjects, {e.subject for e in fresh if e.subject})
         openings[partition] = Opening(
             PartitionContext.from_rows(topic, partition, context), fresh, states, held, head
         )
     return openings
-
-
-def _split(
-    answers: list[list[tuple[Any, ...]]], index: int, size: int
-) -> tuple[
-    list[list[tuple[Any, ...]]],
-    list[tuple[Any, ...]],
-    list[tuple[Any, ...]],
-    list[tuple[Any, ...]],
-    list[tuple[Any, ...]],
-]:
-    lock, position, context, applied, subjects, head = answers[index * size : (index + 1) * size]
-    return [lock, position], context, applied, subjects, head
 
 
 __all__ = ["Opened", "Opening", "open_batches"]

@@ -14,9 +14,8 @@ from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic
-from infra.db import sync_engine
 from infra.endpoints import Endpoints
-from projectors.bootstrap import sealer_thread
+from projectors.bootstrap import sealer_pool, sealer_thread
 from projectors.directory.registration import register_agency
 from projectors.keys.keyring import Keyring
 from projectors.sealer.service import SealerConfig
@@ -90,8 +89,7 @@ def run_sealer_bench(
         batch_max=batch_max,
     )
     started = time.perf_counter()
-    # Pools as the worker's sealer has them (no pre-ping: projectors/bootstrap.py).
-    pool = sync_engine(endpoints.database_url, pre_ping=False)
+    pool = sealer_pool(endpoints.database_url)  # as the worker's sealer has them
     sealer = sealer_thread(pool, Keyring(pool, master_key), config)
     try:
         drained = wait_for_count(

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from projectors.engine.prefetch import LEDGER_OF_SUBJECTS
+from services.bench.stats import scalar
 
 FILL = (
     "INSERT INTO haven_core.audit_ledger (topic, partition, log_offset, event_id, source,"
@@ -51,14 +52,12 @@ def unanalysed_ledger(engine: Engine) -> Engine:
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE haven_core.audit_ledger SET (autovacuum_enabled = false)"))
         conn.execute(text(FILL))
-    with engine.connect() as conn:
-        analysed = conn.execute(
-            text(
-                "SELECT coalesce(last_analyze, last_autoanalyze) FROM pg_stat_user_tables"
-                " WHERE schemaname = 'haven_core' AND relname = 'audit_ledger'"
-            )
-        ).scalar()
-    assert analysed is None
+    analysed = scalar(
+        engine,
+        "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = 'haven_core'"
+        " AND relname = 'audit_ledger' AND coalesce(last_analyze, last_autoanalyze) IS NOT NULL",
+    )
+    assert analysed == 0
     return engine
 
 
