@@ -8,23 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError
 
+#: The session setting of :func:`sync_engine` ``generic_plans``.
+GENERIC_PLANS: Final = "-c plan_cache_mode=force_generic_plan"
 
-def sync_engine(database_url: str, *, pool_size: int = 5, pre_ping: bool = True) -> Engine:
+
+def sync_engine(
+    database_url: str, *, pool_size: int = 5, pre_ping: bool = True, generic_plans: bool = False
+) -> Engine:
     """A psycopg 3 engine with a small pool.
 
     ``pre_ping`` checks every connection with a round trip when it leaves the
     pool; without it (the API's hot path) connections are recycled after five
     minutes and the caller retries once on a dropped connection instead.
+
+    ``generic_plans``: the sessions plan each prepared statement once, for any
+    parameters (``plan_cache_mode``), instead of again at many executions when
+    the parameters change the estimate (the engine's: docs/engine.md).
     """
+    options: dict[str, Any] = {"connect_args": {"options": GENERIC_PLANS}} if generic_plans else {}
     if pre_ping:
-        return create_engine(database_url, pool_size=pool_size, pool_pre_ping=True)
-    return create_engine(database_url, pool_size=pool_size, pool_recycle=300)
+        return create_engine(database_url, pool_size=pool_size, pool_pre_ping=True, **options)
+    return create_engine(database_url, pool_size=pool_size, pool_recycle=300, **options)
 
 
 @contextmanager

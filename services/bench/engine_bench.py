@@ -15,7 +15,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine
 
 from infra.endpoints import Endpoints
-from projectors.bootstrap import construct_engine_core, construct_engine_service
+from projectors.bootstrap import construct_engine_core, construct_engine_service, engine_pool
 from projectors.engine.service import EngineConfig
 from projectors.keys.keyring import Keyring
 from projectors.runtime.loop_thread import LoopThread
@@ -32,7 +32,8 @@ def run_engine_bench(
     batch_max: int,
 ) -> dict[str, Any]:
     """Project a preloaded sealed log of ``total`` agency events; the engine's figures."""
-    core = construct_engine_core(engine, Keyring(engine, master_key), hold_s=0.0)
+    pool = engine_pool(endpoints.database_url)  # as the worker's engine has it
+    core = construct_engine_core(pool, Keyring(engine, master_key), hold_s=0.0)
     config = EngineConfig(
         endpoints.bootstrap_servers, prefix, f"{prefix}-engine", batch_max=batch_max
     )
@@ -42,6 +43,7 @@ def run_engine_bench(
         drained = wait_for_count(lambda: ledger_events(engine), total, progress, "projecting")
     finally:
         projecting.stop()
+        pool.dispose()
     elapsed = drained.finished - started
     return {
         "engine_events_per_s": rate(total, elapsed),

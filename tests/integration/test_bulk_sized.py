@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from infra.bulk import Columns, json_rows, rows_param
+from infra.db import sync_engine
 from projectors.readmodels.rendering import driver_sql
 
 COLUMNS: Columns = (("k", "text"), ("x", "int"))
@@ -80,3 +81,54 @@ def test_dozens_of_rows_into_a_wide_table_go_through_its_index(engine: Engine) -
     assert "Seq Scan on probe" in _explain(engine, create, rows, True, "4"), "at 4 it would"
     plan = _explain(engine, create, rows, True, "")
     assert "Seq Scan on probe" not in plan, plan
+
+
+def _prepared_plans(engine: Engine, counts: tuple[int, ...]) -> list[str]:
+    """The plans of one prepared sized update by key, executed with ``counts`` rows,
+    into a table of 5,000 rows at Postgres's default ``random_page_cost``."""
+    source, (key, value) = json_rows(COLUMNS, sized=True)
+    source = source.replace(":u_n", "$2").replace(":u", "$1")
+    statement = f"UPDATE probe AS t SET x = {value} FROM {source} WHERE t.k = {key}"
+    plans = []
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET random_page_cost = 4")
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE probe AS SELECT 'k' || n AS k, n AS x"
+            " FROM generate_series(1, 5000) AS n"
+        )
+        conn.exec_driver_sql("ALTER TABLE probe ADD PRIMARY KEY (k)")
+        conn.exec_driver_sql("ANALYZE probe")
+        conn.exec_driver_sql(f"PREPARE up(text, bigint) AS {statement}")
+        for count in counts:
+            param = rows_param([[f"k{n}", n] for n in range(1, count + 1)], sized=True)
+            # EXECUTE takes no bound parameters: the test's rows as literals (no quotes).
+            lines = conn.exec_driver_sql(f"EXPLAIN EXECUTE up('{param['u']}', {count})")
+            plans.append("\n".join(line for (line,) in lines))
+        conn.rollback()
+    return plans
+
+
+def test_generic_plans_take_the_key_index_for_any_batch(database_url: str) -> None:
+    """The worker's engine plans each prepared statement once, for any parameters
+    (``sync_engine(generic_plans=True)``), instead of replanning the sized writes at
+    most executions; that one plan must go through the key index for a batch of
+    three rows and of two thousand alike."""
+    generic = sync_engine(database_url, pool_size=1, generic_plans=True)
+    try:
+        with generic.connect() as conn:
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
+        for plan in _prepared_plans(generic, (3, 2000)):
+            assert "Index Scan using probe_pkey" in plan, plan
+            assert "Seq Scan on probe" not in plan, plan
+    finally:
+        generic.dispose()
+
+
+def test_custom_plans_change_with_the_batch(engine: Engine) -> None:
+    """What a session of its own does (``plan_cache_mode`` auto): it plans the first
+    executions for their parameters, so a large batch scans the table."""
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"
+    small, large = _prepared_plans(engine, (3, 2000))
+    assert "Index Scan using probe_pkey" in small, small
+    assert "Seq Scan on probe" in large, large
