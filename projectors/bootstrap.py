@@ -94,8 +94,9 @@ def engine_pool(database_url: str) -> Engine:
     Its sessions plan each prepared statement once, for any parameters
     (``generic_plans``): the read-model writes name their row count, so
     Postgres replanned them at most executions (planning was a quarter of its
-    statement time in the paced bench, much of it these), and the generic plan of a sized write joins any
-    batch through the table's key (docs/engine.md).
+    statement time in the paced bench, much of it these), and the generic
+    plan of a sized write joins any batch through the table's key
+    (docs/engine.md).
     """
     return sync_engine(database_url, generic_plans=True)
 
