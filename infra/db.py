@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 import psycopg
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 #: The session setting of :func:`sync_engine` ``generic_plans``.
@@ -31,10 +31,18 @@ def sync_engine(
     parameters (``plan_cache_mode``), instead of again at many executions when
     the parameters change the estimate (the engine's: docs/engine.md).
     """
-    options: dict[str, Any] = {"connect_args": {"options": GENERIC_PLANS}} if generic_plans else {}
+    options = _generic_plans(database_url) if generic_plans else {}
     if pre_ping:
         return create_engine(database_url, pool_size=pool_size, pool_pre_ping=True, **options)
     return create_engine(database_url, pool_size=pool_size, pool_recycle=300, **options)
+
+
+def _generic_plans(database_url: str) -> dict[str, Any]:
+    """``create_engine`` arguments that add :data:`GENERIC_PLANS` to the sessions'
+    options, after any the URL gives (the driver's argument would replace them)."""
+    given = make_url(database_url).query.get("options", "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    return {"connect_args": {"options": f"{given} {GENERIC_PLANS}".strip()}}
 
 
 @contextmanager

@@ -124,6 +124,18 @@ def test_generic_plans_take_the_key_index_for_any_batch(database_url: str) -> No
         generic.dispose()
 
 
+def test_generic_plans_keep_the_options_the_url_gives(database_url: str) -> None:
+    """A deployment's own session options (``?options=`` in the URL) still apply."""
+    url = f"{database_url}?options=-c%20statement_timeout%3D4321"
+    generic = sync_engine(url, pool_size=1, generic_plans=True)
+    try:
+        with generic.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "4321ms"
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
+    finally:
+        generic.dispose()
+
+
 def test_custom_plans_change_with_the_batch(engine: Engine) -> None:
     """What a session of its own does (``plan_cache_mode`` auto): it plans the first
     executions for their parameters, so a large batch scans the table."""
