@@ -89,13 +89,14 @@ def _put(document: dict[str, Any], loc: Loc, text: str) -> None:
 
 
 def _branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """One schema per alternative of a union-typed property (a rectification's ``fields``),
-    so that every alternative is generated, not only the ones hypothesis happens to pick."""
+    """One schema per alternative of a union-typed property (a rectification's ``fields``,
+    a withdrawal's ``scope``), so that every alternative is generated, not only the ones
+    hypothesis happens to pick (20 examples missed ``scope``'s consent ids once)."""
     for name, prop in schema.get("properties", {}).items():
-        if "anyOf" in prop:
+        union = prop.get("anyOf") or prop.get("oneOf")
+        if union:
             return [
-                {**schema, "properties": {**schema["properties"], name: branch}}
-                for branch in prop["anyOf"]
+                {**schema, "properties": {**schema["properties"], name: branch}} for branch in union
             ]
     return [schema]
 
