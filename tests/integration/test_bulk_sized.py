@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from infra.bulk import Columns, json_rows, rows_param
 from infra.db import sync_engine
@@ -18,17 +18,23 @@ from projectors.readmodels.rendering import driver_sql
 COLUMNS: Columns = (("k", "text"), ("x", "int"))
 
 
+def _probe(conn: Connection, create: str, cost: str) -> None:
+    """Temporary table ``probe`` made by ``create``, keyed by ``k`` and analysed, with
+    ``random_page_cost`` at ``cost`` (``""``: the server's own)."""
+    if cost:
+        conn.exec_driver_sql(f"SET random_page_cost = {cost}")
+    conn.exec_driver_sql(f"CREATE TEMP TABLE probe AS {create}")
+    conn.exec_driver_sql("ALTER TABLE probe ADD PRIMARY KEY (k)")
+    conn.exec_driver_sql("ANALYZE probe")
+
+
 def _explain(engine: Engine, create: str, rows: list[list[Any]], sized: bool, cost: str) -> str:
     """The plan of updating table ``probe`` (made by ``create``) from ``rows`` by key, with
     ``random_page_cost`` at ``cost`` (``""``: the server's own)."""
     source, (key, value) = json_rows(COLUMNS, sized=sized)
     statement = f"EXPLAIN UPDATE probe AS t SET x = {value} FROM {source} WHERE t.k = {key}"
     with engine.connect() as conn:
-        if cost:
-            conn.exec_driver_sql(f"SET random_page_cost = {cost}")
-        conn.exec_driver_sql(f"CREATE TEMP TABLE probe AS {create}")
-        conn.exec_driver_sql("ALTER TABLE probe ADD PRIMARY KEY (k)")
-        conn.exec_driver_sql("ANALYZE probe")
+        _probe(conn, create, cost)
         lines = conn.exec_driver_sql(driver_sql(text(statement)), rows_param(rows, sized=sized))
         plan = "\n".join(line for (line,) in lines)
         conn.rollback()
@@ -91,13 +97,7 @@ def _prepared_plans(engine: Engine, counts: tuple[int, ...]) -> list[str]:
     statement = f"UPDATE probe AS t SET x = {value} FROM {source} WHERE t.k = {key}"
     plans = []
     with engine.connect() as conn:
-        conn.exec_driver_sql("SET random_page_cost = 4")
-        conn.exec_driver_sql(
-            "CREATE TEMP TABLE probe AS SELECT 'k' || n AS k, n AS x"
-            " FROM generate_series(1, 5000) AS n"
-        )
-        conn.exec_driver_sql("ALTER TABLE probe ADD PRIMARY KEY (k)")
-        conn.exec_driver_sql("ANALYZE probe")
+        _probe(conn, "SELECT 'k' || n AS k, n AS x FROM generate_series(1, 5000) AS n", "4")
         conn.exec_driver_sql(f"PREPARE up(text, bigint) AS {statement}")
         for count in counts:
             param = rows_param([[f"k{n}", n] for n in range(1, count + 1)], sized=True)
