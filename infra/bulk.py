@@ -9,12 +9,19 @@ Postgres takes them apart with ``jsonb_array_elements``: each column is read
 from its position and cast to its type (``jsonb`` columns keep the nested value, ``text[]``
 columns a JSON list, ``bytea`` columns travel as hex).  Rows keep their
 order (``WITH ORDINALITY``), so serial columns number them as given.
+
+Inside :func:`deferring`, the inserts a connection is given are held back
+instead and made together when the caller says: rows of the same table,
+columns and tail join one statement.  The engine uses it for the closing
+writes of several partitions' batches in one transaction, which nothing
+reads before they are made.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -102,6 +109,55 @@ def bulk_insert(
     rows: Sequence[Sequence[Any]],
     tail: str = "",
 ) -> None:
-    """Insert ``rows`` into ``table`` with one statement; ``tail``: e.g. ``ON CONFLICT ...``."""
-    if rows:
-        conn.execute(_insert(table, columns, tail), rows_param(rows))
+    """Insert ``rows`` into ``table`` with one statement; ``tail``: e.g. ``ON CONFLICT ...``.
+
+    Inside :func:`deferring` on ``conn``, the rows wait for :meth:`DeferredInserts.write`.
+    """
+    if not rows:
+        return
+    deferred = conn.info.get(_DEFERRED)
+    if deferred is not None:
+        deferred.add(table, columns, rows, tail)
+        return
+    conn.execute(_insert(table, columns, tail), rows_param(rows))
+
+
+_DEFERRED = "haven.deferred_inserts"
+
+
+class DeferredInserts:
+    """Bulk inserts held back (:func:`deferring`), by table, columns and tail in first-use
+    order, each kind's rows in the order given.
+
+    Rows for one ``ON CONFLICT ... DO UPDATE`` statement must not share a key
+    (Postgres refuses to update a row twice in one statement): the engine defers
+    only rows keyed by subject, partition or event, which batches of different
+    partitions never share.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, Columns, str], list[Sequence[Any]]] = {}
+
+    def add(self, table: str, columns: Columns, rows: Sequence[Sequence[Any]], tail: str) -> None:
+        """Hold ``rows`` for :meth:`write`."""
+        self._rows.setdefault((table, columns, tail), []).extend(rows)
+
+    def write(self, conn: Connection) -> None:
+        """Make the held inserts, one statement per kind (pipeline them: nothing is read)."""
+        if conn.info.get(_DEFERRED) is self:
+            raise RuntimeError("deferred inserts written inside their own deferring block")
+        held, self._rows = self._rows, {}
+        for (table, columns, tail), rows in held.items():
+            bulk_insert(conn, table, columns, rows, tail)
+
+
+@contextmanager
+def deferring(conn: Connection, into: DeferredInserts) -> Iterator[DeferredInserts]:
+    """Within the block, :func:`bulk_insert` on ``conn`` adds its rows to ``into``."""
+    if _DEFERRED in conn.info:
+        raise RuntimeError("bulk inserts are already deferred on this connection")
+    conn.info[_DEFERRED] = into
+    try:
+        yield into
+    finally:
+        del conn.info[_DEFERRED]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from infra.bulk import Columns, bulk_insert
 from infra.db import Statement, pipelined
@@ -110,7 +110,7 @@ def entry_for(
 
 
 def head_statement(topic: str, partition: int) -> Statement:
-    """The partition's chain head (no row before its first entry), for :func:`record_batch`."""
+    """The partition's chain head (no row before its first entry), for :func:`chain_batch`."""
     return (
         "SELECT next_offset, head_hash FROM haven_core.audit_heads"
         " WHERE topic = %(t)s AND partition = %(p)s",
@@ -118,8 +118,17 @@ def head_statement(topic: str, partition: int) -> Statement:
     )
 
 
-def record_batch(
-    conn: Connection,
+@dataclass(frozen=True)
+class ChainedBatch:
+    """One batch's ledger entries, chained from its partition's head, and its records."""
+
+    partition: int
+    entries: list[LedgerEntry]
+    links: list[tuple[bytes, bytes]]
+    records: Sequence[tuple[LoggedEvent, bytes]]
+
+
+def chain_batch(
     topic: str,
     partition: int,
     batch: Sequence[tuple[LoggedEvent, bytes]],
@@ -129,17 +138,14 @@ def record_batch(
     parked: Set[int] = frozenset(),
     *,
     head: list[tuple[Any, ...]],
-) -> None:
-    """Chain, archive and anchor one batch; drop its records from the sealed outbox.
+) -> ChainedBatch:
+    """The entries of one batch, hashed onto ``head`` (what :func:`head_statement` read
+    in this transaction, under the partition's lock).
 
     ``applied`` holds the offsets that were not duplicates, ``refused`` those
     the engine refused, ``parked`` those it set aside (docs/engine.md),
-    ``delivered`` the recipients by offset.  ``head``: what :func:`head_statement`
-    read in this transaction, under the partition's lock.
+    ``delivered`` the recipients by offset.
     """
-    if not batch:
-        return
-    params = {"t": topic, "p": partition}
     prev = GENESIS if not head else bytes(head[0][1])
     entries: list[LedgerEntry] = []
     links: list[tuple[bytes, bytes]] = []
@@ -152,20 +158,45 @@ def record_batch(
         entries.append(entry)
         links.append((prev, digest))
         prev = digest
-    with pipelined(conn):  # four writes, one round trip
-        _insert_entries(conn, entries, links)
-        _insert_archive(conn, params, batch)
-        # Archived now: the sealed outbox no longer needs to hold these records.
-        forget_archived(conn, [(logged.event.source, logged.event.id) for logged, _ in batch])
-        conn.execute(
-            text(
-                "INSERT INTO haven_core.audit_heads"
-                " (topic, partition, first_offset, next_offset, head_hash)"
-                " VALUES (:t, :p, :f, :n, :h) ON CONFLICT (topic, partition) DO UPDATE"
-                " SET next_offset = :n, head_hash = :h, updated_at = now()"
-            ),
-            params | {"f": entries[0].offset, "n": entries[-1].offset + 1, "h": prev},
+    return ChainedBatch(partition, entries, links, batch)
+
+
+def write_batches(conn: Connection, topic: str, batches: Sequence[ChainedBatch]) -> None:
+    """Write chained batches of ``topic`` (of different partitions): their entries, their
+    records into the archive, the new chain heads; drop the records from the sealed
+    outbox.  Four statements, one round trip, however many partitions."""
+    batches = [b for b in batches if b.entries]
+    if not batches:
+        return
+    with pipelined(conn):
+        _insert_entries(
+            conn, [e for b in batches for e in b.entries], [k for b in batches for k in b.links]
         )
+        _insert_archive(conn, topic, batches)
+        # Archived now: the sealed outbox no longer needs to hold these records.
+        forget_archived(
+            conn,
+            [(logged.event.source, logged.event.id) for b in batches for logged, _ in b.records],
+        )
+        conn.exec_driver_sql(
+            _HEADS,
+            {
+                "t": topic,
+                "p": [b.partition for b in batches],
+                "f": [b.entries[0].offset for b in batches],
+                "n": [b.entries[-1].offset + 1 for b in batches],
+                "h": [b.links[-1][1] for b in batches],
+            },
+        )
+
+
+_HEADS = (
+    "INSERT INTO haven_core.audit_heads (topic, partition, first_offset, next_offset, head_hash)"
+    " SELECT %(t)s, p, f, n, h"
+    " FROM unnest(%(p)s::int[], %(f)s::bigint[], %(n)s::bigint[], %(h)s::bytea[]) AS u(p, f, n, h)"
+    " ON CONFLICT (topic, partition) DO UPDATE"
+    " SET next_offset = EXCLUDED.next_offset, head_hash = EXCLUDED.head_hash, updated_at = now()"
+)
 
 
 def _outcome(offset: int, applied: Set[int], refused: Set[int], parked: Set[int]) -> str:
@@ -225,17 +256,19 @@ def _insert_entries(
 #: archive is most of what a batch sends.
 _ARCHIVE = (
     "INSERT INTO haven_core.log_archive (topic, partition, log_offset, record_key, record_value)"
-    " SELECT %(t)s, %(p)s, o, k, v FROM unnest(%(o)b::bigint[], %(k)b::bytea[], %(v)b::bytea[])"
-    " WITH ORDINALITY AS a(o, k, v, n) ORDER BY n"
+    " SELECT %(t)s, p, o, k, v"
+    " FROM unnest(%(p)b::int[], %(o)b::bigint[], %(k)b::bytea[], %(v)b::bytea[])"
+    " WITH ORDINALITY AS a(p, o, k, v, n) ORDER BY n"
 )
 
 
-def _insert_archive(
-    conn: Connection, params: dict[str, object], batch: Sequence[tuple[LoggedEvent, bytes]]
-) -> None:
-    if batch:
-        offsets = [e.offset for e, _ in batch]
-        keys = [record_key(e) for e, _ in batch]
-        values = [value for _, value in batch]
-        arrays = {"o": offsets, "k": keys, "v": values}
-        conn.exec_driver_sql(_ARCHIVE, {"t": params["t"], "p": params["p"]} | arrays)
+def _insert_archive(conn: Connection, topic: str, batches: Sequence[ChainedBatch]) -> None:
+    records = [(b.partition, e, value) for b in batches for e, value in b.records]
+    if records:
+        arrays = {
+            "p": [p for p, _, _ in records],
+            "o": [e.offset for _, e, _ in records],
+            "k": [record_key(e) for _, e, _ in records],
+            "v": [value for _, _, value in records],
+        }
+        conn.exec_driver_sql(_ARCHIVE, {"t": topic} | arrays)

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
-from events.types import ConsentGranted, RecordRectified
-from infra.db import pipelined
-from projectors.audit.ledger import record_batch
+from infra.bulk import deferring
+from projectors.audit.ledger import chain_batch
 from projectors.engine.applied import save
 from projectors.engine.apply import Applier
 from projectors.engine.batch import BatchScope, EngineSettings
+from projectors.engine.closing import Closing
 from projectors.engine.context import PolicyBook
 from projectors.engine.opening import Opening, open_batches
 from projectors.engine.parking import Parking, connection_lost
@@ -28,11 +28,9 @@ from projectors.engine.prefetch import prefetch
 from projectors.keys.keyring import Keyring
 from projectors.log import ENGINE_POSITIONS, LoggedEvent, LogRecord, PositionMoved, parse_record
 from projectors.policy.model import Policy
-from projectors.readmodels.combined import CombinedRows
 from projectors.readmodels.sdk import ProjectorRegistry
 
 logger = logging.getLogger("haven.engine")
-GRANTED, RECTIFIED = ConsentGranted.event_type, RecordRectified.event_type
 
 
 @dataclass
@@ -126,15 +124,15 @@ class EngineCore:
     def _together(
         self, topic: str, parsed: list[tuple[Batch, list[LoggedEvent]]]
     ) -> dict[int, BatchResult] | None:
-        rows = CombinedRows()
+        closing = Closing(topic)
         try:
             with self._engine.begin() as conn:
                 openings = open_batches(conn, topic, [(b[0], b[1], lg) for b, lg in parsed])
                 results = {
-                    batch[0]: self._apply(conn, topic, batch, logged, openings[batch[0]], rows)
+                    batch[0]: self._apply(conn, topic, batch, logged, openings[batch[0]], closing)
                     for batch, logged in parsed
                 }
-                rows.write(conn, self.registry)
+                closing.write(conn, self.registry)
         except Exception as error:
             logger.warning(
                 "engine batches failed together; applying them one partition at a time",
@@ -177,13 +175,13 @@ class EngineCore:
         batch: Batch,
         logged: list[LoggedEvent],
         opening: Opening,
-        later: CombinedRows | None = None,
+        later: Closing | None = None,
         *,
         isolate: bool = False,
     ) -> BatchResult:
         """One batch in ``conn``'s transaction, locked and read by ``opening``; its
-        read-model rows go to ``later`` when given (written by the caller), else are
-        written here."""
+        closing writes go to ``later`` when given (written by the caller,
+        ``engine.closing``), else are made here."""
         partition, expected, records = batch
         fresh = opening.fresh
         # Schemas are made committed, apart from the batch (``readmodels.schemas``):
@@ -197,36 +195,36 @@ class EngineCore:
             opening.states,
             self._ready_schemas,
         )
-        by_type = {
-            kind: {e.subject for e in fresh if e.subject and e.event.type == kind}
-            for kind in (GRANTED, RECTIFIED)
-        }
-        prefetch(scope, by_type[GRANTED], by_type[RECTIFIED])
+        prefetch(scope, opening.wanted, opening.prefetched)
         applier = Applier(scope)
         parking = Parking(scope, applier, opening.held, isolate=isolate)
         try:
             done = [event for event in fresh if parking.apply(event)]
         finally:
             applier.close()
-        with pipelined(conn):  # the batch's writes go out together
+        next_offset = logged[-1].offset + 1 if logged else (expected or 0)
+        closing = later or Closing(topic)
+        with deferring(conn, closing.inserts):
             save(conn, topic, partition, done, scope.states)
-            scope.write_collected(later)
+            scope.write_collected(closing.rows)
         scope.try_dropped()
         logs = [(event, record.value) for event, record in zip(logged, records, strict=True)]
         applied = {event.offset for event in fresh}
-        record_batch(
-            conn,
-            topic,
-            partition,
-            logs,
-            applied,
-            scope.refused,
-            scope.delivered,
-            parking.offsets,
-            head=opening.head,
+        closing.ledger.append(
+            chain_batch(
+                topic,
+                partition,
+                logs,
+                applied,
+                scope.refused,
+                scope.delivered,
+                parking.offsets,
+                head=opening.head,
+            )
         )
-        next_offset = logged[-1].offset + 1 if logged else (expected or 0)
-        ENGINE_POSITIONS.advance(conn, topic, partition, expected, next_offset)
+        closing.moves.append((topic, partition, expected, next_offset))
+        if later is None:
+            closing.write(conn, self.registry)
         scope.counts["applied"] += len(done)
         scope.counts["duplicates"] += len(logged) - len(fresh)
         return BatchResult(next_offset, scope.counts, scope.destroyed_kids)

@@ -12,12 +12,15 @@ ends or before anything reads them (:meth:`HoldingsBuffer.flush`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, text
 
 from infra.bulk import Columns, bulk_insert
+from infra.db import Statement, read_together
 
 Key = tuple[str, str, str, int, int]  # subject, agency, topic, partition, offset
 COLUMNS: Columns = (
@@ -86,9 +89,15 @@ class HoldingsBuffer:
     def load(self, conn: Connection, subjects: list[str], topic: str, partition: int) -> None:
         """Read the holdings of ``subjects`` at once; :meth:`held` then answers from memory."""
         self.flush(conn)
+        self.loaded(subjects, topic, partition, _select(conn, subjects, topic, partition))
+
+    def loaded(
+        self, subjects: list[str], topic: str, partition: int, stored: list[Holding]
+    ) -> None:
+        """:meth:`load` with what :func:`holdings_statement` read (nothing pending yet)."""
         self.known.update({subject: {} for subject in subjects})
         self.place = (topic, partition)
-        for holding in _select(conn, subjects, topic, partition):
+        for holding in stored:
             self.known[holding.subject_id][holding.key] = (holding, True)
 
     def clear(self) -> None:
@@ -165,17 +174,25 @@ class HoldingsBuffer:
         return _select(conn, [subject_id], topic, partition)
 
 
-def _select(conn: Connection, subjects: list[str], topic: str, partition: int) -> list[Holding]:
-    rows = conn.execute(
-        text(
-            "SELECT subject_id, agency_id, topic, partition, log_offset, event_id, event_type,"
-            " fields, bases, held_since FROM haven_core.holdings"
-            " WHERE subject_id = ANY(:s) AND topic = :t AND partition = :p"
-            " ORDER BY agency_id, log_offset"
-        ),
+def holdings_statement(subjects: list[str], topic: str, partition: int) -> Statement:
+    """The stored holdings of ``subjects`` in ``topic[partition]`` (:func:`holdings_from`)."""
+    return (
+        "SELECT subject_id, agency_id, topic, partition, log_offset, event_id, event_type,"
+        " fields, bases, held_since FROM haven_core.holdings"
+        " WHERE subject_id = ANY(%(s)s) AND topic = %(t)s AND partition = %(p)s"
+        " ORDER BY agency_id, log_offset",
         {"s": subjects, "t": topic, "p": partition},
     )
+
+
+def holdings_from(rows: Sequence[Sequence[Any]]) -> list[Holding]:
+    """The holdings :func:`holdings_statement` read."""
     return [
         Holding(r[0], r[1], r[2], r[3], r[4], r[5], r[6], frozenset(r[7]), frozenset(r[8]), r[9])
         for r in rows
     ]
+
+
+def _select(conn: Connection, subjects: list[str], topic: str, partition: int) -> list[Holding]:
+    (rows,) = read_together(conn, [holdings_statement(subjects, topic, partition)])
+    return holdings_from(rows)

@@ -10,7 +10,8 @@ paced bench).  :func:`open_batches` sends them for every partition of the
 transaction in one pipeline (``infra.db.read_together``); they run in order,
 so partitions are still locked in the order given (ascending), each before
 its own reads.  A moved position raises :class:`~projectors.log.PositionMoved`
-as the fence always did.
+as the fence always did.  The same round trip reads what the batch's grants
+and rectifications need of their subjects (``engine.prefetch``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from events.types import ConsentGranted, RecordRectified
 from infra.db import Statement, read_together
 from projectors.audit.ledger import head_statement
 from projectors.consent.subject_state import SubjectState
@@ -32,6 +34,7 @@ from projectors.engine.applied import (
     without_applied,
 )
 from projectors.engine.context import PartitionContext
+from projectors.engine.prefetch import Wanted, prefetch_statements
 from projectors.log import ENGINE_POSITIONS, LoggedEvent
 
 #: ``(partition, expected position, parsed records)``: one batch to open.
@@ -48,11 +51,21 @@ class Opening:
     #: Stored states of the subjects of ``fresh``, and those with parked events.
     states: dict[str, SubjectState]
     held: set[str]
-    #: The partition's chain head (``ledger.record_batch``).
+    #: The partition's chain head (``ledger.chain_batch``).
     head: list[tuple[Any, ...]]
+    #: The subjects of the batch's grants and rectifications, and what
+    #: ``prefetch_statements`` read for them.
+    wanted: Wanted
+    prefetched: list[list[tuple[Any, ...]]]
 
 
-def _statements(topic: str, partition: int, logged: list[LoggedEvent]) -> list[Statement]:
+def _wanted(logged: list[LoggedEvent]) -> Wanted:
+    return Wanted.of(logged, ConsentGranted.event_type, RecordRectified.event_type)
+
+
+def _statements(
+    topic: str, partition: int, logged: list[LoggedEvent], wanted: Wanted
+) -> list[Statement]:
     subjects = {e.subject for e in logged if e.subject}
     return [
         *ENGINE_POSITIONS.fence(topic, partition),
@@ -60,21 +73,32 @@ def _statements(topic: str, partition: int, logged: list[LoggedEvent]) -> list[S
         applied_statement(topic, partition, logged),
         subjects_statement(topic, partition, subjects),
         head_statement(topic, partition),
+        *prefetch_statements(topic, partition, wanted),
     ]
 
 
 def open_batches(conn: Connection, topic: str, batches: Sequence[Opened]) -> dict[int, Opening]:
     """Lock, fence and read every batch's start, in one round trip; by partition."""
-    groups = [_statements(topic, partition, logged) for partition, _, logged in batches]
+    wanted = [_wanted(logged) for _, _, logged in batches]
+    groups = [
+        _statements(topic, partition, logged, w)
+        for (partition, _, logged), w in zip(batches, wanted, strict=True)
+    ]
     answers = iter(read_together(conn, [s for group in groups for s in group]))
     openings: dict[int, Opening] = {}
-    for (partition, expected, logged), group in zip(batches, groups, strict=True):
-        lock, position, context, applied, subjects, head = islice(answers, len(group))
+    for (partition, expected, logged), group, w in zip(batches, groups, wanted, strict=True):
+        lock, position, context, applied, subjects, head, *prefetched = islice(answers, len(group))
         ENGINE_POSITIONS.check([lock, position], topic, partition, expected)
         fresh = without_applied(logged, applied)
         states, held = subjects_from(subjects, {e.subject for e in fresh if e.subject})
         openings[partition] = Opening(
-            PartitionContext.from_rows(topic, partition, context), fresh, states, held, head
+            PartitionContext.from_rows(topic, partition, context),
+            fresh,
+            states,
+            held,
+            head,
+            w,
+            prefetched,
         )
     return openings
 

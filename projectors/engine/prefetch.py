@@ -2,63 +2,110 @@
 
 A grant (and a rectification) reads its subject's record, holdings and
 corrections (``projectors.engine.subject_record``, ``holdings``); read
-subject by subject, that is several statements per grant.  When the batch
-starts, :func:`prefetch` reads them for every such subject of the batch at
-once (docs/engine.md, "Batches, positions, fencing").
+subject by subject, that is several statements per grant.  Instead the
+batch's opening reads them for every such subject of the batch at once
+(:func:`prefetch_statements`, sent with the other opening reads of every
+partition of the transaction in one round trip, ``engine.opening``), and
+:func:`prefetch` hands them to the batch (docs/engine.md, "Batches,
+positions, fencing").
 """
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from infra.db import Statement
 from projectors.engine.batch import BatchScope
-from projectors.engine.subject_record import corrections_of, events_at
+from projectors.engine.holdings import holdings_from, holdings_statement
+from projectors.engine.subject_record import corrections_from, corrections_statement
+from projectors.log import LoggedEvent, LogRecord, parse_record
 
-#: The applied ledger entries of the subjects ``:s`` in partition ``:t``/``:p``, read
-#: through the subject index.  ``topic || ''`` and ``partition + 0`` are not the primary
-#: key's columns to the planner: the ledger fills by thousands of entries a second from
-#: empty, and before autovacuum first analyses it the planner has no statistics; with
-#: ``subject_id = ANY(...)`` and plain ``topic =`` and ``partition =`` its generic plan
-#: took the primary key and walked the whole log partition for every grant batch
-#: (0.6 ms against 0.03 ms at 20,000 entries, growing with the log).
-LEDGER_OF_SUBJECTS = text(
-    "SELECT subject_id, log_offset, event_type FROM haven_core.audit_ledger"
-    " WHERE subject_id = ANY(:s) AND topic || '' = :t AND partition + 0 = :p"
-    " AND outcome = 'applied'"
+#: The applied ledger entries of the subjects ``s`` in partition ``t``/``p``, read
+#: through the subject index, each with its archived record.  ``topic || ''`` and
+#: ``partition + 0`` are not the primary key's columns to the planner: the ledger fills
+#: by thousands of entries a second from empty, and before autovacuum first analyses it
+#: the planner has no statistics; with ``subject_id = ANY(...)`` and plain ``topic =``
+#: and ``partition =`` its generic plan took the primary key and walked the whole log
+#: partition for every grant batch (0.6 ms against 0.03 ms at 20,000 entries, growing
+#: with the log).
+LEDGER_OF_SUBJECTS = (
+    "SELECT l.subject_id, l.log_offset, l.event_type, a.record_value"
+    " FROM haven_core.audit_ledger AS l JOIN haven_core.log_archive AS a"
+    " ON a.topic = l.topic AND a.partition = l.partition AND a.log_offset = l.log_offset"
+    " WHERE l.subject_id = ANY(%(s)s) AND l.topic || '' = %(t)s AND l.partition + 0 = %(p)s"
+    " AND l.outcome = 'applied'"
+)
+SCHEDULED = (
+    "SELECT subject_id FROM haven_core.scheduled_erasures WHERE subject_id = ANY(%(s)s)"
+    " AND cancelled_at IS NULL AND executed_at IS NULL"
 )
 
 
-def prefetch(scope: BatchScope, granted: set[str], rectified: set[str]) -> None:
-    """Read at once, for the subjects of the batch's grants and rectifications, what
-    ``record_events``, ``corrections`` and ``HoldingsBuffer.held`` would
-    read per subject: their applied ledger entries with the archived events,
-    their holdings (kept up to date in memory), whether a key destruction
-    waits for them and (subjects no rectification of this batch changes)
-    their corrections.
+@dataclass(frozen=True)
+class Wanted:
+    """The subjects of a batch's grants and of its rectifications."""
+
+    granted: frozenset[str]
+    rectified: frozenset[str]
+
+    @classmethod
+    def of(cls, logged: Sequence[LoggedEvent], granted: str, rectified: str) -> Wanted:
+        """The subjects of ``logged``'s events of type ``granted`` and ``rectified``."""
+        return cls(
+            frozenset(e.subject for e in logged if e.subject and e.event.type == granted),
+            frozenset(e.subject for e in logged if e.subject and e.event.type == rectified),
+        )
+
+    @property
+    def subjects(self) -> list[str]:
+        """Both, sorted."""
+        return sorted(self.granted | self.rectified)
+
+    @property
+    def unchanged(self) -> list[str]:
+        """Subjects granted that no rectification of the batch changes."""
+        return sorted(self.granted - self.rectified)
+
+
+def prefetch_statements(topic: str, partition: int, wanted: Wanted) -> list[Statement]:
+    """What :func:`prefetch` needs, read in the batch's transaction under its lock: the
+    subjects' applied ledger entries with their archived records, their holdings,
+    which of the granted ones a key destruction waits for, and the corrections of
+    those no rectification of the batch changes.  None when there are no such
+    subjects."""
+    if not wanted.subjects:
+        return []
+    where = {"s": wanted.subjects, "t": topic, "p": partition}
+    return [
+        (LEDGER_OF_SUBJECTS, where),
+        holdings_statement(wanted.subjects, topic, partition),
+        (SCHEDULED, {"s": sorted(wanted.granted)}),
+        corrections_statement(wanted.unchanged, topic, partition),
+    ]
+
+
+def prefetch(scope: BatchScope, wanted: Wanted, answers: Sequence[list[tuple[Any, ...]]]) -> None:
+    """Hand the batch what :func:`prefetch_statements` read: ``record_events``,
+    ``corrections`` and ``HoldingsBuffer.held`` then answer for those subjects from
+    memory.
 
     The ledger and the archive are written when the batch commits, so what is
     read here stays true for the whole batch.
     """
-    subjects = sorted(granted | rectified)
-    if not subjects:
+    if not answers:
         return
-    params = {"s": subjects, "t": scope.context.topic, "p": scope.context.partition}
+    ledger, holdings, scheduled, fixes = answers
+    subjects, context = wanted.subjects, scope.context
     scope.ledger.update({subject: [] for subject in subjects})
-    rows = scope.conn.execute(LEDGER_OF_SUBJECTS, params)
-    for subject, offset, event_type in rows:
-        scope.ledger[subject].append((offset, event_type))
     shareable = scope.recipients().policy.family_of
-    events_at(scope, [o for s in subjects for o, t in scope.ledger[s] if shareable(t) is not None])
-    scope.holdings.load(scope.conn, subjects, scope.context.topic, scope.context.partition)
-    scheduled = scope.conn.execute(
-        text(
-            "SELECT subject_id FROM haven_core.scheduled_erasures WHERE subject_id = ANY(:s)"
-            " AND cancelled_at IS NULL AND executed_at IS NULL"
-        ),
-        {"s": sorted(granted)},
-    )
-    scope.unscheduled.update(granted - {row[0] for row in scheduled})
-    unchanged = sorted(granted - rectified)
-    scope.fixes.update({subject: {} for subject in unchanged})
-    for subject, fix in corrections_of(scope, unchanged):
+    for subject, offset, event_type, value in ledger:
+        scope.ledger[subject].append((offset, event_type))
+        if shareable(event_type) is not None and offset not in scope.archived:
+            scope.archived[offset] = parse_record(LogRecord(offset, bytes(value)))
+    scope.holdings.loaded(subjects, context.topic, context.partition, holdings_from(holdings))
+    scope.unscheduled.update(wanted.granted - {row[0] for row in scheduled})
+    scope.fixes.update({subject: {} for subject in wanted.unchanged})
+    for subject, fix in corrections_from(fixes):
         scope.fixes[subject].setdefault(fix[0], []).append(fix[1])

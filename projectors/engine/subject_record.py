@@ -9,12 +9,13 @@ the target from the record (docs/survivor-rights.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import text
 
+from infra.db import Statement, read_together
 from projectors.engine.batch import BatchScope
 from projectors.log import LoggedEvent, LogRecord, parse_record
 
@@ -86,22 +87,34 @@ def corrections(scope: BatchScope, subject: str) -> dict[int, list[Correction]]:
     return found
 
 
+def corrections_statement(subjects: list[str], topic: str, partition: int) -> Statement:
+    """The accepted rectifications of ``subjects`` in ``topic[partition]``, in log order
+    (:func:`corrections_from`)."""
+    return (
+        "SELECT subject_id, target_offset, log_offset, rectification_event_id, corrected,"
+        " retract FROM haven_core.rectifications WHERE subject_id = ANY(%(s)s)"
+        " AND topic = %(t)s AND partition = %(p)s ORDER BY log_offset",
+        {"s": subjects, "t": topic, "p": partition},
+    )
+
+
+def corrections_from(
+    rows: Iterable[Sequence[Any]],
+) -> Iterator[tuple[str, tuple[int, Correction]]]:
+    """(subject, (target offset, correction)) of what :func:`corrections_statement` read."""
+    for subject, target, offset, event_id, corrected, retract in rows:
+        yield subject, (target, Correction(offset, event_id, dict(corrected), retract))
+
+
 def corrections_of(
     scope: BatchScope, subjects: list[str]
 ) -> Iterator[tuple[str, tuple[int, Correction]]]:
     """(subject, (target offset, correction)) of the subjects, in log order."""
     if not subjects:
         return
-    rows = scope.conn.execute(
-        text(
-            "SELECT subject_id, target_offset, log_offset, rectification_event_id, corrected,"
-            " retract FROM haven_core.rectifications WHERE subject_id = ANY(:s) AND topic = :t"
-            " AND partition = :p ORDER BY log_offset"
-        ),
-        {"s": subjects, "t": scope.context.topic, "p": scope.context.partition},
-    )
-    for subject, target, offset, event_id, corrected, retract in rows:
-        yield subject, (target, Correction(offset, event_id, dict(corrected), retract))
+    statement = corrections_statement(subjects, scope.context.topic, scope.context.partition)
+    (rows,) = read_together(scope.conn, [statement])
+    yield from corrections_from(rows)
 
 
 def corrected(logged: LoggedEvent, fixes: dict[int, list[Correction]]) -> LoggedEvent | None:

@@ -34,7 +34,7 @@ def _plan(engine: Engine, sql: str, params: dict[str, tuple[str, str]]) -> str:
     the engine's do after a few runs), which cannot know the values."""
     names = list(params)
     for number, name in enumerate(names, 1):
-        sql = sql.replace(f":{name}", f"${number}")
+        sql = sql.replace(f"%({name})s", f"${number}")
     types = ", ".join(params[n][0] for n in names)
     values = ", ".join(params[n][1] for n in names)
     with engine.connect() as conn:
@@ -64,10 +64,10 @@ def unanalysed_ledger(engine: Engine) -> Engine:
 def test_the_grant_batch_ledger_read_probes_the_subject_index_without_statistics(
     unanalysed_ledger: Engine,
 ) -> None:
-    plan = _plan(unanalysed_ledger, LEDGER_OF_SUBJECTS.text, PARAMS)
+    plan = _plan(unanalysed_ledger, LEDGER_OF_SUBJECTS, PARAMS)
     assert "audit_ledger_subject" in plan, plan
     assert "audit_ledger_pkey" not in plan, plan
     # Written plainly, the planner walks the partition through the primary key.
-    naive = LEDGER_OF_SUBJECTS.text.replace("topic || '' =", "topic =")
+    naive = LEDGER_OF_SUBJECTS.replace("topic || '' =", "topic =")
     naive = naive.replace("partition + 0 =", "partition =")
     assert "audit_ledger_pkey" in _plan(unanalysed_ledger, naive, PARAMS), "else moot"
