@@ -96,9 +96,10 @@ def engine_pool(database_url: str) -> Engine:
     Postgres replanned them at most executions (planning was a quarter of its
     statement time in the paced bench, much of it these), and the generic
     plan of a sized write joins any batch through the table's key
-    (docs/engine.md).
+    (docs/engine.md).  No pre-ping, as the sealer's pools: a batch that meets
+    a dropped connection is tried once more at once (``EngineCore.apply_together``).
     """
-    return sync_engine(database_url, generic_plans=True)
+    return sync_engine(database_url, pre_ping=False, generic_plans=True)
 
 
 def construct_worker_sealer(

@@ -103,7 +103,23 @@ class EngineCore:
         fails, nothing of it stays and each batch is applied alone instead (a fence,
         a poison event or an outage then touch only their own partition).  Partitions
         are locked in ascending order, as every engine process does.
+
+        Batches that failed on a lost connection are tried once more at once: the
+        pool checks no connection before use (a round trip per transaction), so a
+        connection Postgres dropped while it was idle (a restart) fails its first
+        transaction, and the pool has replaced its connections by then.
         """
+        outcomes = self._apply_all(topic, batches)
+        lost = [b for b in batches if _lost(outcomes.get(b[0]))]
+        if lost:
+            logger.warning(
+                "engine lost its database connection; applying the batches once more",
+                extra={"partitions": len(lost)},
+            )
+            outcomes |= self._apply_all(topic, lost)
+        return outcomes
+
+    def _apply_all(self, topic: str, batches: Sequence[Batch]) -> dict[int, Outcome]:
         started = time.perf_counter()
         outcomes: dict[int, Outcome] = {}
         parsed: list[tuple[Batch, list[LoggedEvent]]] = []
@@ -228,3 +244,7 @@ class EngineCore:
         scope.counts["applied"] += len(done)
         scope.counts["duplicates"] += len(logged) - len(fresh)
         return BatchResult(next_offset, scope.counts, scope.destroyed_kids)
+
+
+def _lost(outcome: Outcome | None) -> bool:
+    return isinstance(outcome, Exception) and connection_lost(outcome)

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, text
 from infra.db import read_together, sync_engine
 from infra.endpoints import Endpoints
 from projectors.audit.ledger import head_statement
+from projectors.bootstrap import engine_pool
 from projectors.engine.applied import drop_applied, load_subjects
 from projectors.engine.context import PartitionContext
 from projectors.engine.core import BatchResult, EngineCore
@@ -186,3 +187,40 @@ def test_opening_reads_every_partition_as_the_reads_one_by_one_would(
                 open_batches(conn, source.topic, moved)
         finally:
             engine.dispose()
+
+
+def test_a_dropped_connection_is_tried_once_more_without_a_pause(
+    infra: Endpoints,
+    partitions: tuple[EngineRig, list[list[LogRecord]]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The engine's pool checks no connection before use: when Postgres dropped the
+    idle ones (a restart), the next transaction fails on it and is tried again at
+    once on a new connection, so the batch commits in the same call."""
+    source, parts = partitions
+    with fresh_database(infra) as url:
+        engine = engine_pool(url)
+        copy_directory(source.engine, engine)
+        core = EngineRig(engine, os.urandom(32), topic=source.topic).core
+        admin = sync_engine(url)
+        try:
+            first = [(p, None, parts[p][:BATCH]) for p in (0, 1)]
+            assert all(
+                isinstance(o, BatchResult)
+                for o in core.apply_together(source.topic, first).values()
+            )
+            with admin.connect() as conn:
+                dropped = conn.exec_driver_sql(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).scalar_one()
+            assert dropped > 0, "the core's idle connection is dropped"
+            # One partition's batch: no combined transaction falls back to one alone.
+            outcome = core.apply_together(source.topic, [(0, BATCH, parts[0][BATCH:][:BATCH])])
+            assert isinstance(outcome[0], BatchResult), outcome
+            assert core.positions(source.topic, [0, 1]) == {0: 2 * BATCH, 1: BATCH}
+            retried = [r for r in caplog.records if "once more" in r.getMessage()]
+            assert retried, "the first try met the dropped connection"
+        finally:
+            engine.dispose()
+            admin.dispose()
