@@ -23,7 +23,7 @@ from projectors.engine.batch import BatchScope
 from projectors.engine.bookkeeping import RECEIPTS
 from projectors.engine.lawful_rebuild import Retained, kept_rows, rebuild_lawful, retained_of
 from projectors.engine.receipts import KeyAction, write_notice, write_receipt
-from projectors.engine.subject_rows import erase_subject
+from projectors.engine.subject_rows import erase_subjects
 from projectors.keys.destruction import (
     DueErasure,
     cancel_pending,
@@ -73,14 +73,9 @@ class Erasure:
         self.scope.expiries.forget(str(logged.subject), change.ended_grants)
         if change.scope_all:
             state.record_from = logged.offset
-            self._erase_statistics(str(logged.subject))
-        self.erase(logged, state, in_scope, f"withdrawal:{_scope_name(data.scope)}", key)
-
-    def _erase_statistics(self, subject: str) -> None:
-        """Statistics facts go with an ``all`` withdrawal too (the stricter reading)."""
-        if self.scope.registry.statistics():
-            statistics = self.scope.registry.statistics()
-            erase_subject(self.scope, self.scope.stats_conn(), STATS_SCHEMA, statistics, subject)
+        cause = f"withdrawal:{_scope_name(data.scope)}"
+        # Statistics facts go with an ``all`` withdrawal too (the stricter reading).
+        self.erase(logged, state, in_scope, cause, key, statistics=change.scope_all)
 
     def expired(self, logged: LoggedEvent) -> None:
         """``haven.consent.expired.v1``: that grant ends, like a ``consent_ids`` withdrawal."""
@@ -129,15 +124,27 @@ class Erasure:
         in_scope: set[str],
         cause: str,
         key: KeyAction,
+        *,
+        statistics: bool = False,
     ) -> None:
-        """Erase and rebuild each in-scope agency's rows about the subject; receipts, notices."""
+        """Erase and rebuild each in-scope agency's rows about the subject (and its
+        statistics facts); receipts, notices.  The stored rows of every schema are
+        deleted in one round trip (``subject_rows.erase_subjects``), then each
+        agency's lawful rows are rebuilt."""
         subject = str(logged.subject)
         agencies = sorted(in_scope)
         self.scope.holdings.drop(self.scope.conn, subject, agencies)
         retained = retained_of(self.scope, subject, agencies)
-        for agency_id in agencies:
-            erased, kept, bases = self._erase_agency(
-                logged, state, agency_id, retained.get(agency_id, [])
+        consent_based = self.scope.consent_based()
+        targets = [(self.scope.conn_for(a), schema_name(a), consent_based) for a in agencies]
+        if statistics and self.scope.registry.statistics():
+            stats = (self.scope.stats_conn(), STATS_SCHEMA, self.scope.registry.statistics())
+            targets.insert(0, stats)
+        erased_all = erase_subjects(self.scope, subject, targets)
+        erased_in = erased_all[len(erased_all) - len(agencies) :]  # the statistics' go
+        for agency_id, erased in zip(agencies, erased_in, strict=True):
+            kept, bases = self._rebuild_agency(
+                logged, state, agency_id, erased, retained.get(agency_id, [])
             )
             net = {name: max(erased[name] - kept[name], 0) for name in erased}
             for name in erased:
@@ -152,13 +159,17 @@ class Erasure:
             due = DueErasure(logged.event.id, subject, state.max_epoch)
             self.scope.destroyed_kids += destroy_subject_epochs(self.scope.conn, due)
 
-    def _erase_agency(
-        self, logged: LoggedEvent, state: SubjectState, agency_id: str, retained: list[Retained]
-    ) -> tuple[dict[str, int], dict[str, int], list[str]]:
+    def _rebuild_agency(
+        self,
+        logged: LoggedEvent,
+        state: SubjectState,
+        agency_id: str,
+        erased: dict[str, int],
+        retained: list[Retained],
+    ) -> tuple[dict[str, int], list[str]]:
+        """After the erasure of the agency's rows: rebuild what a lawful basis keeps; the
+        rows kept per projector and their bases."""
         subject = str(logged.subject)
-        conn = self.scope.conn_for(agency_id)
-        consent_based = self.scope.consent_based()
-        erased = erase_subject(self.scope, conn, schema_name(agency_id), consent_based, subject)
         state.holders.pop(agency_id, None)
         with self.scope.apart() as rows:
             rebuilt, bases = rebuild_lawful(
@@ -170,7 +181,7 @@ class Erasure:
         )
         if not sum(kept.values()):
             state.seen_by.discard(agency_id)
-        return erased, kept, bases
+        return kept, bases
 
 
 def _scope_name(scope: object) -> str:

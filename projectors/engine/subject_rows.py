@@ -24,11 +24,18 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from infra.db import pipelined
+from infra.db import pipelined, read_together
 from projectors.engine.batch import BatchScope
 from projectors.engine.bookkeeping import READ_BACK
 from projectors.readmodels.changes import Pending, RowKey
-from projectors.readmodels.erasing import about, erase_keys, erase_rows, text_keys
+from projectors.readmodels.erasing import (
+    about,
+    erase_keys,
+    erase_rows,
+    erase_statement,
+    erased_from,
+    text_keys,
+)
 from projectors.readmodels.sdk import Projector
 
 
@@ -84,6 +91,10 @@ def _collected(
     return mine
 
 
+#: ``(connection rendering in the schema, schema, projectors)``: where to erase.
+Target = tuple[Connection, str, Sequence[Projector]]
+
+
 def erase_subject(
     scope: BatchScope,
     conn: Connection,
@@ -94,6 +105,80 @@ def erase_subject(
     """Delete every row about ``subject`` of ``projectors`` in ``schema`` (``conn``
     renders there), stored or collected; the rows erased per projector name, as if
     the collected changes had been written first."""
+    return erase_subjects(scope, subject, [(conn, schema, projectors)])[0]
+
+
+def erase_subjects(
+    scope: BatchScope, subject: str, targets: Sequence[Target]
+) -> list[dict[str, int]]:
+    """:func:`erase_subject` in each target, in order; the stored rows of all of them are
+    deleted in one round trip (one by one when a projector erases its own way).
+
+    Each target's collected changes are settled (written first, or dropped) in
+    order before any delete runs: the deletes of the earlier ones then run after
+    a later one's writing first, which writes nothing in their tables (their
+    collected changes there are dropped already, and a subject with nothing
+    stored before has nothing stored in them)."""
+    if any(p.own_erasure() for _, _, projectors in targets for p in projectors):
+        erased = []
+        for conn, schema, projectors in targets:
+            # One connection renders every schema: put it in this target's.
+            conn.execution_options(schema_translate_map={None: schema})
+            erased.append(_erase_one(scope, (conn, schema, projectors), subject))
+        return erased
+    plans = []
+    for _, schema, projectors in targets:
+        mine = _collected(scope, schema, projectors, subject)
+        touched = scope.touched.get(subject, set())
+        dropped = []
+        for key in mine:
+            dropped.append((key, _drop(scope, key)))
+            touched.discard(key)
+        plans.append((schema, projectors, dropped, subject in scope.stored))
+    statements = [
+        erase_statement(schema, projectors, subject, keys=bool(dropped))
+        for schema, projectors, dropped, stored in plans
+        if stored
+    ]
+    answers = iter(read_together(scope.conn, [s for s in statements if s is not None]))
+    results = []
+    for _, projectors, dropped, stored in plans:
+        found = next(answers) if stored and _tables_of(projectors) else None
+        if not dropped:
+            counts = dict.fromkeys((p.name for p in projectors), 0)
+            results.append(counts | (erased_from(projectors, found, keys=False) if found else {}))
+            continue
+        keys = erased_from(projectors, found, keys=True) if found else {}
+        results.append(_counted(projectors, keys, dropped))
+    return results
+
+
+def _tables_of(projectors: Sequence[Projector]) -> bool:
+    return any(p.subject_tables() for p in projectors)
+
+
+def _counted(
+    projectors: Sequence[Projector],
+    stored: dict[str, set[tuple[Any, ...]]],
+    dropped: list[tuple[RowKey, Pending]],
+) -> dict[str, int]:
+    """Rows erased per projector name: those deleted (``stored``, their keys by table)
+    and those the dropped changes would have left, as if written first."""
+    owner = {table.name: p.name for p in projectors for table in p.subject_tables()}
+    counts = dict.fromkeys((p.name for p in projectors), 0)
+    for name, keys in stored.items():
+        counts[owner[name]] += len(keys)
+    for key, change in dropped:
+        existed = key[2] in stored.get(key[1], ())
+        exists = change.insert is not None or (existed and not change.deleted)
+        counts[owner[key[1]]] += int(exists) - int(existed)
+    return counts
+
+
+def _erase_one(scope: BatchScope, target: Target, subject: str) -> dict[str, int]:
+    """:func:`erase_subject` of one schema, statement by statement (a projector with its
+    own ``erase`` or ``count`` may read any row)."""
+    conn, schema, projectors = target
     owner = {table.name: p.name for p in projectors for table in p.subject_tables()}
     mine = _collected(scope, schema, projectors, subject)
     own = any(p.own_erasure() for p in projectors)
@@ -102,14 +187,9 @@ def erase_subject(
     stored: dict[str, set[tuple[Any, ...]]] = {name: set() for name in owner}
     if subject in scope.stored:
         stored = erase_keys(conn, projectors, subject)
-    counts = dict.fromkeys((p.name for p in projectors), 0)
-    for name, keys in stored.items():
-        counts[owner[name]] += len(keys)
     touched = scope.touched.get(subject, set())
+    dropped = []
     for key in mine:
-        change = _drop(scope, key)
+        dropped.append((key, _drop(scope, key)))
         touched.discard(key)
-        existed = key[2] in stored[key[1]]
-        exists = change.insert is not None or (existed and not change.deleted)
-        counts[owner[key[1]]] += int(exists) - int(existed)
-    return counts
+    return _counted(projectors, stored, dropped)

@@ -17,7 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Select, Table
 
+from infra.db import Statement
 from projectors.readmodels.changes import Pending, RowKey
+from projectors.readmodels.rendering import rendered
 from projectors.readmodels.sdk import Projector
 
 Tables = tuple[tuple[str, Table], ...]  # (projector name, table)
@@ -65,6 +67,36 @@ def erase_keys(
         return {}
     row = conn.execute(_erase_keys(tables), {"subject_id": subject_id}).one()
     return {t.name: {tuple(key) for key in keys} for (_, t), keys in zip(tables, row, strict=True)}
+
+
+def erase_statement(
+    schema: str, projectors: Sequence[Projector], subject_id: str, *, keys: bool
+) -> Statement | None:
+    """What :func:`erase_keys` (``keys``) or :func:`erase_rows` (projectors that keep
+    the default ``erase``) run in ``schema``, to send with other statements
+    (``infra.db.read_together``); None when the projectors have no subject tables.
+    :func:`erased_from` reads its answer."""
+    tables = _tables(projectors)
+    if not tables:
+        return None
+    statement = (_erase_keys if keys else _erase)(tables)
+    return rendered(statement, schema), {"subject_id": subject_id}
+
+
+def erased_from(
+    projectors: Sequence[Projector], rows: list[tuple[Any, ...]], *, keys: bool
+) -> dict[str, Any]:
+    """The answer of :func:`erase_statement`: by table name the primary keys deleted
+    (``keys``), else by projector name the rows deleted."""
+    tables = _tables(projectors)
+    (row,) = rows
+    if keys:
+        pairs = zip(tables, row, strict=True)
+        return {t.name: {tuple(k) for k in found} for (_, t), found in pairs}
+    counts = dict.fromkeys((p.name for p in projectors), 0)
+    for (name, _), n in zip(tables, row, strict=True):
+        counts[name] += int(n)
+    return counts
 
 
 def text_keys(table: Table) -> bool:

@@ -45,7 +45,9 @@ def in_schema(sql: str, schema: str) -> str:
 
 
 @cache
-def _rendered(statement: ClauseElement, schema: str) -> str:
+def rendered(statement: ClauseElement, schema: str) -> str:
+    """A module-level Core ``statement`` as the driver takes it, in ``schema`` (kept for
+    the process's life)."""
     return in_schema(_template(statement), schema)
 
 
@@ -65,7 +67,7 @@ def run_in_schema(conn: Connection, statement: ClauseElement, params: Mapping[st
     if schema is None:
         conn.execute(statement, dict(params))  # type: ignore[call-overload]
     else:
-        conn.exec_driver_sql(_rendered(statement, schema), dict(params))
+        conn.exec_driver_sql(rendered(statement, schema), dict(params))
 
 
-__all__ = ["DIALECT", "SCHEMA", "driver_sql", "in_schema", "quote", "run_in_schema"]
+__all__ = ["DIALECT", "SCHEMA", "driver_sql", "in_schema", "quote", "rendered", "run_in_schema"]

@@ -6,7 +6,9 @@ stored row deleted, new rows inserted.  Applied as one batch it must erase,
 count and leave exactly what the same log applied event by event does
 (where every change is written before the withdrawal).  Also with a
 projector whose later changes name no subject (keyed by their own id): then
-the subject's collected rows are written before the erasure.
+the subject's collected rows are written before the erasure; and with one
+that erases its own way (every schema is then erased statement by
+statement instead of in one round trip).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import Engine, MetaData, text
+from sqlalchemy import Connection, Engine, MetaData, text
 
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
@@ -69,12 +71,18 @@ class Notes(Projector):
         rows.update(self.table, {"note_id": f"n-{event.subject_id}"}, {"level": event.get("level")})
 
 
+class OwnNotes(Notes):
+    """``Notes`` erasing its own way: every schema's erasure then runs one by one."""
+
+    def erase(self, conn: Connection, subject_id: str) -> int:
+        return super().erase(conn, subject_id)
+
+
 def _registry(kind: str) -> ProjectorRegistry | None:
-    return (
-        None
-        if kind == "builtin"
-        else ProjectorRegistry([*builtin_projectors(), Indicators(), Notes()])
-    )
+    if kind == "builtin":
+        return None
+    notes = OwnNotes() if kind == "own" else Notes()
+    return ProjectorRegistry([*builtin_projectors(), Indicators(), notes])
 
 
 def _risk(level: str) -> dict[str, Any]:
@@ -101,7 +109,7 @@ def _log(rig: EngineRig, kind: str) -> int:
     return stored
 
 
-@pytest.fixture(params=["builtin", "notes"])
+@pytest.fixture(params=["builtin", "notes", "own"])
 def applied(infra: Endpoints, request: pytest.FixtureRequest) -> Iterator[dict[int, Engine]]:
     """The log applied in two databases: its second part event by event, or whole."""
     with (
