@@ -133,7 +133,7 @@ class Erasure:
         agency's lawful rows are rebuilt."""
         subject = str(logged.subject)
         agencies = sorted(in_scope)
-        self.scope.holdings.drop(self.scope.conn, subject, agencies)
+        self.scope.holdings.drop(subject, agencies)
         retained = retained_of(self.scope, subject, agencies)
         consent_based = self.scope.consent_based()
         targets = [(self.scope.conn_for(a), schema_name(a), consent_based) for a in agencies]

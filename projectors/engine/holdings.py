@@ -75,6 +75,9 @@ class HoldingsBuffer:
     known: dict[str, dict[Key, tuple[Holding, bool]]] = field(default_factory=dict)
     #: The topic and partition :meth:`load` read.
     place: tuple[str, int] | None = None
+    #: ``(subject, agency)`` pairs whose stored holdings :meth:`drop` deletes at the
+    #: next :meth:`flush`, before its inserts (which then only hold later ones).
+    dropped: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, holding: Holding) -> None:
         """Record (or replace) one holding."""
@@ -104,9 +107,14 @@ class HoldingsBuffer:
         """Forget what is pending and every subject read (their rows may be rolled back)."""
         self.pending.clear()
         self.known.clear()
+        self.dropped.clear()
 
     def flush(self, conn: Connection) -> None:
-        """Write every pending holding (one statement)."""
+        """Delete what :meth:`drop` dropped, then write every pending holding (a
+        statement each)."""
+        if self.dropped:
+            pairs, self.dropped = sorted(self.dropped), set()
+            conn.execute(_DROP, {"s": [s for s, _ in pairs], "a": [a for _, a in pairs]})
         for subject, held in self.pending.items():
             mirror = self.known.get(subject, {})
             for key in mirror.keys() & held.keys():
@@ -131,8 +139,10 @@ class HoldingsBuffer:
         if rows:
             bulk_insert(conn, "haven_core.holdings", COLUMNS, rows, UPSERT)
 
-    def drop(self, conn: Connection, subject_id: str, agency_ids: list[str]) -> None:
-        """The agencies hold nothing of the subject any more (an erasure)."""
+    def drop(self, subject_id: str, agency_ids: list[str]) -> None:
+        """The agencies hold nothing of the subject any more (an erasure): forgotten
+        here at once, deleted from Postgres at the next :meth:`flush` (every read of
+        stored holdings flushes first)."""
         agencies = set(agency_ids)
         if not agencies:
             return
@@ -142,10 +152,7 @@ class HoldingsBuffer:
         mirror = self.known.get(subject_id, {})
         for key in [k for k in mirror if k[1] in agencies]:
             del mirror[key]
-        conn.execute(
-            text("DELETE FROM haven_core.holdings WHERE subject_id = :s AND agency_id = ANY(:a)"),
-            {"s": subject_id, "a": sorted(agencies)},
-        )
+        self.dropped.update((subject_id, agency) for agency in agencies)
 
     def forget_event(
         self, conn: Connection, subject_id: str, topic: str, partition: int, offset: int
@@ -172,6 +179,12 @@ class HoldingsBuffer:
             return [mirror[key][0] for key in sorted(mirror, key=lambda k: (k[1], k[4]))]
         self.flush(conn)
         return _select(conn, [subject_id], topic, partition)
+
+
+_DROP = text(
+    "DELETE FROM haven_core.holdings AS h USING unnest(CAST(:s AS text[]), CAST(:a AS text[]))"
+    " AS d(s, a) WHERE h.subject_id = d.s AND h.agency_id = d.a"
+)
 
 
 def holdings_statement(subjects: list[str], topic: str, partition: int) -> Statement:
