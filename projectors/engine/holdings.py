@@ -89,15 +89,9 @@ class HoldingsBuffer:
                 holding = replace(old[0], fields=holding.fields, bases=holding.bases)
             mirror[holding.key] = (holding, old is not None and old[1])
 
-    def load(self, conn: Connection, subjects: list[str], topic: str, partition: int) -> None:
-        """Read the holdings of ``subjects`` at once; :meth:`held` then answers from memory."""
-        self.flush(conn)
-        self.loaded(subjects, topic, partition, _select(conn, subjects, topic, partition))
-
-    def loaded(
-        self, subjects: list[str], topic: str, partition: int, stored: list[Holding]
-    ) -> None:
-        """:meth:`load` with what :func:`holdings_statement` read (nothing pending yet)."""
+    def load(self, subjects: list[str], topic: str, partition: int, stored: list[Holding]) -> None:
+        """Take the stored holdings of ``subjects`` that :func:`holdings_statement` read when
+        the batch opened (nothing pending yet); :meth:`held` then answers from memory."""
         self.known.update({subject: {} for subject in subjects})
         self.place = (topic, partition)
         for holding in stored:

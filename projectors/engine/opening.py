@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from events.types import ConsentGranted, RecordRectified
 from infra.db import Statement, read_together
 from projectors.audit.ledger import head_statement
 from projectors.consent.subject_state import SubjectState
@@ -59,10 +58,6 @@ class Opening:
     prefetched: list[list[tuple[Any, ...]]]
 
 
-def _wanted(logged: list[LoggedEvent]) -> Wanted:
-    return Wanted.of(logged, ConsentGranted.event_type, RecordRectified.event_type)
-
-
 def _statements(
     topic: str, partition: int, logged: list[LoggedEvent], wanted: Wanted
 ) -> list[Statement]:
@@ -79,7 +74,7 @@ def _statements(
 
 def open_batches(conn: Connection, topic: str, batches: Sequence[Opened]) -> dict[int, Opening]:
     """Lock, fence and read every batch's start, in one round trip; by partition."""
-    wanted = [_wanted(logged) for _, _, logged in batches]
+    wanted = [Wanted.of(logged) for _, _, logged in batches]
     groups = [
         _statements(topic, partition, logged, w)
         for (partition, _, logged), w in zip(batches, wanted, strict=True)

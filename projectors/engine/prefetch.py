@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from events.types import ConsentGranted, RecordRectified
 from infra.db import Statement
 from projectors.engine.batch import BatchScope
 from projectors.engine.holdings import holdings_from, holdings_statement
@@ -37,6 +38,7 @@ LEDGER_OF_SUBJECTS = (
     " WHERE l.subject_id = ANY(%(s)s) AND l.topic || '' = %(t)s AND l.partition + 0 = %(p)s"
     " AND l.outcome = 'applied'"
 )
+_GRANTED, _RECTIFIED = ConsentGranted.event_type, RecordRectified.event_type
 SCHEDULED = (
     "SELECT subject_id FROM haven_core.scheduled_erasures WHERE subject_id = ANY(%(s)s)"
     " AND cancelled_at IS NULL AND executed_at IS NULL"
@@ -51,11 +53,11 @@ class Wanted:
     rectified: frozenset[str]
 
     @classmethod
-    def of(cls, logged: Sequence[LoggedEvent], granted: str, rectified: str) -> Wanted:
-        """The subjects of ``logged``'s events of type ``granted`` and ``rectified``."""
+    def of(cls, logged: Sequence[LoggedEvent]) -> Wanted:
+        """The subjects of ``logged``'s grants and rectifications."""
         return cls(
-            frozenset(e.subject for e in logged if e.subject and e.event.type == granted),
-            frozenset(e.subject for e in logged if e.subject and e.event.type == rectified),
+            frozenset(e.subject for e in logged if e.subject and e.event.type == _GRANTED),
+            frozenset(e.subject for e in logged if e.subject and e.event.type == _RECTIFIED),
         )
 
     @property
@@ -104,7 +106,7 @@ def prefetch(scope: BatchScope, wanted: Wanted, answers: Sequence[list[tuple[Any
         scope.ledger[subject].append((offset, event_type))
         if shareable(event_type) is not None and offset not in scope.archived:
             scope.archived[offset] = parse_record(LogRecord(offset, bytes(value)))
-    scope.holdings.loaded(subjects, context.topic, context.partition, holdings_from(holdings))
+    scope.holdings.load(subjects, context.topic, context.partition, holdings_from(holdings))
     scope.unscheduled.update(wanted.granted - {row[0] for row in scheduled})
     scope.fixes.update({subject: {} for subject in wanted.unchanged})
     for subject, fix in corrections_from(fixes):

@@ -128,33 +128,37 @@ def erase_subjects(
         return erased
     plans = []
     for _, schema, projectors in targets:
-        mine = _collected(scope, schema, projectors, subject)
-        touched = scope.touched.get(subject, set())
-        dropped = []
-        for key in mine:
-            dropped.append((key, _drop(scope, key)))
-            touched.discard(key)
-        plans.append((schema, projectors, dropped, subject in scope.stored))
-    statements = [
-        erase_statement(schema, projectors, subject, keys=bool(dropped))
-        for schema, projectors, dropped, stored in plans
-        if stored
-    ]
-    answers = iter(read_together(scope.conn, [s for s in statements if s is not None]))
+        dropped = _drop_collected(scope, subject, _collected(scope, schema, projectors, subject))
+        statement = (
+            erase_statement(schema, projectors, subject, keys=bool(dropped))
+            if subject in scope.stored
+            else None
+        )
+        plans.append((projectors, dropped, statement))
+    answers = iter(read_together(scope.conn, [s for _, _, s in plans if s is not None]))
     results = []
-    for _, projectors, dropped, stored in plans:
-        found = next(answers) if stored and _tables_of(projectors) else None
-        if not dropped:
-            counts = dict.fromkeys((p.name for p in projectors), 0)
-            results.append(counts | (erased_from(projectors, found, keys=False) if found else {}))
-            continue
-        keys = erased_from(projectors, found, keys=True) if found else {}
-        results.append(_counted(projectors, keys, dropped))
+    for projectors, dropped, statement in plans:
+        found = next(answers) if statement is not None else None
+        if dropped:
+            keys = erased_from(projectors, found, keys=True) if found else {}
+            results.append(_counted(projectors, keys, dropped))
+        elif found:
+            results.append(erased_from(projectors, found, keys=False))
+        else:
+            results.append(dict.fromkeys((p.name for p in projectors), 0))
     return results
 
 
-def _tables_of(projectors: Sequence[Projector]) -> bool:
-    return any(p.subject_tables() for p in projectors)
+def _drop_collected(
+    scope: BatchScope, subject: str, mine: list[RowKey]
+) -> list[tuple[RowKey, Pending]]:
+    """Drop the subject's collected changes ``mine`` (``_drop``); each with its change."""
+    touched = scope.touched.get(subject, set())
+    dropped = []
+    for key in mine:
+        dropped.append((key, _drop(scope, key)))
+        touched.discard(key)
+    return dropped
 
 
 def _counted(
@@ -187,9 +191,4 @@ def _erase_one(scope: BatchScope, target: Target, subject: str) -> dict[str, int
     stored: dict[str, set[tuple[Any, ...]]] = {name: set() for name in owner}
     if subject in scope.stored:
         stored = erase_keys(conn, projectors, subject)
-    touched = scope.touched.get(subject, set())
-    dropped = []
-    for key in mine:
-        dropped.append((key, _drop(scope, key)))
-        touched.discard(key)
-    return _counted(projectors, stored, dropped)
+    return _counted(projectors, stored, _drop_collected(scope, subject, mine))
