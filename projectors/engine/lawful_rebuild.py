@@ -34,7 +34,9 @@ def kept_rows(
     """Rows about the subject the rebuild leaves in the agency's schema; its changes are
     merged into the batch's (counted in memory, else written first and counted)."""
     consent_based = scope.consent_based()
-    clash = not rows.keys().isdisjoint(scope.changes)
+    # Both sides views: Python then walks the smaller one.  Given the dict itself, it
+    # walked every change of the batch, once per agency an erasure rebuilds.
+    clash = not rows.keys().isdisjoint(scope.changes.keys())
     kept = None if clash else settle_erased(rows, consent_based, subject)
     if kept is not None:
         scope.changes.update(rows)

@@ -43,10 +43,10 @@ class NoticeRelay:
         if not pending:
             return 0
         producer = self._ensure_producer()
+        self._ensure_topics({row[1] for row in pending})
         for _notice_id, agency_id, subject_id, payload in pending:
-            topic = self._topic(agency_id)
             producer.send(
-                topic,
+                notices_topic(self._prefix, agency_id),
                 key=str(subject_id).encode(),
                 value=json.dumps(payload, sort_keys=True).encode(),
                 headers=[JSON_CONTENT_TYPE_HEADER],
@@ -63,12 +63,17 @@ class NoticeRelay:
         logger.info("erasure notices relayed", extra={"notices": len(pending)})
         return len(pending)
 
-    def _topic(self, agency_id: str) -> str:
-        topic = notices_topic(self._prefix, agency_id)
-        if topic not in self._topics:
-            ensure_topics(self._bootstrap, [notices_topic_spec(self._prefix, agency_id)])
-            self._topics.add(topic)
-        return topic
+    def _ensure_topics(self, agencies: set[str]) -> None:
+        """Create the notice topics of ``agencies`` this relay has not seen yet, with one
+        admin client for all of them.
+
+        One client per agency cost two metadata answers naming every topic of the
+        cluster per new agency: with 600 agencies, a fifth of the engine's CPU.
+        """
+        new = sorted(a for a in agencies if notices_topic(self._prefix, a) not in self._topics)
+        if new:
+            ensure_topics(self._bootstrap, [notices_topic_spec(self._prefix, a) for a in new])
+            self._topics.update(notices_topic(self._prefix, a) for a in new)
 
     def _ensure_producer(self) -> KafkaProducer:
         if self._producer is None:

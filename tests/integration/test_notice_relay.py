@@ -1,0 +1,81 @@
+"""The erasure-notice relay: every agency's notices on its own topic, topics made in bulk."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from sqlalchemy import Engine, text
+
+from events.kafka_security import kafka_python_kwargs
+from events.topics import notices_topic
+from infra.endpoints import Endpoints
+from projectors.outbox import notices
+from projectors.outbox.notices import NoticeRelay
+
+
+def _notice(engine: Engine, agency_id: str, subject_id: str) -> str:
+    notice_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO haven_core.notice_outbox (notice_id, agency_id, subject_id, payload)"
+                " VALUES (:n, :a, :s, CAST(:p AS jsonb))"
+            ),
+            {"n": notice_id, "a": agency_id, "s": subject_id, "p": json.dumps({"id": notice_id})},
+        )
+    return notice_id
+
+
+def _read_ids(bootstrap: str, topic: str, count: int) -> list[str]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","),
+        enable_auto_commit=False,
+        consumer_timeout_ms=10_000,
+        **kafka_python_kwargs(),
+    )
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        consumer.seek_to_beginning()
+        found: list[str] = []
+        for message in consumer:
+            found.append(json.loads(message.value)["id"])
+            if len(found) == count:
+                break
+        return found
+    finally:
+        consumer.close()
+
+
+def test_one_relay_round_makes_the_topics_of_all_new_agencies_with_one_admin_client(
+    infra: Endpoints, engine: Engine, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[list[str]] = []
+    real = notices.ensure_topics
+
+    def counted(bootstrap: str, topics: Iterable[NewTopic]) -> list[str]:
+        listed = list(topics)
+        made.append([topic.name for topic in listed])
+        return real(bootstrap, listed)
+
+    monkeypatch.setattr(notices, "ensure_topics", counted)
+    bootstrap = infra.bootstrap_servers
+    first = {agency: _notice(engine, agency, "s-1") for agency in ("a3", "a1", "a2")}
+    second_a1 = _notice(engine, "a1", "s-2")
+    relay = NoticeRelay(engine, bootstrap, topic_prefix)
+    try:
+        assert relay.relay() == 4
+        names = [notices_topic(topic_prefix, a) for a in ("a1", "a2", "a3")]
+        assert made == [names]  # one call for the three agencies, none per notice
+        later = _notice(engine, "a2", "s-3")
+        assert relay.relay() == 1
+        assert made == [names]  # a topic once made is known
+    finally:
+        relay.close()
+    assert _read_ids(bootstrap, names[0], 2) == [first["a1"], second_a1]
+    assert _read_ids(bootstrap, names[1], 2) == [first["a2"], later]
+    assert _read_ids(bootstrap, names[2], 1) == [first["a3"]]
