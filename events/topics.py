@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from events.types.common import AGENCY_ID_PATTERN
 
@@ -40,7 +41,11 @@ def inbox_pattern(prefix: str) -> str:
     return rf"^{re.escape(prefix)}\.inbox\.({AGENCY_ID_PATTERN[1:-1]})\.v1$"
 
 
+@lru_cache(maxsize=4096)
 def inbox_agency(prefix: str, topic: str) -> str | None:
-    """The agency whose inbox ``topic`` is, or None when it is not an inbox."""
+    """The agency whose inbox ``topic`` is, or None when it is not an inbox.
+
+    Remembered (a few thousand topics at most): the sealer asks once per record.
+    """
     match = re.fullmatch(inbox_pattern(prefix), topic)
     return match.group(1) if match else None
