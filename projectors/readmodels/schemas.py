@@ -22,7 +22,13 @@ from sqlalchemy import Connection, Engine, text
 from projectors.readmodels.rendering import quote
 from projectors.readmodels.sdk import Projector
 
-_PRESENT = text("SELECT tablename FROM pg_tables WHERE schemaname = :s")
+#: Which of the tables named exist in the schema: looked up by name (the catalog's
+#: cache), not through ``pg_tables``, which scans every relation of the database
+#: (2.5 ms a schema with 600 agencies, a check per schema and engine process).
+_PRESENT = text(
+    "SELECT n FROM unnest(CAST(:names AS text[])) AS n"
+    " WHERE to_regclass(quote_ident(:s) || '.' || quote_ident(n)) IS NOT NULL"
+)
 
 
 def lay_out(conn: Connection, schema: str, projectors: Iterable[Projector]) -> None:
@@ -41,7 +47,8 @@ def make_schema(engine: Engine, schema: str, projectors: Iterable[Projector]) ->
     wanted = list(projectors)
     names = {table.name for p in wanted for table in p.metadata.tables.values()}
     with engine.begin() as conn:
-        if not names <= set(conn.execute(_PRESENT, {"s": schema}).scalars()):
+        present = conn.execute(_PRESENT, {"s": schema, "names": sorted(names)}).scalars()
+        if not names <= set(present):
             lay_out(conn, schema, wanted)
 
 

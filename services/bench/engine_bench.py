@@ -19,7 +19,7 @@ from projectors.bootstrap import construct_engine_core, construct_engine_service
 from projectors.engine.service import EngineConfig
 from projectors.keys.keyring import Keyring
 from projectors.runtime.loop_thread import LoopThread
-from services.bench.stats import ledger_events, rate, wait_for_count
+from services.bench.stats import LedgerEvents, rate, wait_for_count
 
 
 def run_engine_bench(
@@ -40,7 +40,7 @@ def run_engine_bench(
     started = time.perf_counter()
     projecting = LoopThread(lambda: construct_engine_service(core, config), "engine").start()
     try:
-        drained = wait_for_count(lambda: ledger_events(engine), total, progress, "projecting")
+        drained = wait_for_count(LedgerEvents(engine), total, progress, "projecting")
     finally:
         projecting.stop()
         pool.dispose()

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from events.kafka_security import kafka_python_kwargs
 from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic
-from services.bench.stats import ledger_events, percentile_ms, rate, wait_for_count
+from services.bench.stats import LedgerEvents, percentile_ms, rate, wait_for_count
 from services.bench.worker_proc import Worker
 from services.bench.workload import Record
 from services.scenarios.builders import cloudevent
@@ -35,7 +35,7 @@ def drain(
             raise RuntimeError(f"haven worker exited with {worker.process.returncode}")
 
     drained = wait_for_count(
-        lambda: ledger_events(engine), total, progress, "sealing + projecting", alive, spaced=spaced
+        LedgerEvents(engine), total, progress, "sealing + projecting", alive, spaced=spaced
     )
     elapsed = drained.finished - worker.started
     steady = drained.steady_rate(total)

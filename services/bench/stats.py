@@ -7,7 +7,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psutil
 from rich.progress import Progress
@@ -89,14 +89,49 @@ def scalar(engine: Engine, sql: str, **params: object) -> int:
         return int(conn.execute(text(sql), params).scalar() or 0)
 
 
-def ledger_events(engine: Engine) -> int:
-    """Agency events the engine has judged (applied or refused), duplicates excluded."""
-    return scalar(
-        engine,
-        "SELECT count(*) FROM haven_core.audit_ledger"
-        " WHERE source <> :s AND outcome <> 'duplicate'",
-        s=SYSTEM_SOURCE,
-    )
+#: Per log partition, its chain head and the agency events judged since the offset
+#: given (from 0 for a partition not given): one statement, one snapshot, so the
+#: entries below each head are all there.
+_JUDGED_SINCE = text(
+    "SELECT h.topic, h.partition, h.next_offset,"
+    " (SELECT count(*) FROM haven_core.audit_ledger AS l"
+    " WHERE l.topic = h.topic AND l.partition = h.partition"
+    " AND l.log_offset >= coalesce(s.o, 0) AND l.log_offset < h.next_offset"
+    " AND l.source <> :s AND l.outcome <> 'duplicate')"
+    " FROM haven_core.audit_heads AS h"
+    " LEFT JOIN unnest(CAST(:t AS text[]), CAST(:p AS int[]), CAST(:o AS bigint[]))"
+    " AS s(t, p, o) ON s.t = h.topic AND s.p = h.partition"
+)
+
+
+@dataclass
+class LedgerEvents:
+    """Agency events the engine has judged (applied or refused), duplicates excluded.
+
+    Each call counts only the ledger entries past the chain heads the last
+    call saw (an index range per partition).  Counting the whole ledger, as
+    the drains did, read all of it ten times a second: at 100,000 entries about
+    a sixth of a core of Postgres, taken from the pipeline being measured.
+    """
+
+    engine: Engine
+    judged: int = 0
+    heads: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def __call__(self) -> int:
+        seen = list(self.heads.items())
+        params = {
+            "s": SYSTEM_SOURCE,
+            "t": [topic for (topic, _), _ in seen],
+            "p": [partition for (_, partition), _ in seen],
+            "o": [offset for _, offset in seen],
+        }
+        with self.engine.connect() as conn:
+            rows = conn.execute(_JUDGED_SINCE, params).all()
+        for topic, partition, next_offset, judged in rows:
+            self.judged += int(judged)
+            self.heads[(str(topic), int(partition))] = int(next_offset)
+        return self.judged
 
 
 def fanout(engine: Engine) -> dict[str, float | int]:

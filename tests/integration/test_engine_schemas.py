@@ -58,3 +58,16 @@ def test_statistics_tables_go_in_their_own_schema(engine: Engine) -> None:
     names = {table.name for p in statistics for table in p.metadata.tables.values()}
     with engine.connect() as conn:
         assert set(conn.execute(_TABLES, {"s": "haven_stats_probe"}).scalars()) == names
+
+
+def test_a_schema_missing_a_table_gets_it_back(engine: Engine) -> None:
+    registry = default_registry()
+    schema = "agency_schema_partial"
+    make_schema(engine, schema, registry)
+    gone = sorted(registry.table_names())[-1]
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP TABLE "{schema}"."{gone}" CASCADE'))
+        assert gone not in set(conn.execute(_TABLES, {"s": schema}).scalars())
+    make_schema(engine, schema, registry)
+    with engine.connect() as conn:
+        assert set(conn.execute(_TABLES, {"s": schema}).scalars()) == registry.table_names()
