@@ -35,7 +35,7 @@ _PRESENT = text(
 )
 
 
-def tables_present(conn: Connection, schema: str, names: Iterable[str]) -> set[str]:
+def _present(conn: Connection, schema: str, names: Iterable[str]) -> set[str]:
     """Which of ``names`` are relations of ``schema`` (committed, or made in ``conn``)."""
     return set(conn.execute(_PRESENT, {"s": schema, "names": sorted(names)}).scalars())
 
@@ -56,8 +56,8 @@ def make_schema(engine: Engine, schema: str, projectors: Iterable[Projector]) ->
     wanted = list(projectors)
     names = {table.name for p in wanted for table in p.metadata.tables.values()}
     with engine.begin() as conn:
-        if not names <= tables_present(conn, schema, names):
+        if not names <= _present(conn, schema, names):
             lay_out(conn, schema, wanted)
 
 
-__all__ = ["lay_out", "make_schema", "tables_present"]
+__all__ = ["lay_out", "make_schema"]
