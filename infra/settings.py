@@ -83,6 +83,12 @@ class CommonSettings(BaseSettings):
         """What the worker's loops may spend draining: most of the stop timeout."""
         return self.worker_stop_timeout_s * 0.8
 
+    @property
+    def stage_drain_s(self) -> float:
+        """What the sealer, then the engine, may each spend draining: half of ``drain_s``
+        (the worker's supervisor stops them in turn within the stop timeout)."""
+        return self.drain_s / 2
+
     @field_validator("topic_prefix")
     @classmethod
     def _valid_prefix(cls, value: str) -> str:

@@ -111,7 +111,7 @@ def construct_worker_sealer(
         topic_prefix=settings.topic_prefix,
         batch_max=settings.sealer_batch_max,
         idempotent_producer=settings.producer_idempotence,
-        drain_s=settings.drain_s / 2,
+        drain_s=settings.stage_drain_s,
     )
     return construct_sealer(sealer_pool(endpoints.database_url), keyring, config)
 
@@ -140,7 +140,7 @@ def construct_worker_engine(
         batch_max=settings.engine_batch_max,
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         retry_s=settings.engine_retry_s,
-        drain_s=settings.drain_s,
+        drain_s=settings.stage_drain_s,
         share=share,
         log_partitions=settings.partitions,
     )

@@ -12,7 +12,9 @@ fails (a lost connection) stops its partition (paused, logged, counted) and
 is retried from the stored position after ``retry_s``; nothing is ever
 acknowledged past it.
 On stop it drains: once ``upstream`` (the sealer and its relay) finished, it
-applies until a poll brings nothing more, bounded by ``drain_s``.
+applies until a poll brings nothing more, bounded by ``drain_s``; it begins
+no batch that the longest recent one says would end past that bound
+(:class:`~projectors.runtime.drain.Drain`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from projectors.engine.core import EngineCore, Outcome
 from projectors.engine.log_partitions import share_partitions
 from projectors.engine.share import Share
 from projectors.log import LogRecord, PositionMoved
+from projectors.runtime.drain import Drain
 from projectors.runtime.listener import FencedPartitionListener
 
 logger = logging.getLogger("haven.engine")
@@ -156,23 +159,26 @@ class EngineService:
             await self._consumer.stop()
 
     async def _loop(self) -> None:
-        drain_until: float | None = None
+        drain = Drain(self.config.drain_s)
         quiet = 0
         while True:
-            if self._stopping.is_set() and drain_until is None:
-                drain_until = time.monotonic() + self.config.drain_s
+            if self._stopping.is_set():
+                drain.start()
             await self._resume_pending()
             batches = await self._consumer.getmany(
                 timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
             )
+            started = time.monotonic()
             await self._process(batches)
-            if drain_until is None:
+            if batches:
+                drain.ran(time.monotonic() - started)
+            if not drain.started:
                 continue
             upstream_done = self._upstream is None or self._upstream.is_set()
             quiet = quiet + 1 if upstream_done and not batches and not self._pending else 0
             if quiet >= 2:
                 return  # stopping, nothing upstream, and the log brought nothing twice
-            if time.monotonic() > drain_until:
+            if drain.over():
                 logger.warning("engine stopped before the log was drained")
                 return
 

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from events.topics import dlq_topic, log_topic
 from projectors.keys.keyring import Keyring
 from projectors.outbox.sealed_store import OutboxStore
+from projectors.runtime.drain import Drain
 from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients
 from projectors.sealer.inboxes import InboxWatch
@@ -167,21 +168,23 @@ class Sealer:
         logger.info("sealer inboxes assigned", extra={"partitions": len(partitions)})
 
     async def _loop(self) -> None:
-        drain_until: float | None = None
+        drain = Drain(self.config.drain_s)
         while True:
-            if self._stopping.is_set() and drain_until is None:
-                drain_until = time.monotonic() + self.config.drain_s
+            if self._stopping.is_set():
+                drain.start()
             await self._sweep_dlq_keys()
             await self._refresh_inboxes()
             await self._resume_pending()
             records = await self._fetch()
             if records:
+                started = time.monotonic()
                 await self._pipeline.process(records)
+                drain.ran(time.monotonic() - started)
             else:
                 await self._pipeline.settle()  # idle: finish the last batch (a failure re-seeks)
-                if drain_until is not None and not self._pending:
+                if drain.started and not self._pending:
                     return  # stopping and the inboxes hold nothing more
-            if drain_until is not None and time.monotonic() > drain_until:
+            if drain.over():
                 await self._pipeline.settle()
                 logger.warning("sealer stopped before its inboxes were drained")
                 return
