@@ -9,6 +9,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 
+#: What one fetch may bring of one inbox partition.  The consumer keeps one
+#: fetch of every inbox partition with a backlog until the sealer takes its
+#: records, so after an outage the sealer holds up to this much per partition
+#: (36 partitions with six agencies, 3,600 with 600).  An inbox event is at most
+#: ``MAX_EVENT_BYTES``; a bigger record still comes, alone (a broker returns the
+#: first record batch of a partition whatever its size), and goes to the DLQ.
+INBOX_FETCH_BYTES = MAX_EVENT_BYTES
+
 
 @dataclass
 class SealerConfig:
@@ -52,7 +60,7 @@ def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProdu
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=config.fetch_max_wait_ms,
-        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+        max_partition_fetch_bytes=INBOX_FETCH_BYTES,
         **aiokafka_kwargs(),
         **config.extra_consumer,
     )

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from events.sealing import ERASED, open_value
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
+from projectors.sealer.config import INBOX_FETCH_BYTES
 from services.scenarios.builders import cloudevent, identification, risk_assessment
 from services.scenarios.synthetic import first_cases
 from tests.integration.harness import SealerHarness, running_harness
@@ -173,6 +174,8 @@ def _dlq_cases() -> list[tuple[str, str, bytes]]:
 
 def test_every_dlq_reason_without_personal_values(harness: SealerHarness) -> None:
     cases = _dlq_cases()
+    [too_large] = [raw for reason, _, raw in cases if reason == "too_large"]
+    assert len(too_large) > INBOX_FETCH_BYTES, "a record over the fetch limit still comes"
     for _reason, agency, raw in cases:
         harness.send_raw(agency, raw)
     rejected = [c for c in cases if c[0] != "sealed"]
