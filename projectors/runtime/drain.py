@@ -21,7 +21,7 @@ class Drain:
     def __init__(
         self, budget_s: float, *, recent: int = 8, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.budget_s = budget_s
+        self._budget_s = budget_s
         self._clock = clock
         self._until: float | None = None
         self._batches: deque[float] = deque(maxlen=recent)
@@ -34,7 +34,7 @@ class Drain:
     def start(self) -> None:
         """The stop arrived: the bound counts from now (later calls change nothing)."""
         if self._until is None:
-            self._until = self._clock() + self.budget_s
+            self._until = self._clock() + self._budget_s
 
     def ran(self, elapsed_s: float) -> None:
         """One batch took ``elapsed_s``."""
