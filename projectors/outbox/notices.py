@@ -44,7 +44,9 @@ class NoticeRelay:
         if not pending:
             return 0
         producer = self._ensure_producer()
-        self._ensure_topics({row[1] for row in pending})
+        agencies = {row[1] for row in pending}
+        self._ensure_topics(agencies)
+        _learn_topics(producer, [notices_topic(self._prefix, a) for a in sorted(agencies)])
         for _notice_id, agency_id, subject_id, payload in pending:
             producer.send(
                 notices_topic(self._prefix, agency_id),
@@ -86,3 +88,20 @@ class NoticeRelay:
         if self._producer is not None:
             self._producer.close(timeout=10)
             self._producer = None
+
+
+def _learn_topics(producer: KafkaProducer, topics: list[str]) -> None:
+    """Have the producer learn where every topic of ``topics`` lives before it sends.
+
+    kafka-python's ``send`` to a topic the producer does not know waits for a
+    metadata answer naming it, one topic after the other, each answer naming
+    every topic tracked so far: with 600 agencies new to the relay that was
+    half a minute of the scheduler's tick (and of the engine's stop).  All the
+    topics are handed to the producer's sender first (what ``send`` does for
+    one), so the first wait's answer names them all and the others wait for
+    nothing.
+    """
+    for topic in topics:
+        producer._sender.add_topic(topic)
+    for topic in topics:
+        producer.partitions_for(topic)

@@ -17,6 +17,7 @@ from infra.embedded import EmbeddedInfra, InfraPaths
 from infra.embedded.state import read_state
 from infra.endpoints import Endpoints, InfraNotRunning, resolve_endpoints
 from infra.settings import CommonSettings
+from infra.topics import ensure_topics, topic_partitions
 
 pytestmark = pytest.mark.integration
 
@@ -160,3 +161,25 @@ def test_resolve_endpoints_sources(tmp_path: Path) -> None:
         "kafka:9092", "postgresql+psycopg://u:p@db/haven", embedded=False
     )
     assert "p@db" not in repr(resolve_endpoints(settings))
+
+
+def test_ensure_topics_makes_the_missing_ones_in_one_request(
+    infra: Endpoints, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requests: list[list[str]] = []
+    real = KafkaAdminClient.create_topics
+
+    def counted(admin: KafkaAdminClient, new_topics: list[NewTopic], **kwargs: object) -> object:
+        requests.append([topic.name for topic in new_topics])
+        return real(admin, new_topics, **kwargs)
+
+    monkeypatch.setattr(KafkaAdminClient, "create_topics", counted)
+    names = [f"{topic_prefix}.ensure.{n}" for n in range(5)]
+    spec = [NewTopic(name, num_partitions=2, replication_factor=1) for name in names]
+    assert ensure_topics(infra.bootstrap_servers, spec[:2]) == names[:2]
+    assert ensure_topics(infra.bootstrap_servers, spec) == names[2:]  # the first two exist
+    assert requests == [names[:2], names[2:]]  # one request each, none per topic
+    assert ensure_topics(infra.bootstrap_servers, spec) == []
+    assert len(requests) == 2  # nothing missing: nothing asked
+    partitions = topic_partitions(infra.bootstrap_servers, names)
+    assert {name: len(found) for name, found in partitions.items()} == dict.fromkeys(names, 2)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.cluster import ClusterMetadata
 from sqlalchemy import Engine, text
 
 from events.kafka_security import kafka_python_kwargs
@@ -79,3 +80,32 @@ def test_one_relay_round_makes_the_topics_of_all_new_agencies_with_one_admin_cli
     assert _read_ids(bootstrap, names[0], 2) == [first["a1"], second_a1]
     assert _read_ids(bootstrap, names[1], 2) == [first["a2"], later]
     assert _read_ids(bootstrap, names[2], 1) == [first["a3"]]
+
+
+def test_the_producer_learns_all_new_topics_in_one_metadata_answer(
+    infra: Endpoints, engine: Engine, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kafka-python's send waits for a metadata answer per topic it does not know;
+    the relay has its producer learn every new notice topic of a round at once."""
+    relay = NoticeRelay(engine, infra.bootstrap_servers, topic_prefix)
+    answers: list[int] = []
+    real = ClusterMetadata.update_metadata
+
+    def counted(metadata: ClusterMetadata, response: object) -> object:
+        producer = relay._producer
+        if producer is not None and metadata is producer._metadata:
+            answers.append(len(getattr(response, "topics", ())))
+        return real(metadata, response)
+
+    monkeypatch.setattr(ClusterMetadata, "update_metadata", counted)
+    agencies = [f"m{n:02d}" for n in range(30)]
+    ids = {agency: _notice(engine, agency, "s-1") for agency in agencies}
+    try:
+        assert relay.relay() == 30
+    finally:
+        relay.close()
+    assert len(answers) <= 3, answers  # one answer per new topic before (30 or more)
+    for agency in (agencies[0], agencies[-1]):
+        assert _read_ids(infra.bootstrap_servers, notices_topic(topic_prefix, agency), 1) == [
+            ids[agency]
+        ]
