@@ -99,9 +99,12 @@ def _learn_topics(producer: KafkaProducer, topics: list[str]) -> None:
     half a minute of the scheduler's tick (and of the engine's stop).  All the
     topics are handed to the producer's sender first (what ``send`` does for
     one), so the first wait's answer names them all and the others wait for
-    nothing.
+    nothing.  (The sender is kafka-python's; without it each ``send`` still
+    learns its own topic, as before.)
     """
-    for topic in topics:
-        producer._sender.add_topic(topic)
+    add_topic = getattr(getattr(producer, "_sender", None), "add_topic", None)
+    if callable(add_topic):
+        for topic in topics:
+            add_topic(topic)
     for topic in topics:
         producer.partitions_for(topic)
