@@ -168,10 +168,9 @@ class EngineService:
             batches = await self._consumer.getmany(
                 timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
             )
-            started = time.monotonic()
-            await self._process(batches)
             if batches:
-                drain.ran(time.monotonic() - started)
+                with drain.batch():
+                    await self._process(batches)
             if not drain.started:
                 continue
             upstream_done = self._upstream is None or self._upstream.is_set()

@@ -44,12 +44,12 @@ class NoticeRelay:
         if not pending:
             return 0
         producer = self._ensure_producer()
-        agencies = {row[1] for row in pending}
-        self._ensure_topics(agencies)
-        _learn_topics(producer, [notices_topic(self._prefix, a) for a in sorted(agencies)])
+        topics = {a: notices_topic(self._prefix, a) for a in sorted({row[1] for row in pending})}
+        self._ensure_topics(set(topics))
+        _learn_topics(producer, list(topics.values()))
         for _notice_id, agency_id, subject_id, payload in pending:
             producer.send(
-                notices_topic(self._prefix, agency_id),
+                topics[agency_id],
                 key=str(subject_id).encode(),
                 value=json.dumps(payload, sort_keys=True).encode(),
                 headers=[JSON_CONTENT_TYPE_HEADER],

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 class Drain:
@@ -39,6 +40,15 @@ class Drain:
     def ran(self, elapsed_s: float) -> None:
         """One batch took ``elapsed_s``."""
         self._batches.append(elapsed_s)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Time the block as one batch (:meth:`ran`)."""
+        started = self._clock()
+        try:
+            yield
+        finally:
+            self.ran(self._clock() - started)
 
     def over(self) -> bool:
         """Stopping, and the longest recent batch would end past the bound."""

@@ -177,9 +177,8 @@ class Sealer:
             await self._resume_pending()
             records = await self._fetch()
             if records:
-                started = time.monotonic()
-                await self._pipeline.process(records)
-                drain.ran(time.monotonic() - started)
+                with drain.batch():
+                    await self._pipeline.process(records)
             else:
                 await self._pipeline.settle()  # idle: finish the last batch (a failure re-seeks)
                 if drain.started and not self._pending:
