@@ -9,13 +9,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 
-#: What one fetch may bring of one inbox partition.  The consumer keeps one
-#: fetch of every inbox partition with a backlog until the sealer takes its
-#: records, so after an outage the sealer holds up to this much per partition
-#: (36 partitions with six agencies, 3,600 with 600).  An inbox event is at most
-#: ``MAX_EVENT_BYTES``; a bigger record still comes, alone (a broker returns the
-#: first record batch of a partition whatever its size), and goes to the DLQ.
+#: The most one fetch may bring of one inbox partition.  An inbox event is at
+#: most ``MAX_EVENT_BYTES``; a bigger record still comes, alone (a broker returns
+#: the first record batch of a partition whatever its size), and goes to the DLQ.
 INBOX_FETCH_BYTES = MAX_EVENT_BYTES
+#: What the consumer may hold of all inbox partitions together, fetched and not
+#: yet sealed: shared among the assigned partitions (projectors/sealer/fetch_budget.py).
+INBOX_FETCH_BUDGET = 64 * 1024 * 1024
+#: The least one fetch may bring of a partition: past 4,096 partitions what is
+#: held grows by this much per partition rather than fetches shrinking further.
+MIN_PARTITION_FETCH_BYTES = 16 * 1024
 
 
 @dataclass
@@ -45,6 +48,8 @@ class SealerConfig:
     dlq_sweep_interval_s: float = 3600.0
     #: On stop, seal what the inboxes still hold for at most this long.
     drain_s: float = 10.0
+    #: What the consumer may hold of all inbox partitions together.
+    fetch_budget_bytes: int = INBOX_FETCH_BUDGET
     extra_consumer: dict[str, object] = field(default_factory=dict)
 
 

@@ -27,6 +27,7 @@ from projectors.outbox.sealed_store import OutboxStore
 from projectors.runtime.drain import Drain
 from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients
+from projectors.sealer.fetch_budget import fit_fetches
 from projectors.sealer.inboxes import InboxWatch
 from projectors.sealer.janitor import InboxJanitor
 from projectors.sealer.pipeline import Pipeline
@@ -163,9 +164,13 @@ class Sealer:
         await self._pipeline.settle()
         # A new assignment forgets every fetch position: all reload from Postgres.
         self._consumer.assign(list(partitions))
+        limit = fit_fetches(self._consumer, len(partitions), self.config.fetch_budget_bytes)
         self._pending.clear()
         self.assigned(list(partitions))
-        logger.info("sealer inboxes assigned", extra={"partitions": len(partitions)})
+        logger.info(
+            "sealer inboxes assigned",
+            extra={"partitions": len(partitions), "partition_fetch_bytes": limit},
+        )
 
     async def _loop(self) -> None:
         drain = Drain(self.config.drain_s)

@@ -18,6 +18,7 @@ from projectors.bootstrap import sealer_thread
 from projectors.directory.registration import register_agency
 from projectors.keys.keyring import Keyring
 from projectors.runtime.loop_thread import LoopThread
+from projectors.sealer.config import INBOX_FETCH_BUDGET
 from projectors.sealer.service import Sealer, SealerConfig
 
 
@@ -33,6 +34,7 @@ class SealerHarness:
     _producer: KafkaProducer | None = None
     _runner: LoopThread | None = None
     sealer: Sealer | None = None
+    fetch_budget_bytes: int = INBOX_FETCH_BUDGET
 
     @property
     def keyring(self) -> Keyring:
@@ -55,6 +57,7 @@ class SealerHarness:
         config = SealerConfig(
             bootstrap_servers=self.bootstrap,
             topic_prefix=self.prefix,
+            fetch_budget_bytes=self.fetch_budget_bytes,
         )
         self._runner = sealer_thread(self.engine, self.keyring, config)
         assert isinstance(self._runner.service, Sealer)
@@ -124,10 +127,17 @@ class SealerHarness:
 
 @contextmanager
 def running_harness(
-    bootstrap: str, prefix: str, engine: Engine, master_key: bytes, *agencies: tuple[str, str, str]
+    bootstrap: str,
+    prefix: str,
+    engine: Engine,
+    master_key: bytes,
+    *agencies: tuple[str, str, str],
+    fetch_budget_bytes: int = INBOX_FETCH_BUDGET,
 ) -> Iterator[SealerHarness]:
     """A started harness with ``agencies`` (id, type, jurisdiction) registered; stopped after."""
-    harness = SealerHarness(bootstrap, prefix, engine, master_key)
+    harness = SealerHarness(
+        bootstrap, prefix, engine, master_key, fetch_budget_bytes=fetch_budget_bytes
+    )
     for agency_id, agency_type, jurisdiction in agencies:
         harness.register(agency_id, agency_type, jurisdiction)
     harness.start()
