@@ -15,8 +15,8 @@ from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 INBOX_FETCH_BYTES = MAX_EVENT_BYTES
 #: What the consumer may hold of all inbox partitions together, fetched and not
 #: yet sealed: shared among the assigned partitions (projectors/sealer/fetch_budget.py).
-INBOX_FETCH_BUDGET = 64 * 1024 * 1024
-#: The least one fetch may bring of a partition: past 4,096 partitions what is
+INBOX_FETCH_BUDGET = 256 * 1024 * 1024
+#: The least one fetch may bring of a partition: past 16,384 partitions what is
 #: held grows by this much per partition rather than fetches shrinking further.
 MIN_PARTITION_FETCH_BYTES = 16 * 1024
 

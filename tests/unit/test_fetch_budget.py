@@ -18,8 +18,8 @@ from projectors.sealer.fetch_budget import fit_fetches, partition_fetch_bytes
 
 def test_the_limit_shares_the_budget_between_a_floor_and_a_ceiling() -> None:
     assert partition_fetch_bytes(36) == INBOX_FETCH_BYTES  # six agencies: as before
-    assert partition_fetch_bytes(64) == INBOX_FETCH_BYTES
-    assert partition_fetch_bytes(65) < INBOX_FETCH_BYTES
+    assert partition_fetch_bytes(256) == INBOX_FETCH_BYTES  # 42 agencies
+    assert partition_fetch_bytes(257) < INBOX_FETCH_BYTES
     at_600 = partition_fetch_bytes(3_600)  # 600 agencies
     assert MIN_PARTITION_FETCH_BYTES < at_600 < INBOX_FETCH_BYTES
     assert at_600 * 3_600 <= INBOX_FETCH_BUDGET
