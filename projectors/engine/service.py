@@ -34,6 +34,7 @@ from projectors.engine.log_partitions import share_partitions
 from projectors.engine.share import Share
 from projectors.log import LogRecord, PositionMoved
 from projectors.runtime.drain import Drain
+from projectors.runtime.fetch_budget import FetchBudget, fit_fetches
 from projectors.runtime.listener import FencedPartitionListener
 
 logger = logging.getLogger("haven.engine")
@@ -52,6 +53,9 @@ class EngineConfig:
     #: broker waits the whole time even when a record arrives): bounds what the
     #: quiet log adds to an event's latency; a burst still comes in large batches.
     fetch_max_wait_ms: int = 10
+    #: What the consumer may hold of all its log partitions together (at most 4 MiB
+    #: of each: up to 32 partitions keep that; projectors/runtime/fetch_budget.py).
+    fetch_budget_bytes: int = 128 * 1024 * 1024
     session_timeout_ms: int = 6000
     retry_s: float = 5.0
     #: On stop, apply what the log still holds for at most this long.
@@ -85,9 +89,12 @@ class EngineService:
         self._consumer: AIOKafkaConsumer
 
     def hold(self, partitions: list[TopicPartition]) -> None:
-        """Pause partitions until their stored positions are loaded."""
+        """Pause partitions until their stored positions are loaded; fit the fetches to
+        the whole assignment."""
         self._consumer.pause(*partitions)
         self._pending.update(partitions)
+        budget = FetchBudget(self.config.fetch_budget_bytes, MAX_MESSAGE_BYTES)
+        fit_fetches(self._consumer, len(self._consumer.assignment()), budget, "engine")
 
     async def _resume_pending(self) -> None:
         now = time.monotonic()

@@ -8,17 +8,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
+from projectors.runtime.fetch_budget import FetchBudget
 
 #: The most one fetch may bring of one inbox partition.  An inbox event is at
 #: most ``MAX_EVENT_BYTES``; a bigger record still comes, alone (a broker returns
 #: the first record batch of a partition whatever its size), and goes to the DLQ.
 INBOX_FETCH_BYTES = MAX_EVENT_BYTES
 #: What the consumer may hold of all inbox partitions together, fetched and not
-#: yet sealed: shared among the assigned partitions (projectors/sealer/fetch_budget.py).
+#: yet sealed, shared among the assigned partitions (projectors/runtime/fetch_budget.py):
+#: up to 256 partitions (42 agencies) keep 1 MiB each, 3,600 (600 agencies) 73 KiB.
 INBOX_FETCH_BUDGET = 256 * 1024 * 1024
-#: The least one fetch may bring of a partition: past 16,384 partitions what is
-#: held grows by this much per partition rather than fetches shrinking further.
-MIN_PARTITION_FETCH_BYTES = 16 * 1024
 
 
 @dataclass
@@ -50,6 +49,12 @@ class SealerConfig:
     drain_s: float = 10.0
     #: What the consumer may hold of all inbox partitions together.
     fetch_budget_bytes: int = INBOX_FETCH_BUDGET
+
+    @property
+    def fetch_budget(self) -> FetchBudget:
+        """The inbox fetch budget: at most one event's bytes of a partition at a time."""
+        return FetchBudget(self.fetch_budget_bytes, INBOX_FETCH_BYTES)
+
     extra_consumer: dict[str, object] = field(default_factory=dict)
 
 

@@ -25,9 +25,9 @@ from events.topics import dlq_topic, log_topic
 from projectors.keys.keyring import Keyring
 from projectors.outbox.sealed_store import OutboxStore
 from projectors.runtime.drain import Drain
+from projectors.runtime.fetch_budget import fit_fetches
 from projectors.sealer.batch import BatchSealer
 from projectors.sealer.config import SealerConfig, kafka_clients
-from projectors.sealer.fetch_budget import fit_fetches
 from projectors.sealer.inboxes import InboxWatch
 from projectors.sealer.janitor import InboxJanitor
 from projectors.sealer.pipeline import Pipeline
@@ -164,7 +164,7 @@ class Sealer:
         await self._pipeline.settle()
         # A new assignment forgets every fetch position: all reload from Postgres.
         self._consumer.assign(list(partitions))
-        limit = fit_fetches(self._consumer, len(partitions), self.config.fetch_budget_bytes)
+        limit = fit_fetches(self._consumer, len(partitions), self.config.fetch_budget, "sealer")
         self._pending.clear()
         self.assigned(list(partitions))
         logger.info(

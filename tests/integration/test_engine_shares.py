@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from projectors.bootstrap import construct_engine_core, construct_engine_service, sealer_thread
-from projectors.engine.service import EngineConfig
+from projectors.engine.service import EngineConfig, EngineService
 from projectors.keys.keyring import Keyring
 from projectors.replay import replay_log
 from projectors.runtime.loop_thread import LoopThread
@@ -29,6 +29,7 @@ from services.scenarios.synthetic import first_cases
 from tests.e2e.test_engine_kill import _log_records, _read_models
 
 EVENTS = 1500
+BUDGET = 6 * 64 * 1024  # what each engine may hold of its log partitions together
 
 
 def applied(engine: Engine) -> tuple[int, int]:
@@ -76,7 +77,8 @@ def test_engine_shares_project_every_partition_once(
     threads = [sealer_thread(engine, keyring, SealerConfig(bootstrap, topic_prefix))]
     for n, share in enumerate(shares):
         core = construct_engine_core(engine, keyring, hold_s=0.0)  # one per "process"
-        config = EngineConfig(bootstrap, topic_prefix, partitions=share)
+        # Small fetches (64 or 128 KiB a partition): applied all the same, each event once.
+        config = EngineConfig(bootstrap, topic_prefix, partitions=share, fetch_budget_bytes=BUDGET)
         threads.append(
             LoopThread(lambda c=core, s=config: construct_engine_service(c, s), f"e{n}").start()
         )
@@ -85,6 +87,10 @@ def test_engine_shares_project_every_partition_once(
         while applied(engine)[0] < EVENTS:
             assert time.monotonic() < deadline, f"{applied(engine)} of {EVENTS} applied"
             time.sleep(0.3)
+        for thread, share in zip(threads[1:], shares, strict=True):
+            assert isinstance(thread.service, EngineService)
+            fetcher = thread.service._consumer._fetcher  # the limit lives only there
+            assert fetcher._max_partition_fetch_bytes == BUDGET // len(share)
     finally:
         for thread in reversed(threads):
             thread.stop()

@@ -2,7 +2,7 @@
 
 aiokafka holds one fetch of every partition with a backlog until the sealer
 takes its records; the per-partition limit the sealer sets on each assignment
-(projectors/sealer/fetch_budget.py) is what bounds the sum.
+(projectors/runtime/fetch_budget.py) is what bounds the sum.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from sqlalchemy import Engine
 from events.kafka_security import aiokafka_kwargs
 from infra.endpoints import Endpoints
 from infra.topics import ensure_topics
-from projectors.sealer.config import INBOX_FETCH_BYTES, MIN_PARTITION_FETCH_BYTES
-from projectors.sealer.fetch_budget import fit_fetches
+from projectors.runtime.fetch_budget import FetchBudget, fit_fetches
+from projectors.sealer.config import INBOX_FETCH_BYTES
 from tests.integration.harness import running_harness
 from tests.integration.test_sealer import identified
 
 pytestmark = pytest.mark.integration
 
 PARTITIONS, RECORDS, SMALL, LARGE = 8, 40, 1_000, 40_000
+LEAST = FetchBudget(0, 0).least
 #: What a record batch adds to its value (headers, offsets, lengths), with room to spare.
 BATCH_OVERHEAD = 200
 
@@ -65,7 +66,8 @@ async def _first_fetch_and_all(
     try:
         consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
         if budget is not None:
-            assert fit_fetches(consumer, PARTITIONS, budget) == budget // PARTITIONS
+            fitted = fit_fetches(consumer, PARTITIONS, FetchBudget(budget, INBOX_FETCH_BYTES), "t")
+            assert fitted == budget // PARTITIONS
         for _ in range(200):
             for tp, records in (await consumer.getmany(timeout_ms=500)).items():
                 first.setdefault(tp.partition, sum(len(r.value or b"") for r in records))
@@ -84,7 +86,7 @@ def test_fetches_keep_to_the_fitted_limit_and_still_bring_records_over_it(
     topic = f"{topic_prefix}.budget.{uuid.uuid4().hex[:8]}"
     ensure_topics(bootstrap, [NewTopic(topic, PARTITIONS, 1)])
     sent = asyncio.run(_produce(bootstrap, topic))
-    limit = MIN_PARTITION_FETCH_BYTES
+    limit = LEAST
     first, read = asyncio.run(_first_fetch_and_all(bootstrap, topic, PARTITIONS * limit))
     assert read == sent  # all of it, the records over the limit included, in order
     assert len(first) == PARTITIONS
@@ -100,7 +102,7 @@ def test_fetches_keep_to_the_fitted_limit_and_still_bring_records_over_it(
 def test_the_sealer_fits_its_fetches_to_its_inboxes_and_seals_in_order(
     infra: Endpoints, engine: Engine, master_key: bytes, topic_prefix: str
 ) -> None:
-    budget = 3 * MIN_PARTITION_FETCH_BYTES  # one agency: three inbox partitions
+    budget = 3 * LEAST  # one agency: three inbox partitions
     agency = ("gr_ngo", "ngo", "GR")
     with running_harness(
         infra.bootstrap_servers, topic_prefix, engine, master_key, agency, fetch_budget_bytes=budget
@@ -115,4 +117,4 @@ def test_the_sealer_fits_its_fetches_to_its_inboxes_and_seals_in_order(
         assert [r["json"]["id"] for r in records] == [e["id"] for e in sent]
         assert len(sealer._consumer.assignment()) == 3
         fetcher = sealer._consumer._fetcher  # the limit lives only there
-        assert fetcher._max_partition_fetch_bytes == MIN_PARTITION_FETCH_BYTES
+        assert fetcher._max_partition_fetch_bytes == LEAST
