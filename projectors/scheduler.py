@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -86,16 +87,25 @@ class Scheduler:
         self.tick_s = tick_s
         self.counts: Counter[str] = Counter()
         self._stopping = asyncio.Event()
+        #: The same stop, for the steps running in a thread.
+        self._halt = threading.Event()
 
     def tick(self) -> Counter[str]:
-        """One round of every step (blocking)."""
+        """One round of every step (blocking); a stop asked meanwhile ends the round
+        between steps (what is left waits for the next start: each step is safe to repeat)."""
+        steps: dict[str, Callable[[], int]] = {
+            "erasures_executed": lambda: destroy_due_keys(self._engine, self._keyring),
+            "expiries_emitted": lambda: emit_expiries(self._engine),
+            "system_events_relayed": lambda: relay_pending(
+                self._engine, self._bootstrap, self._log_topic
+            ),
+            "notices_relayed": self._notices.relay,
+        }
         done: Counter[str] = Counter()
-        done["erasures_executed"] = destroy_due_keys(self._engine, self._keyring)
-        done["expiries_emitted"] = emit_expiries(self._engine)
-        done["system_events_relayed"] = relay_pending(
-            self._engine, self._bootstrap, self._log_topic
-        )
-        done["notices_relayed"] = self._notices.relay()
+        for name, step in steps.items():
+            if self._halt.is_set():
+                break
+            done[name] = step()
         self.counts.update(done)
         return done
 
@@ -130,5 +140,6 @@ class Scheduler:
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.tick_s)
 
     def stop(self) -> None:
-        """Stop after the current tick."""
+        """Stop after the current step."""
+        self._halt.set()
         self._stopping.set()
