@@ -39,6 +39,9 @@ from projectors.runtime.listener import FencedPartitionListener
 
 logger = logging.getLogger("haven.engine")
 
+#: What one engine's consumer may hold of its log partitions together.
+LOG_FETCH_BUDGET = 128 * 1024 * 1024
+
 
 @dataclass
 class EngineConfig:
@@ -55,7 +58,7 @@ class EngineConfig:
     fetch_max_wait_ms: int = 10
     #: What the consumer may hold of all its log partitions together (at most 4 MiB
     #: of each: up to 32 partitions keep that; projectors/runtime/fetch_budget.py).
-    fetch_budget_bytes: int = 128 * 1024 * 1024
+    fetch_budget_bytes: int = LOG_FETCH_BUDGET
     session_timeout_ms: int = 6000
     retry_s: float = 5.0
     #: On stop, apply what the log still holds for at most this long.
@@ -68,6 +71,11 @@ class EngineConfig:
     partitions: tuple[int, ...] | None = None
     share: Share | None = None
     log_partitions: int = 1
+
+    @property
+    def fetch_budget(self) -> FetchBudget:
+        """The log fetch budget: at most one log message's bytes of a partition at a time."""
+        return FetchBudget(self.fetch_budget_bytes, MAX_MESSAGE_BYTES)
 
 
 class EngineService:
@@ -93,8 +101,8 @@ class EngineService:
         the whole assignment."""
         self._consumer.pause(*partitions)
         self._pending.update(partitions)
-        budget = FetchBudget(self.config.fetch_budget_bytes, MAX_MESSAGE_BYTES)
-        fit_fetches(self._consumer, len(self._consumer.assignment()), budget, "engine")
+        assigned = len(self._consumer.assignment())
+        fit_fetches(self._consumer, assigned, self.config.fetch_budget, "engine")
 
     async def _resume_pending(self) -> None:
         now = time.monotonic()

@@ -49,13 +49,12 @@ class SealerConfig:
     drain_s: float = 10.0
     #: What the consumer may hold of all inbox partitions together.
     fetch_budget_bytes: int = INBOX_FETCH_BUDGET
+    extra_consumer: dict[str, object] = field(default_factory=dict)
 
     @property
     def fetch_budget(self) -> FetchBudget:
         """The inbox fetch budget: at most one event's bytes of a partition at a time."""
         return FetchBudget(self.fetch_budget_bytes, INBOX_FETCH_BYTES)
-
-    extra_consumer: dict[str, object] = field(default_factory=dict)
 
 
 def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
