@@ -19,7 +19,12 @@ from events.kafka_security import aiokafka_kwargs
 from infra.endpoints import Endpoints
 from infra.topics import ensure_topics
 from projectors.runtime.fetch_budget import FetchBudget, fit_fetches
-from projectors.sealer.config import INBOX_FETCH_BYTES
+from projectors.sealer.config import (
+    INBOX_ANSWER_BYTES,
+    INBOX_FETCH_BYTES,
+    SealerConfig,
+    kafka_clients,
+)
 from tests.integration.harness import running_harness
 from tests.integration.test_sealer import identified
 
@@ -97,6 +102,45 @@ def test_fetches_keep_to_the_fitted_limit_and_still_bring_records_over_it(
     # Unfitted, a first fetch takes a partition's whole backlog: the test can tell.
     unfitted, _ = asyncio.run(_first_fetch_and_all(bootstrap, topic, None))
     assert all(size == SMALL * (RECORDS - 1) + LARGE for size in unfitted.values()), unfitted
+
+
+async def _first_answer(bootstrap: str, topic: str) -> dict[int, int]:
+    """Bytes of each partition in the sealer's consumer's first fetch."""
+    consumer, _ = kafka_clients(SealerConfig(bootstrap))
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, 0), TopicPartition(topic, 1)])
+        for _ in range(20):
+            if got := await consumer.getmany(timeout_ms=500):
+                return {tp.partition: sum(len(r.value or b"") for r in v) for tp, v in got.items()}
+    finally:
+        await consumer.stop()
+    return {}
+
+
+def test_one_answer_brings_at_most_the_answer_bound_even_of_one_partition(
+    infra: Endpoints, topic_prefix: str
+) -> None:
+    """The embedded broker would give an answer's first partition up to 5 MiB."""
+    bootstrap = infra.bootstrap_servers
+    topic = f"{topic_prefix}.answer.{uuid.uuid4().hex[:8]}"
+    ensure_topics(bootstrap, [NewTopic(topic, 2, 1)])
+    record = 30_000
+    backlog = 2 * INBOX_ANSWER_BYTES  # a partition, in records of 30 kB
+
+    async def produce() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **aiokafka_kwargs())
+        await producer.start()
+        try:
+            for n in range(backlog // record):
+                await producer.send_and_wait(topic, b"x" * record, partition=n % 2)
+        finally:
+            await producer.stop()
+
+    asyncio.run(produce())
+    first = asyncio.run(_first_answer(bootstrap, topic))
+    assert first
+    assert sum(first.values()) <= INBOX_ANSWER_BYTES + record + BATCH_OVERHEAD, first
 
 
 def test_the_sealer_fits_its_fetches_to_its_inboxes_and_seals_in_order(
