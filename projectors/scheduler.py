@@ -89,11 +89,8 @@ class Scheduler:
         self._stopping = asyncio.Event()
         #: The same stop, for the steps running in a thread.
         self._halt = threading.Event()
-
-    def tick(self) -> Counter[str]:
-        """One round of every step (blocking); a stop asked meanwhile ends the round
-        between steps (what is left waits for the next start: each step is safe to repeat)."""
-        steps: dict[str, Callable[[], int]] = {
+        #: A round's steps in order, by the count each returns.
+        self._steps: dict[str, Callable[[], int]] = {
             "erasures_executed": lambda: destroy_due_keys(self._engine, self._keyring),
             "expiries_emitted": lambda: emit_expiries(self._engine),
             "system_events_relayed": lambda: relay_pending(
@@ -101,8 +98,12 @@ class Scheduler:
             ),
             "notices_relayed": self._notices.relay,
         }
+
+    def tick(self) -> Counter[str]:
+        """One round of every step (blocking); a stop asked meanwhile ends the round
+        between steps (what is left waits for the next start: each step is safe to repeat)."""
         done: Counter[str] = Counter()
-        for name, step in steps.items():
+        for name, step in self._steps.items():
             if self._halt.is_set():
                 break
             done[name] = step()

@@ -142,7 +142,7 @@ class EngineService:
             fetch_max_wait_ms=self.config.fetch_max_wait_ms,
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
-            max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+            max_partition_fetch_bytes=self.config.fetch_budget.most,  # refit on every hold
             **aiokafka_kwargs(),
             **self.config.extra_consumer,
         )

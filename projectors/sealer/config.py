@@ -75,7 +75,7 @@ def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProdu
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=config.fetch_max_wait_ms,
-        max_partition_fetch_bytes=INBOX_FETCH_BYTES,
+        max_partition_fetch_bytes=config.fetch_budget.most,  # refit on every assignment
         fetch_max_bytes=INBOX_ANSWER_BYTES,
         **aiokafka_kwargs(),
         **config.extra_consumer,
