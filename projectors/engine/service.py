@@ -35,6 +35,7 @@ from projectors.engine.share import Share
 from projectors.log import LogRecord, PositionMoved
 from projectors.runtime.drain import Drain
 from projectors.runtime.fetch_budget import FetchBudget, fit_fetches
+from projectors.runtime.fetch_wait import FetchWait
 from projectors.runtime.listener import FencedPartitionListener
 
 logger = logging.getLogger("haven.engine")
@@ -56,6 +57,9 @@ class EngineConfig:
     #: broker waits the whole time even when a record arrives): bounds what the
     #: quiet log adds to an event's latency; a burst still comes in large batches.
     fetch_max_wait_ms: int = 10
+    #: The wait after a poll that brought records: a busy log's fetches come back
+    #: with more records each, fewer batches (projectors/runtime/fetch_wait.py).
+    busy_fetch_wait_ms: int = 40
     #: What the consumer may hold of all its log partitions together (at most 4 MiB
     #: of each: up to 32 partitions keep that; projectors/runtime/fetch_budget.py).
     fetch_budget_bytes: int = LOG_FETCH_BUDGET
@@ -71,6 +75,11 @@ class EngineConfig:
     partitions: tuple[int, ...] | None = None
     share: Share | None = None
     log_partitions: int = 1
+
+    @property
+    def fetch_wait(self) -> FetchWait:
+        """The next fetch's wait, quiet or busy."""
+        return FetchWait(self.fetch_max_wait_ms, self.busy_fetch_wait_ms)
 
     @property
     def fetch_budget(self) -> FetchBudget:
@@ -183,6 +192,7 @@ class EngineService:
             batches = await self._consumer.getmany(
                 timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
             )
+            self.config.fetch_wait.after(self._consumer, bool(batches), "engine")
             if batches:
                 with drain.batch():
                     await self._process(batches)

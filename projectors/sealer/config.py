@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
 from projectors.runtime.fetch_budget import FetchBudget
+from projectors.runtime.fetch_wait import FetchWait
 
 #: The most one fetch may bring of one inbox partition.  An inbox event is at
 #: most ``MAX_EVENT_BYTES``; a bigger record still comes, alone (a broker returns
@@ -40,6 +41,9 @@ class SealerConfig:
     #: every fetch finds records at once and batches grow by themselves.  Each
     #: idle fetch names every inbox partition: raise it with many agencies.
     fetch_max_wait_ms: int = 25
+    #: The wait after a poll that brought records: busy inboxes' fetches come back
+    #: with more records each, fewer batches (projectors/runtime/fetch_wait.py).
+    busy_fetch_wait_ms: int = 60
     #: How often the agency directory is asked whether an inbox is new.
     directory_poll_s: float = 0.2
     delete_sealed_inbox_records: bool = True
@@ -56,6 +60,11 @@ class SealerConfig:
     #: What the consumer may hold of all inbox partitions together.
     fetch_budget_bytes: int = INBOX_FETCH_BUDGET
     extra_consumer: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def fetch_wait(self) -> FetchWait:
+        """The next fetch's wait, quiet or busy."""
+        return FetchWait(self.fetch_max_wait_ms, self.busy_fetch_wait_ms)
 
     @property
     def fetch_budget(self) -> FetchBudget:

@@ -1,0 +1,62 @@
+"""How long the broker may hold a consumer's next fetch: short when quiet, longer when busy.
+
+The embedded broker (Tansu) holds a fetch that finds nothing new for the whole
+wait the consumer asks for, even when a record arrives meanwhile (Kafka
+answers at once).  A short wait keeps a quiet pipeline quick: an event waits
+at most that long at each stage.  Under load it costs: the fetches come back
+with a few records each, and every batch the sealer or the engine then
+commits pays its fixed cost (statements, a commit) for those few.
+
+So the wait follows the last poll (:class:`FetchWait`): after a poll that
+brought records, the next fetch may wait ``busy_ms`` and comes back with what
+arrived meanwhile; after one that brought nothing, ``quiet_ms``.  The first
+event after a pause is therefore still fetched within ``quiet_ms``.  At an
+offered 1,000 events/s (six agencies, two engine processes, the 2-core
+development machine, four alternating pairs) publish-to-visible p99 was
+522-664 ms with 40 ms busy engine fetches and 60 ms busy sealer fetches,
+against 725-970 ms with the quiet waits alone, at the same CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer
+
+logger = logging.getLogger("haven.fetch")
+
+
+@dataclass(frozen=True)
+class FetchWait:
+    """The broker's wait for a consumer's next fetch, by whether the last poll brought records."""
+
+    #: After a poll that brought nothing: bounds what a quiet stage adds to latency.
+    quiet_ms: int
+    #: After a poll that brought records: lets a busy stage take larger batches.
+    busy_ms: int
+
+    def after(self, consumer: AIOKafkaConsumer, busy: bool, role: str) -> int | None:
+        """Set the wait of ``consumer``'s next fetch (call right after its poll, before
+        the loop awaits anything, so that the next request carries it).
+
+        Returns the wait, or None when this aiokafka keeps it elsewhere (the wait
+        the consumer was made with, ``quiet_ms``, then stays; logged once): aiokafka
+        reads it from its fetcher for every request but offers no public setter.
+        """
+        fetcher = getattr(consumer, "_fetcher", None)
+        if fetcher is None or not isinstance(getattr(fetcher, "_fetch_max_wait_ms", None), int):
+            if not getattr(consumer, "_haven_wait_warned", False):
+                logger.warning(
+                    "cannot adapt the fetch wait with this aiokafka: every fetch waits"
+                    " the quiet wait",
+                    extra={"role": role, "fetch_max_wait_ms": self.quiet_ms},
+                )
+                setattr(consumer, "_haven_wait_warned", True)  # noqa: B010 - a marker
+            return None
+        wait = self.busy_ms if busy else self.quiet_ms
+        fetcher._fetch_max_wait_ms = wait
+        return wait
+
+
+__all__ = ["FetchWait"]

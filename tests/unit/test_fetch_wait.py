@@ -1,0 +1,53 @@
+"""The fetch wait follows the last poll: quiet after nothing, busy after records."""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from projectors.engine.service import EngineConfig
+from projectors.runtime.fetch_wait import FetchWait
+from projectors.sealer.config import SealerConfig
+
+
+class _Fetcher:
+    _fetch_max_wait_ms = 25
+
+
+class _Consumer:
+    def __init__(self, fetcher: object | None) -> None:
+        self._fetcher = fetcher
+
+
+def test_the_wait_is_busy_after_records_and_quiet_after_none() -> None:
+    fetcher = _Fetcher()
+    consumer = cast(AIOKafkaConsumer, _Consumer(fetcher))
+    wait = FetchWait(quiet_ms=10, busy_ms=40)
+    assert wait.after(consumer, True, "engine") == 40
+    assert fetcher._fetch_max_wait_ms == 40
+    assert wait.after(consumer, False, "engine") == 10
+    assert fetcher._fetch_max_wait_ms == 10
+
+
+def test_the_roles_wait_longer_when_busy_than_quiet() -> None:
+    for config in (SealerConfig("localhost:9092"), EngineConfig("localhost:9092")):
+        wait = config.fetch_wait
+        assert wait.quiet_ms == config.fetch_max_wait_ms  # what the consumer is made with
+        assert wait.quiet_ms < wait.busy_ms
+
+
+def test_an_aiokafka_without_the_setting_keeps_the_quiet_wait_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A renamed internal must not stop the loop: it warns once and keeps reading."""
+    consumer = cast(AIOKafkaConsumer, _Consumer(object()))
+    wait = FetchWait(quiet_ms=10, busy_ms=40)
+    with caplog.at_level(logging.WARNING, logger="haven.fetch"):
+        assert wait.after(consumer, True, "sealer") is None
+        assert wait.after(consumer, False, "sealer") is None
+        assert wait.after(cast(AIOKafkaConsumer, _Consumer(None)), True, "engine") is None
+    assert len(caplog.records) == 2
+    assert "cannot adapt the fetch wait" in caplog.records[0].getMessage()
