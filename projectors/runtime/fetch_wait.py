@@ -10,11 +10,13 @@ commits pays its fixed cost (statements, a commit) for those few.
 So the wait follows the last poll (:class:`FetchWait`): after a poll that
 brought records, the next fetch may wait ``busy_ms`` and comes back with what
 arrived meanwhile; after one that brought nothing, ``quiet_ms``.  The first
-event after a pause is therefore still fetched within ``quiet_ms``.  At an
-offered 1,000 events/s (six agencies, two engine processes, the 2-core
-development machine, four alternating pairs) publish-to-visible p99 was
-522-664 ms with 40 ms busy engine fetches and 60 ms busy sealer fetches,
-against 725-970 ms with the quiet waits alone, at the same CPU.
+event after a pause is therefore still fetched within ``quiet_ms``.  With six
+agencies on the 2-core development machine, busy waits of 60 ms (sealer) and
+40 ms (engine) against the quiet ones alone: at 20 events/s the pipeline took
+0.56 cores against 0.71 and an event 38 / 57 ms (p50 / p99) against 31 / 43;
+at 100 events/s 0.96 cores against 1.39, 49 / 70 ms against 52 / 90; at
+1,000 events/s (the cores full either way) p99 522-664 ms against 725-970 in
+four alternating pairs.
 """
 
 from __future__ import annotations
