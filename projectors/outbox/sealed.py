@@ -45,8 +45,13 @@ def _refs(refs: Sequence[EventRef]) -> dict[str, list[str]]:
     return {"s": [s for s, _ in refs], "i": [i for _, i in refs]}
 
 
-def stage_sealed(conn: Connection, records: Sequence[SealedRecord]) -> list[SealedRecord]:
+def stage_sealed(
+    conn: Connection, records: Sequence[SealedRecord], *, notify: bool = True
+) -> list[SealedRecord]:
     """Mark and store the records not sealed before (caller's transaction); returns those.
+
+    ``notify``: wake the relay through Postgres when new rows commit.  The
+    sealer, whose relay runs in its own event loop, wakes it directly instead.
 
     The arrays go in binary form (``%(x)b``): psycopg's text form escapes every
     byte of every value in Python, which cost more than the rest of the batch.
@@ -63,7 +68,8 @@ def stage_sealed(conn: Connection, records: Sequence[SealedRecord]) -> list[Seal
     if fresh:
         keys = {"k": [r.key for r in fresh], "v": [r.value for r in fresh]}
         conn.exec_driver_sql(_STAGE, _refs([r.ref for r in fresh]) | keys)
-        conn.execute(text(f"NOTIFY {CHANNEL}"))
+        if notify:
+            conn.execute(text(f"NOTIFY {CHANNEL}"))
     return fresh
 
 

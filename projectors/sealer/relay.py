@@ -3,7 +3,9 @@
 It runs inside the sealer's event loop with the sealer's producer.  The
 sealer wakes it after each commit; the gateway's transactions ``NOTIFY``
 (:data:`projectors.outbox.sealed.CHANNEL`); a poll every ``idle_s`` covers a
-missed notification.  A row is marked relayed only after the broker
+missed notification.  It reads the pending rows again at once only when the
+last read was full or a wake came meanwhile: a batch is one read, not a read
+and an empty one.  A row is marked relayed only after the broker
 acknowledged it (``acks=all``); a crash in between produces it again, and the
 engine drops the duplicate by ``(source, id)``.  On stop it first produces
 every pending row (the drain), unless the database fails.
@@ -67,6 +69,9 @@ class SealedRelay:
         listener = asyncio.create_task(self._listen())
         try:
             while True:
+                # Cleared before the pending rows are read: a row committed after that
+                # read comes with a wake (the sealer's, or a notification) set after it.
+                self.wake.clear()
                 try:
                     relayed = await self.relay_once(producer)
                 except Exception:
@@ -76,11 +81,12 @@ class SealedRelay:
                     logger.exception("relay failed; retrying (the rows stay pending)")
                     await asyncio.sleep(1.0)
                     continue
-                if relayed:
-                    continue
+                if relayed and (relayed >= self._batch_max or self._stopping.is_set()):
+                    continue  # more may be pending; a drain reads until none is
                 if self._stopping.is_set():
                     return
-                self.wake.clear()
+                if self.wake.is_set():
+                    continue  # rows committed while this batch was relayed
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self._idle_s)
         finally:

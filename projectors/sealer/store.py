@@ -103,7 +103,7 @@ class SealerStore:
             dead = [row.params() for row in dead_letters]
             if dead:
                 conn.execute(_DEAD_LETTER, dead)
-            staged = stage_sealed(conn, sealed)
+            staged = stage_sealed(conn, sealed, notify=False)  # the pipeline wakes its relay
             SEALER_POSITIONS.advance_many(
                 conn, ((a.topic, a.partition, a.expected, a.next_offset) for a in advances)
             )
