@@ -78,7 +78,7 @@ def test_a_batch_is_one_read_of_the_pending_rows(
 ) -> None:
     store = _CountedStore(engine)
     topic = _topic(infra, topic_prefix)
-    relay = SealedRelay(store, topic, idle_s=30.0)
+    relay = SealedRelay(store, topic, idle_s=3.0)
     first = [f"a{n}" for n in range(5)]
     _stage(engine, *first)
 
@@ -107,14 +107,14 @@ def test_a_row_committed_while_a_batch_is_relayed_is_relayed_without_waiting(
 
     store = _CountedStore(engine, during=commit_meanwhile)
     topic = _topic(infra, topic_prefix)
-    relay = SealedRelay(store, topic, idle_s=30.0)
+    relay = SealedRelay(store, topic, idle_s=3.0)
     _stage(engine, "early")
 
     async def until() -> None:
         nonlocal loop
         loop = asyncio.get_running_loop()
-        # Far within the 30 s idle poll: the wake set during the batch was kept.
-        await _until(lambda: relay.relayed == 2, 10.0)
+        # Within half the 3 s idle poll: the wake set during the batch was kept.
+        await _until(lambda: relay.relayed == 2, 1.5)
 
     asyncio.run(_relaying(infra.bootstrap_servers, topic, relay, until))
     assert store.reads >= 2
