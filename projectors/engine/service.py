@@ -78,7 +78,7 @@ class EngineConfig:
 
     @property
     def fetch_wait(self) -> FetchWait:
-        """The next fetch's wait, quiet or busy."""
+        """The next fetch's wait, quiet or busy (a new one: each consumer keeps its own)."""
         return FetchWait(self.fetch_max_wait_ms, self.busy_fetch_wait_ms)
 
     @property
@@ -94,6 +94,7 @@ class EngineService:
         self, config: EngineConfig, core: EngineCore, upstream: asyncio.Event | None = None
     ) -> None:
         self.config = config
+        self._fetch_wait = config.fetch_wait  # one per consumer: it warns once
         self._upstream = upstream
         self.core = core
         self.topic = log_topic(config.topic_prefix)
@@ -192,7 +193,7 @@ class EngineService:
             batches = await self._consumer.getmany(
                 timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
             )
-            self.config.fetch_wait.after(self._consumer, bool(batches), "engine")
+            self._fetch_wait.after(self._consumer, bool(batches), "engine")
             if batches:
                 with drain.batch():
                     await self._process(batches)

@@ -22,21 +22,23 @@ four alternating pairs.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
 
 logger = logging.getLogger("haven.fetch")
 
 
-@dataclass(frozen=True)
+@dataclass
 class FetchWait:
-    """The broker's wait for a consumer's next fetch, by whether the last poll brought records."""
+    """The broker's wait for one consumer's next fetch, by whether the last poll brought
+    records (one instance per consumer: it remembers whether it has warned)."""
 
     #: After a poll that brought nothing: bounds what a quiet stage adds to latency.
     quiet_ms: int
     #: After a poll that brought records: lets a busy stage take larger batches.
     busy_ms: int
+    _warned: bool = field(default=False, repr=False, compare=False)
 
     def after(self, consumer: AIOKafkaConsumer, busy: bool, role: str) -> int | None:
         """Set the wait of ``consumer``'s next fetch (call right after its poll, before
@@ -48,13 +50,13 @@ class FetchWait:
         """
         fetcher = getattr(consumer, "_fetcher", None)
         if fetcher is None or not isinstance(getattr(fetcher, "_fetch_max_wait_ms", None), int):
-            if not getattr(consumer, "_haven_wait_warned", False):
+            if not self._warned:
                 logger.warning(
                     "cannot adapt the fetch wait with this aiokafka: every fetch waits"
                     " the quiet wait",
                     extra={"role": role, "fetch_max_wait_ms": self.quiet_ms},
                 )
-                setattr(consumer, "_haven_wait_warned", True)  # noqa: B010 - a marker
+                self._warned = True
             return None
         wait = self.busy_ms if busy else self.quiet_ms
         fetcher._fetch_max_wait_ms = wait

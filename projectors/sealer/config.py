@@ -63,7 +63,7 @@ class SealerConfig:
 
     @property
     def fetch_wait(self) -> FetchWait:
-        """The next fetch's wait, quiet or busy."""
+        """The next fetch's wait, quiet or busy (a new one: each consumer keeps its own)."""
         return FetchWait(self.fetch_max_wait_ms, self.busy_fetch_wait_ms)
 
     @property

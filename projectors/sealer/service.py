@@ -42,6 +42,7 @@ class Sealer:
 
     def __init__(self, config: SealerConfig, store: SealerStore, keyring: Keyring) -> None:
         self.config = config
+        self._fetch_wait = config.fetch_wait  # one per consumer: it warns once
         self._store = store
         self._keyring = keyring
         self._last_sweep = -1e9
@@ -202,7 +203,7 @@ class Sealer:
         fetched: dict[TopicPartition, list[ConsumerRecord]] = await self._consumer.getmany(
             timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
         )
-        self.config.fetch_wait.after(self._consumer, bool(fetched), "sealer")
+        self._fetch_wait.after(self._consumer, bool(fetched), "sealer")
         return fetched
 
     def stop(self) -> None:

@@ -48,6 +48,7 @@ def test_an_aiokafka_without_the_setting_keeps_the_quiet_wait_and_says_so_once(
     with caplog.at_level(logging.WARNING, logger="haven.fetch"):
         assert wait.after(consumer, True, "sealer") is None
         assert wait.after(consumer, False, "sealer") is None
-        assert wait.after(cast(AIOKafkaConsumer, _Consumer(None)), True, "engine") is None
+        other = FetchWait(quiet_ms=10, busy_ms=40)  # another consumer's
+        assert other.after(cast(AIOKafkaConsumer, _Consumer(None)), True, "engine") is None
     assert len(caplog.records) == 2
     assert "cannot adapt the fetch wait" in caplog.records[0].getMessage()
