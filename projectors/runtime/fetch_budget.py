@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
 
+from projectors.runtime.fetcher import set_fetcher
+
 logger = logging.getLogger("haven.fetch")
 
 
@@ -57,19 +59,17 @@ def fit_fetches(
 
     Returns the limit, or None when this aiokafka keeps it elsewhere (the limit
     the consumer was made with then stays, and a warning says so): aiokafka
-    reads it from its fetcher for every request but offers no public setter.
+    reads it from its fetcher for every request (``runtime.fetcher``).
     """
-    fetcher = getattr(consumer, "_fetcher", None)
-    if fetcher is None or not isinstance(getattr(fetcher, "_max_partition_fetch_bytes", None), int):
-        logger.warning(
-            "cannot bound the fetch memory with this aiokafka: each partition keeps"
-            " the fetch limit it was made with",
-            extra={"role": role, "partitions": partitions, "partition_fetch_bytes": budget.most},
-        )
-        return None
     limit = budget.per_partition(partitions)
-    fetcher._max_partition_fetch_bytes = limit
-    return limit
+    if set_fetcher(consumer, "_max_partition_fetch_bytes", limit):
+        return limit
+    logger.warning(
+        "cannot bound the fetch memory with this aiokafka: each partition keeps"
+        " the fetch limit it was made with",
+        extra={"role": role, "partitions": partitions, "partition_fetch_bytes": budget.most},
+    )
+    return None
 
 
 __all__ = ["FetchBudget", "fit_fetches"]

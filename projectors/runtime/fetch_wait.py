@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
 
+from projectors.runtime.fetcher import set_fetcher
+
 logger = logging.getLogger("haven.fetch")
 
 
@@ -46,21 +48,18 @@ class FetchWait:
 
         Returns the wait, or None when this aiokafka keeps it elsewhere (the wait
         the consumer was made with, ``quiet_ms``, then stays; logged once): aiokafka
-        reads it from its fetcher for every request but offers no public setter.
+        reads it from its fetcher for every request (``runtime.fetcher``).
         """
-        fetcher = getattr(consumer, "_fetcher", None)
-        if fetcher is None or not isinstance(getattr(fetcher, "_fetch_max_wait_ms", None), int):
-            if not self._warned:
-                logger.warning(
-                    "cannot adapt the fetch wait with this aiokafka: every fetch waits"
-                    " the quiet wait",
-                    extra={"role": role, "fetch_max_wait_ms": self.quiet_ms},
-                )
-                self._warned = True
-            return None
         wait = self.busy_ms if busy else self.quiet_ms
-        fetcher._fetch_max_wait_ms = wait
-        return wait
+        if set_fetcher(consumer, "_fetch_max_wait_ms", wait):
+            return wait
+        if not self._warned:
+            logger.warning(
+                "cannot adapt the fetch wait with this aiokafka: every fetch waits the quiet wait",
+                extra={"role": role, "fetch_max_wait_ms": self.quiet_ms},
+            )
+            self._warned = True
+        return None
 
 
 __all__ = ["FetchWait"]

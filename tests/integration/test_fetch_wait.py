@@ -11,18 +11,15 @@ quiet one.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.protocol.fetch import FetchRequest
-from kafka.admin import NewTopic
 
-from events.kafka_security import aiokafka_kwargs
 from infra.endpoints import Endpoints
-from infra.topics import ensure_topics
 from projectors.sealer.config import SealerConfig, kafka_clients
+from tests.integration.kafka_kit import fresh_topic, produce_each
 
 pytestmark = pytest.mark.integration
 
@@ -70,19 +67,8 @@ def test_a_fetch_after_records_waits_long_and_after_nothing_short(
     infra: Endpoints, topic_prefix: str
 ) -> None:
     bootstrap = infra.bootstrap_servers
-    topic = f"{topic_prefix}.wait.{uuid.uuid4().hex[:8]}"
-    ensure_topics(bootstrap, [NewTopic(topic, 1, 1)])
-
-    async def produce() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **aiokafka_kwargs())
-        await producer.start()
-        try:
-            for n in range(RECORDS):
-                await producer.send_and_wait(topic, f"{n}".encode(), partition=0)
-        finally:
-            await producer.stop()
-
-    asyncio.run(produce())
+    topic = fresh_topic(bootstrap, topic_prefix, "wait", 1)
+    asyncio.run(produce_each(bootstrap, topic, ((0, f"{n}".encode()) for n in range(RECORDS))))
     polls, sent = asyncio.run(_polls_and_requests(bootstrap, topic))
     wait = SealerConfig(bootstrap).fetch_wait
     chosen = {c for _, c in polls}

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from kafka.admin import NewTopic
 from sqlalchemy import Engine
 
 from events.kafka_security import aiokafka_kwargs
 from infra.endpoints import Endpoints
-from infra.topics import ensure_topics
 from projectors.outbox.sealed import SealedRecord, stage_sealed
 from projectors.outbox.sealed_store import OutboxStore, Pending
 from projectors.sealer.relay import SealedRelay
+from tests.integration.kafka_kit import fresh_topic
 
 pytestmark = pytest.mark.integration
 
@@ -67,17 +65,11 @@ async def _until(check: Callable[[], bool], within_s: float) -> None:
         await asyncio.sleep(0.02)
 
 
-def _topic(infra: Endpoints, topic_prefix: str) -> str:
-    topic = f"{topic_prefix}.relay.{uuid.uuid4().hex[:8]}"
-    ensure_topics(infra.bootstrap_servers, [NewTopic(topic, 1, 1)])
-    return topic
-
-
 def test_a_batch_is_one_read_of_the_pending_rows(
     infra: Endpoints, topic_prefix: str, engine: Engine
 ) -> None:
     store = _CountedStore(engine)
-    topic = _topic(infra, topic_prefix)
+    topic = fresh_topic(infra.bootstrap_servers, topic_prefix, "relay", 1)
     relay = SealedRelay(store, topic, idle_s=3.0)
     first = [f"a{n}" for n in range(5)]
     _stage(engine, *first)
@@ -106,7 +98,7 @@ def test_a_row_committed_while_a_batch_is_relayed_is_relayed_without_waiting(
         loop.call_soon_threadsafe(relay.wake.set)  # the read runs in a thread
 
     store = _CountedStore(engine, during=commit_meanwhile)
-    topic = _topic(infra, topic_prefix)
+    topic = fresh_topic(infra.bootstrap_servers, topic_prefix, "relay", 1)
     relay = SealedRelay(store, topic, idle_s=3.0)
     _stage(engine, "early")
 

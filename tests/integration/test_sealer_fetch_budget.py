@@ -11,13 +11,11 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from kafka.admin import NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import Engine
 
 from events.kafka_security import aiokafka_kwargs
 from infra.endpoints import Endpoints
-from infra.topics import ensure_topics
 from projectors.runtime.fetch_budget import FetchBudget, fit_fetches
 from projectors.sealer.config import (
     INBOX_ANSWER_BYTES,
@@ -26,6 +24,7 @@ from projectors.sealer.config import (
     kafka_clients,
 )
 from tests.integration.harness import running_harness
+from tests.integration.kafka_kit import fresh_topic, produce_each
 from tests.integration.test_sealer import identified
 
 pytestmark = pytest.mark.integration
@@ -36,21 +35,13 @@ LEAST = FetchBudget(0, 0).least
 BATCH_OVERHEAD = 200
 
 
-async def _produce(bootstrap: str, topic: str) -> dict[int, list[bytes]]:
+def _records() -> list[tuple[int, bytes]]:
     """Per partition, one record a batch: small ones, one over the limit, small ones again."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **aiokafka_kwargs())
-    await producer.start()
-    sent: dict[int, list[bytes]] = {p: [] for p in range(PARTITIONS)}
-    try:
-        for n in range(RECORDS):
-            for partition in range(PARTITIONS):
-                size = LARGE if n == RECORDS // 2 else SMALL
-                value = f"{partition}:{n}:".encode().ljust(size, b".")
-                await producer.send_and_wait(topic, value, partition=partition)
-                sent[partition].append(value)
-    finally:
-        await producer.stop()
-    return sent
+    return [
+        (partition, f"{partition}:{n}:".encode().ljust(LARGE if n == RECORDS // 2 else SMALL, b"."))
+        for n in range(RECORDS)
+        for partition in range(PARTITIONS)
+    ]
 
 
 async def _first_fetch_and_all(
@@ -88,9 +79,10 @@ def test_fetches_keep_to_the_fitted_limit_and_still_bring_records_over_it(
     infra: Endpoints, topic_prefix: str
 ) -> None:
     bootstrap = infra.bootstrap_servers
-    topic = f"{topic_prefix}.budget.{uuid.uuid4().hex[:8]}"
-    ensure_topics(bootstrap, [NewTopic(topic, PARTITIONS, 1)])
-    sent = asyncio.run(_produce(bootstrap, topic))
+    topic = fresh_topic(bootstrap, topic_prefix, "budget", PARTITIONS)
+    records = _records()
+    asyncio.run(produce_each(bootstrap, topic, records))
+    sent = {p: [v for q, v in records if q == p] for p in range(PARTITIONS)}
     limit = LEAST
     first, read = asyncio.run(_first_fetch_and_all(bootstrap, topic, PARTITIONS * limit))
     assert read == sent  # all of it, the records over the limit included, in order
@@ -123,21 +115,12 @@ def test_one_answer_brings_at_most_the_answer_bound_even_of_one_partition(
 ) -> None:
     """The embedded broker would give an answer's first partition up to 5 MiB."""
     bootstrap = infra.bootstrap_servers
-    topic = f"{topic_prefix}.answer.{uuid.uuid4().hex[:8]}"
-    ensure_topics(bootstrap, [NewTopic(topic, 2, 1)])
+    topic = fresh_topic(bootstrap, topic_prefix, "answer", 2)
     record = 30_000
     backlog = 2 * INBOX_ANSWER_BYTES  # a partition, in records of 30 kB
-
-    async def produce() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **aiokafka_kwargs())
-        await producer.start()
-        try:
-            for n in range(backlog // record):
-                await producer.send_and_wait(topic, b"x" * record, partition=n % 2)
-        finally:
-            await producer.stop()
-
-    asyncio.run(produce())
+    asyncio.run(
+        produce_each(bootstrap, topic, ((n % 2, b"x" * record) for n in range(backlog // record)))
+    )
     first = asyncio.run(_first_answer(bootstrap, topic))
     assert first
     assert sum(first.values()) <= INBOX_ANSWER_BYTES + record + BATCH_OVERHEAD, first

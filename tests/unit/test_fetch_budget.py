@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import cast
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from projectors.runtime.fetch_budget import FetchBudget, fit_fetches
 from projectors.sealer.config import INBOX_FETCH_BUDGET, INBOX_FETCH_BYTES, SealerConfig
+from tests.unit.fetcher_stub import StubFetcher, stub_consumer
 
 INBOXES = SealerConfig("localhost:9092").fetch_budget
 
@@ -27,18 +26,9 @@ def test_the_limit_shares_the_budget_between_a_floor_and_a_ceiling() -> None:
     assert FetchBudget(4 * 20_000, 10**6).per_partition(4) == 20_000
 
 
-class _Fetcher:
-    _max_partition_fetch_bytes = INBOX_FETCH_BYTES
-
-
-class _Consumer:
-    def __init__(self, fetcher: object | None) -> None:
-        self._fetcher = fetcher
-
-
 def test_the_limit_is_set_on_the_consumers_fetcher() -> None:
-    fetcher = _Fetcher()
-    consumer = cast(AIOKafkaConsumer, _Consumer(fetcher))
+    fetcher = StubFetcher()
+    consumer = stub_consumer(fetcher)
     assert fit_fetches(consumer, 3_600, INBOXES, "sealer") == INBOXES.per_partition(3_600)
     assert fetcher._max_partition_fetch_bytes == INBOXES.per_partition(3_600)
 
@@ -48,7 +38,7 @@ def test_an_aiokafka_without_the_setting_keeps_its_limit_and_says_so(
 ) -> None:
     """A renamed internal must not stop the loop: it warns and keeps reading."""
     with caplog.at_level(logging.WARNING, logger="haven.fetch"):
-        assert fit_fetches(cast(AIOKafkaConsumer, _Consumer(None)), 10, INBOXES, "sealer") is None
-        assert fit_fetches(cast(AIOKafkaConsumer, _Consumer(object())), 10, INBOXES, "x") is None
+        assert fit_fetches(stub_consumer(None), 10, INBOXES, "sealer") is None
+        assert fit_fetches(stub_consumer(object()), 10, INBOXES, "x") is None
     assert len(caplog.records) == 2
     assert "cannot bound the fetch memory" in caplog.records[0].getMessage()

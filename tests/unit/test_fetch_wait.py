@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import cast
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from projectors.engine.service import EngineConfig
 from projectors.runtime.fetch_wait import FetchWait
 from projectors.sealer.config import SealerConfig
-
-
-class _Fetcher:
-    _fetch_max_wait_ms = 25
-
-
-class _Consumer:
-    def __init__(self, fetcher: object | None) -> None:
-        self._fetcher = fetcher
+from tests.unit.fetcher_stub import StubFetcher, stub_consumer
 
 
 def test_the_wait_is_busy_after_records_and_quiet_after_none() -> None:
-    fetcher = _Fetcher()
-    consumer = cast(AIOKafkaConsumer, _Consumer(fetcher))
+    fetcher = StubFetcher()
+    consumer = stub_consumer(fetcher)
     wait = FetchWait(quiet_ms=10, busy_ms=40)
     assert wait.after(consumer, True, "engine") == 40
     assert fetcher._fetch_max_wait_ms == 40
@@ -43,12 +33,12 @@ def test_an_aiokafka_without_the_setting_keeps_the_quiet_wait_and_says_so_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A renamed internal must not stop the loop: it warns once and keeps reading."""
-    consumer = cast(AIOKafkaConsumer, _Consumer(object()))
+    consumer = stub_consumer(object())
     wait = FetchWait(quiet_ms=10, busy_ms=40)
     with caplog.at_level(logging.WARNING, logger="haven.fetch"):
         assert wait.after(consumer, True, "sealer") is None
         assert wait.after(consumer, False, "sealer") is None
         other = FetchWait(quiet_ms=10, busy_ms=40)  # another consumer's
-        assert other.after(cast(AIOKafkaConsumer, _Consumer(None)), True, "engine") is None
+        assert other.after(stub_consumer(None), True, "engine") is None
     assert len(caplog.records) == 2
     assert "cannot adapt the fetch wait" in caplog.records[0].getMessage()
