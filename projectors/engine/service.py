@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_MESSAGE_BYTES
 from events.topics import log_topic
+from infra.settings import ENGINE_BATCH_MAX
 from projectors.engine.core import EngineCore, Outcome
 from projectors.engine.log_partitions import share_partitions
 from projectors.engine.share import Share
@@ -51,7 +52,7 @@ class EngineConfig:
     bootstrap_servers: str
     topic_prefix: str = "haven"
     group_id: str = "haven-engine"
-    batch_max: int = 2000
+    batch_max: int = ENGINE_BATCH_MAX
     poll_timeout_ms: int = 200
     #: How long the broker may hold a fetch that finds nothing new (the embedded
     #: broker waits the whole time even when a record arrives): bounds what the

@@ -17,6 +17,16 @@ agencies on the 2-core development machine, busy waits of 60 ms (sealer) and
 at 100 events/s 0.96 cores against 1.39, 49 / 70 ms against 52 / 90; at
 1,000 events/s (the cores full either way) p99 522-664 ms against 725-970 in
 four alternating pairs.
+
+Every fetch names every partition the consumer holds, and the broker and
+aiokafka both work through each of them, empty or not: an idle worker's
+sealer with 600 agencies (3,600 inbox partitions) kept 1.04-1.12 cores busy
+polling at the six-agency waits (broker 0.67, sealer 0.37).  So a consumer
+that holds more than ``reference_partitions`` (ten agencies' inboxes)
+stretches both waits in proportion (:meth:`FetchWait.fit`), up to
+:data:`CEILING_MS`: 0.72 cores idle at 600 agencies, and a quiet inbox's
+event waits at most the ceiling in the sealer (a 500 ms ceiling: 0.51 cores,
+but 379 ms against 266 at p99 for a quiet pipeline's events; docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -30,6 +40,11 @@ from projectors.runtime.fetcher import set_fetcher
 
 logger = logging.getLogger("haven.fetch")
 
+#: Up to this many partitions (ten agencies' inboxes) a consumer waits as configured.
+REFERENCE_PARTITIONS = 60
+#: The longest wait stretching may give; a configured wait above it stays as it is.
+CEILING_MS = 250
+
 
 @dataclass
 class FetchWait:
@@ -40,7 +55,22 @@ class FetchWait:
     quiet_ms: int
     #: After a poll that brought records: lets a busy stage take larger batches.
     busy_ms: int
+    #: Up to this many partitions the waits are as given (:meth:`fit`).
+    reference_partitions: int = REFERENCE_PARTITIONS
+    #: How much longer both waits are for the partitions a fetch names (:meth:`fit`).
+    _stretch: float = field(default=1.0, repr=False, compare=False)
     _warned: bool = field(default=False, repr=False, compare=False)
+
+    def fit(self, partitions: int) -> None:
+        """Stretch both waits for a consumer that now holds ``partitions``: in proportion
+        beyond ``reference_partitions``, so its empty fetches cost the broker about what
+        that many partitions' do, up to :data:`CEILING_MS`."""
+        self._stretch = max(1.0, partitions / max(1, self.reference_partitions))
+
+    def wait_ms(self, busy: bool) -> int:
+        """The wait after a poll that brought records (``busy``) or nothing."""
+        wait = self.busy_ms if busy else self.quiet_ms
+        return max(wait, min(CEILING_MS, round(wait * self._stretch)))
 
     def after(self, consumer: AIOKafkaConsumer, busy: bool, role: str) -> int | None:
         """Set the wait of ``consumer``'s next fetch (call right after its poll, before
@@ -50,7 +80,7 @@ class FetchWait:
         the consumer was made with, ``quiet_ms``, then stays; logged once): aiokafka
         reads it from its fetcher for every request (``runtime.fetcher``).
         """
-        wait = self.busy_ms if busy else self.quiet_ms
+        wait = self.wait_ms(busy)
         if set_fetcher(consumer, "_fetch_max_wait_ms", wait):
             return wait
         if not self._warned:
@@ -62,4 +92,4 @@ class FetchWait:
         return None
 
 
-__all__ = ["FetchWait"]
+__all__ = ["CEILING_MS", "REFERENCE_PARTITIONS", "FetchWait"]

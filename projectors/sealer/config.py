@@ -8,8 +8,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
+from infra.settings import SEALER_BATCH_MAX
 from projectors.runtime.fetch_budget import FetchBudget
-from projectors.runtime.fetch_wait import FetchWait
+from projectors.runtime.fetch_wait import REFERENCE_PARTITIONS, FetchWait
 
 #: The most one fetch may bring of one inbox partition.  An inbox event is at
 #: most ``MAX_EVENT_BYTES``; a bigger record still comes, alone (a broker returns
@@ -33,17 +34,20 @@ class SealerConfig:
 
     bootstrap_servers: str
     topic_prefix: str = "haven"
-    batch_max: int = 2000
+    batch_max: int = SEALER_BATCH_MAX
     poll_timeout_ms: int = 200
     #: How long the broker may hold a fetch that finds nothing new.  Kafka answers
     #: as soon as a record arrives, but the embedded broker waits the whole time,
     #: so this bounds what a quiet inbox adds to an event's latency; under load
     #: every fetch finds records at once and batches grow by themselves.  Each
-    #: idle fetch names every inbox partition: raise it with many agencies.
+    #: idle fetch names every inbox partition: beyond ten agencies' inboxes both
+    #: waits stretch with them (projectors/runtime/fetch_wait.py).
     fetch_max_wait_ms: int = 25
     #: The wait after a poll that brought records: busy inboxes' fetches come back
     #: with more records each, fewer batches (projectors/runtime/fetch_wait.py).
     busy_fetch_wait_ms: int = 60
+    #: Beyond this many inbox partitions both waits stretch with them.
+    wait_reference_partitions: int = REFERENCE_PARTITIONS
     #: How often the agency directory is asked whether an inbox is new.
     directory_poll_s: float = 0.2
     delete_sealed_inbox_records: bool = True
@@ -64,7 +68,9 @@ class SealerConfig:
     @property
     def fetch_wait(self) -> FetchWait:
         """The next fetch's wait, quiet or busy (a new one: each consumer keeps its own)."""
-        return FetchWait(self.fetch_max_wait_ms, self.busy_fetch_wait_ms)
+        return FetchWait(
+            self.fetch_max_wait_ms, self.busy_fetch_wait_ms, self.wait_reference_partitions
+        )
 
     @property
     def fetch_budget(self) -> FetchBudget:

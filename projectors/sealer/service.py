@@ -166,11 +166,17 @@ class Sealer:
         # A new assignment forgets every fetch position: all reload from Postgres.
         self._consumer.assign(list(partitions))
         limit = fit_fetches(self._consumer, len(partitions), self.config.fetch_budget, "sealer")
+        self._fetch_wait.fit(len(partitions))
         self._pending.clear()
         self.assigned(list(partitions))
         logger.info(
             "sealer inboxes assigned",
-            extra={"partitions": len(partitions), "partition_fetch_bytes": limit},
+            extra={
+                "partitions": len(partitions),
+                "partition_fetch_bytes": limit,
+                "fetch_wait_ms": self._fetch_wait.wait_ms(busy=False),
+                "busy_fetch_wait_ms": self._fetch_wait.wait_ms(busy=True),
+            },
         )
 
     async def _loop(self) -> None:

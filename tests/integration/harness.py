@@ -18,7 +18,6 @@ from projectors.bootstrap import sealer_thread
 from projectors.directory.registration import register_agency
 from projectors.keys.keyring import Keyring
 from projectors.runtime.loop_thread import LoopThread
-from projectors.sealer.config import INBOX_FETCH_BUDGET
 from projectors.sealer.service import Sealer, SealerConfig
 
 
@@ -34,7 +33,8 @@ class SealerHarness:
     _producer: KafkaProducer | None = None
     _runner: LoopThread | None = None
     sealer: Sealer | None = None
-    fetch_budget_bytes: int = INBOX_FETCH_BUDGET
+    #: More ``SealerConfig`` settings (a fetch budget, the waits' reference).
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def keyring(self) -> Keyring:
@@ -57,7 +57,7 @@ class SealerHarness:
         config = SealerConfig(
             bootstrap_servers=self.bootstrap,
             topic_prefix=self.prefix,
-            fetch_budget_bytes=self.fetch_budget_bytes,
+            **self.options,
         )
         self._runner = sealer_thread(self.engine, self.keyring, config)
         assert isinstance(self._runner.service, Sealer)
@@ -132,12 +132,11 @@ def running_harness(
     engine: Engine,
     master_key: bytes,
     *agencies: tuple[str, str, str],
-    fetch_budget_bytes: int = INBOX_FETCH_BUDGET,
+    **options: Any,
 ) -> Iterator[SealerHarness]:
-    """A started harness with ``agencies`` (id, type, jurisdiction) registered; stopped after."""
-    harness = SealerHarness(
-        bootstrap, prefix, engine, master_key, fetch_budget_bytes=fetch_budget_bytes
-    )
+    """A started harness with ``agencies`` (id, type, jurisdiction) registered and
+    ``options`` for its ``SealerConfig``; stopped after."""
+    harness = SealerHarness(bootstrap, prefix, engine, master_key, options=options)
     for agency_id, agency_type, jurisdiction in agencies:
         harness.register(agency_id, agency_type, jurisdiction)
     harness.start()

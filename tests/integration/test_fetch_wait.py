@@ -11,15 +11,20 @@ quiet one.
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.protocol.fetch import FetchRequest
+from sqlalchemy import Engine
 
 from infra.endpoints import Endpoints
 from projectors.sealer.config import SealerConfig, kafka_clients
+from tests.integration.harness import running_harness
 from tests.integration.kafka_kit import fresh_topic, produce_each
+from tests.integration.test_sealer import identified
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +84,29 @@ def test_a_fetch_after_records_waits_long_and_after_nothing_short(
             assert sent[mark] == expected, (mark, polls, sent)
             checked += 1
     assert checked >= 3, (polls, sent)
+
+
+def test_the_sealer_stretches_both_waits_for_the_inboxes_it_reads(
+    infra: Endpoints, engine: Engine, master_key: bytes, topic_prefix: str
+) -> None:
+    """Every fetch names every inbox partition: past the waits' reference the sealer
+    asks the broker to hold its fetches longer, in proportion (here three partitions
+    against a reference of one: three times as long)."""
+    config = SealerConfig(infra.bootstrap_servers)
+    stretched = {3 * config.fetch_max_wait_ms, 3 * config.busy_fetch_wait_ms}
+    agency = ("gr_ngo", "ngo", "GR")  # three inbox partitions
+    bootstrap = infra.bootstrap_servers
+    with running_harness(
+        bootstrap, topic_prefix, engine, master_key, agency, wait_reference_partitions=1
+    ) as harness:
+        sealer = harness.sealer
+        assert sealer is not None
+        harness.send("gr_ngo", identified(subject=str(uuid.uuid4())))
+        assert len(harness.log(1, timeout_s=60)) == 1
+        fetcher = sealer._consumer._fetcher  # the wait lives only there
+        seen: set[int] = set()
+        for _ in range(40):  # the sealer polls at least every 200 ms, idle now
+            seen.add(fetcher._fetch_max_wait_ms)
+            time.sleep(0.05)
+    assert 3 * config.fetch_max_wait_ms in seen, seen  # idle: the quiet wait, stretched
+    assert seen <= stretched, seen

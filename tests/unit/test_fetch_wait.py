@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from projectors.engine.service import EngineConfig
-from projectors.runtime.fetch_wait import FetchWait
+from projectors.runtime.fetch_wait import CEILING_MS, REFERENCE_PARTITIONS, FetchWait
 from projectors.sealer.config import SealerConfig
 from tests.unit.fetcher_stub import StubFetcher, stub_consumer
 
@@ -42,3 +42,30 @@ def test_an_aiokafka_without_the_setting_keeps_the_quiet_wait_and_says_so_once(
         assert other.after(stub_consumer(None), True, "engine") is None
     assert len(caplog.records) == 2
     assert "cannot adapt the fetch wait" in caplog.records[0].getMessage()
+
+
+def test_past_the_reference_both_waits_stretch_in_proportion_up_to_the_ceiling() -> None:
+    wait = FetchWait(quiet_ms=25, busy_ms=60)
+    waits = lambda: (wait.wait_ms(busy=False), wait.wait_ms(busy=True))  # noqa: E731
+    wait.fit(36)  # six agencies' inboxes
+    assert waits() == (25, 60)
+    wait.fit(REFERENCE_PARTITIONS * 3)
+    assert waits() == (75, min(180, CEILING_MS))
+    wait.fit(3600)  # 600 agencies
+    assert waits() == (CEILING_MS, CEILING_MS)
+    wait.fit(6)  # fewer again: as configured
+    assert waits() == (25, 60)
+
+
+def test_a_wait_configured_above_the_ceiling_is_kept() -> None:
+    wait = FetchWait(quiet_ms=CEILING_MS + 10, busy_ms=CEILING_MS + 20)
+    wait.fit(REFERENCE_PARTITIONS * 100)
+    assert (wait.wait_ms(busy=False), wait.wait_ms(busy=True)) == (CEILING_MS + 10, CEILING_MS + 20)
+
+
+def test_the_stretched_wait_is_the_one_the_next_fetch_carries() -> None:
+    fetcher = StubFetcher()
+    wait = FetchWait(quiet_ms=10, busy_ms=40, reference_partitions=4)
+    wait.fit(8)
+    assert wait.after(stub_consumer(fetcher), False, "sealer") == 20
+    assert fetcher._fetch_max_wait_ms == 20
