@@ -19,9 +19,9 @@ at 100 events/s 0.96 cores against 1.39, 49 / 70 ms against 52 / 90; at
 four alternating pairs.
 
 Every fetch names every partition the consumer holds, and the broker and
-aiokafka both work through each of them, empty or not: an idle worker's
-sealer with 600 agencies (3,600 inbox partitions) kept 1.04-1.12 cores busy
-polling at the six-agency waits (broker 0.67, sealer 0.37).  So a consumer
+aiokafka both work through each of them, empty or not: an idle worker with
+600 agencies (3,600 inbox partitions) kept 1.12-1.14 cores busy at the
+six-agency waits (the broker 0.67 of them, the sealer 0.37).  So a consumer
 that holds more than ``reference_partitions`` (ten agencies' inboxes)
 stretches both waits in proportion (:meth:`FetchWait.fit`), up to
 :data:`CEILING_MS`: 0.72 cores idle at 600 agencies, and a quiet inbox's
