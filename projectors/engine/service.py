@@ -108,12 +108,13 @@ class EngineService:
         self._consumer: AIOKafkaConsumer
 
     def hold(self, partitions: list[TopicPartition]) -> None:
-        """Pause partitions until their stored positions are loaded; fit the fetches to
-        the whole assignment."""
+        """Pause partitions until their stored positions are loaded; fit the fetches and
+        their waits to the whole assignment (as the sealer does)."""
         self._consumer.pause(*partitions)
         self._pending.update(partitions)
         assigned = len(self._consumer.assignment())
         fit_fetches(self._consumer, assigned, self.config.fetch_budget, "engine")
+        self._fetch_wait.fit(assigned)
 
     async def _resume_pending(self) -> None:
         now = time.monotonic()
