@@ -30,6 +30,10 @@ SEALER_BATCH_MAX: Final = 500
 #: statements per table and agency schema it touches: with 600 agencies, 500 ran
 #: 24 % slower and 1,000 10 % slower than 2,000 (docs/architecture.md).
 ENGINE_BATCH_MAX: Final = 2000
+#: A poll of at least this many records makes the sealer or an engine process
+#: "loaded": its next fetches let the broker gather records for the whole busy
+#: wait (projectors/runtime/fetch_wait.py).  0 turns it off.
+LOADED_FETCH_RECORDS: Final = 16
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -221,6 +225,9 @@ class WorkerSettings(CommonSettings):
         ENGINE_BATCH_MAX, ge=1, validation_alias=_env("HAVEN_ENGINE_BATCH_MAX")
     )
     engine_retry_s: float = Field(5.0, gt=0, validation_alias=_env("HAVEN_ENGINE_RETRY_S"))
+    loaded_fetch_records: int = Field(
+        LOADED_FETCH_RECORDS, ge=0, validation_alias=_env("HAVEN_LOADED_FETCH_RECORDS")
+    )
     #: Seconds, or a number with a unit: ``90s``, ``30m``, ``72h``, ``3d``.
     erasure_hold_s: float = Field(72 * 3600.0, validation_alias=_env("HAVEN_ERASURE_HOLD"))
     policy_file: Path | None = Field(None, validation_alias=_env("HAVEN_POLICY_FILE"))

@@ -110,6 +110,7 @@ def construct_worker_sealer(
         bootstrap_servers=endpoints.bootstrap_servers,
         topic_prefix=settings.topic_prefix,
         batch_max=settings.sealer_batch_max,
+        loaded_fetch_records=settings.loaded_fetch_records,
         idempotent_producer=settings.producer_idempotence,
         drain_s=settings.stage_drain_s,
     )
@@ -138,6 +139,7 @@ def construct_worker_engine(
         topic_prefix=settings.topic_prefix,
         group_id=f"{settings.app_id}-engine",
         batch_max=settings.engine_batch_max,
+        loaded_fetch_records=settings.loaded_fetch_records,
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         retry_s=settings.engine_retry_s,
         drain_s=settings.stage_drain_s,

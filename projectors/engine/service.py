@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_MESSAGE_BYTES
 from events.topics import log_topic
-from infra.settings import ENGINE_BATCH_MAX
+from infra.settings import ENGINE_BATCH_MAX, LOADED_FETCH_RECORDS
 from projectors.engine.core import EngineCore, Outcome
 from projectors.engine.log_partitions import share_partitions
 from projectors.engine.share import Share
@@ -61,6 +61,8 @@ class EngineConfig:
     #: The wait after a poll that brought records: a busy log's fetches come back
     #: with more records each, fewer batches (projectors/runtime/fetch_wait.py).
     busy_fetch_wait_ms: int = 40
+    #: A poll of this many records makes the next fetches gather for the busy wait.
+    loaded_fetch_records: int = LOADED_FETCH_RECORDS
     #: What the consumer may hold of all its log partitions together (at most 4 MiB
     #: of each: up to 32 partitions keep that; projectors/runtime/fetch_budget.py).
     fetch_budget_bytes: int = LOG_FETCH_BUDGET
@@ -80,7 +82,11 @@ class EngineConfig:
     @property
     def fetch_wait(self) -> FetchWait:
         """The next fetch's wait, quiet or busy (a new one: each consumer keeps its own)."""
-        return FetchWait(self.fetch_max_wait_ms, self.busy_fetch_wait_ms)
+        return FetchWait(
+            self.fetch_max_wait_ms,
+            self.busy_fetch_wait_ms,
+            loaded_records=self.loaded_fetch_records,
+        )
 
     @property
     def fetch_budget(self) -> FetchBudget:
@@ -195,7 +201,7 @@ class EngineService:
             batches = await self._consumer.getmany(
                 timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
             )
-            self._fetch_wait.after(self._consumer, bool(batches), "engine")
+            self._fetch_wait.after(self._consumer, sum(map(len, batches.values())), "engine")
             if batches:
                 with drain.batch():
                     await self._process(batches)

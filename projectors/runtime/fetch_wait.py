@@ -27,6 +27,17 @@ stretches both waits in proportion (:meth:`FetchWait.fit`), up to
 :data:`CEILING_MS`: 0.72 cores idle at 600 agencies, and a quiet inbox's
 event waits at most the ceiling in the sealer (a 500 ms ceiling: 0.51 cores,
 but 379 ms against 266 at p99 for a quiet pipeline's events; docs/architecture.md).
+
+A fetch that finds records comes back at once, however few, on Kafka and on
+the embedded broker alike.  Under a steady load that near the machine's
+limit, every stage then takes batches of a few dozen records, and their fixed
+costs (statements per table and schema, commits, round trips) keep the cores
+full, so events queue.  So a stage whose last poll brought at least
+``loaded_records`` (``HAVEN_LOADED_FETCH_RECORDS``, 16) is *loaded* (it stays so while its
+polls bring half that) and its fetches ask the broker to gather
+:data:`LOADED_MIN_BYTES` first: the broker holds each fetch for the busy wait
+unless that much arrives sooner (a backlog answers at once).  Light loads
+bring fewer records a poll and are fetched as before, at once.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
 
+from infra.settings import LOADED_FETCH_RECORDS
 from projectors.runtime.fetcher import set_fetcher
 
 logger = logging.getLogger("haven.fetch")
@@ -44,6 +56,9 @@ logger = logging.getLogger("haven.fetch")
 REFERENCE_PARTITIONS = 60
 #: The longest wait stretching may give; a configured wait above it stays as it is.
 CEILING_MS = 250
+#: What a loaded stage's fetch asks the broker to gather before it answers (its
+#: busy wait ends it sooner): more than a busy wait's records, so the wait decides.
+LOADED_MIN_BYTES = 64 * 1024
 
 
 @dataclass
@@ -57,6 +72,10 @@ class FetchWait:
     busy_ms: int
     #: Up to this many partitions the waits are as given (:meth:`fit`).
     reference_partitions: int = REFERENCE_PARTITIONS
+    #: A poll of at least this many records makes the stage loaded (0: never).
+    loaded_records: int = LOADED_FETCH_RECORDS
+    #: Whether the last polls brought enough records to gather fuller fetches.
+    loaded: bool = field(default=False, compare=False)
     #: How much longer both waits are for the partitions a fetch names (:meth:`fit`).
     _stretch: float = field(default=1.0, repr=False, compare=False)
     _warned: bool = field(default=False, repr=False, compare=False)
@@ -72,15 +91,25 @@ class FetchWait:
         wait = self.busy_ms if busy else self.quiet_ms
         return max(wait, min(CEILING_MS, round(wait * self._stretch)))
 
-    def after(self, consumer: AIOKafkaConsumer, busy: bool, role: str) -> int | None:
-        """Set the wait of ``consumer``'s next fetch (call right after its poll, before
-        the loop awaits anything, so that the next request carries it).
+    def min_bytes(self, records: int) -> int:
+        """What the next fetch asks the broker to gather, after a poll of ``records``:
+        :data:`LOADED_MIN_BYTES` while loaded, else one byte (answer at once)."""
+        floor = self.loaded_records // 2 if self.loaded else self.loaded_records
+        self.loaded = self.loaded_records > 0 and records >= max(1, floor)
+        return LOADED_MIN_BYTES if self.loaded else 1
+
+    def after(self, consumer: AIOKafkaConsumer, records: int, role: str) -> int | None:
+        """Set the wait and the bytes to gather of ``consumer``'s next fetch, after a
+        poll that brought ``records`` (call right after the poll, before the loop
+        awaits anything, so that the next request carries them).
 
         Returns the wait, or None when this aiokafka keeps it elsewhere (the wait
-        the consumer was made with, ``quiet_ms``, then stays; logged once): aiokafka
-        reads it from its fetcher for every request (``runtime.fetcher``).
+        the consumer was made with, ``quiet_ms``, then stays, and every fetch is
+        answered at once; logged once): aiokafka reads both from its fetcher for
+        every request (``runtime.fetcher``).
         """
-        wait = self.wait_ms(busy)
+        wait = self.wait_ms(busy=records > 0)
+        set_fetcher(consumer, "_fetch_min_bytes", self.min_bytes(records))
         if set_fetcher(consumer, "_fetch_max_wait_ms", wait):
             return wait
         if not self._warned:
@@ -92,4 +121,4 @@ class FetchWait:
         return None
 
 
-__all__ = ["CEILING_MS", "REFERENCE_PARTITIONS", "FetchWait"]
+__all__ = ["CEILING_MS", "LOADED_MIN_BYTES", "REFERENCE_PARTITIONS", "FetchWait"]

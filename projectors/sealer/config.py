@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
-from infra.settings import SEALER_BATCH_MAX
+from infra.settings import LOADED_FETCH_RECORDS, SEALER_BATCH_MAX
 from projectors.runtime.fetch_budget import FetchBudget
 from projectors.runtime.fetch_wait import REFERENCE_PARTITIONS, FetchWait
 
@@ -48,6 +48,8 @@ class SealerConfig:
     busy_fetch_wait_ms: int = 60
     #: Beyond this many inbox partitions both waits stretch with them.
     wait_reference_partitions: int = REFERENCE_PARTITIONS
+    #: A poll of this many records makes the next fetches gather for the busy wait.
+    loaded_fetch_records: int = LOADED_FETCH_RECORDS
     #: How often the agency directory is asked whether an inbox is new.
     directory_poll_s: float = 0.2
     delete_sealed_inbox_records: bool = True
@@ -69,7 +71,10 @@ class SealerConfig:
     def fetch_wait(self) -> FetchWait:
         """The next fetch's wait, quiet or busy (a new one: each consumer keeps its own)."""
         return FetchWait(
-            self.fetch_max_wait_ms, self.busy_fetch_wait_ms, self.wait_reference_partitions
+            self.fetch_max_wait_ms,
+            self.busy_fetch_wait_ms,
+            self.wait_reference_partitions,
+            self.loaded_fetch_records,
         )
 
     @property

@@ -209,7 +209,7 @@ class Sealer:
         fetched: dict[TopicPartition, list[ConsumerRecord]] = await self._consumer.getmany(
             timeout_ms=self.config.poll_timeout_ms, max_records=self.config.batch_max
         )
-        self._fetch_wait.after(self._consumer, bool(fetched), "sealer")
+        self._fetch_wait.after(self._consumer, sum(map(len, fetched.values())), "sealer")
         return fetched
 
     def stop(self) -> None:

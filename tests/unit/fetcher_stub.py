@@ -9,11 +9,13 @@ from aiokafka import AIOKafkaConsumer
 
 
 class StubFetcher:
-    """The per-partition fetch limit and the fetch wait, at aiokafka's defaults."""
+    """The per-partition fetch limit, the fetch wait and the bytes a fetch asks the
+    broker to gather, at aiokafka's defaults."""
 
     def __init__(self) -> None:
         self._max_partition_fetch_bytes = 1024 * 1024
         self._fetch_max_wait_ms = 500
+        self._fetch_min_bytes = 1
 
 
 class _Consumer:

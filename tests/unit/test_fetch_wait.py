@@ -6,8 +6,14 @@ import logging
 
 import pytest
 
+from infra.settings import LOADED_FETCH_RECORDS, WorkerSettings
 from projectors.engine.service import EngineConfig
-from projectors.runtime.fetch_wait import CEILING_MS, REFERENCE_PARTITIONS, FetchWait
+from projectors.runtime.fetch_wait import (
+    CEILING_MS,
+    LOADED_MIN_BYTES,
+    REFERENCE_PARTITIONS,
+    FetchWait,
+)
 from projectors.sealer.config import SealerConfig
 from tests.unit.fetcher_stub import StubFetcher, stub_consumer
 
@@ -69,3 +75,44 @@ def test_the_stretched_wait_is_the_one_the_next_fetch_carries() -> None:
     wait.fit(8)
     assert wait.after(stub_consumer(fetcher), False, "sealer") == 20
     assert fetcher._fetch_max_wait_ms == 20
+
+
+def test_a_poll_of_many_records_makes_the_next_fetches_gather_until_polls_thin_out() -> None:
+    fetcher = StubFetcher()
+    consumer = stub_consumer(fetcher)
+    wait = FetchWait(quiet_ms=10, busy_ms=40, loaded_records=16)
+    steps = []
+    for records in (1, 15, 16, 9, 8, 7, 15, 40, 0):
+        chosen = wait.after(consumer, records, "engine")
+        steps.append((records, chosen, fetcher._fetch_min_bytes))
+    gather = LOADED_MIN_BYTES
+    assert steps == [
+        (1, 40, 1),  # a light load: answered at once, as before
+        (15, 40, 1),
+        (16, 40, gather),  # loaded: the broker holds the fetch for the busy wait
+        (9, 40, gather),  # stays loaded while polls bring half as many
+        (8, 40, gather),
+        (7, 40, 1),
+        (15, 40, 1),  # below the threshold again: not loaded
+        (40, 40, gather),
+        (0, 10, 1),  # nothing: the quiet wait, answered at once
+    ]
+
+
+def test_a_threshold_of_zero_never_gathers() -> None:
+    fetcher = StubFetcher()
+    wait = FetchWait(quiet_ms=10, busy_ms=40, loaded_records=0)
+    for records in (2000, 0, 1):
+        wait.after(stub_consumer(fetcher), records, "sealer")
+        assert fetcher._fetch_min_bytes == 1
+
+
+def test_the_threshold_is_a_worker_setting_both_stages_take() -> None:
+    assert WorkerSettings().loaded_fetch_records == LOADED_FETCH_RECORDS
+    assert WorkerSettings(HAVEN_LOADED_FETCH_RECORDS=0).loaded_fetch_records == 0
+    for config in (
+        SealerConfig("localhost:9092", loaded_fetch_records=5),
+        EngineConfig("localhost:9092", loaded_fetch_records=5),
+    ):
+        assert config.fetch_wait.loaded_records == 5
+    assert SealerConfig("localhost:9092").fetch_wait.loaded_records == LOADED_FETCH_RECORDS
