@@ -172,14 +172,13 @@ def test_the_sealer_tells_its_waits_how_many_records_a_poll_brought(
     """Events already in the inbox when the sealer starts come in one poll of several
     records: that poll makes its next fetches gather."""
     seen: list[tuple[int, int]] = []
-    choose = FetchWait.min_bytes
+    note = FetchWait.note
 
-    def recording(self: FetchWait, records: int) -> int:
-        chosen = choose(self, records)
-        seen.append((records, chosen))
-        return chosen
+    def recording(self: FetchWait, records: int) -> None:
+        note(self, records)
+        seen.append((records, self.min_bytes))
 
-    monkeypatch.setattr(FetchWait, "min_bytes", recording)
+    monkeypatch.setattr(FetchWait, "note", recording)
     harness = SealerHarness(
         infra.bootstrap_servers,
         topic_prefix,

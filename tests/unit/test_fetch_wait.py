@@ -50,6 +50,26 @@ def test_an_aiokafka_without_the_setting_keeps_the_quiet_wait_and_says_so_once(
     assert "cannot adapt the fetch wait" in caplog.records[0].getMessage()
 
 
+class _WaitOnly:
+    """An aiokafka that keeps the wait where we look but the gathering elsewhere."""
+
+    def __init__(self) -> None:
+        self._fetch_max_wait_ms = 500
+
+
+def test_an_aiokafka_without_the_gathering_keeps_the_wait_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fetcher = _WaitOnly()
+    wait = FetchWait(quiet_ms=10, busy_ms=40, loaded_records=4)
+    with caplog.at_level(logging.WARNING, logger="haven.fetch"):
+        assert wait.after(stub_consumer(fetcher), 100, "engine") == 40
+        assert wait.after(stub_consumer(fetcher), 0, "engine") == 10
+    assert fetcher._fetch_max_wait_ms == 10
+    assert len(caplog.records) == 1
+    assert "gathering" in caplog.records[0].getMessage()
+
+
 def test_past_the_reference_both_waits_stretch_in_proportion_up_to_the_ceiling() -> None:
     wait = FetchWait(quiet_ms=25, busy_ms=60)
     waits = lambda: (wait.wait_ms(busy=False), wait.wait_ms(busy=True))  # noqa: E731
