@@ -46,9 +46,16 @@ class OutgoingRecord(Protocol):
         """Record headers (``content-type`` at least)."""
 
 
-@lru_cache(maxsize=2**16)
+#: Subjects whose partition is remembered.  A miss costs about 5.5 µs of murmur2;
+#: each entry about 230 bytes with its key: 65,536 of them held 15 MB of the
+#: sealer at a million events (100,000 subjects), 8,192 hold 2 MB and still
+#: every subject of a burst.
+PARTITION_CACHE = 2**13
+
+
+@lru_cache(maxsize=PARTITION_CACHE)
 def _keyed(key: bytes, partitions: tuple[int, ...]) -> int:
-    """The partition of ``key`` (murmur2 is pure Python: a subject's is computed once)."""
+    """The partition of ``key`` (murmur2 is pure Python: a recent subject's is remembered)."""
     chosen: int = _PARTITIONER(key, list(partitions), list(partitions))
     return chosen
 

@@ -6,7 +6,7 @@ import uuid
 
 from aiokafka.partitioner import murmur2
 
-from projectors.runtime.batch_send import _keyed
+from projectors.runtime.batch_send import PARTITION_CACHE, _keyed
 
 
 def test_a_remembered_partition_is_the_murmur2_partition() -> None:
@@ -16,3 +16,13 @@ def test_a_remembered_partition_is_the_murmur2_partition() -> None:
             expected = parts[(murmur2(key) & 0x7FFFFFFF) % len(parts)]
             assert _keyed(key, parts) == expected
             assert _keyed(key, parts) == expected  # from the cache
+
+
+def test_the_remembered_partitions_are_bounded_and_a_forgotten_one_is_found_again() -> None:
+    parts = (0, 1, 2, 3, 4, 5)
+    first = str(uuid.uuid4()).encode()
+    expected = _keyed(first, parts)
+    for _ in range(PARTITION_CACHE + 100):
+        _keyed(str(uuid.uuid4()).encode(), parts)
+    assert _keyed.cache_info().currsize == PARTITION_CACHE
+    assert _keyed(first, parts) == expected  # forgotten by now: hashed again
