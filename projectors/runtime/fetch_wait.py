@@ -29,12 +29,12 @@ event waits at most the ceiling in the sealer (a 500 ms ceiling: 0.51 cores,
 but 379 ms against 266 at p99 for a quiet pipeline's events; docs/architecture.md).
 
 A fetch that finds records comes back at once, however few, on Kafka and on
-the embedded broker alike.  Under a steady load that near the machine's
-limit, every stage then takes batches of a few dozen records, and their fixed
-costs (statements per table and schema, commits, round trips) keep the cores
-full, so events queue.  So a stage whose last poll brought at least
-``loaded_records`` (``HAVEN_LOADED_FETCH_RECORDS``, 16) is *loaded* (it stays so while its
-polls bring half that) and its fetches ask the broker to gather
+the embedded broker alike.  Under a steady load near the machine's limit,
+every stage then takes batches of a few dozen records, and their fixed costs
+(statements per table and schema, commits, round trips) keep the cores full,
+so events queue.  So a stage whose last poll brought at least
+``loaded_records`` (``HAVEN_LOADED_FETCH_RECORDS``, 16) is *loaded* (it
+stays so while its polls bring half that) and its fetches ask the broker to gather
 :data:`LOADED_MIN_BYTES` first: the broker holds each fetch for the busy wait
 unless that much arrives sooner (a backlog answers at once).  Light loads
 bring fewer records a poll and are fetched as before, at once.  At 1,000

@@ -73,8 +73,8 @@ class SealerConfig:
         return FetchWait(
             self.fetch_max_wait_ms,
             self.busy_fetch_wait_ms,
-            self.wait_reference_partitions,
-            self.loaded_fetch_records,
+            reference_partitions=self.wait_reference_partitions,
+            loaded_records=self.loaded_fetch_records,
         )
 
     @property
