@@ -113,13 +113,11 @@ class Recipients:
         self, family: str, agency: AgencyProfile, facts: EventFacts, consent: SubjectConsent
     ) -> tuple[frozenset[str], frozenset[str]]:
         granted = consent.purposes_for(agency)
-        type_policy = self.policy.agency_types.get(agency.agency_type)  # type: ignore[call-overload]
-        if not granted or type_policy is None:
+        if not granted:
             return frozenset(), frozenset()
         fields: frozenset[str] = frozenset()
-        for rule in type_policy.access:
-            usable = set(type_policy.purposes_of(rule)) & granted
-            if rule.family == family and usable and _holds(rule.condition, agency, facts):
+        for rule, purposes in self._tables.access_of(agency.agency_type, family):
+            if not purposes.isdisjoint(granted) and _holds(rule.condition, agency, facts):
                 fields |= self._select(rule)
         return fields, frozenset({"consent"}) if fields else frozenset()
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from projectors.policy.model import ConfidentialField, FieldSelection, LawfulBasis, Policy
+from projectors.policy.model import (
+    AccessRule,
+    ConfidentialField,
+    FieldSelection,
+    LawfulBasis,
+    Policy,
+)
+
+#: An access rule of one agency type and family, with the purposes it applies under.
+Access = tuple[AccessRule, frozenset[str]]
 
 
 class PolicyTables:
@@ -25,6 +34,7 @@ class PolicyTables:
         self._prohibited: dict[tuple[str, str], frozenset[str]] = {}
         self._bases: dict[str, tuple[LawfulBasis, ...]] = {}
         self._consented: dict[str, bool] = {}
+        self._access: dict[tuple[str, str], tuple[Access, ...]] = {}
 
     def family_of(self, event_type: str) -> str | None:
         """The family of ``event_type`` (None: never shared)."""
@@ -47,6 +57,20 @@ class PolicyTables:
         if family not in self._bases:
             self._bases[family] = tuple(b for b in self.policy.lawful_bases if b.family == family)
         return self._bases[family]
+
+    def access_of(self, agency_type: str, family: str) -> tuple[Access, ...]:
+        """The access rules of ``agency_type`` for ``family``, in policy order, each with
+        the purposes it applies under (none for a type the policy does not name)."""
+        key = (agency_type, family)
+        if key not in self._access:
+            type_policy = self.policy.agency_types.get(agency_type)  # type: ignore[call-overload]
+            rules = type_policy.access if type_policy is not None else ()
+            self._access[key] = tuple(
+                (rule, frozenset(type_policy.purposes_of(rule)))
+                for rule in rules
+                if rule.family == family
+            )
+        return self._access[key]
 
     def consent_may_share(self, family: str) -> bool:
         """Whether any agency type has an access rule for ``family``."""

@@ -31,7 +31,7 @@ STATES_UPSERT = "ON CONFLICT (subject_id) DO UPDATE SET state = EXCLUDED.state, 
 
 _APPLIED = (
     "SELECT r.source, r.event_id"
-    " FROM unnest(CAST(%(s)s AS text[]), CAST(%(i)s AS text[])) AS r(source, event_id)"
+    " FROM unnest(%(s)b::text[], %(i)b::text[]) AS r(source, event_id)"
     " CROSS JOIN LATERAL (SELECT 1 FROM haven_core.applied_events AS a"
     " WHERE a.topic = %(t)s AND a.partition = %(p)s AND a.source = r.source"
     " AND a.event_id = r.event_id LIMIT 1) AS hit"
@@ -70,9 +70,9 @@ def drop_applied(
 
 _SUBJECTS = (
     "SELECT subject_id, state, false FROM haven_core.subject_states"
-    " WHERE subject_id = ANY(%(s)s)"
+    " WHERE subject_id = ANY(%(s)b)"
     " UNION ALL (SELECT DISTINCT subject_id, NULL::jsonb, true FROM haven_core.parked_events"
-    " WHERE topic = %(t)s AND partition = %(p)s AND subject_id = ANY(%(s)s))"
+    " WHERE topic = %(t)s AND partition = %(p)s AND subject_id = ANY(%(s)b))"
 )
 
 

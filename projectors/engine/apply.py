@@ -219,17 +219,18 @@ class Applier:
         bases: frozenset[str],
     ) -> EventView:
         """What a projector handler sees of one event, as one agency."""
-        return EventView(
-            event_id=logged.event.id,
-            event_type=logged.event.type,
-            subject_id=logged.subject or "",
-            time=logged.event.time,
-            producer=logged.producer,
-            jurisdiction=logged.event.jurisdiction,
-            agency=agency,
-            data=data,
-            bases=bases,
-            position=(self.scope.context.partition, logged.offset),
+        event = logged.event
+        return EventView.made(
+            event.id,
+            event.type,
+            logged.subject or "",
+            event.time,
+            logged.producer,
+            event.jurisdiction,
+            agency,
+            data,
+            bases,
+            (self.scope.context.partition, logged.offset),
         )
 
     def facts(self, logged: LoggedEvent, state: SubjectState) -> EventFacts:

@@ -35,12 +35,12 @@ LEDGER_OF_SUBJECTS = (
     "SELECT l.subject_id, l.log_offset, l.event_type, a.record_value"
     " FROM haven_core.audit_ledger AS l JOIN haven_core.log_archive AS a"
     " ON a.topic = l.topic AND a.partition = l.partition AND a.log_offset = l.log_offset"
-    " WHERE l.subject_id = ANY(%(s)s) AND l.topic || '' = %(t)s AND l.partition + 0 = %(p)s"
+    " WHERE l.subject_id = ANY(%(s)b) AND l.topic || '' = %(t)s AND l.partition + 0 = %(p)s"
     " AND l.outcome = 'applied'"
 )
 _GRANTED, _RECTIFIED = ConsentGranted.event_type, RecordRectified.event_type
 SCHEDULED = (
-    "SELECT subject_id FROM haven_core.scheduled_erasures WHERE subject_id = ANY(%(s)s)"
+    "SELECT subject_id FROM haven_core.scheduled_erasures WHERE subject_id = ANY(%(s)b)"
     " AND cancelled_at IS NULL AND executed_at IS NULL"
 )
 

@@ -53,9 +53,19 @@ _INSERT = text(
     "INSERT INTO haven_core.keys (kid, scope, owner, epoch, wrapped)"
     " VALUES (:kid, :scope, :owner, :epoch, :wrapped) ON CONFLICT DO NOTHING RETURNING kid"
 )
-_CURRENT_EPOCHS = text(
+#: Batch arrays go in binary form (``%(x)b``): psycopg writes a list's text form element
+#: by element in Python, several times slower (docs/engine.md "What is worked out once").
+_CURRENT_EPOCHS = (
     "SELECT DISTINCT ON (owner) owner, epoch, wrapped IS NULL FROM haven_core.keys"
-    " WHERE scope = 'subject' AND owner = ANY(:owners) ORDER BY owner, epoch DESC"
+    " WHERE scope = 'subject' AND owner = ANY(%(owners)b) ORDER BY owner, epoch DESC"
+)
+_EXISTING = "SELECT kid FROM haven_core.keys WHERE kid = ANY(%(k)b)"
+_WRAPPED = "SELECT kid, wrapped FROM haven_core.keys WHERE kid = ANY(%(k)b)"
+_INSERT_MANY = (
+    "INSERT INTO haven_core.keys (kid, scope, owner, epoch, wrapped)"
+    " SELECT k, %(scope)s, o, e, w FROM unnest(%(kids)b::text[], %(owners)b::text[],"
+    " %(epochs)b::int[], %(wrapped)b::bytea[]) AS t(k, o, e, w) ON CONFLICT DO NOTHING"
+    " RETURNING kid"
 )
 
 
@@ -105,7 +115,7 @@ class Keyring:
         """
         owners = sorted(set(subjects))
         with self._engine.connect() as conn:
-            rows = conn.execute(_CURRENT_EPOCHS, {"owners": owners}).all()
+            rows = conn.exec_driver_sql(_CURRENT_EPOCHS, {"owners": owners}).all()
         newest = {owner: (epoch, destroyed) for owner, epoch, destroyed in rows}
         current: dict[str, str] = {}
         fresh: list[tuple[str, str, int]] = []
@@ -124,10 +134,7 @@ class Keyring:
         if not wanted:
             return {}
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT kid FROM haven_core.keys WHERE kid = ANY(:k)"),
-                {"k": list(wanted.values())},
-            )
+            rows = conn.exec_driver_sql(_EXISTING, {"k": list(wanted.values())})
             existing = {row[0] for row in rows}
         missing = [(kid, owner, 0) for owner, kid in wanted.items() if kid not in existing]
         self._store_many(missing, scope="order")
@@ -139,13 +146,8 @@ class Keyring:
             return
         keys = {kid: new_data_key() for kid, _, _ in fresh}
         with self._engine.begin() as conn:
-            inserted = conn.execute(
-                text(
-                    "INSERT INTO haven_core.keys (kid, scope, owner, epoch, wrapped)"
-                    " SELECT k, :scope, o, e, w FROM unnest(CAST(:kids AS text[]),"
-                    " CAST(:owners AS text[]), CAST(:epochs AS int[]), CAST(:wrapped AS bytea[]))"
-                    " AS t(k, o, e, w) ON CONFLICT DO NOTHING RETURNING kid"
-                ),
+            inserted = conn.exec_driver_sql(
+                _INSERT_MANY,
                 {
                     "scope": scope,
                     "kids": [kid for kid, _, _ in fresh],
@@ -186,9 +188,7 @@ class Keyring:
         if not wanted:
             return
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT kid, wrapped FROM haven_core.keys WHERE kid = ANY(:k)"), {"k": wanted}
-            ).all()
+            rows = conn.exec_driver_sql(_WRAPPED, {"k": wanted}).all()
         self.remember(wanted, {kid: wrapped for kid, wrapped in rows})  # noqa: C416
 
     def start_new_epoch(self, subject: str) -> str:

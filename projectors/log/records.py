@@ -28,12 +28,12 @@ class LoggedEvent:
     event: Event[EventData]
     data: dict[str, Any]
 
-    @property
+    @cached_property
     def subject(self) -> str | None:
-        """The subject id, if any."""
+        """The subject id, if any (read once: the engine asks for it many times an event)."""
         return None if self.event.subject is None else str(self.event.subject)
 
-    @property
+    @cached_property
     def producer(self) -> str:
         """The producing agency id (``system`` for Haven's own events)."""
         return self.event.agency or "system"

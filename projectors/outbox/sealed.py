@@ -78,6 +78,10 @@ _MARK = (
     " SELECT * FROM unnest(%(s)b::text[], %(i)b::text[])"
     " ON CONFLICT DO NOTHING RETURNING source, event_id"
 )
+_FORGET = (
+    "DELETE FROM haven_core.sealed_outbox WHERE (source, event_id) IN"
+    " (SELECT * FROM unnest(%(s)b::text[], %(i)b::text[]))"
+)
 _STAGE = (
     "INSERT INTO haven_core.sealed_outbox (source, event_id, record_key, record_value)"
     " SELECT s, i, k, v FROM unnest(%(s)b::text[], %(i)b::text[], %(k)b::bytea[],"
@@ -88,13 +92,7 @@ _STAGE = (
 def forget_archived(conn: Connection, refs: Sequence[EventRef]) -> None:
     """Drop the outbox rows of records now in the log archive (engine's transaction)."""
     if refs:
-        conn.execute(
-            text(
-                "DELETE FROM haven_core.sealed_outbox WHERE (source, event_id) IN"
-                " (SELECT * FROM unnest(CAST(:s AS text[]), CAST(:i AS text[])))"
-            ),
-            _refs(refs),
-        )
+        conn.exec_driver_sql(_FORGET, _refs(refs))
 
 
 def requeue_unarchived(engine: Engine, partitions: int) -> int:

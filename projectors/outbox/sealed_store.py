@@ -26,6 +26,10 @@ _PENDING = text(
 _VALUES = text(
     "SELECT seq, record_key, record_value FROM haven_core.sealed_outbox WHERE seq = ANY(:s)"
 )
+_MARK_RELAYED = (
+    "UPDATE haven_core.sealed_outbox SET relayed_at = now() WHERE seq IN"
+    " (SELECT seq FROM haven_core.sealed_outbox WHERE seq = ANY(%(s)b) FOR UPDATE SKIP LOCKED)"
+)
 
 
 @dataclass(frozen=True)
@@ -72,16 +76,10 @@ class OutboxStore:
     def mark_relayed(self, seqs: Iterable[int]) -> None:
         """Record that the log acknowledged these rows."""
         with self._engine.begin() as conn:
-            conn.execute(
-                # Rows the engine is deleting are locked: skipped, never waited for (no
-                # deadlock with its batch; if it rolls back, the row is relayed again).
-                text(
-                    "UPDATE haven_core.sealed_outbox SET relayed_at = now() WHERE seq IN"
-                    " (SELECT seq FROM haven_core.sealed_outbox WHERE seq = ANY(:s)"
-                    " FOR UPDATE SKIP LOCKED)"
-                ),
-                {"s": list(seqs)},
-            )
+            # Rows the engine is deleting are locked: skipped, never waited for (no
+            # deadlock with its batch; if it rolls back, the row is relayed again).  The
+            # sequence numbers go as a binary bigint[] (psycopg's text form is Python).
+            conn.exec_driver_sql(_MARK_RELAYED, {"s": [int(seq) for seq in seqs]})
 
     def wait_notified(self, timeout_s: float) -> bool:
         """Block until a writer notifies (True) or ``timeout_s`` passes (False)."""
