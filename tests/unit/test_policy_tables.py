@@ -34,3 +34,21 @@ def test_lookups_match_the_policy_walked_each_time() -> None:
             denied_somewhere = denied_somewhere or bool(denied)
     assert denied_somewhere  # the default policy prohibits something
     assert tables.family_of("haven.no.such.type.v1") is None
+
+
+def test_access_rules_of_a_type_and_family_with_their_purposes() -> None:
+    tables = PolicyTables(POLICY, family_fields(POLICY))
+    own_purposes = explicit_purposes = 0
+    for agency_type, type_policy in POLICY.agency_types.items():
+        for family in POLICY.families:
+            found = tables.access_of(agency_type, family)
+            expected = [rule for rule in type_policy.access if rule.family == family]
+            assert [rule for rule, _ in found] == expected  # policy order, this family only
+            for rule, purposes in found:
+                assert purposes == frozenset(rule.purposes or type_policy.purposes)
+                own_purposes += rule.purposes is None
+                explicit_purposes += rule.purposes is not None
+            assert tables.access_of(agency_type, family) is found  # kept, not recomputed
+    assert own_purposes  # the default policy has rules of both kinds
+    assert explicit_purposes
+    assert tables.access_of("no_such_type", next(iter(POLICY.families))) == ()
