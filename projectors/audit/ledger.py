@@ -28,9 +28,13 @@ GENESIS = bytes(32)
 FORMAT = "haven-audit-v1"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class LedgerEntry:
-    """What one ledger row holds besides its chain hashes."""
+    """What one ledger row holds besides its chain hashes.
+
+    Immutable once made.  Slotted and not frozen: the engine makes one per log
+    record, and a frozen dataclass of this many fields costs several times more
+    to build."""
 
     topic: str
     partition: int

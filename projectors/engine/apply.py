@@ -192,7 +192,13 @@ class Applier:
         bases: frozenset[str],
     ) -> None:
         """Call every projector handler of the event with the agency's view."""
-        data = {k: v for k, v in logged.bound_data.items() if k in fields}
+        bound = logged.bound_data
+        # A recipient of every field (the producer, often) takes a plain copy.
+        data = (
+            dict(bound)
+            if fields.issuperset(bound)
+            else {k: v for k, v in bound.items() if k in fields}
+        )
         view = self._view(logged, agency, data, bases)
         rows = self.scope.rows_for(agency.id, view.subject_id)
         for projector, handler in self.scope.registry.handlers(logged.event.type):

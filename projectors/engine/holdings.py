@@ -86,13 +86,14 @@ class HoldingsBuffer:
 
     def add(self, holding: Holding) -> None:
         """Record (or replace) one holding."""
-        self.pending.setdefault(holding.subject_id, {})[holding.key] = holding
+        key = holding.key
+        self.pending.setdefault(holding.subject_id, {})[key] = holding
         mirror = self.known.get(holding.subject_id)
         if mirror is not None:
-            old = mirror.get(holding.key)
+            old = mirror.get(key)
             if old is not None and old[1]:
                 holding = replace(old[0], fields=holding.fields, bases=holding.bases)
-            mirror[holding.key] = (holding, old is not None and old[1])
+            mirror[key] = (holding, old is not None and old[1])
 
     def load(self, subjects: list[str], topic: str, partition: int, stored: list[Holding]) -> None:
         """Take the stored holdings of ``subjects`` that :func:`holdings_statement` read when
@@ -127,8 +128,8 @@ class HoldingsBuffer:
                 h.offset,
                 h.event_id,
                 h.event_type,
-                h.fields,
-                h.bases,
+                sorted(h.fields),  # as the JSON encoder would, without its fallback's call
+                sorted(h.bases),
                 h.held_since,
             )
             for held in self.pending.values()
