@@ -128,7 +128,8 @@ def text_errors(document: Any, prefix: str = "") -> tuple[FieldError, ...]:
     return tuple(found)
 
 
-def _window(value: datetime | date, planned: bool, now: datetime) -> str | None:
+def _window(value: datetime | date, planned: bool, latest: datetime) -> str | None:
+    """Why ``value`` lies outside its window (``latest``: now plus the allowed skew)."""
     moment = (
         value
         if isinstance(value, datetime)
@@ -136,9 +137,10 @@ def _window(value: datetime | date, planned: bool, now: datetime) -> str | None:
     )
     if moment < EARLIEST:
         return f"must not be before {EARLIEST.date().isoformat()}"
-    if planned and moment >= LATEST_PLANNED:
-        return f"must be before {LATEST_PLANNED.date().isoformat()}"
-    if not planned and moment > now + FUTURE_SKEW:
+    if planned:
+        if moment >= LATEST_PLANNED:
+            return f"must be before {LATEST_PLANNED.date().isoformat()}"
+    elif moment > latest:
         return "must not be more than one day in the future"
     return None
 
@@ -163,26 +165,30 @@ def _holds_time(annotation: Any) -> bool:
     return any(_holds_time(argument) for argument in get_args(annotation))
 
 
-def _times(model: BaseModel, prefix: str, now: datetime) -> Iterator[FieldError]:
+def _times(model: BaseModel, prefix: str, latest: datetime, found: list[FieldError]) -> None:
+    """Add the errors of ``model``'s times (and its models' ones) to ``found``; a field's
+    path is only built for an error (the sealer checks every inbound event)."""
     for name, planned in time_fields(type(model)):
         value = getattr(model, name)
-        path = f"{prefix}.{name}" if prefix else name
-        if isinstance(value, date):
-            message = _window(value, planned, now)
+        if value is None:
+            continue
+        if isinstance(value, BaseModel):
+            _times(value, f"{prefix}.{name}" if prefix else name, latest, found)
+        elif isinstance(value, date):
+            message = _window(value, planned, latest)
             if message is not None:
-                yield FieldError(path, message, "time_window")
-        elif isinstance(value, BaseModel):
-            yield from _times(value, path, now)
+                path = f"{prefix}.{name}" if prefix else name
+                found.append(FieldError(path, message, "time_window"))
 
 
 def time_errors(
     envelope_time: datetime, data: BaseModel, now: datetime | None = None
 ) -> tuple[FieldError, ...]:
     """The times of a validated inbound event outside the sane window."""
-    now = now or datetime.now(UTC)
-    found = [
-        FieldError("time", message, "time_window")
-        for message in [_window(envelope_time, False, now)]
-        if message is not None
-    ]
-    return (*found, *_times(data, "data", now))
+    latest = (now or datetime.now(UTC)) + FUTURE_SKEW
+    found: list[FieldError] = []
+    message = _window(envelope_time, False, latest)
+    if message is not None:
+        found.append(FieldError("time", message, "time_window"))
+    _times(data, "data", latest, found)
+    return tuple(found)
