@@ -83,11 +83,16 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, dict) and value.get("sealed") == SEALED_VERSION and "ct" in value
 
 
-def seal_value(key: bytes, kid: str, event_id: str, path: str, value: object) -> dict[str, str]:
-    """Encrypt one JSON value for the field ``path`` of event ``event_id``."""
+def seal_value(
+    key: bytes | AESGCM, kid: str, event_id: str, path: str, value: object
+) -> dict[str, str]:
+    """Encrypt one JSON value for the field ``path`` of event ``event_id`` under ``key``
+    (or a cipher made of it: making one costs a third of sealing a short value, and
+    a batch seals many fields under each subject's key)."""
     nonce = _NONCES.take()
     plaintext = compact_json(value)
-    ciphertext = AESGCM(key).encrypt(nonce, plaintext, _aad(event_id, path))
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
+    ciphertext = cipher.encrypt(nonce, plaintext, _aad(event_id, path))
     return {
         "sealed": SEALED_VERSION,
         "kid": kid,

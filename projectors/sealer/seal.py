@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from events.envelope import Event
 from projectors.keys.keyring import Keyring
 from projectors.outbox.sealed import SealedRecord
@@ -28,9 +30,18 @@ def seal_records(keyring: Keyring, events: Sequence[Event[Any]]) -> list[SealedR
     def order_kid(order_id: str) -> str:
         return orders.get(order_id) or keyring.ensure_order_kid(order_id)
 
+    # One cipher per key for the batch (made of the key, dropped with the batch).
+    ciphers: dict[str, AESGCM] = {}
+
+    def cipher(kid: str) -> AESGCM:
+        made = ciphers.get(kid)
+        if made is None:
+            made = ciphers[kid] = AESGCM(keyring.require_key(kid))
+        return made
+
     records = []
     for event in events:
-        value = seal_event(event, kids.__getitem__, order_kid, keyring.require_key)
+        value = seal_event(event, kids.__getitem__, order_kid, cipher)
         if getattr(event.data, "erase_personal_data", False):
             kids[str(event.subject)] = keyring.start_new_epoch(str(event.subject))
         subject = str(event.subject).encode() if event.subject else None

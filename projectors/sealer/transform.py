@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from events.binary_mode import kafka_inbound
 from events.canonical import canonical_json
 from events.codec import parse_inbound
@@ -24,7 +26,8 @@ from events.types.personal import KeyScope, personal_paths
 
 KidForSubject = Callable[[str], str]
 KidForOrder = Callable[[str], str]
-KeyForKid = Callable[[str], bytes]
+#: The key of a key id, or a cipher made of it (``events.sealing.seal_value``).
+KeyForKid = Callable[[str], bytes | AESGCM]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,6 +37,14 @@ def test_sealed_value_opens_to_the_original(value: object) -> None:
     sealed = seal_value(key, "subj:s:0", "event-1", "personal", value)
     assert is_sealed(sealed)
     assert open_value(sealed, "event-1", "personal", {"subj:s:0": key}.get) == value
+
+
+def test_a_cipher_made_of_the_key_seals_as_the_key_does() -> None:
+    key, other = new_data_key(), new_data_key()
+    sealed = seal_value(AESGCM(key), "subj:s:0", "event-1", "personal", {"name": "A"})
+    assert open_value(sealed, "event-1", "personal", {"subj:s:0": key}.get) == {"name": "A"}
+    with pytest.raises(SealIntegrityError):
+        open_value(sealed, "event-1", "personal", {"subj:s:0": other}.get)
 
 
 def test_ciphertext_hides_the_plaintext() -> None:
