@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from infra.bulk import Columns, bulk_insert
@@ -68,6 +69,18 @@ class LedgerEntry:
             self.outcome,
             self.record_sha256.hex(),
         ]
+        return canonical_array(fields)
+
+
+def canonical_array(fields: list[Any]) -> bytes:
+    """``fields`` as compact UTF-8 JSON, as ``json.dumps(fields, ensure_ascii=False,
+    separators=(",", ":")).encode()`` writes them: by orjson, whose bytes are the same
+    for strings, integers, nulls and lists of them (a property test holds it to that)
+    at a tenth of the cost; what orjson refuses (an unpaired surrogate) by the
+    standard library, which fails on it as before."""
+    try:
+        return orjson.dumps(fields)
+    except TypeError:
         return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
 
 

@@ -34,7 +34,7 @@ def _plan(engine: Engine, sql: str, params: dict[str, tuple[str, str]]) -> str:
     the engine's do after a few runs), which cannot know the values."""
     names = list(params)
     for number, name in enumerate(names, 1):
-        sql = sql.replace(f"%({name})s", f"${number}")
+        sql = sql.replace(f"%({name})s", f"${number}").replace(f"%({name})b", f"${number}")
     types = ", ".join(params[n][0] for n in names)
     values = ", ".join(params[n][1] for n in names)
     with engine.connect() as conn:
