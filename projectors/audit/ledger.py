@@ -11,15 +11,14 @@ checking it needs no personal data (docs/audit.md "The hash chain").
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
+from events.canonical import compact_json
 from infra.bulk import Columns, bulk_insert
 from infra.db import Statement, pipelined
 from projectors.log import LoggedEvent
@@ -69,19 +68,9 @@ class LedgerEntry:
             self.outcome,
             self.record_sha256.hex(),
         ]
-        return canonical_array(fields)
-
-
-def canonical_array(fields: list[Any]) -> bytes:
-    """``fields`` as compact UTF-8 JSON, as ``json.dumps(fields, ensure_ascii=False,
-    separators=(",", ":")).encode()`` writes them: by orjson, whose bytes are the same
-    for strings, integers, nulls and lists of them (a property test holds it to that)
-    at a tenth of the cost; what orjson refuses (an unpaired surrogate) by the
-    standard library, which fails on it as before."""
-    try:
-        return orjson.dumps(fields)
-    except TypeError:
-        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        # orjson's bytes are the standard library's for these values (a property test
+        # holds the two to that): old entries still verify.
+        return compact_json(fields)
 
 
 def utc_text(moment: datetime) -> str:

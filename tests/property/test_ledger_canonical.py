@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projectors.audit.ledger import LedgerEntry, canonical_array
+from events.canonical import compact_json
+from projectors.audit.ledger import LedgerEntry
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)))
 FIELD = st.one_of(
@@ -35,7 +36,7 @@ def _stdlib(fields: list[Any]) -> bytes:
 @settings(max_examples=2000)
 @given(st.lists(FIELD, max_size=16))
 def test_canonical_bytes_are_the_standard_librarys(fields: list[Any]) -> None:
-    assert canonical_array(fields) == _stdlib(fields)
+    assert compact_json(fields) == _stdlib(fields)
 
 
 @given(subject=TEXT, event_id=TEXT, recipients=st.lists(TEXT, max_size=3))
@@ -65,4 +66,4 @@ def test_an_entrys_canonical_form_is_the_standard_librarys(
 
 def test_an_unpaired_surrogate_fails_as_before() -> None:
     with pytest.raises(UnicodeEncodeError):
-        canonical_array(["a", chr(0xD800)])
+        compact_json(["a", chr(0xD800)])
