@@ -41,8 +41,13 @@ from projectors.runtime.listener import FencedPartitionListener
 
 logger = logging.getLogger("haven.engine")
 
-#: What one engine's consumer may hold of its log partitions together.
-LOG_FETCH_BUDGET = 128 * 1024 * 1024
+#: What one engine's consumer may hold of its log partitions together: 8 MiB, a
+#: few seconds of the engine's work (docs/architecture.md, "fetch budgets").
+LOG_FETCH_BUDGET = 8 * 1024 * 1024
+#: The most one fetch answer may bring of all the engine's log partitions together.
+#: The embedded broker gives an answer's first partition the whole answer (aiokafka
+#: asks for 50 MiB, the broker caps it at 5 MiB), whatever the per-partition limit.
+LOG_ANSWER_BYTES = 2 * 1024 * 1024
 
 
 @dataclass
@@ -63,9 +68,11 @@ class EngineConfig:
     busy_fetch_wait_ms: int = 40
     #: A poll of this many records makes the next fetches gather for the busy wait.
     loaded_fetch_records: int = LOADED_FETCH_RECORDS
-    #: What the consumer may hold of all its log partitions together (at most 4 MiB
-    #: of each: up to 32 partitions keep that; projectors/runtime/fetch_budget.py).
+    #: What the consumer may hold of all its log partitions together, shared among
+    #: them (at most 4 MiB and at least 16 KiB of each: projectors/runtime/fetch_budget.py).
     fetch_budget_bytes: int = LOG_FETCH_BUDGET
+    #: The most one fetch answer may bring (aiokafka's ``fetch_max_bytes``).
+    fetch_answer_bytes: int = LOG_ANSWER_BYTES
     session_timeout_ms: int = 6000
     retry_s: float = 5.0
     #: On stop, apply what the log still holds for at most this long.
@@ -161,6 +168,7 @@ class EngineService:
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
             max_partition_fetch_bytes=self.config.fetch_budget.most,  # refit on every hold
+            fetch_max_bytes=self.config.fetch_answer_bytes,
             **aiokafka_kwargs(),
             **self.config.extra_consumer,
         )

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from projectors.bootstrap import construct_engine_core, construct_engine_service, sealer_thread
-from projectors.engine.service import EngineConfig, EngineService
+from projectors.engine.service import LOG_ANSWER_BYTES, EngineConfig, EngineService
 from projectors.keys.keyring import Keyring
 from projectors.replay import replay_log
 from projectors.runtime.loop_thread import LoopThread
@@ -91,6 +91,7 @@ def test_engine_shares_project_every_partition_once(
             assert isinstance(thread.service, EngineService)
             fetcher = thread.service._consumer._fetcher  # the limit lives only there
             assert fetcher._max_partition_fetch_bytes == BUDGET // len(share)
+            assert fetcher._fetch_max_bytes == LOG_ANSWER_BYTES  # an answer's bound too
     finally:
         for thread in reversed(threads):
             thread.stop()
