@@ -142,11 +142,14 @@ async def _loaded_fetch(bootstrap: str, topic: str, busy_ms: int) -> tuple[int, 
         polled = time.perf_counter()
         mark = len(requests)
         await produce_each(bootstrap, topic, [(0, b"one more")])
-        got = await consumer.getmany(partition, timeout_ms=3 * busy_ms)
+        brought: list[object] = []
+        # A loaded machine may answer late: poll until the record comes (bounded).
+        while not brought and time.perf_counter() - polled < 20 * busy_ms / 1e3:
+            brought = (await consumer.getmany(partition, timeout_ms=3 * busy_ms)).get(partition, [])
         came = time.perf_counter() - polled
     finally:
         await consumer.stop()
-    return requests[mark]._min_bytes, len(got.get(partition, [])), came
+    return requests[mark]._min_bytes, len(brought), came
 
 
 def test_a_loaded_fetch_asks_the_broker_to_gather_and_is_held_for_the_busy_wait(
