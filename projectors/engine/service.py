@@ -44,9 +44,9 @@ logger = logging.getLogger("haven.engine")
 #: What one engine's consumer may hold of its log partitions together: 8 MiB, a
 #: few seconds of the engine's work (docs/architecture.md, "fetch budgets").
 LOG_FETCH_BUDGET = 8 * 1024 * 1024
-#: The most one fetch answer may bring of all the engine's log partitions together.
-#: The embedded broker gives an answer's first partition the whole answer (aiokafka
-#: asks for 50 MiB, the broker caps it at 5 MiB), whatever the per-partition limit.
+#: The most one fetch answer may bring of all the engine's log partitions together
+#: (aiokafka's default is 50 MiB): on the embedded broker this, not the per-partition
+#: limit, bounds an answer's first partition (projectors/runtime/fetch_budget.py).
 LOG_ANSWER_BYTES = 2 * 1024 * 1024
 
 

@@ -19,10 +19,20 @@ def fresh_topic(bootstrap: str, topic_prefix: str, kind: str, partitions: int) -
     return topic
 
 
-async def produce_each(bootstrap: str, topic: str, records: Iterable[tuple[int, bytes]]) -> None:
+async def produce_each(
+    bootstrap: str,
+    topic: str,
+    records: Iterable[tuple[int, bytes]],
+    max_request_size: int = 1_048_576,  # aiokafka's default
+) -> None:
     """Produce ``(partition, value)`` records one at a time, each acknowledged (one record
     batch each), in order."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **aiokafka_kwargs())
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        max_request_size=max_request_size,
+        **aiokafka_kwargs(),
+    )
     await producer.start()
     try:
         for partition, value in records:

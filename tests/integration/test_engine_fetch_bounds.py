@@ -12,35 +12,18 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_MESSAGE_BYTES
 from infra.endpoints import Endpoints
 from projectors.engine.service import LOG_ANSWER_BYTES, EngineConfig
-from tests.integration.kafka_kit import fresh_topic
+from tests.integration.kafka_kit import fresh_topic, produce_each
 
 pytestmark = pytest.mark.integration
 
 #: Under the largest log message, over the answer's bound and any partition's limit.
 BIG = MAX_MESSAGE_BYTES - 64 * 1024
-
-
-async def _produce(bootstrap: str, topic: str) -> list[bytes]:
-    values = [b"small-1", bytes(range(256)) * (BIG // 256), b"small-2"]
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        max_request_size=MAX_MESSAGE_BYTES + 1024 * 1024,
-        **aiokafka_kwargs(),
-    )
-    await producer.start()
-    try:
-        for value in values:
-            await producer.send_and_wait(topic, value, partition=0)
-    finally:
-        await producer.stop()
-    return values
 
 
 async def _consume(bootstrap: str, topic: str, config: EngineConfig, count: int) -> list[bytes]:
@@ -73,5 +56,7 @@ def test_a_log_record_larger_than_the_engines_bounds_still_comes(
     config = EngineConfig(infra.bootstrap_servers, topic_prefix)
     assert max(LOG_ANSWER_BYTES, config.fetch_budget.per_partition(3)) < BIG
     topic = fresh_topic(infra.bootstrap_servers, topic_prefix, "enginebig", 1)
-    sent = asyncio.run(_produce(infra.bootstrap_servers, topic))
+    sent = [b"small-1", bytes(range(256)) * (BIG // 256), b"small-2"]
+    records = [(0, value) for value in sent]
+    asyncio.run(produce_each(infra.bootstrap_servers, topic, records, MAX_MESSAGE_BYTES + 2**20))
     assert asyncio.run(_consume(infra.bootstrap_servers, topic, config, len(sent))) == sent
