@@ -98,7 +98,7 @@ class EngineConfig:
     @property
     def fetch_budget(self) -> FetchBudget:
         """The log fetch budget: at most one log message's bytes of a partition at a time."""
-        return FetchBudget(self.fetch_budget_bytes, MAX_MESSAGE_BYTES)
+        return FetchBudget(self.fetch_budget_bytes, MAX_MESSAGE_BYTES, self.fetch_answer_bytes)
 
 
 class EngineService:
@@ -168,7 +168,7 @@ class EngineService:
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
             max_partition_fetch_bytes=self.config.fetch_budget.most,  # refit on every hold
-            fetch_max_bytes=self.config.fetch_answer_bytes,
+            fetch_max_bytes=self.config.fetch_budget.answer,
             **aiokafka_kwargs(),
             **self.config.extra_consumer,
         )

@@ -41,6 +41,10 @@ class FetchBudget:
     total: int
     #: The most one fetch may bring of a partition (also the consumer's limit when made).
     most: int
+    #: The most one fetch answer may bring of all the partitions together (aiokafka's
+    #: ``fetch_max_bytes``, 50 MiB by default): on the embedded broker also what the
+    #: first partition of an answer can bring, whatever ``most`` and the share say.
+    answer: int
     #: The least: past ``total // least`` partitions the total grows by this much a
     #: partition rather than fetches shrinking further.
     least: int = 16 * 1024

@@ -80,7 +80,7 @@ class SealerConfig:
     @property
     def fetch_budget(self) -> FetchBudget:
         """The inbox fetch budget: at most one event's bytes of a partition at a time."""
-        return FetchBudget(self.fetch_budget_bytes, INBOX_FETCH_BYTES)
+        return FetchBudget(self.fetch_budget_bytes, INBOX_FETCH_BYTES, INBOX_ANSWER_BYTES)
 
 
 def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
@@ -96,7 +96,7 @@ def kafka_clients(config: SealerConfig) -> tuple[AIOKafkaConsumer, AIOKafkaProdu
         auto_offset_reset="earliest",
         fetch_max_wait_ms=config.fetch_max_wait_ms,
         max_partition_fetch_bytes=config.fetch_budget.most,  # refit on every assignment
-        fetch_max_bytes=INBOX_ANSWER_BYTES,
+        fetch_max_bytes=config.fetch_budget.answer,
         **aiokafka_kwargs(),
         **config.extra_consumer,
     )

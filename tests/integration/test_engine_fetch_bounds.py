@@ -32,7 +32,7 @@ async def _consume(bootstrap: str, topic: str, config: EngineConfig, count: int)
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=config.fetch_budget.per_partition(3),
-        fetch_max_bytes=config.fetch_answer_bytes,
+        fetch_max_bytes=config.fetch_budget.answer,
         **aiokafka_kwargs(),
     )
     await consumer.start()

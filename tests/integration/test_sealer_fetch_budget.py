@@ -30,7 +30,7 @@ from tests.integration.test_sealer import identified
 pytestmark = pytest.mark.integration
 
 PARTITIONS, RECORDS, SMALL, LARGE = 8, 40, 1_000, 40_000
-LEAST = FetchBudget(0, 0).least
+LEAST = FetchBudget(0, 0, 0).least
 #: What a record batch adds to its value (headers, offsets, lengths), with room to spare.
 BATCH_OVERHEAD = 200
 
@@ -62,7 +62,12 @@ async def _first_fetch_and_all(
     try:
         consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
         if budget is not None:
-            fitted = fit_fetches(consumer, PARTITIONS, FetchBudget(budget, INBOX_FETCH_BYTES), "t")
+            fitted = fit_fetches(
+                consumer,
+                PARTITIONS,
+                FetchBudget(budget, INBOX_FETCH_BYTES, INBOX_ANSWER_BYTES),
+                "t",
+            )
             assert fitted == budget // PARTITIONS
         for _ in range(200):
             for tp, records in (await consumer.getmany(timeout_ms=500)).items():

@@ -6,8 +6,14 @@ import logging
 
 import pytest
 
+from projectors.engine.service import LOG_ANSWER_BYTES, EngineConfig
 from projectors.runtime.fetch_budget import FetchBudget, fit_fetches
-from projectors.sealer.config import INBOX_FETCH_BUDGET, INBOX_FETCH_BYTES, SealerConfig
+from projectors.sealer.config import (
+    INBOX_ANSWER_BYTES,
+    INBOX_FETCH_BUDGET,
+    INBOX_FETCH_BYTES,
+    SealerConfig,
+)
 from tests.unit.fetcher_stub import StubFetcher, stub_consumer
 
 INBOXES = SealerConfig("localhost:9092").fetch_budget
@@ -23,7 +29,15 @@ def test_the_limit_shares_the_budget_between_a_floor_and_a_ceiling() -> None:
     assert at_600 * 3_600 <= INBOX_FETCH_BUDGET
     assert INBOXES.per_partition(100_000) == INBOXES.least
     assert INBOXES.per_partition(0) == INBOX_FETCH_BYTES
-    assert FetchBudget(4 * 20_000, 10**6).per_partition(4) == 20_000
+    assert FetchBudget(4 * 20_000, 10**6, 2 * 10**6).per_partition(4) == 20_000
+
+
+def test_each_budget_bounds_an_answer_below_the_clients_default() -> None:
+    """The answer's bound is what holds a partition on the embedded broker: every
+    consumer's budget names one, well under aiokafka's 50 MiB."""
+    assert INBOXES.answer == INBOX_ANSWER_BYTES < 50 * 2**20
+    assert EngineConfig("localhost:9092").fetch_budget.answer == LOG_ANSWER_BYTES < 50 * 2**20
+    assert EngineConfig("localhost:9092", fetch_answer_bytes=2**20).fetch_budget.answer == 2**20
 
 
 def test_the_limit_is_set_on_the_consumers_fetcher() -> None:
