@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -94,6 +95,20 @@ class Up:
         assert b"did not stop in time" not in log, "the worker was killed, not drained"
         assert b"did not drain in time" not in log
         _, alive = psutil.wait_procs(children, timeout=20)
+        assert not alive, f"left behind: {[p.pid for p in alive]}"
+
+    def kill(self) -> None:
+        """SIGKILL haven up and every process it started, if running (a teardown): its
+        worker outlives a SIGKILLed haven up, and would keep retrying a gone Postgres."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        tree = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.kill()
+        self.process.wait()
+        for child in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        _, alive = psutil.wait_procs(tree, timeout=20)
         assert not alive, f"left behind: {[p.pid for p in alive]}"
 
     def engine_url(self) -> tuple[str, str]:

@@ -88,9 +88,7 @@ def stack() -> Iterator[Stack]:
             yield running
         finally:
             running.engine.dispose()
-            if running.up.process is not None and running.up.process.poll() is None:
-                running.up.process.kill()
-                running.up.process.wait()
+            running.up.kill()
 
 
 def _kill(kind: str) -> Callable[[Stack], None]:
