@@ -78,14 +78,21 @@ _MARK = (
     " SELECT * FROM unnest(%(s)b::text[], %(i)b::text[])"
     " ON CONFLICT DO NOTHING RETURNING source, event_id"
 )
+# An archived record's pending row, if the relay's mark has not come yet (the
+# engine read the record before the relay recorded the acknowledgement), goes too.
 _FORGET = (
-    "DELETE FROM haven_core.sealed_outbox WHERE (source, event_id) IN"
-    " (SELECT * FROM unnest(%(s)b::text[], %(i)b::text[]))"
+    "WITH gone AS (DELETE FROM haven_core.sealed_outbox WHERE (source, event_id) IN"
+    " (SELECT * FROM unnest(%(s)b::text[], %(i)b::text[])) RETURNING seq)"
+    " DELETE FROM haven_core.sealed_pending WHERE seq IN (SELECT seq FROM gone)"
 )
+# The row, then its pending mark (a narrow row: the relay deletes it once the log
+# acknowledged the record, and never rewrites the record's bytes).
 _STAGE = (
-    "INSERT INTO haven_core.sealed_outbox (source, event_id, record_key, record_value)"
+    "WITH staged AS (INSERT INTO haven_core.sealed_outbox"
+    " (source, event_id, record_key, record_value)"
     " SELECT s, i, k, v FROM unnest(%(s)b::text[], %(i)b::text[], %(k)b::bytea[],"
-    " %(v)b::bytea[]) WITH ORDINALITY AS t(s, i, k, v, n) ORDER BY n"
+    " %(v)b::bytea[]) WITH ORDINALITY AS t(s, i, k, v, n) ORDER BY n RETURNING seq)"
+    " INSERT INTO haven_core.sealed_pending (seq) SELECT seq FROM staged"
 )
 
 
@@ -105,7 +112,8 @@ def requeue_unarchived(engine: Engine, partitions: int) -> int:
     with engine.begin() as conn:
         result = conn.execute(
             text(
-                "UPDATE haven_core.sealed_outbox SET relayed_at = NULL WHERE relayed_at IS NOT NULL"
+                "INSERT INTO haven_core.sealed_pending (seq)"
+                " SELECT seq FROM haven_core.sealed_outbox ON CONFLICT DO NOTHING"
             )
         )
         waiting = conn.execute(text("SELECT count(*) FROM haven_core.sealed_outbox")).scalar()

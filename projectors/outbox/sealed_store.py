@@ -19,16 +19,19 @@ from projectors.outbox.sealed import CHANNEL, EventRef
 #: A record's key and value.
 Record = tuple[bytes | None, bytes]
 
+# A pending row whose outbox row is gone (archived meanwhile) is left out by the join.
 _PENDING = text(
-    "SELECT seq, source, event_id FROM haven_core.sealed_outbox"
-    " WHERE relayed_at IS NULL ORDER BY seq LIMIT :n"
+    "SELECT p.seq, o.source, o.event_id FROM haven_core.sealed_pending p"
+    " JOIN haven_core.sealed_outbox o ON o.seq = p.seq ORDER BY p.seq LIMIT :n"
 )
 _VALUES = text(
     "SELECT seq, record_key, record_value FROM haven_core.sealed_outbox WHERE seq = ANY(:s)"
 )
+# Marking a row relayed deletes its narrow pending row; the record's row is not
+# rewritten (it stays, unchanged, until the engine archived the record).
 _MARK_RELAYED = (
-    "UPDATE haven_core.sealed_outbox SET relayed_at = now() WHERE seq IN"
-    " (SELECT seq FROM haven_core.sealed_outbox WHERE seq = ANY(%(s)b) FOR UPDATE SKIP LOCKED)"
+    "DELETE FROM haven_core.sealed_pending WHERE seq IN"
+    " (SELECT seq FROM haven_core.sealed_pending WHERE seq = ANY(%(s)b) FOR UPDATE SKIP LOCKED)"
 )
 
 
