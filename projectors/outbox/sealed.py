@@ -85,14 +85,15 @@ _FORGET = (
     " (SELECT * FROM unnest(%(s)b::text[], %(i)b::text[])) RETURNING seq)"
     " DELETE FROM haven_core.sealed_pending WHERE seq IN (SELECT seq FROM gone)"
 )
-# The row, then its pending mark (a narrow row: the relay deletes it once the log
+# The row, then its pending mark (sequence, source, id: the relay deletes it once the log
 # acknowledged the record, and never rewrites the record's bytes).
 _STAGE = (
     "WITH staged AS (INSERT INTO haven_core.sealed_outbox"
     " (source, event_id, record_key, record_value)"
     " SELECT s, i, k, v FROM unnest(%(s)b::text[], %(i)b::text[], %(k)b::bytea[],"
-    " %(v)b::bytea[]) WITH ORDINALITY AS t(s, i, k, v, n) ORDER BY n RETURNING seq)"
-    " INSERT INTO haven_core.sealed_pending (seq) SELECT seq FROM staged"
+    " %(v)b::bytea[]) WITH ORDINALITY AS t(s, i, k, v, n) ORDER BY n"
+    " RETURNING seq, source, event_id)"
+    " INSERT INTO haven_core.sealed_pending (seq, source, event_id) SELECT * FROM staged"
 )
 
 
@@ -112,8 +113,9 @@ def requeue_unarchived(engine: Engine, partitions: int) -> int:
     with engine.begin() as conn:
         result = conn.execute(
             text(
-                "INSERT INTO haven_core.sealed_pending (seq)"
-                " SELECT seq FROM haven_core.sealed_outbox ON CONFLICT DO NOTHING"
+                "INSERT INTO haven_core.sealed_pending (seq, source, event_id)"
+                " SELECT seq, source, event_id FROM haven_core.sealed_outbox"
+                " ON CONFLICT DO NOTHING"
             )
         )
         waiting = conn.execute(text("SELECT count(*) FROM haven_core.sealed_outbox")).scalar()

@@ -19,11 +19,9 @@ from projectors.outbox.sealed import CHANNEL, EventRef
 #: A record's key and value.
 Record = tuple[bytes | None, bytes]
 
-# A pending row whose outbox row is gone (archived meanwhile) is left out by the join.
-_PENDING = text(
-    "SELECT p.seq, o.source, o.event_id FROM haven_core.sealed_pending p"
-    " JOIN haven_core.sealed_outbox o ON o.seq = p.seq ORDER BY p.seq LIMIT :n"
-)
+# What is pending, from the narrow table alone: the engine deletes a record's
+# pending row in the transaction that archives the record (and its outbox row).
+_PENDING = text("SELECT seq, source, event_id FROM haven_core.sealed_pending ORDER BY seq LIMIT :n")
 _VALUES = text(
     "SELECT seq, record_key, record_value FROM haven_core.sealed_outbox WHERE seq = ANY(:s)"
 )
