@@ -4,17 +4,17 @@ the rows still pending stay pending, those relayed do not go again (real Postgre
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, text
 
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from infra.migrate import migrate, migration_files
 from projectors.outbox.sealed_store import OutboxStore
+from tests.conftest import fresh_database
 
 pytestmark = pytest.mark.integration
 
@@ -24,19 +24,10 @@ NARROW = "0009_sealed_pending"
 @pytest.fixture
 def bare_engine(infra: Endpoints) -> Iterator[Engine]:
     """An engine on a new database that no migration has touched."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sync_engine(infra.database_url, pool_size=1)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(infra.database_url).set(database=name).render_as_string(hide_password=False)
-    engine = sync_engine(url, pool_size=2)
-    try:
+    with fresh_database(infra, migrated=False) as url:
+        engine = sync_engine(url, pool_size=2)
         yield engine
-    finally:
         engine.dispose()
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_pending_rows_stay_pending_and_relayed_ones_do_not_go_again(
