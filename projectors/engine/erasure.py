@@ -21,7 +21,13 @@ from projectors.directory.agencies import schema_name
 from projectors.directory.roles import STATS_SCHEMA
 from projectors.engine.batch import BatchScope
 from projectors.engine.bookkeeping import RECEIPTS
-from projectors.engine.lawful_rebuild import Retained, kept_rows, rebuild_lawful, retained_of
+from projectors.engine.lawful_rebuild import (
+    Retained,
+    kept_rows,
+    rebuild_lawful,
+    retained_from,
+    retained_read,
+)
 from projectors.engine.receipts import KeyAction, write_notice, write_receipt
 from projectors.engine.subject_rows import erase_subjects
 from projectors.keys.destruction import (
@@ -129,18 +135,20 @@ class Erasure:
     ) -> None:
         """Erase and rebuild each in-scope agency's rows about the subject (and its
         statistics facts); receipts, notices.  The stored rows of every schema are
-        deleted in one round trip (``subject_rows.erase_subjects``), then each
+        deleted in one round trip with the read of the deliveries a lawful basis
+        keeps (``subject_rows.erase_subjects``), then each
         agency's lawful rows are rebuilt."""
         subject = str(logged.subject)
         agencies = sorted(in_scope)
         self.scope.holdings.drop(subject, agencies)
-        retained = retained_of(self.scope, subject, agencies)
+        read = retained_read(self.scope, subject, agencies)
         consent_based = self.scope.consent_based()
         targets = [(self.scope.conn_for(a), schema_name(a), consent_based) for a in agencies]
         if statistics and self.scope.registry.statistics():
             stats = (self.scope.stats_conn(), STATS_SCHEMA, self.scope.registry.statistics())
             targets.insert(0, stats)
-        erased_all = erase_subjects(self.scope, subject, targets)
+        erased_all, retained_rows = erase_subjects(self.scope, subject, targets, read)
+        retained = retained_from(retained_rows)
         erased_in = erased_all[len(erased_all) - len(agencies) :]  # the statistics' go
         for agency_id, erased in zip(agencies, erased_in, strict=True):
             kept, bases = self._rebuild_agency(

@@ -9,12 +9,12 @@ counted (docs/engine.md "Withdrawal and expiry").
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
-
-from sqlalchemy import text
 
 from events.codec import parse_log_dict
 from events.types import VictimIdentified
+from infra.db import Statement
 from projectors.consent.subject_state import SubjectState
 from projectors.engine.batch import BatchScope
 from projectors.engine.bookkeeping import RETAINED
@@ -47,23 +47,30 @@ def kept_rows(
     return count_rows(scope.conn_for(agency_id), consent_based, subject)
 
 
-def retained_of(scope: BatchScope, subject: str, agencies: list[str]) -> dict[str, list[Retained]]:
-    """The rule-3 deliveries of the subject the agencies keep, in log order (one query)."""
-    found: dict[str, list[Retained]] = {}
+_RETAINED = (
+    "SELECT agency_id, event, fields, bases, log_offset"
+    " FROM haven_core.retained_deliveries WHERE subject_id = %(s)s"
+    " AND agency_id = ANY(%(a)s) ORDER BY log_offset, seq"
+)
+
+
+def retained_read(scope: BatchScope, subject: str, agencies: list[str]) -> Statement | None:
+    """The read of the subject's rule-3 deliveries the agencies keep, in log order (None
+    for no agency); the batch's collected ones about the subject are written first.
+
+    The erasure sends it in the round trip of its deletes (``erase_subjects``)."""
     if not agencies:
-        return found
+        return None
     if any(row[0] == subject for row in scope.books.rows.get(RETAINED, ())):
         scope.books.flush(scope.conn, (RETAINED,))
-    rows = scope.conn.execute(
-        text(
-            "SELECT agency_id, event, fields, bases, log_offset"
-            " FROM haven_core.retained_deliveries WHERE subject_id = :s"
-            " AND agency_id = ANY(:a) ORDER BY log_offset, seq"
-        ),
-        {"s": subject, "a": agencies},
-    )
-    for agency_id, *retained in rows:
-        found.setdefault(agency_id, []).append(tuple(retained))
+    return (_RETAINED, {"s": subject, "a": agencies})
+
+
+def retained_from(rows: Iterable[Sequence[Any]]) -> dict[str, list[Retained]]:
+    """:func:`retained_read`'s rows by agency."""
+    found: dict[str, list[Retained]] = {}
+    for agency_id, event, fields, bases, offset in rows:
+        found.setdefault(agency_id, []).append((event, fields, bases, offset))
     return found
 
 

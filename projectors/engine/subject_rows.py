@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from infra.db import pipelined, read_together
+from infra.db import Statement, pipelined, read_together
 from projectors.engine.batch import BatchScope
 from projectors.engine.bookkeeping import READ_BACK
 from projectors.readmodels.changes import Pending, RowKey
@@ -105,27 +105,31 @@ def erase_subject(
     """Delete every row about ``subject`` of ``projectors`` in ``schema`` (``conn``
     renders there), stored or collected; the rows erased per projector name, as if
     the collected changes had been written first."""
-    return erase_subjects(scope, subject, [(conn, schema, projectors)])[0]
+    return erase_subjects(scope, subject, [(conn, schema, projectors)])[0][0]
 
 
 def erase_subjects(
-    scope: BatchScope, subject: str, targets: Sequence[Target]
-) -> list[dict[str, int]]:
+    scope: BatchScope, subject: str, targets: Sequence[Target], read: Statement | None = None
+) -> tuple[list[dict[str, int]], list[tuple[Any, ...]]]:
     """:func:`erase_subject` in each target, in order; the stored rows of all of them are
     deleted in one round trip (one by one when a projector erases its own way).
+    ``read``: a statement that neither reads nor writes those rows, sent in the
+    same round trip; its rows come back beside the erased counts.
 
     Each target's collected changes are settled (written first, or dropped) in
     order before any delete runs: the deletes of the earlier ones then run after
     a later one's writing first, which writes nothing in their tables (their
     collected changes there are dropped already, and a subject with nothing
     stored before has nothing stored in them)."""
+    reads = [read] if read is not None else []
     if any(p.own_erasure() for _, _, projectors in targets for p in projectors):
+        answer = read_together(scope.conn, reads)
         erased = []
         for conn, schema, projectors in targets:
             # One connection renders every schema: put it in this target's.
             conn.execution_options(schema_translate_map={None: schema})
             erased.append(_erase_one(scope, (conn, schema, projectors), subject))
-        return erased
+        return erased, answer[0] if answer else []
     plans = []
     for _, schema, projectors in targets:
         dropped = _drop_collected(scope, subject, _collected(scope, schema, projectors, subject))
@@ -135,7 +139,9 @@ def erase_subjects(
             else None
         )
         plans.append((projectors, dropped, statement))
-    answers = iter(read_together(scope.conn, [s for _, _, s in plans if s is not None]))
+    statements = [s for _, _, s in plans if s is not None]
+    answers = iter(read_together(scope.conn, [*reads, *statements]))
+    read_rows = next(answers) if reads else []
     results = []
     for projectors, dropped, statement in plans:
         found = next(answers) if statement is not None else None
@@ -146,7 +152,7 @@ def erase_subjects(
             results.append(erased_from(projectors, found, keys=False))
         else:
             results.append(dict.fromkeys((p.name for p in projectors), 0))
-    return results
+    return results, read_rows
 
 
 def _drop_collected(
