@@ -140,17 +140,16 @@ def replay_database_url(infra: Endpoints) -> Iterator[str]:
 
 
 @contextmanager
-def fresh_database(infra: Endpoints, *, migrated: bool = True) -> Iterator[str]:
-    """A new database, migrated unless ``migrated`` is False, dropped on exit."""
+def fresh_database(infra: Endpoints) -> Iterator[str]:
+    """A new, migrated database, dropped on exit."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = sync_engine(infra.database_url, pool_size=1)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(infra.database_url).set(database=name).render_as_string(hide_password=False)
-    if migrated:
-        engine = sync_engine(url, pool_size=2)
-        migrate(engine)
-        engine.dispose()
+    engine = sync_engine(url, pool_size=2)
+    migrate(engine)
+    engine.dispose()
     try:
         yield url
     finally:

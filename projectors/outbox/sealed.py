@@ -78,22 +78,14 @@ _MARK = (
     " SELECT * FROM unnest(%(s)b::text[], %(i)b::text[])"
     " ON CONFLICT DO NOTHING RETURNING source, event_id"
 )
-# An archived record's pending row, if the relay's mark has not come yet (the
-# engine read the record before the relay recorded the acknowledgement), goes too.
 _FORGET = (
-    "WITH gone AS (DELETE FROM haven_core.sealed_outbox WHERE (source, event_id) IN"
-    " (SELECT * FROM unnest(%(s)b::text[], %(i)b::text[])) RETURNING seq)"
-    " DELETE FROM haven_core.sealed_pending WHERE seq IN (SELECT seq FROM gone)"
+    "DELETE FROM haven_core.sealed_outbox WHERE (source, event_id) IN"
+    " (SELECT * FROM unnest(%(s)b::text[], %(i)b::text[]))"
 )
-# The row, then its pending mark (sequence, source, id: the relay deletes it once the log
-# acknowledged the record, and never rewrites the record's bytes).
 _STAGE = (
-    "WITH staged AS (INSERT INTO haven_core.sealed_outbox"
-    " (source, event_id, record_key, record_value)"
+    "INSERT INTO haven_core.sealed_outbox (source, event_id, record_key, record_value)"
     " SELECT s, i, k, v FROM unnest(%(s)b::text[], %(i)b::text[], %(k)b::bytea[],"
     " %(v)b::bytea[]) WITH ORDINALITY AS t(s, i, k, v, n) ORDER BY n"
-    " RETURNING seq, source, event_id)"
-    " INSERT INTO haven_core.sealed_pending (seq, source, event_id) SELECT * FROM staged"
 )
 
 
@@ -113,9 +105,7 @@ def requeue_unarchived(engine: Engine, partitions: int) -> int:
     with engine.begin() as conn:
         result = conn.execute(
             text(
-                "INSERT INTO haven_core.sealed_pending (seq, source, event_id)"
-                " SELECT seq, source, event_id FROM haven_core.sealed_outbox"
-                " ON CONFLICT DO NOTHING"
+                "UPDATE haven_core.sealed_outbox SET relayed_at = NULL WHERE relayed_at IS NOT NULL"
             )
         )
         waiting = conn.execute(text("SELECT count(*) FROM haven_core.sealed_outbox")).scalar()

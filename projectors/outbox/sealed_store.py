@@ -19,17 +19,16 @@ from projectors.outbox.sealed import CHANNEL, EventRef
 #: A record's key and value.
 Record = tuple[bytes | None, bytes]
 
-# What is pending, from the narrow table alone: the engine deletes a record's
-# pending row in the transaction that archives the record (and its outbox row).
-_PENDING = text("SELECT seq, source, event_id FROM haven_core.sealed_pending ORDER BY seq LIMIT :n")
+_PENDING = text(
+    "SELECT seq, source, event_id FROM haven_core.sealed_outbox"
+    " WHERE relayed_at IS NULL ORDER BY seq LIMIT :n"
+)
 _VALUES = text(
     "SELECT seq, record_key, record_value FROM haven_core.sealed_outbox WHERE seq = ANY(:s)"
 )
-# Marking a row relayed deletes its narrow pending row; the record's row is not
-# rewritten (it stays, unchanged, until the engine archived the record).
 _MARK_RELAYED = (
-    "DELETE FROM haven_core.sealed_pending WHERE seq IN"
-    " (SELECT seq FROM haven_core.sealed_pending WHERE seq = ANY(%(s)b) FOR UPDATE SKIP LOCKED)"
+    "UPDATE haven_core.sealed_outbox SET relayed_at = now() WHERE seq IN"
+    " (SELECT seq FROM haven_core.sealed_outbox WHERE seq = ANY(%(s)b) FOR UPDATE SKIP LOCKED)"
 )
 
 

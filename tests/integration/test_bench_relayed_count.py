@@ -15,10 +15,7 @@ from services.bench.stats import scalar
 
 pytestmark = pytest.mark.integration
 
-_RELAYED_ROWS = (
-    "SELECT count(*) FROM haven_core.sealed_outbox o"
-    " WHERE NOT EXISTS (SELECT 1 FROM haven_core.sealed_pending p WHERE p.seq = o.seq)"
-)
+_RELAYED_ROWS = "SELECT count(*) FROM haven_core.sealed_outbox WHERE relayed_at IS NOT NULL"
 
 
 def _stage(engine: Engine, ids: list[str]) -> None:
@@ -40,7 +37,7 @@ def _seqs(engine: Engine, ids: list[str]) -> list[int]:
 
 
 def _relayed_rows(engine: Engine) -> int:
-    """What the count stands for, counted from the outbox's rows themselves."""
+    """What the count stands for, counted as the bench did before (every outbox row)."""
     return scalar(engine, _RELAYED_ROWS)
 
 

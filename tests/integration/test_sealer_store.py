@@ -66,44 +66,6 @@ def test_a_sealed_record_stays_durable_until_archived(engine: Engine) -> None:
     assert store.commit_batch(_sealed("a", "b"), []) == 0  # marks still dedupe
 
 
-def _versions(engine: Engine) -> dict[str, str]:
-    """Each outbox row's row version (``xmin``): it changes when the row is rewritten."""
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT event_id, xmin::text FROM haven_core.sealed_outbox"))
-        return {str(event_id): str(xmin) for event_id, xmin in rows}
-
-
-def _pending_rows(engine: Engine) -> int:
-    with engine.connect() as conn:
-        count = conn.execute(text("SELECT count(*) FROM haven_core.sealed_pending"))
-        return int(count.scalar_one())
-
-
-def test_marking_relayed_never_rewrites_a_sealed_record(engine: Engine) -> None:
-    store, outbox = SealerStore(engine), OutboxStore(engine)
-    store.commit_batch(_sealed("a", "b"), [])
-    staged = _versions(engine)
-    outbox.mark_relayed(p.seq for p in outbox.pending(10))
-    assert outbox.pending(10) == []
-    assert _pending_rows(engine) == 0
-    assert _versions(engine) == staged  # the records' rows untouched: only marks went
-
-
-def test_a_record_archived_before_its_mark_leaves_nothing_pending(engine: Engine) -> None:
-    store, outbox = SealerStore(engine), OutboxStore(engine)
-    store.commit_batch(_sealed("a", "b"), [])
-    seqs = [p.seq for p in outbox.pending(10)]
-    with engine.begin() as conn:  # the engine read "a" from the log before the relay's mark
-        forget_archived(conn, [("s", "a")])
-    assert [p.ref for p in outbox.pending(10)] == [("s", "b")]
-    assert _pending_rows(engine) == 1
-    outbox.mark_relayed(seqs)  # the late mark: "a" is gone already, "b" is marked
-    assert outbox.pending(10) == []
-    assert _pending_rows(engine) == 0
-    assert requeue_unarchived(engine, 6) == 1  # only "b" is still unarchived
-    assert [p.ref for p in outbox.pending(10)] == [("s", "b")]
-
-
 def _system_event(
     engine: Engine, event_id: str, subject: str | None, partitions: list[int]
 ) -> None:
