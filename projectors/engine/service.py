@@ -159,6 +159,7 @@ class EngineService:
 
     async def run(self) -> None:
         """Consume and apply until :meth:`stop`."""
+        budget = self.config.fetch_budget
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap_servers,
             group_id=self.config.group_id if self._grouped else None,
@@ -167,8 +168,8 @@ class EngineService:
             fetch_max_wait_ms=self.config.fetch_max_wait_ms,
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=max(self.config.session_timeout_ms // 3, 100),
-            max_partition_fetch_bytes=self.config.fetch_budget.most,  # refit on every hold
-            fetch_max_bytes=self.config.fetch_budget.answer,
+            max_partition_fetch_bytes=budget.most,  # refit on every hold
+            fetch_max_bytes=budget.answer,
             **aiokafka_kwargs(),
             **self.config.extra_consumer,
         )

@@ -8,10 +8,10 @@ import uuid
 import pytest
 from sqlalchemy import Engine, text
 
-from projectors.outbox.sealed import SealedRecord, stage_sealed
 from projectors.outbox.sealed_store import OutboxStore
 from services.bench.sealer_bench import RELAYED
 from services.bench.stats import scalar
+from tests.integration.outbox_kit import stage_records
 
 pytestmark = pytest.mark.integration
 
@@ -19,9 +19,7 @@ _RELAYED_ROWS = "SELECT count(*) FROM haven_core.sealed_outbox WHERE relayed_at 
 
 
 def _stage(engine: Engine, ids: list[str]) -> None:
-    records = [SealedRecord("bench-count", i, None, b"sealed") for i in ids]
-    with engine.begin() as conn:
-        stage_sealed(conn, records, notify=False)
+    stage_records(engine, "bench-count", ids)
 
 
 def _seqs(engine: Engine, ids: list[str]) -> list[int]:

@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 
 from events.kafka_security import aiokafka_kwargs
 from infra.endpoints import Endpoints
-from projectors.outbox.sealed import SealedRecord, stage_sealed
 from projectors.outbox.sealed_store import OutboxStore, Pending
 from projectors.sealer.relay import SealedRelay
 from tests.integration.kafka_kit import fresh_topic
+from tests.integration.outbox_kit import stage_records
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +39,7 @@ class _CountedStore(OutboxStore):
 
 
 def _stage(engine: Engine, *ids: str) -> None:
-    records = [SealedRecord("relay-test", i, None, f"sealed {i}".encode()) for i in ids]
-    with engine.begin() as conn:
-        stage_sealed(conn, records, notify=False)  # as the sealer: it wakes its relay itself
+    stage_records(engine, "relay-test", ids)  # as the sealer: it wakes its relay itself
 
 
 async def _relaying(
