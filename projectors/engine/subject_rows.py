@@ -123,7 +123,7 @@ def erase_subjects(
     stored before has nothing stored in them)."""
     reads = [read] if read is not None else []
     if any(p.own_erasure() for _, _, projectors in targets for p in projectors):
-        answer = read_together(scope.conn, reads)
+        answer = read_together(scope.conn, reads) if reads else []
         erased = []
         for conn, schema, projectors in targets:
             # One connection renders every schema: put it in this target's.

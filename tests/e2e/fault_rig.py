@@ -36,6 +36,15 @@ def wait_until(check: object, timeout_s: float, what: str) -> None:
 
 
 @dataclass
+def _reap(tree: list[psutil.Process], *, kill: bool = False) -> None:
+    """Wait for ``tree`` (SIGKILLing each first if ``kill``): none may be left running."""
+    for proc in tree if kill else []:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    _, alive = psutil.wait_procs(tree, timeout=20)
+    assert not alive, f"left behind: {[p.pid for p in alive]}"
+
+
 class Up:
     """A running ``haven up`` on a fixed port of one data dir."""
 
@@ -94,8 +103,7 @@ class Up:
         log = (self.data_dir / "up.log").read_bytes()[logged:]  # this stop's lines
         assert b"did not stop in time" not in log, "the worker was killed, not drained"
         assert b"did not drain in time" not in log
-        _, alive = psutil.wait_procs(children, timeout=20)
-        assert not alive, f"left behind: {[p.pid for p in alive]}"
+        _reap(children)
 
     def kill(self) -> None:
         """SIGKILL haven up and every process it started, if running (a teardown): its
@@ -105,11 +113,7 @@ class Up:
         tree = psutil.Process(self.process.pid).children(recursive=True)
         self.process.kill()
         self.process.wait()
-        for child in tree:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.kill()
-        _, alive = psutil.wait_procs(tree, timeout=20)
-        assert not alive, f"left behind: {[p.pid for p in alive]}"
+        _reap(tree, kill=True)
 
     def engine_url(self) -> tuple[str, str]:
         state = read_state(InfraPaths.for_data_dir(self.data_dir))
