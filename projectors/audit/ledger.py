@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from events.canonical import compact_json
-from infra.bulk import Columns, bulk_insert
+from infra.bulk import Columns, bulk_insert, text_array
 from infra.db import Statement, pipelined
 from projectors.log import LoggedEvent
 from projectors.outbox.sealed import forget_archived
@@ -247,7 +247,7 @@ def _insert_entries(
             e.subject_id,
             e.jurisdiction,
             e.event_time,
-            list(e.recipients),
+            text_array(e.recipients),
             e.outcome,
             e.record_sha256,
             prev,

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from infra.bulk import Columns, bulk_insert
+from infra.bulk import Columns, bulk_insert, text_array
 from infra.db import Statement, read_together
 
 Key = tuple[str, str, str, int, int]  # subject, agency, topic, partition, offset
@@ -128,8 +128,8 @@ class HoldingsBuffer:
                 h.offset,
                 h.event_id,
                 h.event_type,
-                sorted(h.fields),  # as the JSON encoder would, without its fallback's call
-                sorted(h.bases),
+                text_array(h.fields),
+                text_array(h.bases),
                 h.held_since,
             )
             for held in self.pending.values()
