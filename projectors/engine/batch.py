@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from infra.bulk import text_array
 from infra.db import pipelined
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, Recipients
@@ -249,7 +250,7 @@ class BatchScope:
         """Keep a rule-3 delivery so erasure can rebuild what the law lets stay."""
         body = logged.event.to_cloudevent()
         body["data"] = logged.data  # whole, still sealed: the model must parse on rebuild
-        fields, bases = sorted(delivery.lawful_fields), sorted(delivery.lawful_bases)
+        fields, bases = text_array(delivery.lawful_fields), text_array(delivery.lawful_bases)
         partition = self.context.partition
         self.books.add(
             RETAINED, logged.subject, agency_id, body, fields, bases, partition, logged.offset

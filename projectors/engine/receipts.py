@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from infra.bulk import text_array
 from projectors.engine.batch import BatchScope
 from projectors.engine.bookkeeping import NOTICES, RECEIPTS
 from projectors.log import LoggedEvent
@@ -48,7 +49,7 @@ def write_receipt(
         cause,
         erased,
         retained,
-        bases,
+        text_array(tuple(bases)),
         key.action,
         key.reason,
         key.due_at,
