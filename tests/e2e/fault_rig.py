@@ -35,7 +35,6 @@ def wait_until(check: object, timeout_s: float, what: str) -> None:
     raise AssertionError(f"{what} not reached within {timeout_s}s")
 
 
-@dataclass
 def _reap(tree: list[psutil.Process], *, kill: bool = False) -> None:
     """Wait for ``tree`` (SIGKILLing each first if ``kill``): none may be left running."""
     for proc in tree if kill else []:
@@ -45,6 +44,7 @@ def _reap(tree: list[psutil.Process], *, kill: bool = False) -> None:
     assert not alive, f"left behind: {[p.pid for p in alive]}"
 
 
+@dataclass
 class Up:
     """A running ``haven up`` on a fixed port of one data dir."""
 
