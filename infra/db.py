@@ -6,8 +6,10 @@ event loop runs it in a thread (``asyncio.to_thread``), batched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Final
 
 import psycopg
@@ -100,4 +102,66 @@ def read_together(conn: Connection, statements: Sequence[Statement]) -> list[lis
     except psycopg.Error as exc:
         raise DBAPIError.instance(
             "(statements read together)", None, exc, psycopg.Error, dialect=conn.dialect
+        ) from exc
+
+
+#: A ``%(name)s`` parameter, an escaped ``%``, or a stray ``%``.
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")
+_RAW_CURSOR = "haven.raw_cursor"
+
+
+@dataclass(frozen=True, slots=True)
+class Numbered:
+    """Driver SQL whose ``%(name)s`` parameters are numbered once (``$1``, ``$2``...).
+
+    psycopg turns ``%(name)s`` into ``$n`` at every execution and keeps the last
+    128 conversions of statements up to 4 KiB: the read-model writer's
+    statements, one set per agency schema, are more and longer than that, so
+    most executions converted their text again (a sixth of an engine's
+    statement calls at 600 agencies).  Made once per statement and kept with it.
+    """
+
+    sql: str  # as any DB-API driver takes it (``%(name)s``)
+    numbered: bytes  # the same with ``$n``, for psycopg's ``RawCursor``
+    names: tuple[str, ...]  # the parameter of each ``$n``, in order
+
+    @classmethod
+    def of(cls, sql: str) -> Numbered:
+        """``sql`` with its parameters numbered in order of first use; a ``%`` that is
+        neither a parameter nor escaped (``%%``) is refused."""
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name is None:
+                if match.group(0) != "%%":
+                    raise ValueError(f"a stray % in {sql[:80]!r}")
+                return "%"
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+
+        return cls(sql, _PLACEHOLDER.sub(number, sql).encode(), tuple(names))
+
+
+def write_numbered(conn: Connection, statement: Numbered, params: Mapping[str, Any]) -> None:
+    """Run a write whose result nobody reads in ``conn``'s transaction (and pipeline).
+
+    With psycopg it goes through a ``RawCursor`` kept with the connection: no
+    placeholder conversion, no SQLAlchemy execution context; a failure raises
+    as the same SQLAlchemy error ``exec_driver_sql`` would have raised.  With
+    another driver, ``exec_driver_sql``.
+    """
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        conn.exec_driver_sql(statement.sql, dict(params))
+        return
+    cursor = conn.info.get(_RAW_CURSOR)
+    if cursor is None or cursor.connection is not driver or cursor.closed:
+        cursor = conn.info[_RAW_CURSOR] = psycopg.RawCursor(driver)
+    try:
+        cursor.execute(statement.numbered, [params[name] for name in statement.names])
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(
+            statement.sql, None, exc, psycopg.Error, dialect=conn.dialect
         ) from exc

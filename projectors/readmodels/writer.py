@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, text
 
 from infra.bulk import Columns, json_rows, rows_param
-from infra.db import pipelined
+from infra.db import Numbered, pipelined, write_numbered
 from projectors.readmodels.changes import ColumnOp, Pending, RowKey, primary_key
 from projectors.readmodels.rendering import DIALECT, SCHEMA, driver_sql, in_schema, quote
 from projectors.readmodels.sdk import Projector
@@ -77,8 +77,8 @@ def _set_clause(update: tuple[tuple[str, str], ...], exprs: list[str]) -> str:
 
 
 @cache
-def _statement(schema: str, table: Table, shape: Shape, replace: bool) -> str:
-    return in_schema(_template(table, shape, replace), schema)
+def _statement(schema: str, table: Table, shape: Shape, replace: bool) -> Numbered:
+    return Numbered.of(in_schema(_template(table, shape, replace), schema))
 
 
 @cache
@@ -147,7 +147,7 @@ def write_changes(
         if deleted:
             _delete(conn, schema, table, deleted)
         for shape, replace, rows in _groups(changes):
-            conn.exec_driver_sql(_statement(schema, table, shape, replace), _sized(rows))
+            write_numbered(conn, _statement(schema, table, shape, replace), _sized(rows))
         written.setdefault(schema, {})[name] = {key for key, _ in changes}
     return written
 
@@ -158,12 +158,12 @@ def _sized(rows: list[list[Any]] | list[tuple[Any, ...]]) -> dict[str, Any]:
 
 
 def _delete(conn: Connection, schema: str, table: Table, keys: list[tuple[Any, ...]]) -> None:
-    conn.exec_driver_sql(_delete_statement(schema, table), _sized(keys))
+    write_numbered(conn, _delete_statement(schema, table), _sized(keys))
 
 
 @cache
-def _delete_statement(schema: str, table: Table) -> str:
-    return in_schema(_delete_template(table), schema)
+def _delete_statement(schema: str, table: Table) -> Numbered:
+    return Numbered.of(in_schema(_delete_template(table), schema))
 
 
 @cache
