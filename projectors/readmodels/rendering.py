@@ -7,7 +7,7 @@ and again (a fifth of the engine's time at 600 agencies).  The read-model
 writer's statements and the projectors' ``refresh`` statements are therefore
 rendered once, with :data:`SCHEMA` standing for the schema, and each schema's
 copy is that text with the schema's quoted name in its place
-(:func:`in_schema`), run with ``exec_driver_sql``.
+(:func:`in_schema`), its parameters numbered once (``infra.db.Numbered``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.expression import ClauseElement
+
+from infra.db import Numbered, write_numbered
 
 DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 #: Stands for the schema in a rendered statement (``SCHEMA.table``).
@@ -56,9 +58,14 @@ def _template(statement: ClauseElement) -> str:
     return driver_sql(statement)
 
 
+@cache
+def _numbered(statement: ClauseElement, schema: str) -> Numbered:
+    return Numbered.of(rendered(statement, schema))
+
+
 def run_in_schema(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> None:
-    """Run a Core statement in the schema ``conn`` renders into (its
-    ``schema_translate_map``), rendered once.
+    """Run a Core write statement (its result is not read) in the schema ``conn``
+    renders into (its ``schema_translate_map``), rendered once.
 
     Parameters go to the driver as given (no SQLAlchemy type processing).
     For module-level statements only: each one is kept for the process's life.
@@ -67,7 +74,7 @@ def run_in_schema(conn: Connection, statement: ClauseElement, params: Mapping[st
     if schema is None:
         conn.execute(statement, dict(params))  # type: ignore[call-overload]
     else:
-        conn.exec_driver_sql(rendered(statement, schema), dict(params))
+        write_numbered(conn, _numbered(statement, schema), params)
 
 
 __all__ = ["DIALECT", "SCHEMA", "driver_sql", "in_schema", "quote", "rendered", "run_in_schema"]
