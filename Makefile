@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Test files run on this many processes (pytest-xdist; each has its own broker and Postgres).
-TEST_WORKERS ?= 2
+# Three on two cores: many tests wait on subprocesses and the broker, and a third
+# process fills those waits (11:32 of pytest; two took 13:38-13:52 in as slow an hour).
+TEST_WORKERS ?= 3
 
 .PHONY: install browser test lint typecheck unit integration e2e demo contracts clean
 
