@@ -143,6 +143,15 @@ class Numbered:
 
         return cls(sql, _PLACEHOLDER.sub(number, sql).encode(), tuple(names))
 
+    def replaced(self, old: str, new: str) -> Numbered:
+        """The same statement with the text ``old`` put as ``new`` in both forms (a
+        name, never a parameter: the numbering stays as it is)."""
+        return Numbered(
+            self.sql.replace(old, new),
+            self.numbered.replace(old.encode(), new.encode()),
+            self.names,
+        )
+
 
 def write_numbered(conn: Connection, statement: Numbered, params: Mapping[str, Any]) -> None:
     """Run a write whose result nobody reads in ``conn``'s transaction (and pipeline).

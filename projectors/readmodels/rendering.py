@@ -58,9 +58,20 @@ def _template(statement: ClauseElement) -> str:
     return driver_sql(statement)
 
 
+def numbered_in(template: Numbered, schema: str) -> Numbered:
+    """A numbered template (tables in :data:`SCHEMA`) with its tables in ``schema``:
+    the parameters are numbered once per template, not once per schema."""
+    return template.replaced(f"{SCHEMA}.", f"{quote(schema)}.")
+
+
 @cache
 def _numbered(statement: ClauseElement, schema: str) -> Numbered:
-    return Numbered.of(rendered(statement, schema))
+    return numbered_in(_numbered_template(statement), schema)
+
+
+@cache
+def _numbered_template(statement: ClauseElement) -> Numbered:
+    return Numbered.of(_template(statement))
 
 
 def run_in_schema(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> None:
@@ -77,4 +88,13 @@ def run_in_schema(conn: Connection, statement: ClauseElement, params: Mapping[st
         write_numbered(conn, _numbered(statement, schema), params)
 
 
-__all__ = ["DIALECT", "SCHEMA", "driver_sql", "in_schema", "quote", "rendered", "run_in_schema"]
+__all__ = [
+    "DIALECT",
+    "SCHEMA",
+    "driver_sql",
+    "in_schema",
+    "numbered_in",
+    "quote",
+    "rendered",
+    "run_in_schema",
+]

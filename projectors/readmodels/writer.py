@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, text
 from infra.bulk import Columns, json_rows, rows_param
 from infra.db import Numbered, pipelined, write_numbered
 from projectors.readmodels.changes import ColumnOp, Pending, RowKey, primary_key
-from projectors.readmodels.rendering import DIALECT, SCHEMA, driver_sql, in_schema, quote
+from projectors.readmodels.rendering import DIALECT, SCHEMA, driver_sql, numbered_in, quote
 from projectors.readmodels.sdk import Projector
 
 Shape = tuple[tuple[str, ...] | None, tuple[tuple[str, str], ...]]
@@ -78,11 +78,15 @@ def _set_clause(update: tuple[tuple[str, str], ...], exprs: list[str]) -> str:
 
 @cache
 def _statement(schema: str, table: Table, shape: Shape, replace: bool) -> Numbered:
-    return Numbered.of(in_schema(_template(table, shape, replace), schema))
+    return numbered_in(_template(table, shape, replace), schema)
 
 
 @cache
-def _template(table: Table, shape: Shape, replace: bool) -> str:
+def _template(table: Table, shape: Shape, replace: bool) -> Numbered:
+    return Numbered.of(_template_sql(table, shape, replace))
+
+
+def _template_sql(table: Table, shape: Shape, replace: bool) -> str:
     """Rendered once, then put in each schema (``projectors.readmodels.rendering``)."""
     target = f"{SCHEMA}.{quote(table.name)}"
     pk = _pk(table)
@@ -163,16 +167,18 @@ def _delete(conn: Connection, schema: str, table: Table, keys: list[tuple[Any, .
 
 @cache
 def _delete_statement(schema: str, table: Table) -> Numbered:
-    return Numbered.of(in_schema(_delete_template(table), schema))
+    return numbered_in(_delete_template(table), schema)
 
 
 @cache
-def _delete_template(table: Table) -> str:
+def _delete_template(table: Table) -> Numbered:
     columns: Columns = tuple((n, sql_type(table, n)) for n in _pk(table))
     source, exprs = json_rows(columns, sized=True)
     match = " AND ".join(f"t.{quote(n)} = {e}" for n, e in zip(_pk(table), exprs, strict=True))
     target = f"{SCHEMA}.{quote(table.name)}"
-    return driver_sql(text(f"DELETE FROM {target} AS t USING {source} WHERE {match}"))  # noqa: S608
+    return Numbered.of(
+        driver_sql(text(f"DELETE FROM {target} AS t USING {source} WHERE {match}"))  # noqa: S608
+    )
 
 
 def flush_rows(
