@@ -161,34 +161,16 @@ def write_numbered(conn: Connection, statement: Numbered, params: Mapping[str, A
     as the same SQLAlchemy error ``exec_driver_sql`` would have raised.  With
     another driver, ``exec_driver_sql``.
     """
-    values = [params[name] for name in statement.names]
-    if not write_raw(conn, statement.numbered, values, shown=statement.sql):
-        conn.exec_driver_sql(statement.sql, dict(params))
-
-
-def write_raw(
-    conn: Connection,
-    numbered: bytes,
-    values: Sequence[Any],
-    *,
-    shown: str,
-    prepare: bool | None = None,
-) -> bool:
-    """Run a write with ``$n`` parameters through psycopg's ``RawCursor`` (see
-    :func:`write_numbered`); ``False``, and nothing run, with another driver.
-
-    ``shown``: the statement as an error names it.  ``prepare``: psycopg's
-    (``None``: prepared once it has run a few times; ``False`` for a text
-    that seldom comes again, which would only crowd the prepared ones out).
-    """
     driver = conn.connection.driver_connection
     if not isinstance(driver, psycopg.Connection):
-        return False
+        conn.exec_driver_sql(statement.sql, dict(params))
+        return
     cursor = conn.info.get(_RAW_CURSOR)
     if cursor is None or cursor.connection is not driver or cursor.closed:
         cursor = conn.info[_RAW_CURSOR] = psycopg.RawCursor(driver)
     try:
-        cursor.execute(numbered, values, prepare=prepare)
+        cursor.execute(statement.numbered, [params[name] for name in statement.names])
     except psycopg.Error as exc:
-        raise DBAPIError.instance(shown, None, exc, psycopg.Error, dialect=conn.dialect) from exc
-    return True
+        raise DBAPIError.instance(
+            statement.sql, None, exc, psycopg.Error, dialect=conn.dialect
+        ) from exc
