@@ -128,6 +128,7 @@ def test_the_log_is_restored_from_the_archive_and_the_chains_continue(
             ),
             {"t": topic, "p": grown, "o": new[0].offset},
         ).scalar()
+    assert link is not None  # bytea NOT NULL, and the entry was just applied
     assert bytes(link) == heads[grown][1], "the new entry chains onto the old head"
     final = verify(engine, log={(topic, p): rs for p, rs in after.items()})
     assert final.ok

@@ -124,12 +124,12 @@ def test_sigkilled_worker_ends_equal_to_an_uninterrupted_replay(
     topic = f"{topic_prefix}.log.v1"
     kills = 0
     while kills < 5:
-        worker = subprocess.Popen(
+        killed = subprocess.Popen(
             [str(HAVEN), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         time.sleep(rng.uniform(3.0, 7.0))
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(10)
         kills += 1
     worker = subprocess.Popen(
         [str(HAVEN), "worker"],

@@ -24,7 +24,7 @@ from events.topics import log_topic
 from events.types.system import ConsentExpired
 from infra.endpoints import Endpoints
 from projectors.outbox.store import enqueue, system_event
-from tests.e2e.test_pipeline import Pipeline
+from tests.pipeline_rig import Pipeline
 from tests.property.engine_reference import Ev, Reference
 from tests.property.test_engine_vs_reference import AGENCIES, _data, agency_ix, step
 
@@ -61,7 +61,7 @@ def _log_order(pipeline: Pipeline, subjects: set[str]) -> list[dict[str, Any]]:
     once (the relay delivers at least once: a record may be in the log twice, and the
     engine skips the repeat)."""
     with pipeline.engine.connect() as conn:
-        ends = dict(
+        ends: dict[int, int] = dict(
             conn.execute(
                 text("SELECT partition, next_offset FROM haven_core.engine_positions")
             ).all()
@@ -127,9 +127,9 @@ def test_through_the_broker_read_models_equal_the_reference(
     identifying: dict[str, str] = {}
     published: list[str] = []
     opening = [("identify", n, agency, 0, False) for n, agency in enumerate(first)]
-    for kind, subject_ix, agency, seed, home in opening + steps:
+    for kind, subject_ix, producer_ix, seed, home in opening + steps:
         subject = subjects[subject_ix % 2]
-        producer = AGENCIES[agency]
+        producer = AGENCIES[producer_ix]
         if home and subject in identifying:
             producer = next(a for a in AGENCIES if a.id == identifying[subject])
         if kind == "expire":
@@ -165,9 +165,9 @@ def test_through_the_broker_read_models_equal_the_reference(
         time.sleep(0.1)
     reference = Reference(AGENCIES)
     for event in _log_order(running, set(subjects)):
-        producer = event.get("agency") or "system"
+        producer_id = event.get("agency") or "system"
         reference.apply(
-            Ev(event["id"], event["type"], event["subject"], producer, _plain(event["data"]))
+            Ev(event["id"], event["type"], event["subject"], producer_id, _plain(event["data"]))
         )
     for subject in subjects:
         for agency in AGENCIES:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from fastapi.testclient import TestClient
@@ -49,11 +49,17 @@ class ApiStack:
     def headers(self, agency: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.pipeline.tokens[agency]}"}
 
+    # ``TestClient``'s base class is untyped here (starlette types it against httpx2).
     def get(self, agency: str, path: str, **params: Any) -> httpx.Response:
-        return self.client.get(path, headers=self.headers(agency), params=params)
+        return cast(
+            httpx.Response, self.client.get(path, headers=self.headers(agency), params=params)
+        )
 
     def post(self, agency: str, body: Any, **headers: str) -> httpx.Response:
-        return self.client.post("/v1/events", json=body, headers=self.headers(agency) | headers)
+        return cast(
+            httpx.Response,
+            self.client.post("/v1/events", json=body, headers=self.headers(agency) | headers),
+        )
 
 
 @contextmanager

@@ -7,12 +7,14 @@ from sqlalchemy import Engine, text
 
 from infra.endpoints import Endpoints
 from projectors.directory.agencies import authenticate, hash_token, rotate_token
-from projectors.directory.registration import InvalidAgency, register_agency
+from projectors.directory.registration import InvalidAgency, Registration, register_agency
 
 pytestmark = pytest.mark.integration
 
 
-def _register(infra: Endpoints, engine: Engine, prefix: str, agency_id: str, kind: str = "ngo"):
+def _register(
+    infra: Endpoints, engine: Engine, prefix: str, agency_id: str, kind: str = "ngo"
+) -> Registration:
     return register_agency(
         engine,
         infra.bootstrap_servers,

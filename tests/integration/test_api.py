@@ -109,7 +109,7 @@ def test_isolation_matrix_over_every_read_endpoint(
 
 def test_agency_roles_are_refused_by_postgres(stack: ApiStack) -> None:
     """Directly in SQL: another schema, haven_core secrets, and RESET ROLE all fail."""
-    roles = dict(
+    roles: dict[str, str] = dict(
         stack.context.core.connect()
         .execute(sa.text("SELECT id, db_role FROM haven_core.agencies"))
         .all()

@@ -20,7 +20,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis import Case, GenerationMode
+from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
@@ -50,6 +50,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
 ]
 BASE_URL = "http://testserver"
+#: A generated case of one of the served operations (schemathesis leaves them untyped).
+OperationCase = Case[APIOperation[Any, Any, Any, Any]]
 CALLERS = ("gr_coord", "gr_audit")
 
 
@@ -115,13 +117,17 @@ def schema(stack: ApiStack) -> Any:
     return schemathesis.openapi.from_dict(document.json(), config=CONFIG)
 
 
-def _send(client: TestClient, case: Case) -> httpx.Response:
+def _send(client: TestClient, case: OperationCase) -> httpx.Response:
     """The case as schemathesis would send it (requests' encoding), through ``client``."""
     kwargs = case.as_transport_kwargs(base_url=BASE_URL)
     request = requests.Request(**{k: kwargs[k] for k in _REQUEST_KEYS if k in kwargs}).prepare()
     headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
-    return client.request(
-        str(request.method), str(request.url), headers=headers, content=request.body
+    # ``TestClient``'s base class is untyped here (starlette types it against httpx2).
+    return cast(
+        httpx.Response,
+        client.request(
+            str(request.method), str(request.url), headers=headers, content=request.body
+        ),
     )
 
 
@@ -136,7 +142,9 @@ def _fixed_bodies(caller: str, subject: str) -> list[tuple[str, Any]]:
     ]
 
 
-def _strategy(operation: Any, caller: str, token: str, subject: str) -> st.SearchStrategy[Case]:
+def _strategy(
+    operation: Any, caller: str, token: str, subject: str
+) -> st.SearchStrategy[OperationCase]:
     """Positive and negative cases, plus the seeded subject and well-formed events."""
     headers = {"Authorization": f"Bearer {token}"}
     options = [
@@ -171,7 +179,7 @@ def test_operation_conforms_to_schema(
 
     @FUZZ
     @given(case=_strategy(operation, caller, stack.pipeline.tokens[caller], subject))
-    def fuzz(case: Case) -> None:
+    def fuzz(case: OperationCase) -> None:
         case.validate_response(_send(stack.client, case), checks=CHECKS)
 
     fuzz()

@@ -147,7 +147,7 @@ def test_the_engine_writes_one_chained_entry_per_record_and_it_verifies(rig: Eng
     assert report.ok, [p.findings for p in report.partitions]
     assert report.entries == len(rig.log)
     with rig.engine.connect() as conn:
-        outcomes = dict(
+        outcomes: dict[str, int] = dict(
             conn.execute(
                 text("SELECT outcome, count(*) FROM haven_core.audit_ledger GROUP BY 1")
             ).all()

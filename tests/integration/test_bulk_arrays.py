@@ -29,7 +29,9 @@ def _stored(engine: Engine, rows: list[tuple[int, object]]) -> dict[int, list[st
     with engine.connect() as conn:
         conn.exec_driver_sql("CREATE TEMP TABLE arrays (k int PRIMARY KEY, a text[])")
         bulk_insert(conn, "arrays", COLUMNS, rows)
-        stored = dict(conn.exec_driver_sql("SELECT k, a FROM arrays").all())
+        stored: dict[int, list[str] | None] = dict(
+            conn.exec_driver_sql("SELECT k, a FROM arrays").all()
+        )
         conn.rollback()
     return stored
 

@@ -68,7 +68,7 @@ def test_a_sized_source_updates_the_rows_given(engine: Engine) -> None:
             text(f"UPDATE sized_rows AS t SET x = {value} FROM {source} WHERE t.k = {key}"),
             rows_param([["a", 1], ["c", 3]], sized=True),
         )
-        got = dict(conn.execute(text("SELECT k, x FROM sized_rows")).all())
+        got: dict[str, int] = dict(conn.execute(text("SELECT k, x FROM sized_rows")).all())
     assert got == {"a": 1, "b": 0, "c": 3}
 
 

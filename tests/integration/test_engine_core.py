@@ -46,7 +46,7 @@ def withdrawal(erase: bool = False) -> dict[str, Any]:
     return {"withdrawn_at": "2026-11-02T10:00:00Z", "scope": "all", "erase_personal_data": erase}
 
 
-def snapshot(rig: EngineRig, agencies: list[str]) -> dict[str, Any]:
+def snapshot(rig: EngineRig, agencies: list[str]) -> dict[tuple[str, str], list[str]]:
     tables = ["subjects", "risk_register", "placements", "protective_orders", "timeline"]
     return {
         (agency, table): sorted(json.dumps(row, sort_keys=True, default=str) for row in rows)

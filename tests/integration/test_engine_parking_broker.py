@@ -59,7 +59,8 @@ def _same_partition(bootstrap: str, topic: str, subject: str) -> str:
         consumer.close()
 
     def partition(key: str) -> int:
-        return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+        hashed: int = murmur2(key.encode())  # kafka-python is untyped
+        return (hashed & 0x7FFFFFFF) % partitions
 
     while partition(other := str(uuid.uuid4())) != partition(subject):
         pass

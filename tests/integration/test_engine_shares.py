@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from functools import partial
 
 import pytest
 from sqlalchemy import Engine, text
@@ -79,9 +80,7 @@ def test_engine_shares_project_every_partition_once(
         core = construct_engine_core(engine, keyring, hold_s=0.0)  # one per "process"
         # Small fetches (64 or 128 KiB a partition): applied all the same, each event once.
         config = EngineConfig(bootstrap, topic_prefix, partitions=share, fetch_budget_bytes=BUDGET)
-        threads.append(
-            LoopThread(lambda c=core, s=config: construct_engine_service(c, s), f"e{n}").start()
-        )
+        threads.append(LoopThread(partial(construct_engine_service, core, config), f"e{n}").start())
     try:
         deadline = time.monotonic() + 180
         while applied(engine)[0] < EVENTS:

@@ -47,7 +47,7 @@ def _recorded_fetches(consumer: AIOKafkaConsumer) -> list[FetchRequest]:
             requests.append(request)
         return await send(node_id, request, **kwargs)
 
-    client.send = recording  # type: ignore[method-assign]
+    client.send = recording
     return requests
 
 

@@ -8,6 +8,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -55,15 +56,15 @@ def test_an_http_only_agency_reads_its_erasure_notices_once(stack: ApiStack) -> 
     )
     assert stack.post("gr_ngo", withdrawal).status_code == 202
 
-    def notices(**params: str) -> dict[str, object]:
+    def notices(**params: str) -> dict[str, Any]:
         response = stack.get("gr_police", "/v1/notices", **params)
         assert response.status_code == 200, response.text
-        body: dict[str, object] = response.json()
+        body: dict[str, Any] = response.json()
         return body
 
-    eventually(lambda: any(n["subject"] == subject for n in notices()["items"]))  # type: ignore[attr-defined, index]
+    eventually(lambda: any(n["subject"] == subject for n in notices()["items"]))
     page = notices()
-    (notice,) = [n for n in page["items"] if n["subject"] == subject]  # type: ignore[attr-defined, index]
+    (notice,) = [n for n in page["items"] if n["subject"] == subject]
     assert notice["withdrawal_event_id"] == withdrawal["id"]
     assert notice["rows_erased"] > 0
     payload = {k: v for k, v in notice.items() if k != "created_at"}
@@ -93,7 +94,7 @@ def test_an_agency_sees_its_own_dead_letters_and_never_another_s(stack: ApiStack
     mine["data"]["is_minor"] = SECRET_NAME
     theirs = event("de_police", "haven.victim.identified.v1", subject, identification())
     theirs["data"]["languages"] = [SECRET_NAME]
-    sent = {}
+    sent: dict[str, list[Any]] = {}  # kafka's untyped RecordMetadata
     for agency, body in (("gr_ngo", mine), ("de_police", theirs), ("gr_ngo", b"{broken")):
         value = body if isinstance(body, bytes) else json.dumps(body).encode()
         sent.setdefault(agency, []).append(
@@ -178,7 +179,8 @@ def test_rotation_keeps_the_old_token_for_the_overlap_and_tokens_expire(
 
     def status(token: str) -> int:
         headers = {"Authorization": f"Bearer {token}"}
-        return stack.client.get("/v1/notices", headers=headers).status_code
+        code: int = stack.client.get("/v1/notices", headers=headers).status_code
+        return code
 
     assert [status(old), status(new), status(short)] == [200, 200, 200]
     time.sleep(2.5)

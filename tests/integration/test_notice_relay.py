@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from events.kafka_security import kafka_python_kwargs
 from events.topics import notices_topic
 from infra.endpoints import Endpoints
+from infra.topics import ensure_topics
 from projectors.outbox import notices
 from projectors.outbox.notices import NoticeRelay
 
@@ -56,7 +57,7 @@ def test_one_relay_round_makes_the_topics_of_all_new_agencies_with_one_admin_cli
     infra: Endpoints, engine: Engine, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     made: list[list[str]] = []
-    real = notices.ensure_topics
+    real = ensure_topics  # what notices imported from infra.topics and calls
 
     def counted(bootstrap: str, topics: Iterable[NewTopic]) -> list[str]:
         listed = list(topics)

@@ -6,6 +6,7 @@ import json
 import random
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -14,6 +15,7 @@ from events.codec import parse_inbound
 from events.errors import ContractError, RejectReason
 from events.publisher import InboxMissingError, Publisher
 from events.topics import inbox_topic
+from events.types import VictimIdentified
 from infra.endpoints import Endpoints
 from infra.topics import ensure_topics, inbox_topic_spec
 from services.scenarios.builders import cloudevent, identification
@@ -22,7 +24,7 @@ from services.scenarios.synthetic import first_cases
 pytestmark = pytest.mark.integration
 
 
-def _events(agency: str, count: int) -> list[dict]:
+def _events(agency: str, count: int) -> list[dict[str, Any]]:
     rng = random.Random(3)
     return [
         cloudevent(
@@ -37,11 +39,11 @@ def _events(agency: str, count: int) -> list[dict]:
     ]
 
 
-def _read_all(bootstrap: str, topic: str, count: int) -> list:
+def _read_all(bootstrap: str, topic: str, count: int) -> list[Any]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)])
     consumer.seek_to_beginning()
-    records: list = []
+    records: list[Any] = []
     for _ in range(40):
         for batch in consumer.poll(timeout_ms=250).values():
             records.extend(batch)
@@ -70,6 +72,7 @@ def test_published_events_are_read_back_from_the_broker(
         assert ("content-type", b"application/cloudevents+json") in record.headers
         parsed = parse_inbound(record.value, inbox_agency="gr_ngo")
         assert parsed.subject == event["subject"]
+        assert isinstance(parsed.data, VictimIdentified)
         assert parsed.data.personal.full_name == event["data"]["personal"]["full_name"]
 
 

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -41,7 +42,9 @@ def harness(
         yield running
 
 
-def identified(agency: str = "gr_ngo", subject: str | None = None, **overrides: object) -> dict:
+def identified(
+    agency: str = "gr_ngo", subject: str | None = None, **overrides: object
+) -> dict[str, Any]:
     case = first_cases(1)[0]
     data = identification(case, random.Random(7), NOW)
     data["personal"] = {"full_name": NAME, "date_of_birth": DOB, "contact": CONTACT}
@@ -71,7 +74,7 @@ def test_personal_values_never_reach_the_log_in_clear(harness: SealerHarness) ->
     assert record["key"] == event["subject"].encode()
 
 
-def _order_issued(subject: str) -> dict:
+def _order_issued(subject: str) -> dict[str, Any]:
     data = {
         "order_id": f"order-{uuid.uuid4()}",
         "issued_at": NOW.isoformat(),
@@ -92,7 +95,7 @@ def _order_issued(subject: str) -> dict:
     )
 
 
-def _withdrawal(subject: str, erase: bool) -> dict:
+def _withdrawal(subject: str, erase: bool) -> dict[str, Any]:
     data = {"withdrawn_at": NOW.isoformat(), "scope": "all", "erase_personal_data": erase}
     return cloudevent(
         agency="gr_ngo",
@@ -104,7 +107,7 @@ def _withdrawal(subject: str, erase: bool) -> dict:
     )
 
 
-def _open(harness: SealerHarness, record: dict, field: str) -> object:
+def _open(harness: SealerHarness, record: dict[str, Any], field: str) -> Any:
     event = record["json"]
     return open_value(event["data"][field], event["id"], f"data.{field}", harness.keyring.key)
 

@@ -16,8 +16,9 @@ from sqlalchemy import Engine
 from events.topics import dlq_topic, inbox_topic, log_topic
 from infra.endpoints import Endpoints
 from projectors.keys.keyring import Keyring
+from projectors.outbox.sealed import EventRef
 from projectors.sealer.batch import BatchSealer
-from projectors.sealer.prepared import Prepared
+from projectors.sealer.prepared import Prepared, Records
 from projectors.sealer.store import PositionAdvance, SealerStore
 from services.scenarios.builders import cloudevent, identification
 from services.scenarios.synthetic import first_cases
@@ -39,7 +40,7 @@ def _event() -> dict[str, Any]:
     )
 
 
-def _records(topic: str, first: int, *events: dict[str, Any]) -> dict[TopicPartition, list]:
+def _records(topic: str, first: int, *events: dict[str, Any]) -> Records:
     value = [json.dumps(e).encode() for e in events]
     return {
         TopicPartition(topic, 0): [
@@ -63,7 +64,7 @@ def test_a_batch_prepared_on_a_committing_one_dedupes_and_advances_from_it(
     )
     one, two = _event(), _event()
 
-    def prepare(first: int, committing: set | None = None, *events: Any) -> Prepared:
+    def prepare(first: int, committing: set[EventRef] | None = None, *events: Any) -> Prepared:
         return asyncio.run(batch.prepare(_records(topic, first, *events), committing or set()))
 
     committing = prepare(0, None, one)

@@ -130,6 +130,7 @@ def test_webhook_urls_and_clearing(engine: Engine, master_key: bytes) -> None:
         stored = conn.execute(
             text("SELECT secret_wrapped FROM haven_core.agency_webhooks")
         ).scalar()
+    assert stored is not None  # bytea NOT NULL, and the row was just set
     assert secret.encode() not in bytes(stored), "the secret is stored wrapped"
     _notice(engine, "gr_police")
     assert clear_webhook(engine, "gr_police")

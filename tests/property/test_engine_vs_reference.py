@@ -236,8 +236,8 @@ def test_engine_read_models_equal_the_reference(
     }
     trace = []
     opening = [("identify", n, agency, 0, False) for n, agency in enumerate(first)]
-    for kind, subject_ix, agency, seed, home in opening + steps:
-        subject, producer = subjects[subject_ix], AGENCIES[agency]
+    for kind, subject_ix, producer_ix, seed, home in opening + steps:
+        subject, producer = subjects[subject_ix], AGENCIES[producer_ix]
         identifying = reference.subjects.get(subject)
         if home and kind in ("issue", "revoke"):
             producer = AGENCIES[COURT]

@@ -35,6 +35,7 @@ def test_a_busy_child_shows_in_its_kind_and_this_process_is_the_bench() -> None:
     before = snapshot()
     child = multiprocessing.get_context("fork").Process(target=_burn, args=(0.6,))
     child.start()
+    assert child.pid is not None  # set once started
     _burn(0.2)
     deadline = time.monotonic() + 30
     while sum(psutil.Process(child.pid).cpu_times()[:2]) < 0.1:  # the child has burnt some

@@ -18,6 +18,7 @@ from events.types import (
     ConsentGranted,
     ConsentWithdrawn,
     PlacementStarted,
+    RecordRectified,
     VictimIdentified,
     personal_fields,
 )
@@ -419,6 +420,7 @@ def test_a_correction_whose_fields_are_null_parses_the_same_after_encoding(
     raw = event("haven.record.rectified.v1")
     raw["data"]["fields"] = nulls
     parsed = parse_dict(raw)
+    assert isinstance(parsed.data, RecordRectified)
     assert parsed.data.corrected() == {}
     assert parse_dict(json.loads(encode(parsed))) == parsed
 
@@ -427,6 +429,7 @@ def test_a_null_beside_a_given_field_does_not_change_which_type_is_corrected() -
     raw = event("haven.record.rectified.v1")
     raw["data"]["fields"] = {"notes": None, "languages": ["en"]}
     parsed = parse_dict(raw)
+    assert isinstance(parsed.data, RecordRectified)
     assert parsed.data.corrected() == {"languages": ["en"]}
     assert parse_dict(json.loads(encode(parsed))) == parsed
 

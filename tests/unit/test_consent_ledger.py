@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from pydantic import BaseModel
 
 from events.types.consent import ConsentGranted, ConsentWithdrawn
 from events.types.risk import RiskAssessed
@@ -19,7 +20,10 @@ IT_POLICE = AgencyProfile("it_police", "police", "IT")
 IT_SHELTER = AgencyProfile("it_shelter", "shelter", "IT")
 
 
-def _parse(model: type, data: dict[str, Any]) -> Any:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], data: dict[str, Any]) -> M:
     return model.model_validate_json(json.dumps(data))
 
 

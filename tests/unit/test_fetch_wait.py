@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -72,7 +73,10 @@ def test_an_aiokafka_without_the_gathering_keeps_the_wait_and_says_so_once(
 
 def test_past_the_reference_both_waits_stretch_in_proportion_up_to_the_ceiling() -> None:
     wait = FetchWait(quiet_ms=25, busy_ms=60)
-    waits = lambda: (wait.wait_ms(busy=False), wait.wait_ms(busy=True))  # noqa: E731
+    waits: Callable[[], tuple[int, int]] = lambda: (  # noqa: E731
+        wait.wait_ms(busy=False),
+        wait.wait_ms(busy=True),
+    )
     wait.fit(36)  # six agencies' inboxes
     assert waits() == (25, 60)
     wait.fit(REFERENCE_PARTITIONS * 3)

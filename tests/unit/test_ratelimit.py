@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from fastapi import HTTPException
 
@@ -26,4 +28,5 @@ def test_off_by_default_and_429_names_retry_after() -> None:
         limiter.admit("a")
     assert caught.value.status_code == 429
     assert caught.value.headers == {"Retry-After": "5"}
-    assert caught.value.detail["reason"] == "rate_limited"
+    # Starlette types ``detail`` as str; the limiter's is a Problem's dict.
+    assert cast(dict[str, Any], caught.value.detail)["reason"] == "rate_limited"
