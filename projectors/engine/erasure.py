@@ -156,11 +156,11 @@ class Erasure:
             )
             net = {name: max(erased[name] - kept[name], 0) for name in erased}
             for name in erased:
-                counts = (net[name], kept[name], bases if kept[name] else [])
+                counts = (net[name], kept[name], bases if kept[name] else ())
                 write_receipt(self.scope, logged, agency_id, name, cause, counts, key)
             if sum(net.values()):
                 write_notice(self.scope, logged, agency_id, cause, sum(net.values()))
-        write_receipt(self.scope, logged, "*", "*", cause, (0, 0, []), key)
+        write_receipt(self.scope, logged, "*", "*", cause, (0, 0, ()), key)
         self.scope.counts["erasures"] += 1
         if key.action == "scheduled" and self.scope.settings.erasure_hold_s <= 0:
             self.scope.books.flush(self.scope.conn)  # the receipts the destruction marks
@@ -174,7 +174,7 @@ class Erasure:
         agency_id: str,
         erased: dict[str, int],
         retained: list[Retained],
-    ) -> tuple[dict[str, int], list[str]]:
+    ) -> tuple[dict[str, int], tuple[str, ...]]:
         """After the erasure of the agency's rows: rebuild what a lawful basis keeps; the
         rows kept per projector and their bases."""
         subject = str(logged.subject)

@@ -80,7 +80,7 @@ def rebuild_lawful(
     withdrawal: tuple[LoggedEvent, SubjectState],
     agency_id: str,
     rows: list[Retained],
-) -> tuple[bool, list[str]]:
+) -> tuple[bool, tuple[str, ...]]:
     """Re-project the deliveries a lawful basis keeps; whether any, and their bases."""
     logged, state = withdrawal
     subject = str(logged.subject)
@@ -100,4 +100,4 @@ def rebuild_lawful(
         if event.type == VictimIdentified.event_type:
             state.hold(agency_id, lawful_only=True)
         bases.update(row_bases)
-    return bool(rows), sorted(bases)
+    return bool(rows), tuple(sorted(bases))

@@ -23,7 +23,7 @@ class KeyAction:
     due_at: datetime | None = None
 
 
-Counts = tuple[int, int, list[str]]  # rows erased, rows retained, retained lawful bases
+Counts = tuple[int, int, tuple[str, ...]]  # rows erased, rows retained, retained lawful bases
 
 
 def write_receipt(
@@ -49,7 +49,7 @@ def write_receipt(
         cause,
         erased,
         retained,
-        text_array(tuple(bases)),
+        text_array(bases),
         key.action,
         key.reason,
         key.due_at,
