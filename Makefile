@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 # Test files run on this many processes (pytest-xdist; each has its own broker and Postgres).
 # Three on two cores: many tests wait on subprocesses and the broker, and a third
 # process fills those waits (11:32 of pytest; two took 13:38-13:52 in as slow an hour).
+# Four gained nothing: 13:43 of pytest against 13:08 with three, in the same hour.
 TEST_WORKERS ?= 3
 
 .PHONY: install browser test lint typecheck unit integration e2e demo contracts clean
