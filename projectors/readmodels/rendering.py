@@ -7,7 +7,9 @@ and again (a fifth of the engine's time at 600 agencies).  The read-model
 writer's statements and the projectors' ``refresh`` statements are therefore
 rendered once, with :data:`SCHEMA` standing for the schema, and each schema's
 copy is that text with the schema's quoted name in its place
-(:func:`in_schema`), its parameters numbered once (``infra.db.Numbered``).
+(:func:`numbered_in`), its parameters numbered once (``infra.db.Numbered``).
+One copy per statement and schema is kept: its ``%(name)s`` text
+(:func:`rendered`) and its numbered form are the same object's.
 """
 
 from __future__ import annotations
@@ -41,21 +43,10 @@ def driver_sql(statement: ClauseElement) -> str:
     return str(compiled)
 
 
-def in_schema(sql: str, schema: str) -> str:
-    """Rendered ``sql`` with its tables in ``schema``."""
-    return sql.replace(f"{SCHEMA}.", f"{quote(schema)}.")
-
-
-@cache
 def rendered(statement: ClauseElement, schema: str) -> str:
-    """A module-level Core ``statement`` as the driver takes it, in ``schema`` (kept for
-    the process's life)."""
-    return in_schema(_template(statement), schema)
-
-
-@cache
-def _template(statement: ClauseElement) -> str:
-    return driver_sql(statement)
+    """A module-level Core ``statement`` as the driver takes it (``%(name)s``), in
+    ``schema``: the text of the one copy per schema kept for the process's life."""
+    return _numbered(statement, schema).sql
 
 
 def numbered_in(template: Numbered, schema: str) -> Numbered:
@@ -71,7 +62,7 @@ def _numbered(statement: ClauseElement, schema: str) -> Numbered:
 
 @cache
 def _numbered_template(statement: ClauseElement) -> Numbered:
-    return Numbered.of(_template(statement))
+    return Numbered.of(driver_sql(statement))
 
 
 def run_in_schema(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> None:
@@ -92,7 +83,6 @@ __all__ = [
     "DIALECT",
     "SCHEMA",
     "driver_sql",
-    "in_schema",
     "numbered_in",
     "quote",
     "rendered",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from projectors.readmodels.builtin.subjects import _RECOUNT
-from projectors.readmodels.rendering import SCHEMA, driver_sql, in_schema
+from projectors.readmodels.rendering import SCHEMA, rendered
 
 
 def test_every_table_of_a_core_statement_lands_in_the_schema() -> None:
-    sql = in_schema(driver_sql(_RECOUNT), 'Ag "x"')
+    sql = rendered(_RECOUNT, 'Ag "x"')
     assert SCHEMA not in sql
     assert sql.count('"Ag ""x""".subjects') >= 2
     assert sql.count('FROM "Ag ""x""".protective_orders') == 2
@@ -18,6 +18,6 @@ def test_every_table_of_a_core_statement_lands_in_the_schema() -> None:
 
 def test_a_text_statement_keeps_its_text_apart_from_the_schema() -> None:
     statement = sa.text(f"DELETE FROM {SCHEMA}.t WHERE note = '{SCHEMA}' AND id = :i")
-    assert in_schema(driver_sql(statement), "ag_gr") == (
+    assert rendered(statement, "ag_gr") == (
         "DELETE FROM \"ag_gr\".t WHERE note = '__haven_schema__' AND id = %(i)s"
     )
