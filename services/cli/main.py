@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from services.cli.worker.direct import run_worker, worker_role
 
 if TYPE_CHECKING:
-    pass
+    from typer import Typer
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Typer:
     """``app``, imported on first use."""
     if name == "app":
         from services.cli.app import app

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, cast
+from typing import Any
 
 import pytest
-import typer
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
@@ -18,7 +17,7 @@ from projectors.engine.retry import list_parked, retry_parked
 from projectors.log import LogRecord
 from projectors.testing.engine_rig import EngineRig
 from services.audit.replay import run_replay
-from services.cli.main import app as lazy_app
+from services.cli.main import app
 from tests.integration.parking_rig import IDENTIFIED, RISK, Poison, poisoned_registry
 from tests.integration.test_engine_core import (
     GRANTED,
@@ -28,9 +27,6 @@ from tests.integration.test_engine_core import (
     identification,
     withdrawal,
 )
-
-# ``services.cli.main`` hands its typer app out through a module ``__getattr__`` (typed object).
-app = cast(typer.Typer, lazy_app)
 
 RISK_DATA = {
     "assessed_at": "2026-11-02T10:00:00Z",

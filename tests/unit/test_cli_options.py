@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import typer
 from typer.core import TyperOption
 from typer.testing import CliRunner
 
-from services.cli.main import app as lazy_app
+from services.cli.main import app
 
-# ``services.cli.main`` hands its typer app out through a module ``__getattr__`` (typed object).
-app = cast(typer.Typer, lazy_app)
 runner = CliRunner()
 
 
