@@ -240,15 +240,25 @@ class WorkerSettings(CommonSettings):
         3600.0, gt=0, validation_alias=_env("HAVEN_WEBHOOK_RETRY_MAX_S")
     )
     webhook_timeout_s: float = Field(5.0, gt=0, validation_alias=_env("HAVEN_WEBHOOK_TIMEOUT_S"))
-    #: Engine processes of ``haven worker --role all`` (unset: min(2, cores, partitions)).
+    #: Shares of the log's partitions ``haven worker --role all`` projects at once, each
+    #: with its own consumer, batches and pool (unset: min(2, cores), or the processes).
+    engine_shares: int | None = Field(
+        None, ge=1, le=64, validation_alias=_env("HAVEN_ENGINE_SHARES")
+    )
+    #: Engine processes the shares run in (unset: one).
     engine_processes: int | None = Field(
         None, ge=1, le=64, validation_alias=_env("HAVEN_ENGINE_PROCESSES")
     )
 
-    def engine_process_count(self) -> int:
-        """How many engine processes ``--role all`` supervises (never more than partitions)."""
-        wanted = self.engine_processes or min(2, os.cpu_count() or 1)
+    def engine_share_count(self) -> int:
+        """How many shares the log is split into (never more than partitions); one share
+        is the lone engine in the consumer group."""
+        wanted = self.engine_shares or max(self.engine_processes or 1, min(2, os.cpu_count() or 1))
         return max(1, min(wanted, self.partitions))
+
+    def engine_process_count(self) -> int:
+        """How many engine processes ``--role all`` supervises (never more than shares)."""
+        return max(1, min(self.engine_processes or 1, self.engine_share_count()))
 
     @field_validator("erasure_hold_s", mode="before")
     @classmethod

@@ -3,9 +3,10 @@
 ``haven worker`` runs two roles in two processes, so neither waits on the
 other's GIL: the **sealer** (inboxes to the sealed log) and the **engine**
 (log to per-agency read models, plus the scheduler: key destruction, consent
-expiry, outbox relays); the engine may run as several processes, each with
-a share of the log's partitions (``EnginePart``), the first of which runs
-the scheduler.  Each role beats its own heartbeat row.  The sealer
+expiry, outbox relays); an engine process runs one loop per share of the
+log's partitions it was given (:mod:`projectors.engine.share`), together
+(:class:`~projectors.runtime.together.Together`), and the process with share
+0 runs the scheduler.  Each role beats its own heartbeat row.  The sealer
 and the engine use aiokafka directly (see docs/engine.md); all database work
 runs in threads.  Nothing connects until the worker starts.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import faust
@@ -37,6 +39,7 @@ from projectors.outbox.webhook_delivery import WebhookDispatcher, WebhookSetting
 from projectors.runtime.heartbeat import Heartbeat
 from projectors.runtime.loop_thread import Loop
 from projectors.runtime.roles import Role
+from projectors.runtime.together import Together
 
 logger = logging.getLogger("haven.worker")
 
@@ -100,14 +103,20 @@ def _sealer_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: by
 
 
 def _engine_loops(
-    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, share: Share | None
+    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, shares: Sequence[Share]
 ) -> Loops:
+    """One engine loop per share (none: the lone engine in the consumer group), run
+    together; the scheduler where share 0 (or the lone engine) runs."""
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
-    engine = construct_worker_engine(settings, endpoints, keyring, share=share)
-    role = "engine" if share is None else f"engine:{share}"
-    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [engine.ready], (role,))
-    loops: Loops = [(EngineLoopService, engine)]
-    if share is None or share.runs_once_only_work:
+    engines = [
+        construct_worker_engine(settings, endpoints, keyring, share=share)
+        for share in shares or (None,)
+    ]
+    roles = [f"engine:{share}" for share in shares] or ["engine"]
+    ready = [engine.ready for engine in engines]
+    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), ready, roles)
+    loops: Loops = [(EngineLoopService, engines[0] if len(engines) == 1 else Together(engines))]
+    if not shares or any(share.runs_once_only_work for share in shares):
         loops.append((SchedulerService, _scheduler(settings, endpoints, master_key, keyring)))
     return [*loops, (HeartbeatService, beat)]
 
@@ -153,9 +162,10 @@ def create_app(
     endpoints: Endpoints,
     master_key: bytes,
     role: Role,
-    share: Share | None = None,
+    shares: Sequence[Share] = (),
 ) -> Any:
-    """A configured Faust app running the loops of ``role`` (of ``share`` of the log)."""
+    """A configured Faust app running the loops of ``role`` (an engine's: of ``shares``
+    of the log, or in the consumer group when none)."""
     datadir = settings.data_dir / "worker" / role  # Faust's own files; not the working directory
     datadir.mkdir(parents=True, exist_ok=True)
     app = _App(
@@ -176,7 +186,7 @@ def create_app(
     if role == "sealer":
         loops = _sealer_loops(settings, endpoints, master_key)
     else:
-        loops = _engine_loops(settings, endpoints, master_key, share)
+        loops = _engine_loops(settings, endpoints, master_key, shares)
     for service, target in loops:
         service.target = target
         app.service(service)

@@ -8,20 +8,19 @@ children start in a new session and outlive the command that started them.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-_PR_SET_PDEATHSIG = 1
+from infra.parent_death import die_with_parent
+
 _CREATE_TIME_TOLERANCE_S = 1.0
 _KILL_WAIT_S = 5.0
 
@@ -40,23 +39,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def die_with_parent(sig: signal.Signals, parent_pid: int) -> Callable[[], None]:
-    """A ``preexec_fn`` asking the kernel to send ``sig`` when the parent dies.
-
-    CPython runs ``preexec_fn`` after switching to ``user=``, and a credential
-    change would clear the setting, so this order is the one that works.
-    """
-
-    def preexec() -> None:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return preexec
 
 
 def spawn(

@@ -2,8 +2,8 @@
 
 Like the sealer, it uses aiokafka inside the Faust worker (docs/engine.md
 explains why not a Faust agent).  It joins the consumer group, or, as one
-of several engine processes, takes a fixed share of the partitions
-(``EngineConfig.share``).  On assignment a partition is paused until
+of several shares of the log (in one engine process or several), takes a
+fixed share of the partitions (``EngineConfig.share``).  On assignment a partition is paused until
 its position is read from Postgres; what one poll fetched is applied by
 :class:`EngineCore` in a thread, the batches of all its partitions in one
 transaction (or, when that fails, each in its own, which parks a poison

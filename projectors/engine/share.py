@@ -1,11 +1,15 @@
-"""One engine process's share of the log's partitions: ``index/count``.
+"""A share of the log's partitions for one engine loop: ``index/count``.
 
-``haven worker`` can run the engine in several processes, each on a core of
-its own; process ``i`` of ``n`` projects the partitions ``p`` with
-``p % n == i``, assigned by hand (no consumer group, so no rebalance wait).
-Partitions are independent (a subject never spans two, every system event
-is in every one), and every batch is still fenced in Postgres, so a second
-process reading the same partition only loses its batches to the fence.
+``haven worker`` splits the log's partitions into shares; share ``i`` of
+``n`` projects the partitions ``p`` with ``p % n == i``, assigned by hand
+(no consumer group, so no rebalance wait), with a consumer, batches and
+database pool of its own.  The shares run in one or more engine processes
+(:func:`spread`): while one share waits for Postgres another decides, so two
+shares in one process keep most of what two processes do without a second
+copy of the imported code.  Partitions are independent (a subject never
+spans two, every system event is in every one), and every batch is still
+fenced in Postgres, so a second loop reading the same partition only loses
+its batches to the fence.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ _FORM = re.compile(r"^(\d+)/(\d+)$")
 
 @dataclass(frozen=True)
 class Share:
-    """Process ``index`` (from 0) of ``count`` engine processes."""
+    """Share ``index`` (from 0) of ``count`` shares of the log's partitions."""
 
     index: int
     count: int
@@ -41,7 +45,7 @@ class Share:
 
     @property
     def runs_once_only_work(self) -> bool:
-        """Whether this process also runs what must run once (the scheduler)."""
+        """Whether the process of this share also runs what must run once (the scheduler)."""
         return self.index == 0
 
     def partitions(self, available: Iterable[int]) -> list[int]:
@@ -52,3 +56,19 @@ class Share:
 def all_shares(count: int) -> list[Share]:
     """The ``count`` shares that together cover every partition once."""
     return [Share(index, count) for index in range(count)]
+
+
+def parse_shares(texts: Iterable[str]) -> tuple[Share, ...]:
+    """The shares one engine process runs (``--share`` given once or more); ValueError
+    when one is malformed, or they repeat or do not split the log the same way."""
+    shares = tuple(Share.parse(text) for text in texts)
+    if len({share.count for share in shares}) > 1 or len(set(shares)) < len(shares):
+        raise ValueError("the shares of one process are distinct and of one count, e.g. 0/2 1/2")
+    return shares
+
+
+def spread(count: int, processes: int) -> list[tuple[Share, ...]]:
+    """The ``count`` shares over at most ``processes`` processes, round robin: share ``i``
+    runs in process ``i % processes``."""
+    shares = all_shares(count)
+    return [tuple(shares[first::processes]) for first in range(min(processes, count))]

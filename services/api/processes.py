@@ -23,9 +23,9 @@ from multiprocessing.process import BaseProcess
 
 from pydantic import SecretStr
 
-from infra.embedded.processes import die_with_parent
 from infra.endpoints import Endpoints
 from infra.logs import configure_logging
+from infra.parent_death import die_with_parent
 from infra.settings import ApiSettings
 from services.api.serve import api_server, build_context
 

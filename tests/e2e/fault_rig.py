@@ -22,6 +22,9 @@ from services.bench.post_plan import Plan
 from services.bench.poster import PostReport
 from tests.e2e.cli_run import HAVEN, run_haven
 
+#: ``haven worker`` as started, and once it became its supervisor (it replaces its program).
+WORKER_PROGRAMS = ("services.cli.main worker", "services.cli.worker.supervisor")
+
 
 def wait_until(check: object, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
@@ -87,7 +90,7 @@ class Up:
         assert self.process is not None
         for proc in psutil.Process(self.process.pid).children():
             cmdline = " ".join(proc.cmdline())
-            if kind == "worker" and "services.cli.main worker" in cmdline:
+            if kind == "worker" and any(program in cmdline for program in WORKER_PROGRAMS):
                 return proc
             if kind != "worker" and proc.name() == kind:
                 return proc

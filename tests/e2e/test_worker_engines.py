@@ -1,10 +1,11 @@
-"""``haven worker`` with two engine processes: each projects its share of the log's
-partitions, together every partition, ending equal to a one-process replay; the archive
-replay in two processes reproduces the live read models."""
+"""``haven worker`` with two shares of the log, in one engine process (the default) or
+in two: each share projects its partitions, together every partition, ending equal to a
+one-process replay; the archive replay in two processes reproduces the live read models."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import subprocess
 import sys
@@ -28,16 +29,28 @@ HAVEN = Path(sys.executable).parent / "haven"
 EVENTS = 3000
 
 
-def _engine_shares(supervisor: subprocess.Popen[bytes]) -> list[str]:
+def _engine_shares(supervisor: subprocess.Popen[bytes]) -> list[list[str]]:
+    """Each engine child's ``--share`` values."""
     found = []
     for child in psutil.Process(supervisor.pid).children():
         args = child.cmdline()
         if "--role" in args and args[args.index("--role") + 1] == "engine":
-            found.append(args[args.index("--share") + 1] if "--share" in args else "")
+            pairs = itertools.pairwise(args)
+            found.append([value for option, value in pairs if option == "--share"])
     return sorted(found)
 
 
-def test_two_engine_processes_project_every_partition(
+@pytest.mark.parametrize(
+    ("settings", "children"),
+    [
+        ({"HAVEN_ENGINE_SHARES": "2", "HAVEN_ENGINE_PROCESSES": "1"}, [["0/2", "1/2"]]),
+        ({"HAVEN_ENGINE_PROCESSES": "2"}, [["0/2"], ["1/2"]]),
+    ],
+    ids=["one-process", "two-processes"],
+)
+def test_two_engine_shares_project_every_partition(
+    settings: dict[str, str],
+    children: list[list[str]],
     infra: Endpoints,
     database_url: str,
     replay_database_url: str,
@@ -50,7 +63,7 @@ def test_two_engine_processes_project_every_partition(
     register_all(engine, bootstrap, topic_prefix, BENCH_AGENCIES)  # six partitions
     asyncio.run(preload(bootstrap, topic_prefix, workload(first_cases(300), EVENTS, 300, seed=3)))
     endpoints = Endpoints(bootstrap, database_url, embedded=infra.embedded)
-    env = worker_env(endpoints, embedded_data_dir, topic_prefix) | {"HAVEN_ENGINE_PROCESSES": "2"}
+    env = worker_env(endpoints, embedded_data_dir, topic_prefix) | settings
     log_path = tmp_path / "worker.log"
     with running_worker(env, log_path) as worker:
         deadline = time.monotonic() + 300
@@ -58,7 +71,7 @@ def test_two_engine_processes_project_every_partition(
             assert worker.process.poll() is None, log_path.read_text()[-3000:]
             assert time.monotonic() < deadline, f"{applied(engine)} of {EVENTS} applied"
             time.sleep(0.5)
-        assert _engine_shares(worker.process) == ["0/2", "1/2"]
+        assert _engine_shares(worker.process) == children
     output = log_path.read_text()
     assert worker.process.returncode == 0, output[-3000:]
     assert "did not drain in time" not in output

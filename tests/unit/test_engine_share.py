@@ -1,11 +1,14 @@
-"""Engine processes' shares of the log: every partition exactly once, the scheduler once."""
+"""Engine shares of the log and their processes: every partition exactly once, the
+scheduler once."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from infra.settings import WorkerSettings
-from projectors.engine.share import Share, all_shares
+from projectors.engine.share import Share, all_shares, parse_shares, spread
 from services.cli.worker.children import child_names, stage
 
 
@@ -28,12 +31,43 @@ def test_a_malformed_share_is_refused(text: str) -> None:
 
 
 def test_the_supervisor_names_one_child_per_engine_process() -> None:
-    assert child_names(1) == ["sealer", "engine"]
-    assert child_names(2) == ["sealer", "engine:0/2", "engine:1/2"]
-    assert [stage(name) for name in child_names(2)] == ["sealer", "engine", "engine"]
+    assert child_names(1, 1) == ["sealer", "engine"]  # one share: the consumer group
+    assert child_names(1, 2) == ["sealer", "engine"]
+    assert child_names(2, 1) == ["sealer", "engine:0/2,1/2"]
+    assert child_names(2, 2) == ["sealer", "engine:0/2", "engine:1/2"]
+    assert child_names(4, 2) == ["sealer", "engine:0/4,2/4", "engine:1/4,3/4"]
+    assert [stage(name) for name in child_names(2, 2)] == ["sealer", "engine", "engine"]
 
 
-def test_engine_processes_never_outnumber_partitions() -> None:
+@pytest.mark.parametrize(("count", "processes"), [(1, 1), (2, 1), (2, 2), (3, 2), (5, 3), (2, 4)])
+def test_the_processes_run_every_share_exactly_once(count: int, processes: int) -> None:
+    spread_out = spread(count, processes)
+    assert len(spread_out) == min(count, processes)
+    assert sorted(s.index for own in spread_out for s in own) == list(range(count))
+    assert [any(s.runs_once_only_work for s in own) for own in spread_out].count(True) == 1
+
+
+@pytest.mark.parametrize(
+    "texts", [["0/2", "0/2"], ["0/2", "1/3"], ["0/2", "2/2"], ["1"], ["0/2", " 0/2"]]
+)
+def test_the_shares_of_one_process_are_distinct_and_of_one_count(texts: list[str]) -> None:
+    with pytest.raises(ValueError, match=r"INDEX/COUNT|distinct and of one count"):
+        parse_shares(texts)
+
+
+def test_one_process_runs_both_shares_unless_told_otherwise() -> None:
+    default = WorkerSettings(HAVEN_PARTITIONS=6)
+    assert default.engine_share_count() == min(2, os.cpu_count() or 1)
+    assert default.engine_process_count() == 1
+    assert WorkerSettings(HAVEN_ENGINE_SHARES=3).engine_share_count() == 3
+    assert WorkerSettings(HAVEN_ENGINE_SHARES=1).engine_share_count() == 1
+
+
+def test_engine_processes_never_outnumber_partitions_or_shares() -> None:
     assert WorkerSettings(HAVEN_ENGINE_PROCESSES=4, HAVEN_PARTITIONS=3).engine_process_count() == 3
+    assert WorkerSettings(HAVEN_ENGINE_PROCESSES=4, HAVEN_PARTITIONS=3).engine_share_count() == 3
     assert WorkerSettings(HAVEN_ENGINE_PROCESSES=1).engine_process_count() == 1
-    assert 1 <= WorkerSettings(HAVEN_PARTITIONS=6).engine_process_count() <= 2
+    two = WorkerSettings(HAVEN_ENGINE_PROCESSES=2, HAVEN_PARTITIONS=6)
+    assert (two.engine_share_count(), two.engine_process_count()) == (2, 2)
+    one_share = WorkerSettings(HAVEN_ENGINE_SHARES=1, HAVEN_ENGINE_PROCESSES=2)
+    assert one_share.engine_process_count() == 1

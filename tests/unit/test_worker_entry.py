@@ -46,7 +46,10 @@ def test_the_cli_app_is_still_there_for_every_other_command() -> None:
         (["worker", "--role", "sealer"], "sealer"),
         (["worker", "--role=engine"], "engine"),
         (["worker", "--role", "engine", "--share", "1/2"], "engine:1/2"),
+        (["worker", "--role", "engine", "--share", "0/2", "--share", "1/2"], "engine:0/2,1/2"),
         (["worker", "--role", "engine", "--share", "2/2"], None),  # the CLI says why not
+        (["worker", "--role", "engine", "--share", "0/2", "--share", "0/2"], None),
+        (["worker", "--role", "engine", "--share", "0/2", "1/2"], None),
         (["worker", "--role", "sealer", "--share", "0/2"], None),
         (["worker", "--role", "scheduler"], None),  # the CLI says what is wrong
         (["worker", "--help"], None),

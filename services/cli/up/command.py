@@ -31,10 +31,10 @@ import typer
 from rich.console import Console
 
 from infra.embedded import EmbeddedInfra
-from infra.embedded.processes import die_with_parent
 from infra.endpoints import Endpoints
 from infra.logs import configure_logging
 from infra.migrate import migrated_engine
+from infra.parent_death import die_with_parent
 from infra.secrets import load_master_key
 from infra.settings import ApiSettings
 from projectors.audit.archive import RestoreFailed, RestoreRefused

@@ -1,8 +1,10 @@
 """``haven worker --role all``: the sealer and the engine as supervised child processes.
 
-Each role runs in its own process (its own GIL); with several engine
-processes (``HAVEN_ENGINE_PROCESSES``) each is a child ``engine:I/N``, run
-as ``--role engine --share I/N``.  The main thread watches them twice a
+Each role runs in its own process (its own GIL).  The engine's shares of the
+log (``HAVEN_ENGINE_SHARES``) run in ``HAVEN_ENGINE_PROCESSES`` children
+(default one), each named ``engine:`` and its shares (``engine:0/2,1/2``) and
+run as ``--role engine --share 0/2 --share 1/2``; one share is a lone
+``engine`` in the consumer group.  The main thread watches them twice a
 second; a child that dies is started again with the backoff of ``haven up``
 (0.5 s doubling, reset after a minute of running), and when one keeps
 failing (:data:`MAX_FAILURES` restarts in a row) the others are stopped too
@@ -27,7 +29,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from infra.embedded.processes import die_with_parent
+from infra.parent_death import die_with_parent
+from projectors.engine.share import spread
 from services.cli.backoff import Backoff
 
 logger = logging.getLogger("haven.worker")
@@ -42,11 +45,15 @@ SEALER_SHARE = 0.5
 Spawn = Callable[[str], subprocess.Popen[bytes]]
 
 
-def child_names(engine_processes: int) -> list[str]:
-    """The children in pipeline order: ``sealer``, then ``engine`` or ``engine:I/N`` each."""
-    if engine_processes == 1:
+def child_names(shares: int, engine_processes: int) -> list[str]:
+    """The children in pipeline order: ``sealer``, then ``engine`` (one share: the
+    consumer group) or ``engine:I/N[,J/N...]`` per engine process (its shares)."""
+    if shares == 1:
         return ["sealer", "engine"]
-    return ["sealer", *(f"engine:{i}/{engine_processes}" for i in range(engine_processes))]
+    return [
+        "sealer",
+        *(f"engine:{','.join(map(str, own))}" for own in spread(shares, engine_processes)),
+    ]
 
 
 def stage(name: str) -> str:
@@ -55,12 +62,12 @@ def stage(name: str) -> str:
 
 
 def spawn_role(name: str) -> subprocess.Popen[bytes]:
-    """``haven worker --role ROLE [--share I/N]`` as a child that dies with this process."""
-    role, _, share = name.partition(":")
+    """``haven worker --role ROLE [--share I/N ...]`` as a child that dies with this process."""
+    role, _, shares = name.partition(":")
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "services.cli.main", "worker", "--role", role),
-            *(("--share", share) if share else ()),
+            *(arg for share in filter(None, shares.split(",")) for arg in ("--share", share)),
         ],
         stdin=subprocess.DEVNULL,
         process_group=0,  # signals come from the supervisor, in pipeline order

@@ -1,11 +1,13 @@
-"""``haven worker [--role all|sealer|engine] [--share I/N]``: the stream processors.
+"""``haven worker [--role all|sealer|engine] [--share I/N ...]``: the stream processors.
 
 They run until Ctrl-C or SIGTERM.  ``all`` (the default, what ``haven up``
 starts) supervises a sealer process and ``HAVEN_ENGINE_PROCESSES`` engine
-processes (:mod:`services.cli.worker.children`); ``sealer`` and ``engine``
-run one role as a Faust worker, for deployments that place or scale them
-apart.  ``--role engine --share I/N`` projects share I of N of the log's
-partitions (:mod:`projectors.engine.share`) instead of joining the group.
+processes running ``HAVEN_ENGINE_SHARES`` shares of the log
+(:mod:`services.cli.worker.children`); ``sealer`` and ``engine`` run one
+role as a Faust worker, for deployments that place or scale them apart.
+``--role engine --share I/N`` projects share I of N of the log's partitions
+(:mod:`projectors.engine.share`) instead of joining the group; given more
+than once, the process projects each of those shares with a loop of its own.
 The CLI's entry point runs a worker without this typer command when its
 arguments, settings and infrastructure are fine
 (:mod:`services.cli.worker.direct`); this command reports what is wrong.
@@ -20,7 +22,7 @@ import typer
 
 from infra.logs import configure_logging
 from infra.settings import WorkerSettings
-from projectors.engine.share import Share
+from projectors.engine.share import Share, parse_shares
 from services.cli.context import endpoints_or_exit
 from services.cli.worker.direct import supervise
 from services.cli.worker.role import run_role
@@ -35,10 +37,11 @@ class RoleChoice(StrEnum):
 
 
 ShareOption = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--share",
-        help="with --role engine: project share I of N of the log's partitions (e.g. 0/2)",
+        help="with --role engine: project share I of N of the log's partitions (e.g. 0/2);"
+        " give it again for more shares in this process (0/2 and 1/2)",
     ),
 ]
 RoleOption = Annotated[
@@ -50,13 +53,13 @@ RoleOption = Annotated[
 ]
 
 
-def _share(role: RoleChoice, given: str | None) -> Share | None:
-    if given is None:
-        return None
+def _shares(role: RoleChoice, given: list[str] | None) -> tuple[Share, ...]:
+    if not given:
+        return ()
     if role is not RoleChoice.ENGINE:
         raise typer.BadParameter("only --role engine takes a share", param_hint="--share")
     try:
-        return Share.parse(given)
+        return parse_shares(given)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--share") from None
 
@@ -65,12 +68,10 @@ def worker(role: RoleOption = RoleChoice.ALL, share: ShareOption = None) -> None
     """Run the stream processors of this HAVEN_DATA_DIR's infrastructure."""
     settings = WorkerSettings()
     configure_logging(settings.log_level)
-    engine_share = _share(role, share)
+    shares = _shares(role, share)
     endpoints = endpoints_or_exit(settings)  # a clear error now rather than children failing
     if role is RoleChoice.ALL:
-        code = supervise(settings)
-        if code:
-            raise typer.Exit(code)
+        supervise(settings)
     else:
-        name = role.value if engine_share is None else f"engine:{engine_share}"
+        name = f"engine:{','.join(map(str, shares))}" if shares else role.value
         run_role(settings, endpoints, name)

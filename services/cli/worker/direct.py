@@ -2,48 +2,48 @@
 
 :func:`worker_role` recognises the command lines ``haven worker``,
 ``haven worker --role ROLE``, ``--role=ROLE`` and ``--role engine --share
-I/N`` (the supervisor's engine children); :func:`run_worker` then
-runs it with this module's few imports (settings, logging, the supervisor's
-children) and, in a role's child, that role's stream processors only
-(:mod:`services.cli.worker.role`).  The supervisor so holds tens of MB
-instead of the whole CLI's hundred-odd.  Settings that do not validate or an
-infrastructure that is not running make it return ``None``: the typer
-command then runs and reports them as before.
+I/N [--share J/N ...]`` (the supervisor's engine children); :func:`run_worker` then
+runs it with this module's few imports (settings, logging) and, in a role's
+child, that role's stream processors only (:mod:`services.cli.worker.role`);
+``--role all`` checks the settings, then becomes the supervisor
+(:mod:`services.cli.worker.supervisor`), which imports less still.
+Settings that do not validate or an infrastructure that is not running make
+it return ``None``: the typer command then runs and reports them as before.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Sequence
-from types import FrameType
+from typing import NoReturn
 
 from events.kafka_security import configure_kafka
 from infra.endpoints import InfraNotRunning, resolve_endpoints
 from infra.logs import configure_logging
 from infra.settings import WorkerSettings
-from projectors.engine.share import Share
+from projectors.engine.share import parse_shares
 from projectors.runtime.roles import ROLES
-from services.cli.worker.children import RoleSupervisor, child_names, spawn_role
+from services.cli.worker.supervisor import exec_supervisor
 
 ALL = "all"
 
 
-def _share(text: str) -> bool:
-    """Whether ``text`` is a share (``I/N``, ``0 <= I < N``)."""
+def _shares(options: Sequence[str]) -> str | None:
+    """``0/2,1/2`` for ``--share 0/2 --share 1/2`` (shares one process may run), else None."""
+    texts = options[1::2]
+    if not texts or len(options) != 2 * len(texts) or set(options[::2]) != {"--share"}:
+        return None
     try:
-        Share.parse(text)
+        return ",".join(map(str, parse_shares(texts)))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def worker_role(argv: Sequence[str]) -> str | None:
     """The role these arguments (after the program name) ask ``haven worker`` to run
-    (``engine:I/N`` for an engine share)."""
+    (``engine:I/N[,J/N...]`` for an engine process's shares)."""
     match list(argv):
-        case ["worker", "--role", "engine", "--share", share] if _share(share):
-            return f"engine:{share}"
+        case ["worker", "--role", "engine", *options] if shares := _shares(options):
+            return f"engine:{shares}"
         case ["worker"]:
             return ALL
         case ["worker", "--role", role] if role in (ALL, *ROLES):
@@ -53,21 +53,18 @@ def worker_role(argv: Sequence[str]) -> str | None:
     return None
 
 
-def supervise(settings: WorkerSettings) -> int:
-    """Run every role as a child process until SIGTERM or SIGINT; the exit code."""
-    stopping = threading.Event()
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handler)
-    children = child_names(settings.engine_process_count())
-    return RoleSupervisor(children, spawn_role, stopping, settings.worker_stop_timeout_s).run()
+def supervise(settings: WorkerSettings) -> NoReturn:
+    """Become the supervisor of every role's child process (never returns)."""
+    exec_supervisor(
+        settings.engine_share_count(),
+        settings.engine_process_count(),
+        settings.worker_stop_timeout_s,
+        settings.log_level,
+    )
 
 
 def run_worker(role: str) -> int | None:
-    """Run ``role`` (``all``, ``sealer``, ``engine`` or ``engine:I/N``); ``None`` when
+    """Run ``role`` (``all``, ``sealer``, ``engine`` or ``engine:I/N[,...]``); ``None`` when
     the CLI should."""
     try:
         settings = WorkerSettings()
@@ -77,7 +74,7 @@ def run_worker(role: str) -> int | None:
         return None
     configure_logging(settings.log_level)
     if role == ALL:
-        return supervise(settings)
+        supervise(settings)
     from services.cli.worker.role import run_role  # the stream processors: this role only
 
     run_role(settings, endpoints, role)

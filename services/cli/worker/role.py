@@ -2,8 +2,9 @@
 (:mod:`infra.malloc`), migrations, policy, topics, then the app, and the
 garbage collector set once it is built (:mod:`infra.collector`).
 
-A child's name is its role, or ``engine:I/N`` for share ``I`` of ``N`` of
-the log's partitions (:mod:`projectors.engine.share`).
+A child's name is its role, or ``engine:I/N[,J/N...]`` for the shares of
+the log's partitions one engine process projects
+(:mod:`projectors.engine.share`).
 """
 
 from __future__ import annotations
@@ -21,24 +22,26 @@ from infra.secrets import load_master_key
 from infra.settings import WorkerSettings
 from infra.topics import core_topics, ensure_topics
 from projectors.app import create_app
-from projectors.engine.share import Share
+from projectors.engine.share import parse_shares
 from projectors.outbox.activation import activate_policy
 from projectors.policy.loader import default_policy_path, load_policy
 from projectors.runtime.roles import Role
 
 
 def run_role(settings: WorkerSettings, endpoints: Endpoints, name: str) -> None:
-    """Run the child ``name`` (``sealer``, ``engine`` or ``engine:I/N``) until SIGTERM or
-    SIGINT."""
+    """Run the child ``name`` (``sealer``, ``engine`` or ``engine:I/N[,J/N...]``) until
+    SIGTERM or SIGINT."""
     tune_malloc()  # before the role's threads start: they would each get an arena
-    role, _, share = name.partition(":")
+    role, _, shares = name.partition(":")
     with migrated_engine(endpoints) as engine:
         activate_policy(engine, load_policy(settings.policy_file or default_policy_path()))
     ensure_topics(
         endpoints.bootstrap_servers, core_topics(settings.topic_prefix, settings.partitions)
     )
-    engine_share = Share.parse(share) if share else None
-    app = create_app(settings, endpoints, load_master_key(settings), cast(Role, role), engine_share)
+    engine_shares = parse_shares(shares.split(",")) if shares else ()
+    app = create_app(
+        settings, endpoints, load_master_key(settings), cast(Role, role), engine_shares
+    )
     tune_collector()  # start-up is done: what it made is frozen
     faust.Worker(
         app,
