@@ -245,7 +245,7 @@ class WorkerSettings(CommonSettings):
     engine_shares: int | None = Field(
         None, ge=1, le=64, validation_alias=_env("HAVEN_ENGINE_SHARES")
     )
-    #: Engine processes the shares run in (unset: one).
+    #: Engine processes the shares run in (unset: one per share).
     engine_processes: int | None = Field(
         None, ge=1, le=64, validation_alias=_env("HAVEN_ENGINE_PROCESSES")
     )
@@ -257,8 +257,10 @@ class WorkerSettings(CommonSettings):
         return max(1, min(wanted, self.partitions))
 
     def engine_process_count(self) -> int:
-        """How many engine processes ``--role all`` supervises (never more than shares)."""
-        return max(1, min(self.engine_processes or 1, self.engine_share_count()))
+        """How many engine processes ``--role all`` supervises (unset: one per share; never
+        more than shares)."""
+        shares = self.engine_share_count()
+        return max(1, min(self.engine_processes or shares, shares))
 
     @field_validator("erasure_hold_s", mode="before")
     @classmethod

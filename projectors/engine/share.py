@@ -4,10 +4,10 @@
 ``n`` projects the partitions ``p`` with ``p % n == i``, assigned by hand
 (no consumer group, so no rebalance wait), with a consumer, batches and
 database pool of its own.  The shares run in one or more engine processes
-(:func:`spread`): while one share waits for Postgres another decides, so two
-shares in one process keep most of what two processes do without a second
-copy of the imported code.  Partitions are independent (a subject never
-spans two, every system event is in every one), and every batch is still
+(:func:`spread`): in one process, one share decides while another waits for
+Postgres, without a second copy of the imported code but on one GIL.
+Partitions are independent (a subject never spans two, every system event is
+in every one), and every batch is still
 fenced in Postgres, so a second loop reading the same partition only loses
 its batches to the fence.
 """

@@ -1,5 +1,5 @@
-"""``haven worker`` with two shares of the log, in one engine process (the default) or
-in two: each share projects its partitions, together every partition, ending equal to a
+"""``haven worker`` with two shares of the log, in two engine processes (the default) or
+in one: each share projects its partitions, together every partition, ending equal to a
 one-process replay; the archive replay in two processes reproduces the live read models."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _engine_shares(supervisor: subprocess.Popen[bytes]) -> list[list[str]]:
     ("settings", "children"),
     [
         ({"HAVEN_ENGINE_SHARES": "2", "HAVEN_ENGINE_PROCESSES": "1"}, [["0/2", "1/2"]]),
-        ({"HAVEN_ENGINE_PROCESSES": "2"}, [["0/2"], ["1/2"]]),
+        ({"HAVEN_ENGINE_SHARES": "2"}, [["0/2"], ["1/2"]]),
     ],
     ids=["one-process", "two-processes"],
 )

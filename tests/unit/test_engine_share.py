@@ -55,12 +55,17 @@ def test_the_shares_of_one_process_are_distinct_and_of_one_count(texts: list[str
         parse_shares(texts)
 
 
-def test_one_process_runs_both_shares_unless_told_otherwise() -> None:
+def test_each_share_has_a_process_unless_told_otherwise() -> None:
     default = WorkerSettings(HAVEN_PARTITIONS=6)
     assert default.engine_share_count() == min(2, os.cpu_count() or 1)
-    assert default.engine_process_count() == 1
+    assert default.engine_process_count() == default.engine_share_count()
     assert WorkerSettings(HAVEN_ENGINE_SHARES=3).engine_share_count() == 3
     assert WorkerSettings(HAVEN_ENGINE_SHARES=1).engine_share_count() == 1
+    lean = WorkerSettings(HAVEN_ENGINE_PROCESSES=1, HAVEN_PARTITIONS=6)
+    assert (lean.engine_share_count(), lean.engine_process_count()) == (
+        min(2, os.cpu_count() or 1),
+        1,
+    )
 
 
 def test_engine_processes_never_outnumber_partitions_or_shares() -> None:

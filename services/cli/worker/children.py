@@ -2,7 +2,7 @@
 
 Each role runs in its own process (its own GIL).  The engine's shares of the
 log (``HAVEN_ENGINE_SHARES``) run in ``HAVEN_ENGINE_PROCESSES`` children
-(default one), each named ``engine:`` and its shares (``engine:0/2,1/2``) and
+(default one per share), each named ``engine:`` and its shares (``engine:0/2,1/2``) and
 run as ``--role engine --share 0/2 --share 1/2``; one share is a lone
 ``engine`` in the consumer group.  The main thread watches them twice a
 second; a child that dies is started again with the backoff of ``haven up``
