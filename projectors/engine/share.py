@@ -7,9 +7,8 @@ database pool of its own.  The shares run in one or more engine processes
 (:func:`spread`): in one process, one share decides while another waits for
 Postgres, without a second copy of the imported code but on one GIL.
 Partitions are independent (a subject never spans two, every system event is
-in every one), and every batch is still
-fenced in Postgres, so a second loop reading the same partition only loses
-its batches to the fence.
+in every one), and every batch is still fenced in Postgres, so a second loop
+reading the same partition only loses its batches to the fence.
 """
 
 from __future__ import annotations
@@ -65,6 +64,12 @@ def parse_shares(texts: Iterable[str]) -> tuple[Share, ...]:
     if len({share.count for share in shares}) > 1 or len(set(shares)) < len(shares):
         raise ValueError("the shares of one process are distinct and of one count, e.g. 0/2 1/2")
     return shares
+
+
+def shares_text(shares: Iterable[Share]) -> str:
+    """``0/2,1/2``: the shares of one engine process as its child name carries them
+    (read back with ``parse_shares(text.split(","))``)."""
+    return ",".join(map(str, shares))
 
 
 def spread(count: int, processes: int) -> list[tuple[Share, ...]]:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from infra.parent_death import die_with_parent
-from projectors.engine.share import spread
+from projectors.engine.share import shares_text, spread
 from services.cli.backoff import Backoff
 
 logger = logging.getLogger("haven.worker")
@@ -52,7 +52,7 @@ def child_names(shares: int, engine_processes: int) -> list[str]:
         return ["sealer", "engine"]
     return [
         "sealer",
-        *(f"engine:{','.join(map(str, own))}" for own in spread(shares, engine_processes)),
+        *(f"engine:{shares_text(own)}" for own in spread(shares, engine_processes)),
     ]
 
 

@@ -22,7 +22,7 @@ import typer
 
 from infra.logs import configure_logging
 from infra.settings import WorkerSettings
-from projectors.engine.share import Share, parse_shares
+from projectors.engine.share import Share, parse_shares, shares_text
 from services.cli.context import endpoints_or_exit
 from services.cli.worker.direct import supervise
 from services.cli.worker.role import run_role
@@ -73,5 +73,5 @@ def worker(role: RoleOption = RoleChoice.ALL, share: ShareOption = None) -> None
     if role is RoleChoice.ALL:
         supervise(settings)
     else:
-        name = f"engine:{','.join(map(str, shares))}" if shares else role.value
+        name = f"engine:{shares_text(shares)}" if shares else role.value
         run_role(settings, endpoints, name)

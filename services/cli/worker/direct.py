@@ -20,7 +20,7 @@ from events.kafka_security import configure_kafka
 from infra.endpoints import InfraNotRunning, resolve_endpoints
 from infra.logs import configure_logging
 from infra.settings import WorkerSettings
-from projectors.engine.share import parse_shares
+from projectors.engine.share import parse_shares, shares_text
 from projectors.runtime.roles import ROLES
 from services.cli.worker.supervisor import exec_supervisor
 
@@ -33,7 +33,7 @@ def _shares(options: Sequence[str]) -> str | None:
     if not texts or len(options) != 2 * len(texts) or set(options[::2]) != {"--share"}:
         return None
     try:
-        return ",".join(map(str, parse_shares(texts)))
+        return shares_text(parse_shares(texts))
     except ValueError:
         return None
 
