@@ -4,7 +4,11 @@ Call sites pass counts and timings as ``extra`` fields::
 
     logger.info("batch sealed", extra={"events": 500, "elapsed_ms": 12.5})
 
-Never pass personal values: only ids, counts, reasons and timings.
+Never pass personal values: only ids, counts, reasons and timings.  An
+exception's message can quote a value (a driver error's DETAIL line, a
+rejected field), so a logged exception carries its type and where it was
+raised (``exc_where``: the innermost frames' module, line and function), never
+its message or its locals.
 """
 
 from __future__ import annotations
@@ -12,11 +16,30 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any, TextIO
 
 # Attributes every LogRecord has; anything else came in through ``extra``.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# How many of the innermost frames ``exc_where`` names.
+EXC_FRAMES = 6
+
+
+def exc_where(tb: TracebackType | None, frames: int = EXC_FRAMES) -> list[str]:
+    """``module/path.py:line in function`` for the innermost ``frames`` frames, outermost first.
+
+    Paths are cut after ``site-packages/`` (a library's frame) or to their
+    last three parts, so a line names the code and never the machine's layout.
+    """
+    where = []
+    for frame in traceback.extract_tb(tb)[-frames:]:
+        path = frame.filename.replace("\\", "/")
+        _, cut, tail = path.rpartition("site-packages/")
+        short = tail if cut else "/".join(path.split("/")[-3:])
+        where.append(f"{short}:{frame.lineno} in {frame.name}")
+    return where
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,6 +57,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            entry["exc_where"] = exc_where(record.exc_info[2])
         return json.dumps(entry, default=str)
 
 

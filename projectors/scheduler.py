@@ -29,6 +29,11 @@ from projectors.outbox.webhook_delivery import WebhookDispatcher
 
 logger = logging.getLogger("haven.scheduler")
 
+#: A step that fails this many ticks in a row is logged as an error; fewer
+#: failures (a connection dropped mid-step, say) are warnings, since every
+#: step is safe to repeat and the next tick retries it.
+FAILURES_BEFORE_ERROR = 3
+
 
 def destroy_due_keys(engine: Engine, keyring: Keyring | None = None) -> int:
     """Carry out every scheduled destruction whose hold has ended."""
@@ -119,7 +124,8 @@ class Scheduler:
         return done
 
     async def run(self) -> None:
-        """Tick until :meth:`stop`; a failing tick is logged and retried next tick.
+        """Tick until :meth:`stop`; a failing tick is logged and retried next tick
+        (a warning, then an error from :data:`FAILURES_BEFORE_ERROR` failures in a row).
 
         Webhook deliveries run in a loop of their own, so a slow endpoint
         never delays key destruction or the relays.
@@ -132,11 +138,24 @@ class Scheduler:
             await asyncio.to_thread(self._notices.close)
 
     async def _every_tick(self, step: Callable[[], Counter[str]]) -> None:
+        failures = 0  # in a row
         while not self._stopping.is_set():
             try:
                 await asyncio.to_thread(step)
             except Exception:
-                logger.exception("scheduler step failed; retrying", extra={"step": step.__name__})
+                failures += 1
+                extra = {"step": step.__name__, "failures_in_a_row": failures}
+                if failures < FAILURES_BEFORE_ERROR:  # a broker or database hiccup: retried
+                    logger.warning("scheduler step failed; retrying", exc_info=True, extra=extra)
+                else:
+                    logger.exception("scheduler step keeps failing; retrying", extra=extra)
+            else:
+                if failures:
+                    logger.info(
+                        "scheduler step recovered",
+                        extra={"step": step.__name__, "failures_in_a_row": failures},
+                    )
+                failures = 0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.tick_s)
 

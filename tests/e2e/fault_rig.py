@@ -20,10 +20,8 @@ from infra.embedded.paths import InfraPaths
 from infra.embedded.state import read_state
 from services.bench.post_plan import Plan
 from services.bench.poster import PostReport
+from services.cli.up.command import worker_pid_file
 from tests.e2e.cli_run import HAVEN, run_haven
-
-#: ``haven worker`` as started, and once it became its supervisor (it replaces its program).
-WORKER_PROGRAMS = ("services.cli.main worker", "services.cli.worker.supervisor")
 
 
 def wait_until(check: object, timeout_s: float, what: str) -> None:
@@ -88,11 +86,13 @@ class Up:
     def child(self, kind: str) -> psutil.Process:
         """The worker, ``postgres`` (the postmaster) or ``tansu`` child."""
         assert self.process is not None
-        for proc in psutil.Process(self.process.pid).children():
-            cmdline = " ".join(proc.cmdline())
-            if kind == "worker" and any(program in cmdline for program in WORKER_PROGRAMS):
-                return proc
-            if kind != "worker" and proc.name() == kind:
+        children = psutil.Process(self.process.pid).children()
+        if kind == "worker":
+            pid = int(worker_pid_file(self.data_dir).read_text(encoding="ascii"))
+            assert pid in {proc.pid for proc in children}, "worker.pid names no child of haven up"
+            return psutil.Process(pid)
+        for proc in children:
+            if proc.name() == kind:
                 return proc
         raise AssertionError(f"no {kind} under haven up")
 

@@ -6,6 +6,7 @@ whole round could outlast the engine's share of the stop timeout.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections import Counter
@@ -63,3 +64,46 @@ def test_a_stop_during_a_step_ends_the_round_and_the_rest_waits_for_the_next(
     assert done["system_events_relayed"] >= 1
     with engine.connect() as conn:
         assert conn.execute(_EMITTED, {"s": subject}).scalar_one() is True
+
+
+@pytest.mark.parametrize("failures", [2, 4])
+def test_a_failing_step_is_a_warning_until_it_keeps_failing(
+    infra: Endpoints,
+    engine: Engine,
+    topic_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failures: int,
+) -> None:
+    ensure_topics(infra.bootstrap_servers, core_topics(topic_prefix, 1))
+    scheduler = construct_scheduler(
+        engine, infra.bootstrap_servers, topic_prefix, Keyring(engine, os.urandom(32)), 0.01
+    )
+    calls = []
+
+    def hiccup(*_args: object) -> int:
+        calls.append(1)
+        if len(calls) <= failures:
+            raise ConnectionError("connection dropped")
+        scheduler.stop()  # the round after the failures passes; then stop
+        return 0
+
+    monkeypatch.setattr(scheduler_module, "destroy_due_keys", hiccup)
+    with caplog.at_level("INFO", logger="haven.scheduler"):
+        asyncio.run(scheduler.run())
+    lines = [
+        (r.levelname, r.getMessage(), getattr(r, "failures_in_a_row", None)) for r in caplog.records
+    ]
+    errors_from = scheduler_module.FAILURES_BEFORE_ERROR
+    expected = [
+        (
+            "WARNING" if n < errors_from else "ERROR",
+            "scheduler step failed; retrying"
+            if n < errors_from
+            else "scheduler step keeps failing; retrying",
+            n,
+        )
+        for n in range(1, failures + 1)
+    ]
+    assert lines == [*expected, ("INFO", "scheduler step recovered", failures)]
+    assert all(r.exc_info and r.exc_info[0] is ConnectionError for r in caplog.records[:-1])

@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -46,6 +47,9 @@ from services.cli.context import print_error
 from services.cli.up.supervise import Supervisor, Worker
 
 logger = logging.getLogger("haven.up")
+#: In the data dir while ``haven up`` runs: the worker's process id (``haven
+#: worker`` keeps it when it becomes its lean supervisor).
+WORKER_PID_FILE = "worker.pid"
 console = Console(stderr=True)
 
 
@@ -87,15 +91,26 @@ def _reopen(settings: ApiSettings, endpoints: Endpoints) -> None:
         console.print(f"log restored from the archive: {reopened.restore.records} records")
 
 
+def worker_pid_file(data_dir: Path) -> Path:
+    """Where ``haven up`` keeps its running worker's process id (rewritten at each restart)."""
+    return data_dir / WORKER_PID_FILE
+
+
 def _start_worker(settings: ApiSettings, endpoints: Endpoints) -> subprocess.Popen[bytes]:
     env = os.environ | endpoints.env() | {"HAVEN_DATA_DIR": str(settings.data_dir.resolve())}
-    return subprocess.Popen(
+    worker = subprocess.Popen(
         [sys.executable, "-m", "services.cli.main", "worker"],
         env=env,
         stdin=subprocess.DEVNULL,
         process_group=0,
         preexec_fn=die_with_parent(signal.SIGTERM, os.getpid()),
     )
+    pid_file = worker_pid_file(settings.data_dir)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    written = pid_file.with_suffix(".pid.new")
+    written.write_text(f"{worker.pid}\n", encoding="ascii")
+    written.replace(pid_file)  # a reader sees the old id or the new one, never half
+    return worker
 
 
 def _stop_worker(worker: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -164,6 +179,7 @@ def up(port: ApiPort = None, api_workers: ApiWorkers = None) -> None:
             if worker.process is not None:
                 with console.status("draining the worker"):
                     _stop_worker(worker.process, settings.worker_stop_timeout_s)
+                worker_pid_file(settings.data_dir).unlink(missing_ok=True)
             server.should_exit = True
             children.stop()
             api.join(15)
