@@ -29,6 +29,19 @@ def as_agency(reader: Engine, caller: Caller) -> Iterator[Connection]:
         yield conn.execution_options(schema_translate_map={None: schema_name(caller.agency_id)})
 
 
+def column_names(cursor: psycopg.AsyncClientCursor[Any]) -> list[str] | None:
+    """The column names of the cursor's current result (None: it returns no rows).
+
+    Read from the result itself: psycopg's ``description`` builds a column
+    object (with its type looked up) per column at each access, a twentieth
+    of the API's CPU per subject read.
+    """
+    result = cursor.pgresult
+    if result is None or result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+        return None
+    return [(result.fname(i) or b"").decode() for i in range(result.nfields)]
+
+
 async def rows_as_agency(
     reader: Engine, caller: Caller, query: str, params: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
@@ -53,10 +66,11 @@ async def rows_as_agency(
             try:
                 async with psycopg.AsyncClientCursor(conn) as cursor:
                     await cursor.execute(sql, params)
-                    while cursor.description is None and cursor.nextset():
+                    while (names := column_names(cursor)) is None and cursor.nextset():
                         pass
-                    names = [column.name for column in cursor.description or ()]
-                    return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+                    return [
+                        dict(zip(names or (), row, strict=True)) for row in await cursor.fetchall()
+                    ]
             finally:
                 if not conn.closed:
                     await conn.rollback()  # a failed statement leaves the explicit transaction open
