@@ -24,22 +24,12 @@ from mode import Service
 
 from events.kafka_security import faust_kwargs
 from events.limits import MAX_MESSAGE_BYTES
-from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from infra.settings import WorkerSettings
-from projectors.bootstrap import (
-    construct_scheduler,
-    construct_worker_engine,
-    construct_worker_sealer,
-    sealer_pool,
-)
 from projectors.engine.share import Share
-from projectors.keys.keyring import Keyring
-from projectors.outbox.webhook_delivery import WebhookDispatcher, WebhookSettings
-from projectors.runtime.heartbeat import Heartbeat
 from projectors.runtime.loop_thread import Loop
 from projectors.runtime.roles import Role
-from projectors.runtime.together import Together
+from projectors.sealer.compose import worker_sealer_loops
 
 logger = logging.getLogger("haven.worker")
 
@@ -92,54 +82,30 @@ class HeartbeatService(_LoopService):
     """The role's readiness heartbeat."""
 
 
-Loops = list[tuple[type[_LoopService], Loop]]
+#: The service that runs each kind of loop a role's composition returns.
+_SERVICES: dict[str, type[_LoopService]] = {
+    "sealer": SealerService,
+    "engine": EngineLoopService,
+    "scheduler": SchedulerService,
+    "heartbeat": HeartbeatService,
+}
 
 
-def _sealer_loops(settings: WorkerSettings, endpoints: Endpoints, master_key: bytes) -> Loops:
-    keyring = Keyring(sealer_pool(endpoints.database_url), master_key)
-    sealer = construct_worker_sealer(settings, endpoints, keyring)
-    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), [sealer.ready], ("sealer",))
-    return [(SealerService, sealer), (HeartbeatService, beat)]
+def _role_loops(
+    settings: WorkerSettings,
+    endpoints: Endpoints,
+    master_key: bytes,
+    role: Role,
+    shares: Sequence[Share],
+) -> list[tuple[str, Loop]]:
+    """The loops of ``role``, by kind.  Only an engine process imports the engine: the
+    composition root imports the engine core, the read models and the policy, about 7 MB
+    the sealer's process would hold and never use."""
+    if role == "sealer":
+        return worker_sealer_loops(settings, endpoints, master_key)
+    from projectors.bootstrap import worker_engine_loops
 
-
-def _engine_loops(
-    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, shares: Sequence[Share]
-) -> Loops:
-    """One engine loop per share (none: the lone engine in the consumer group), run
-    together; the scheduler where share 0 (or the lone engine) runs."""
-    keyring = Keyring(sync_engine(endpoints.database_url), master_key)
-    engines = [
-        construct_worker_engine(settings, endpoints, keyring, share=share)
-        for share in shares or (None,)
-    ]
-    roles = [f"engine:{share}" for share in shares] or ["engine"]
-    ready = [engine.ready for engine in engines]
-    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), ready, roles)
-    loops: Loops = [(EngineLoopService, engines[0] if len(engines) == 1 else Together(engines))]
-    if not shares or any(share.runs_once_only_work for share in shares):
-        loops.append((SchedulerService, _scheduler(settings, endpoints, master_key, keyring)))
-    return [*loops, (HeartbeatService, beat)]
-
-
-def _scheduler(
-    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, keyring: Keyring
-) -> Loop:
-    return construct_scheduler(
-        sync_engine(endpoints.database_url),
-        endpoints.bootstrap_servers,
-        settings.topic_prefix,
-        keyring,
-        settings.scheduler_tick_s,
-        WebhookDispatcher(
-            sync_engine(endpoints.database_url, pool_size=2),
-            master_key,
-            WebhookSettings(
-                base_delay_s=settings.webhook_retry_base_s,
-                max_delay_s=settings.webhook_retry_max_s,
-                timeout_s=settings.webhook_timeout_s,
-            ),
-        ),
-    )
+    return worker_engine_loops(settings, endpoints, master_key, shares)
 
 
 class _LoopsOnly(BootStrategy):
@@ -183,11 +149,9 @@ def create_app(
         producer_max_request_size=MAX_MESSAGE_BYTES,
         **faust_kwargs(),
     )
-    if role == "sealer":
-        loops = _sealer_loops(settings, endpoints, master_key)
-    else:
-        loops = _engine_loops(settings, endpoints, master_key, shares)
-    for service, target in loops:
+    loops = _role_loops(settings, endpoints, master_key, role, shares)
+    for kind, target in loops:
+        service = _SERVICES[kind]
         service.target = target
         app.service(service)
     _LoopService.all_targets = tuple(target for _, target in loops)

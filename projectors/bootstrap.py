@@ -9,6 +9,7 @@ and replays all construct their parts through these functions.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
@@ -20,15 +21,23 @@ from projectors.engine.core import EngineCore
 from projectors.engine.service import EngineConfig, EngineService
 from projectors.engine.share import Share
 from projectors.keys.keyring import Keyring
-from projectors.outbox.webhook_delivery import WebhookDispatcher
+from projectors.outbox.webhook_delivery import WebhookDispatcher, WebhookSettings
 from projectors.policy.loader import default_policy_path, load_policy
 from projectors.policy.model import Policy
 from projectors.readmodels.registry import default_registry
 from projectors.readmodels.sdk import ProjectorRegistry
-from projectors.runtime.loop_thread import LoopThread
+from projectors.runtime.heartbeat import Heartbeat
+from projectors.runtime.loop_thread import Loop, LoopThread
+from projectors.runtime.together import Together
 from projectors.scheduler import Scheduler
-from projectors.sealer.service import Sealer, SealerConfig
-from projectors.sealer.store import SealerStore
+from projectors.sealer.compose import (
+    construct_sealer,
+    construct_worker_sealer,
+    sealer_pool,
+    sealer_thread,
+    worker_sealer_loops,
+)
+from projectors.sealer.service import SealerConfig
 
 
 def construct_engine_core(
@@ -47,11 +56,6 @@ def construct_engine_core(
         EngineSettings(erasure_hold_s=hold_s),
         keyring,
     )
-
-
-def construct_sealer(engine: Engine, keyring: Keyring, config: SealerConfig) -> Sealer:
-    """The sealer with its store (connects when it runs)."""
-    return Sealer(config, SealerStore(engine), keyring)
 
 
 def construct_engine_service(
@@ -77,17 +81,6 @@ def construct_scheduler(
     return Scheduler(engine, bootstrap, prefix, keyring, tick_s=tick_s, webhooks=webhooks)
 
 
-def sealer_pool(database_url: str) -> Engine:
-    """A database pool of the sealer (its store's or its keyring's).
-
-    No pre-ping: a round trip per checkout, several per batch, cost a fifth of
-    the sealer's time at small batches.  A batch that meets a dropped
-    connection fails whole (the pool then replaces its connections) and is
-    retried from the stored positions, as after any database error.
-    """
-    return sync_engine(database_url, pre_ping=False)
-
-
 def engine_pool(database_url: str) -> Engine:
     """The database pool of an engine process's core.
 
@@ -100,21 +93,6 @@ def engine_pool(database_url: str) -> Engine:
     a dropped connection is tried once more at once (``EngineCore.apply_together``).
     """
     return sync_engine(database_url, pre_ping=False, generic_plans=True)
-
-
-def construct_worker_sealer(
-    settings: WorkerSettings, endpoints: Endpoints, keyring: Keyring
-) -> Sealer:
-    """The sealer as the worker's settings configure it."""
-    config = SealerConfig(
-        bootstrap_servers=endpoints.bootstrap_servers,
-        topic_prefix=settings.topic_prefix,
-        batch_max=settings.sealer_batch_max,
-        loaded_fetch_records=settings.loaded_fetch_records,
-        idempotent_producer=settings.producer_idempotence,
-        drain_s=settings.stage_drain_s,
-    )
-    return construct_sealer(sealer_pool(endpoints.database_url), keyring, config)
 
 
 def construct_worker_engine(
@@ -149,9 +127,47 @@ def construct_worker_engine(
     return construct_engine_service(core, config, upstream)
 
 
-def sealer_thread(engine: Engine, keyring: Keyring, config: SealerConfig) -> LoopThread:
-    """A started sealer on its own event loop in a thread (tests and benches)."""
-    return LoopThread(lambda: construct_sealer(engine, keyring, config), "sealer").start()
+def worker_engine_loops(
+    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, shares: Sequence[Share]
+) -> list[tuple[str, Loop]]:
+    """The loops of one engine process, by kind: one engine loop per share (none: the
+    lone engine in the consumer group), run together; the scheduler where share 0 (or
+    the lone engine) runs; the heartbeat."""
+    keyring = Keyring(sync_engine(endpoints.database_url), master_key)
+    engines = [
+        construct_worker_engine(settings, endpoints, keyring, share=share)
+        for share in shares or (None,)
+    ]
+    roles = [f"engine:{share}" for share in shares] or ["engine"]
+    ready = [engine.ready for engine in engines]
+    beat = Heartbeat(sync_engine(endpoints.database_url, pool_size=1), ready, roles)
+    loops: list[tuple[str, Loop]] = [
+        ("engine", engines[0] if len(engines) == 1 else Together(engines))
+    ]
+    if not shares or any(share.runs_once_only_work for share in shares):
+        loops.append(("scheduler", _worker_scheduler(settings, endpoints, master_key, keyring)))
+    return [*loops, ("heartbeat", beat)]
+
+
+def _worker_scheduler(
+    settings: WorkerSettings, endpoints: Endpoints, master_key: bytes, keyring: Keyring
+) -> Scheduler:
+    return construct_scheduler(
+        sync_engine(endpoints.database_url),
+        endpoints.bootstrap_servers,
+        settings.topic_prefix,
+        keyring,
+        settings.scheduler_tick_s,
+        WebhookDispatcher(
+            sync_engine(endpoints.database_url, pool_size=2),
+            master_key,
+            WebhookSettings(
+                base_delay_s=settings.webhook_retry_base_s,
+                max_delay_s=settings.webhook_retry_max_s,
+                timeout_s=settings.webhook_timeout_s,
+            ),
+        ),
+    )
 
 
 def pipeline_threads(
@@ -206,4 +222,6 @@ __all__ = [
     "pipeline_threads",
     "sealer_pool",
     "sealer_thread",
+    "worker_engine_loops",
+    "worker_sealer_loops",
 ]
