@@ -121,14 +121,14 @@ def personal_paths(data: ContractModel) -> list[tuple[tuple[str, ...], KeyScope]
     event type lists as ``nested_personal`` (a rectification's ``fields``).
     """
     found: list[tuple[tuple[str, ...], KeyScope]] = [
-        ((name,), scope) for name, scope in personal_fields(type(data)).items()
+        ((name,), scope) for name, scope in _personal_fields(type(data))
     ]
-    for container in getattr(data, "nested_personal", ()):
+    for container in getattr(type(data), "nested_personal", ()):
         inner = getattr(data, container, None)
         if isinstance(inner, ContractModel):
             found += [
                 ((container, name), scope)
-                for name, scope in personal_fields(type(inner)).items()
+                for name, scope in _personal_fields(type(inner))
                 if getattr(inner, name, None) is not None
             ]
     return found

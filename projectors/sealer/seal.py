@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from events.envelope import Event
+from events.types.consent import ConsentWithdrawn
 from projectors.keys.keyring import Keyring
 from projectors.outbox.sealed import SealedRecord
 from projectors.sealer.transform import seal_event, sealed_order_id
@@ -42,7 +43,7 @@ def seal_records(keyring: Keyring, events: Sequence[Event[Any]]) -> list[SealedR
     records = []
     for event in events:
         value = seal_event(event, kids.__getitem__, order_kid, cipher)
-        if getattr(event.data, "erase_personal_data", False):
+        if isinstance(event.data, ConsentWithdrawn) and event.data.erase_personal_data:
             kids[str(event.subject)] = keyring.start_new_epoch(str(event.subject))
         subject = str(event.subject).encode() if event.subject else None
         records.append(SealedRecord(event.source, event.id, subject, value))
