@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import quote_ident
 from services.api.auth import Caller
+from services.api.db.aio import column_names
 from services.api.db.pools import aio_pool, once_more_if_dropped
 
 
@@ -27,19 +28,6 @@ def as_agency(reader: Engine, caller: Caller) -> Iterator[Connection]:
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         conn.exec_driver_sql(f"SET LOCAL ROLE {quote_ident(caller.db_role)}")
         yield conn.execution_options(schema_translate_map={None: schema_name(caller.agency_id)})
-
-
-def column_names(cursor: psycopg.AsyncClientCursor[Any]) -> list[str] | None:
-    """The column names of the cursor's current result (None: it returns no rows).
-
-    Read from the result itself: psycopg's ``description`` builds a column
-    object (with its type looked up) per column at each access, a twentieth
-    of the API's CPU per subject read.
-    """
-    result = cursor.pgresult
-    if result is None or result.status != psycopg.pq.ExecStatus.TUPLES_OK:
-        return None
-    return [(result.fname(i) or b"").decode() for i in range(result.nfields)]
 
 
 async def rows_as_agency(

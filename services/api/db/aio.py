@@ -7,6 +7,8 @@ engines' ``pool_recycle``; a connection whose statement failed on the wire
 is closed, not returned, and every connection opened before that failure is
 replaced when it is next taken (after a database restart none of them
 works).  :mod:`services.api.db.pools` keeps one per engine and event loop.
+Also :func:`column_names`, what the API's reads use instead of psycopg's
+``description``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
 from sqlalchemy import Engine
@@ -27,6 +30,19 @@ WAIT_S = 30.0
 Conn = psycopg.AsyncConnection[tuple[object, ...]]
 #: A waiter's turn: a connection handed over, or None for a free slot to connect in.
 _Turn = tuple[Conn, float] | None
+
+
+def column_names(cursor: psycopg.AsyncCursor[Any]) -> list[str] | None:
+    """The column names of the cursor's current result (None: it returns no rows).
+
+    Read from the result itself: psycopg's ``description`` builds a column
+    object (with its type looked up) per column at each access, 6 to 10 % of
+    the API's CPU per subject read.
+    """
+    result = cursor.pgresult
+    if result is None or result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+        return None
+    return [(result.fname(i) or b"").decode() for i in range(result.nfields)]
 
 
 class AioPool:
