@@ -99,8 +99,8 @@ def _role_loops(
     shares: Sequence[Share],
 ) -> list[tuple[str, Loop]]:
     """The loops of ``role``, by kind.  Only an engine process imports the engine: the
-    composition root imports the engine core, the read models and the policy, about 7 MB
-    the sealer's process would hold and never use."""
+    composition root imports the engine core, the read models and the scheduler, 5 MB the
+    sealer's process would hold and never use."""
     if role == "sealer":
         return worker_sealer_loops(settings, endpoints, master_key)
     from projectors.bootstrap import worker_engine_loops

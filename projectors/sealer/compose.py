@@ -2,7 +2,7 @@
 
 Part of the composition root (:mod:`projectors.bootstrap` re-exports it),
 kept apart so that the sealer's process never imports the engine core, the
-read models or the policy: about 7 MB it would never use.
+read models or the scheduler: 5 MB it would never use.
 """
 
 from __future__ import annotations
