@@ -18,6 +18,7 @@ from typing import Any
 
 from infra.embedded.paths import InfraPaths
 from infra.embedded.processes import is_running
+from infra.files import replace_file
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +68,7 @@ class InfraState:
 
 def write_state(paths: InfraPaths, state: InfraState) -> None:
     """Atomically replace the state file (mode 0600)."""
-    paths.root.mkdir(parents=True, exist_ok=True)
-    tmp = paths.state_file.with_name(f".state.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(state.to_json())
-    tmp.replace(paths.state_file)
+    replace_file(paths.state_file, state.to_json())
 
 
 def read_state(paths: InfraPaths) -> InfraState | None:

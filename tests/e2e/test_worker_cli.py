@@ -19,6 +19,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from infra.endpoints import Endpoints
+from infra.settings import WorkerSettings
 from services.scenarios.builders import cloudevent, identification
 from services.scenarios.synthetic import first_cases
 
@@ -248,7 +249,7 @@ def test_the_supervisor_loads_none_of_what_its_children_run(
     supervisor)."""
     libraries = ("psycopg_binary", "cryptography", "pydantic_core")
     supervisor = psutil.Process(worker.pid)
-    engines = min(2, os.cpu_count() or 1)  # the default: a process per share (2 partitions)
+    engines = WorkerSettings(HAVEN_PARTITIONS=2).engine_process_count()  # the default layout
     deadline = time.monotonic() + 120
     while True:
         children = supervisor.children()

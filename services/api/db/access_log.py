@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from services.api.db import pools
-from services.api.db.aio import column_names
+from services.api.db.aio import returns_rows
 from services.api.db.retry import once_more_if_dropped
 
 _LOG = (
@@ -73,8 +73,7 @@ async def log_reads(
     async def run() -> dict[str, bytes | None]:
         async with pools.aio_pool(core).connection() as conn:
             cursor = await conn.execute(sql, params)
-            returns_rows = column_names(cursor) is not None
-            rows: list[tuple[Any, ...]] = await cursor.fetchall() if returns_rows else []
+            rows: list[tuple[Any, ...]] = await cursor.fetchall() if returns_rows(cursor) else []
         return {str(kid): None if wrapped is None else bytes(wrapped) for kid, wrapped in rows}
 
     return await pools.once_more_if_dropped(run)

@@ -40,9 +40,15 @@ def column_names(cursor: psycopg.AsyncCursor[Any]) -> list[str] | None:
     the API's CPU per subject read.
     """
     result = cursor.pgresult
-    if result is None or result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+    if not returns_rows(cursor) or result is None:
         return None
     return [(result.fname(i) or b"").decode() for i in range(result.nfields)]
+
+
+def returns_rows(cursor: psycopg.AsyncCursor[Any]) -> bool:
+    """Whether the cursor's current result has rows to fetch (without ``description``)."""
+    result = cursor.pgresult
+    return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
 
 
 class AioPool:

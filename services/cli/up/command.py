@@ -33,6 +33,7 @@ from rich.console import Console
 
 from infra.embedded import EmbeddedInfra
 from infra.endpoints import Endpoints
+from infra.files import replace_file
 from infra.logs import configure_logging
 from infra.migrate import migrated_engine
 from infra.parent_death import die_with_parent
@@ -105,11 +106,7 @@ def _start_worker(settings: ApiSettings, endpoints: Endpoints) -> subprocess.Pop
         process_group=0,
         preexec_fn=die_with_parent(signal.SIGTERM, os.getpid()),
     )
-    pid_file = worker_pid_file(settings.data_dir)
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    written = pid_file.with_suffix(".pid.new")
-    written.write_text(f"{worker.pid}\n", encoding="ascii")
-    written.replace(pid_file)  # a reader sees the old id or the new one, never half
+    replace_file(worker_pid_file(settings.data_dir), f"{worker.pid}\n", mode=0o644)
     return worker
 
 
