@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from projectors.readmodels.changes import ColumnOp, Pending, RowKey, Rows
 
@@ -99,3 +101,41 @@ def test_an_insert_keeps_an_existing_row() -> None:
     pending = _one(store)
     assert pending.insert == {"subject_id": "s1", "level": "high"}
     assert pending.update == {}
+
+
+def _as_postgres(kind: str, value: Any, floor: int, old: Any) -> Any:
+    """What the writer's UPDATE computes for one column (``greatest``/``least`` ignore
+    nulls; ``add`` counts from 0; ``clear_if`` keeps a value outside the set)."""
+    if kind == "set":
+        return value
+    if kind in ("greatest", "least"):
+        present = [v for v in (old, value) if v is not None]
+        return (max if kind == "greatest" else min)(present) if present else None
+    if kind == "add":
+        return max((old or 0) + value, floor)
+    return None if old in value else old
+
+
+_NUMBERS = st.none() | st.integers(-5, 5)
+
+
+@given(
+    kind=st.sampled_from(["set", "greatest", "least"]),
+    value=_NUMBERS,
+    old=_NUMBERS,
+)
+def test_an_op_applies_as_postgres_computes_it(kind: str, value: Any, old: Any) -> None:
+    assert ColumnOp(kind, value).apply(old) == _as_postgres(kind, value, 0, old)
+
+
+@given(value=st.integers(-5, 5), floor=st.integers(-3, 3), old=_NUMBERS)
+def test_a_counter_applies_as_postgres_computes_it(value: int, floor: int, old: Any) -> None:
+    assert ColumnOp("add", value, floor).apply(old) == _as_postgres("add", value, floor, old)
+
+
+@given(
+    cleared=st.frozensets(st.sampled_from("abc"), min_size=1),
+    old=st.none() | st.sampled_from("abcd"),
+)
+def test_a_clearing_applies_as_postgres_computes_it(cleared: frozenset[str], old: Any) -> None:
+    assert ColumnOp("clear_if", cleared).apply(old) == _as_postgres("clear_if", cleared, 0, old)
