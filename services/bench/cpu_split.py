@@ -68,4 +68,12 @@ def cores_by_kind(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     return cores | {"total": round(sum(used.values()) / wall, 2)}
 
 
-__all__ = ["CpuSnapshot", "cores_by_kind", "snapshot"]
+def idle_cores(worker_pid: int, seconds: float) -> dict[str, float]:
+    """Each kind's cores over ``seconds`` in which nothing is published: what a quiet
+    worker, its broker and Postgres cost while they wait for events."""
+    before = snapshot(worker_pid)
+    time.sleep(seconds)
+    return cores_by_kind(before, snapshot(worker_pid))
+
+
+__all__ = ["CpuSnapshot", "cores_by_kind", "idle_cores", "snapshot"]

@@ -39,6 +39,7 @@ class BenchRun:
     visible_rate: float
     visible_count: int = 0
     recovery_events: int = 0
+    idle_seconds: float = 5.0
     api: tuple[int, int, int, float] = (0, 0, 0, 0.0)  # clients, reads, processes, paced rate
 
 
@@ -66,7 +67,14 @@ def run_phases(
     recovery_count = run.recovery_events
     recovery = workload(cases, recovery_count, min(subjects, recovery_count), 3, agencies=directory)
     given = SuiteInput(
-        records, visible, directory, run.visible_rate, run.withdrawals, data_dir, recovery
+        records,
+        visible,
+        directory,
+        run.visible_rate,
+        run.withdrawals,
+        data_dir,
+        recovery,
+        idle_s=run.idle_seconds,
     )
     with fresh("bench-pipeline") as (endpoints, engine):
         figures |= run_suite(endpoints, engine, given, progress)

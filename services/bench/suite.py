@@ -3,7 +3,8 @@
 1. register the agencies, preload the workload into the inboxes;
 2. start a ``haven worker`` subprocess, time the drain until every event is
    judged by the engine (end to end), read the fan-out from the audit ledger;
-3. withdrawals one at a time on the idle pipeline (erasure latency);
+3. withdrawals one at a time on the idle pipeline (erasure latency), then
+   the cores each kind of process uses with nothing published (idle);
 4. a paced phase at a fixed offered rate (publish-to-visible latency), then an
    agency registered on the running pipeline (its first event's latency);
 5. stop the worker (its peak RSS), then the floor consumer and the replay;
@@ -22,7 +23,7 @@ from rich.progress import Progress
 from sqlalchemy import Engine
 
 from infra.endpoints import Endpoints
-from services.bench.cpu_split import cores_by_kind, snapshot
+from services.bench.cpu_split import cores_by_kind, idle_cores, snapshot
 from services.bench.floor import run_floor
 from services.bench.new_agency import new_agency_latency
 from services.bench.pipeline_bench import drain, erasure_latencies
@@ -53,6 +54,8 @@ class SuiteInput:
     data_dir: Path
     recovery_records: list[Record]
     prefix: str = "haven"
+    #: Seconds of the idle phase (nothing published) after the erasures.
+    idle_s: float = 5.0
 
 
 def run_suite(
@@ -69,6 +72,7 @@ def run_suite(
         figures = drain(engine, worker, len(given.records), progress)
         figures |= fanout(engine)
         figures |= erasure_latencies(engine, bootstrap, prefix, given.records, given.withdrawals)
+        figures["idle_cpu_cores"] = idle_cores(worker.process.pid, given.idle_s)
         before = snapshot(worker.process.pid)
         figures |= measure_visible(
             engine, bootstrap, prefix, given.visible_records, given.visible_per_s, progress

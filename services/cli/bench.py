@@ -55,6 +55,9 @@ NOTES = {
     "visible_cpu_cores": "CPU cores used over the paced phase, by kind of process (the"
     " worker's sealer, engines and supervisor, postgres, the broker, the bench's own producer"
     " and poller, other): two cores are 2.0 in total",
+    "idle_cpu_cores": "CPU cores used by kind of process (as visible_cpu_cores) over"
+    " --idle-seconds with nothing published, after the erasures: what a quiet pipeline"
+    " costs (its consumers' empty fetches, the broker answering them, the scheduler)",
     "new_agency_visible_ms": "an agency registered while the worker runs: from the end of its"
     " registration to its first event applied by the engine (sent at once)",
     "erasure_ms": "withdrawal published to its erasure receipt (rows erased in the same"
@@ -111,6 +114,10 @@ def bench(
     visible_rate: Annotated[
         float, typer.Option("--visible-rate", min=1, help="events per second in the latency run")
     ] = 1_000.0,
+    idle_seconds: Annotated[
+        float,
+        typer.Option("--idle-seconds", min=0.5, help="seconds of the idle CPU measurement"),
+    ] = 5.0,
     recovery_events: Annotated[
         int, typer.Option("--recovery-events", min=3, help="events of the recovery run")
     ] = 5_000,
@@ -165,6 +172,7 @@ def bench(
             run = BenchRun(events, subjects, directory, batch_max, withdrawals, visible_rate)
             run.visible_count = round(visible_rate * visible_seconds)
             run.recovery_events = recovery_events
+            run.idle_seconds = idle_seconds
             api_processes = api_workers or default_api_processes()
             run.api = (api_clients, api_reads, api_processes, api_rate)
             key = load_master_key(settings)

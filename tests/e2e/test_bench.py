@@ -23,7 +23,7 @@ RATES = [
 LATENCIES = ["visible_p50_ms", "visible_p99_ms", "erasure_p50_ms", "erasure_p99_ms"]
 API = ["api_read_p50_ms", "api_read_p99_ms", "api_reads_per_s"]
 API += ["api_read_paced_p50_ms", "api_read_paced_p99_ms", "api_read_paced_per_s"]
-KEYS = {"events", "fanout", "peak_rss_mb", "rss_scope", "machine", "scale"}
+KEYS = {"events", "fanout", "peak_rss_mb", "rss_scope", "machine", "scale", "idle_cpu_cores"}
 KEYS |= {*RATES, *LATENCIES, *API}
 
 
@@ -32,6 +32,7 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
         embedded_data_dir,
         *("bench", "--json", "--events", "600", "--subjects", "60", "--agencies", "6"),
         *("--withdrawals", "5", "--visible-seconds", "1", "--recovery-events", "600"),
+        *("--idle-seconds", "1"),
         *("--api-clients", "5", "--api-reads", "100"),
         *("--scale", "300", "--scale-agencies", "8"),  # the series in order: tests/unit
     )
@@ -51,6 +52,10 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     assert {"engine", "sealer", "postgres", "broker", "bench", "total"} <= set(cores), cores
     assert all(cores[kind] > 0 for kind in ("engine", "sealer", "postgres", "bench")), cores
     assert cores["total"] <= (os.cpu_count() or 1) + 0.5, cores
+    idle = figures["idle_cpu_cores"]
+    assert {"engine", "sealer", "postgres", "broker", "total"} <= set(idle), idle
+    assert idle["broker"] > 0, idle  # the consumers' empty fetches reach it
+    assert idle["total"] <= (os.cpu_count() or 1) + 0.5, idle
     assert 0 < figures["new_agency_visible_ms"] < 60_000
     assert figures["withdrawals_measured"] == 5
     assert figures["floor_events"] >= 600
