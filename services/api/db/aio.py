@@ -30,6 +30,13 @@ WAIT_S = 30.0
 Conn = psycopg.AsyncConnection[tuple[object, ...]]
 #: A waiter's turn: a connection handed over, or None for a free slot to connect in.
 _Turn = tuple[Conn, float] | None
+_TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+
+
+def _rows_result(cursor: psycopg.AsyncCursor[Any]) -> psycopg.pq.abc.PGresult | None:
+    """The cursor's current result if it has rows to fetch, else None."""
+    result = cursor.pgresult
+    return result if result is not None and result.status == _TUPLES_OK else None
 
 
 def column_names(cursor: psycopg.AsyncCursor[Any]) -> list[str] | None:
@@ -39,16 +46,15 @@ def column_names(cursor: psycopg.AsyncCursor[Any]) -> list[str] | None:
     object (with its type looked up) per column at each access, 6 to 10 % of
     the API's CPU per subject read.
     """
-    result = cursor.pgresult
-    if not returns_rows(cursor) or result is None:
+    result = _rows_result(cursor)
+    if result is None:
         return None
     return [(result.fname(i) or b"").decode() for i in range(result.nfields)]
 
 
 def returns_rows(cursor: psycopg.AsyncCursor[Any]) -> bool:
     """Whether the cursor's current result has rows to fetch (without ``description``)."""
-    result = cursor.pgresult
-    return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
+    return _rows_result(cursor) is not None
 
 
 class AioPool:
