@@ -5,7 +5,8 @@
 two children, and each child imports only its role's code, so none of them
 holds typer, rich or the other commands in memory.  Every other command, and
 a worker whose settings or infrastructure are wrong (so the CLI says what is
-wrong, as before), goes through the typer app of :mod:`services.cli.app`.
+wrong, as before), goes through the typer app of :mod:`services.cli.app`, built
+with only the command the command line names.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ def main() -> None:
     role = worker_role(sys.argv[1:])
     if role is not None and (code := run_worker(role)) is not None:
         sys.exit(code)
-    from services.cli.app import app
+    from services.cli.app import build_app, command_named
 
-    app()
+    build_app(command_named(sys.argv[1:]))()
 
 
 if __name__ == "__main__":

@@ -60,3 +60,26 @@ def test_the_cli_app_is_still_there_for_every_other_command() -> None:
 )
 def test_only_plain_worker_command_lines_skip_the_cli(argv: list[str], role: str | None) -> None:
     assert worker_role(argv) == role
+
+
+def test_a_command_imports_its_own_module_and_none_of_the_others() -> None:
+    """``haven agency ...`` builds the app with the agency commands only (quicker to start)."""
+    code = (
+        "from services.cli.app import build_app, command_named\n"
+        "app = build_app(command_named(['agency', 'add', '--id', 'x']))\n"
+        "assert [g.name for g in app.registered_groups] == ['agency'], app.registered_groups\n"
+        "assert app.registered_commands == []"
+    )
+    others = ("fastapi", "uvicorn", "faust", "services.cli.bench", "services.cli.up")
+    assert _loaded(code, (*others, "services.cli.agency")) == ["services.cli.agency"]
+
+
+def test_a_command_line_naming_no_command_gets_every_command() -> None:
+    from typer.main import get_group
+
+    from services.cli.app import COMMANDS, build_app, command_named
+
+    for argv in ([], ["--help"], ["nosuch", "add"], ["--install-completion"]):
+        assert command_named(argv) is None
+    assert sorted(get_group(build_app(None)).commands) == sorted(COMMANDS)
+    assert list(get_group(build_app("up")).commands) == ["up"]
