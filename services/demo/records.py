@@ -35,13 +35,25 @@ def sealed_fields(data: dict[str, Any], prefix: str = "") -> list[tuple[str, dic
     return found
 
 
-def subject_records(log: Log, subject: str) -> Iterator[tuple[str, LogRecord, dict[str, Any]]]:
-    """The subject's records in the log: (partition/offset, record, parsed event)."""
+def subject_records(
+    log: Log, subject: str, *, once: bool = False
+) -> Iterator[tuple[str, LogRecord, dict[str, Any]]]:
+    """The subject's records in the log: (partition/offset, record, parsed event).
+
+    ``once``: each ``(source, id)`` only where it first occurs, as the engine applies
+    it.  The relay delivers at least once (projectors/sealer/relay.py): a record
+    whose relayed mark is skipped while the engine's batch deletes its outbox row can
+    be produced again, so the log may hold an event twice.
+    """
+    seen: set[tuple[object, object]] = set()
     for partition, records in sorted(log.items()):
         for record in records:
             event = json.loads(record.value)
-            if event.get("subject") == subject:
-                yield f"{partition}/{record.offset}", record, event
+            ref = (event.get("source"), event.get("id"))
+            if event.get("subject") != subject or (once and ref in seen):
+                continue
+            seen.add(ref)
+            yield f"{partition}/{record.offset}", record, event
 
 
 def log_table(log: Log, subject: str, personal_values: list[str]) -> Table:
@@ -72,9 +84,10 @@ def log_table(log: Log, subject: str, personal_values: list[str]) -> Table:
 
 
 def opened_table(log: Log, subject: str, keys: KeyLookup, title: str) -> Table:
-    """The survivor's sealed fields opened with the keyring (only the API does this)."""
+    """The survivor's sealed fields opened with the keyring (only the API does this),
+    each event's once."""
     table = Table("p/offset", "type", "field", "opened value", title=title, title_justify="left")
-    for where, _record, event in subject_records(log, subject):
+    for where, _record, event in subject_records(log, subject, once=True):
         for field, value in sealed_fields(event["data"]):
             opened = open_value(value, event["id"], f"data.{field}", keys)
             shown = "[bold red]ERASED[/bold red]" if opened == ERASED else json.dumps(opened)
@@ -83,9 +96,10 @@ def opened_table(log: Log, subject: str, keys: KeyLookup, title: str) -> Table:
 
 
 def erased_fields(log: Log, subject: str, keys: KeyLookup) -> tuple[int, int]:
-    """(erased, readable) counts of the survivor's sealed fields in the log."""
+    """(erased, readable) counts of the survivor's sealed fields in the log, each event's
+    once however often the log holds it."""
     erased = readable = 0
-    for _where, _record, event in subject_records(log, subject):
+    for _where, _record, event in subject_records(log, subject, once=True):
         for field, value in sealed_fields(event["data"]):
             opened = open_value(value, event["id"], f"data.{field}", keys)
             erased, readable = erased + (opened == ERASED), readable + (opened != ERASED)
