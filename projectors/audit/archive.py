@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -86,13 +86,22 @@ def archived_records(
 
 
 def read_log(
-    bootstrap_servers: str, topic: str, *, idle_s: float = 1.5, timeout_s: float = 300.0
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    idle_s: float = 1.5,
+    timeout_s: float = 300.0,
+    at_least: Mapping[int, int] | None = None,
 ) -> dict[int, list[LogRecord]]:
     """Every record the broker holds in ``topic``, by partition.
 
     Reads until no record arrives for ``idle_s``: the embedded broker's end
     offsets can lag behind real positions, so they are not trusted.
+    ``at_least``: next offsets, by partition, that the caller knows the log
+    has reached (the engine's positions, say); reading goes on until each is
+    read, however long a loaded broker is quiet meanwhile.
     """
+    wanted = {p: end for p, end in (at_least or {}).items() if end > 0}
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap_servers.split(","),
         enable_auto_commit=False,
@@ -109,12 +118,14 @@ def read_log(
         consumer.seek_to_beginning()
         deadline = time.monotonic() + timeout_s
         quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < idle_s:
+        while time.monotonic() - quiet_since < idle_s or wanted:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"reading {topic} took longer than {timeout_s} s")
             batches = consumer.poll(timeout_ms=200)
             for tp, records in batches.items():
                 found[tp.partition] += [LogRecord(r.offset, r.value or b"") for r in records]
+                if records and records[-1].offset + 1 >= wanted.get(tp.partition, 0):
+                    wanted.pop(tp.partition, None)
             if batches:
                 quiet_since = time.monotonic()
         return {p: found.get(p, []) for p in partitions}

@@ -52,7 +52,9 @@ def _drain(run: DemoRun) -> tuple[Log, list[bytes]]:
     pipeline.flush()
     pipeline.wait_applied(run.sent, "sealing and projecting the background traffic")
     pipeline.wait_relayed()
-    log = read_log(pipeline.bootstrap, log_topic(PREFIX))
+    # At least what the engine applied: a loaded broker can be quiet for longer than
+    # ``read_log``'s idle wait, and a log read short would go unnoticed below.
+    log = read_log(pipeline.bootstrap, log_topic(PREFIX), at_least=pipeline.positions(PREFIX))
     ends = {partition: rs[-1].offset + 1 for partition, rs in log.items() if rs}
     pipeline.wait_projected(log_topic(PREFIX), ends)
     pipeline.stop()

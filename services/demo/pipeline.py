@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from events.kafka_security import kafka_python_kwargs
 from events.publisher import CONTENT_TYPE_HEADER
-from events.topics import inbox_topic
+from events.topics import inbox_topic, log_topic
 from infra.endpoints import Endpoints
 from projectors.bootstrap import pipeline_threads
 from projectors.directory.registration import register_agency
@@ -121,6 +121,13 @@ class DemoPipeline:
             " + (SELECT count(*) FROM haven_core.notice_outbox WHERE relayed_at IS NULL)"
         )
         self.wait(lambda: self._scalar(pending) == 0, "relaying notices and system events")
+
+    def positions(self, prefix: str) -> dict[int, int]:
+        """The engine's next offset of each log partition it has applied."""
+        topic = log_topic(prefix)
+        with self.engine.connect() as conn:
+            stored = ENGINE_POSITIONS.read(conn, topic)
+        return {partition: offset for (_, partition), offset in stored.items()}
 
     def wait_projected(self, topic: str, ends: dict[int, int]) -> None:
         """Wait until the engine's positions reach ``ends`` (next offset per partition)."""
