@@ -74,7 +74,7 @@ def run_phases(
         run.withdrawals,
         data_dir,
         recovery,
-        idle_s=run.idle_seconds,
+        idle_seconds=run.idle_seconds,
     )
     with fresh("bench-pipeline") as (endpoints, engine):
         figures |= run_suite(endpoints, engine, given, progress)

@@ -55,7 +55,7 @@ class SuiteInput:
     recovery_records: list[Record]
     prefix: str = "haven"
     #: Seconds of the idle phase (nothing published) after the erasures.
-    idle_s: float = 5.0
+    idle_seconds: float = 5.0
 
 
 def run_suite(
@@ -72,7 +72,7 @@ def run_suite(
         figures = drain(engine, worker, len(given.records), progress)
         figures |= fanout(engine)
         figures |= erasure_latencies(engine, bootstrap, prefix, given.records, given.withdrawals)
-        figures["idle_cpu_cores"] = idle_cores(worker.process.pid, given.idle_s)
+        figures["idle_cpu_cores"] = idle_cores(worker.process.pid, given.idle_seconds)
         before = snapshot(worker.process.pid)
         figures |= measure_visible(
             engine, bootstrap, prefix, given.visible_records, given.visible_per_s, progress

@@ -54,9 +54,10 @@ def _drain(run: DemoRun) -> tuple[Log, list[bytes]]:
     pipeline.wait_relayed()
     # At least what the engine applied: a loaded broker can be quiet for longer than
     # ``read_log``'s idle wait, and a log read short would go unnoticed below.
-    log = read_log(pipeline.bootstrap, log_topic(PREFIX), at_least=pipeline.positions(PREFIX))
+    topic = log_topic(PREFIX)
+    log = read_log(pipeline.bootstrap, topic, at_least=pipeline.positions(topic))
     ends = {partition: rs[-1].offset + 1 for partition, rs in log.items() if rs}
-    pipeline.wait_projected(log_topic(PREFIX), ends)
+    pipeline.wait_projected(topic, ends)
     pipeline.stop()
     dlq = read_log(pipeline.bootstrap, dlq_topic(PREFIX))
     return log, [record.value for rs in dlq.values() for record in rs]

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from events.kafka_security import kafka_python_kwargs
 from events.publisher import CONTENT_TYPE_HEADER
-from events.topics import inbox_topic, log_topic
+from events.topics import inbox_topic
 from infra.endpoints import Endpoints
 from projectors.bootstrap import pipeline_threads
 from projectors.directory.registration import register_agency
@@ -122,9 +122,8 @@ class DemoPipeline:
         )
         self.wait(lambda: self._scalar(pending) == 0, "relaying notices and system events")
 
-    def positions(self, prefix: str) -> dict[int, int]:
-        """The engine's next offset of each log partition it has applied."""
-        topic = log_topic(prefix)
+    def positions(self, topic: str) -> dict[int, int]:
+        """The engine's next offset of each partition of ``topic`` it has applied."""
         with self.engine.connect() as conn:
             stored = ENGINE_POSITIONS.read(conn, topic)
         return {partition: offset for (_, partition), offset in stored.items()}
@@ -133,9 +132,8 @@ class DemoPipeline:
         """Wait until the engine's positions reach ``ends`` (next offset per partition)."""
 
         def caught_up() -> bool:
-            with self.engine.connect() as conn:
-                stored = ENGINE_POSITIONS.read(conn, topic)
-            return all(stored.get((topic, p), 0) >= end for p, end in ends.items())
+            stored = self.positions(topic)
+            return all(stored.get(p, 0) >= end for p, end in ends.items())
 
         self.wait(caught_up, "projecting the whole log")
 
