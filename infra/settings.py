@@ -34,6 +34,13 @@ ENGINE_BATCH_MAX: Final = 2000
 #: "loaded": its next fetches let the broker gather records for the whole busy
 #: wait (projectors/runtime/fetch_wait.py).  0 turns it off.
 LOADED_FETCH_RECORDS: Final = 16
+#: After this many seconds of empty polls the sealer or an engine process "dozes":
+#: its quiet fetch wait grows to :data:`DOZE_FETCH_WAIT_MS` until records come
+#: again (projectors/runtime/fetch_wait.py).  0 turns it off.
+DOZE_AFTER_S: Final = 2.0
+#: The quiet fetch wait of a dozing stage: what the first event after a pause
+#: may wait at each stage on the embedded broker.
+DOZE_FETCH_WAIT_MS: Final = 100
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -227,6 +234,10 @@ class WorkerSettings(CommonSettings):
     engine_retry_s: float = Field(5.0, gt=0, validation_alias=_env("HAVEN_ENGINE_RETRY_S"))
     loaded_fetch_records: int = Field(
         LOADED_FETCH_RECORDS, ge=0, validation_alias=_env("HAVEN_LOADED_FETCH_RECORDS")
+    )
+    doze_after_s: float = Field(DOZE_AFTER_S, ge=0, validation_alias=_env("HAVEN_DOZE_AFTER_S"))
+    doze_fetch_wait_ms: int = Field(
+        DOZE_FETCH_WAIT_MS, ge=0, le=5000, validation_alias=_env("HAVEN_DOZE_FETCH_WAIT_MS")
     )
     #: Seconds, or a number with a unit: ``90s``, ``30m``, ``72h``, ``3d``.
     erasure_hold_s: float = Field(72 * 3600.0, validation_alias=_env("HAVEN_ERASURE_HOLD"))

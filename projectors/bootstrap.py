@@ -118,6 +118,8 @@ def construct_worker_engine(
         group_id=f"{settings.app_id}-engine",
         batch_max=settings.engine_batch_max,
         loaded_fetch_records=settings.loaded_fetch_records,
+        doze_after_s=settings.doze_after_s,
+        doze_fetch_wait_ms=settings.doze_fetch_wait_ms,
         session_timeout_ms=int(settings.session_timeout_s * 1000),
         retry_s=settings.engine_retry_s,
         drain_s=settings.stage_drain_s,

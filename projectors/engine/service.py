@@ -29,7 +29,12 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_MESSAGE_BYTES
 from events.topics import log_topic
-from infra.settings import ENGINE_BATCH_MAX, LOADED_FETCH_RECORDS
+from infra.settings import (
+    DOZE_AFTER_S,
+    DOZE_FETCH_WAIT_MS,
+    ENGINE_BATCH_MAX,
+    LOADED_FETCH_RECORDS,
+)
 from projectors.engine.core import EngineCore, Outcome
 from projectors.engine.log_partitions import share_partitions
 from projectors.engine.share import Share
@@ -68,6 +73,9 @@ class EngineConfig:
     busy_fetch_wait_ms: int = 40
     #: A poll of this many records makes the next fetches gather for the busy wait.
     loaded_fetch_records: int = LOADED_FETCH_RECORDS
+    #: After this many seconds of empty polls the quiet wait grows to the next (0: never).
+    doze_after_s: float = DOZE_AFTER_S
+    doze_fetch_wait_ms: int = DOZE_FETCH_WAIT_MS
     #: What the consumer may hold of all its log partitions together, shared among
     #: them (at most 4 MiB and at least 16 KiB of each: projectors/runtime/fetch_budget.py).
     fetch_budget_bytes: int = LOG_FETCH_BUDGET
@@ -93,6 +101,8 @@ class EngineConfig:
             self.fetch_max_wait_ms,
             self.busy_fetch_wait_ms,
             loaded_records=self.loaded_fetch_records,
+            doze_after_s=self.doze_after_s,
+            doze_ms=self.doze_fetch_wait_ms,
         )
 
     @property

@@ -46,6 +46,7 @@ events/s (six agencies) the bench's visible p50 / p99 fell to 234-253 /
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
@@ -77,8 +78,14 @@ class FetchWait:
     reference_partitions: int = REFERENCE_PARTITIONS
     #: A poll of at least this many records makes the stage loaded (0: never).
     loaded_records: int = LOADED_FETCH_RECORDS
+    #: After this many seconds of polls without records the quiet wait grows (0: never).
+    doze_after_s: float = 0.0
+    #: The quiet wait of a dozing stage (when longer than the quiet wait).
+    doze_ms: int = 0
     #: Whether the last polls brought enough records to gather fuller fetches.
     loaded: bool = field(default=False, compare=False)
+    #: When the polls began to bring nothing (None: the last one brought records).
+    _empty_since: float | None = field(default=None, repr=False, compare=False)
     #: How much longer both waits are for the partitions a fetch names (:meth:`fit`).
     _stretch: float = field(default=1.0, repr=False, compare=False)
     _warned: bool = field(default=False, repr=False, compare=False)
@@ -89,16 +96,28 @@ class FetchWait:
         that many partitions' do, up to :data:`CEILING_MS`."""
         self._stretch = max(1.0, partitions / max(1, self.reference_partitions))
 
-    def wait_ms(self, busy: bool) -> int:
-        """The wait after a poll that brought records (``busy``) or nothing."""
+    def wait_ms(self, busy: bool, *, dozing: bool = False) -> int:
+        """The wait after a poll that brought records (``busy``) or nothing (longer
+        when ``dozing``: at least ``doze_ms``)."""
         wait = self.busy_ms if busy else self.quiet_ms
-        return max(wait, min(CEILING_MS, round(wait * self._stretch)))
+        fitted = max(wait, min(CEILING_MS, round(wait * self._stretch)))
+        return max(fitted, self.doze_ms) if dozing and not busy else fitted
 
-    def note(self, records: int) -> None:
-        """Note a poll of ``records``: loaded from ``loaded_records`` on, and while
-        loaded down to half that (so a stage near the threshold does not flap)."""
+    def dozing(self, now: float) -> bool:
+        """Whether the polls have brought nothing for ``doze_after_s`` up to ``now``."""
+        since = self._empty_since
+        return self.doze_after_s > 0 and since is not None and now - since >= self.doze_after_s
+
+    def note(self, records: int, now: float) -> None:
+        """Note a poll of ``records`` at ``now`` (monotonic seconds): loaded from
+        ``loaded_records`` on, and while loaded down to half that (so a stage near
+        the threshold does not flap); empty since the first of a run of empty polls."""
         floor = self.loaded_records // 2 if self.loaded else self.loaded_records
         self.loaded = self.loaded_records > 0 and records >= max(1, floor)
+        if records:
+            self._empty_since = None
+        elif self._empty_since is None:
+            self._empty_since = now
 
     @property
     def min_bytes(self) -> int:
@@ -117,8 +136,9 @@ class FetchWait:
         keeps elsewhere is logged once; without the gathering, every fetch that
         finds records is answered at once, loaded or not.
         """
-        self.note(records)
-        wait = self.wait_ms(busy=records > 0)
+        now = time.monotonic()
+        self.note(records, now)
+        wait = self.wait_ms(busy=records > 0, dozing=self.dozing(now))
         gathers = set_fetcher(consumer, "_fetch_min_bytes", self.min_bytes)
         waits = set_fetcher(consumer, "_fetch_max_wait_ms", wait)
         if not (waits and gathers) and not self._warned:

@@ -44,6 +44,8 @@ def construct_worker_sealer(
         topic_prefix=settings.topic_prefix,
         batch_max=settings.sealer_batch_max,
         loaded_fetch_records=settings.loaded_fetch_records,
+        doze_after_s=settings.doze_after_s,
+        doze_fetch_wait_ms=settings.doze_fetch_wait_ms,
         idempotent_producer=settings.producer_idempotence,
         drain_s=settings.stage_drain_s,
     )

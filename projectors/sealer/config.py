@@ -8,7 +8,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from events.kafka_security import aiokafka_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
-from infra.settings import LOADED_FETCH_RECORDS, SEALER_BATCH_MAX
+from infra.settings import (
+    DOZE_AFTER_S,
+    DOZE_FETCH_WAIT_MS,
+    LOADED_FETCH_RECORDS,
+    SEALER_BATCH_MAX,
+)
 from projectors.runtime.fetch_budget import FetchBudget
 from projectors.runtime.fetch_wait import REFERENCE_PARTITIONS, FetchWait
 
@@ -50,6 +55,9 @@ class SealerConfig:
     wait_reference_partitions: int = REFERENCE_PARTITIONS
     #: A poll of this many records makes the next fetches gather for the busy wait.
     loaded_fetch_records: int = LOADED_FETCH_RECORDS
+    #: After this many seconds of empty polls the quiet wait grows to the next (0: never).
+    doze_after_s: float = DOZE_AFTER_S
+    doze_fetch_wait_ms: int = DOZE_FETCH_WAIT_MS
     #: How often the agency directory is asked whether an inbox is new.
     directory_poll_s: float = 0.2
     delete_sealed_inbox_records: bool = True
@@ -75,6 +83,8 @@ class SealerConfig:
             self.busy_fetch_wait_ms,
             reference_partitions=self.wait_reference_partitions,
             loaded_records=self.loaded_fetch_records,
+            doze_after_s=self.doze_after_s,
+            doze_ms=self.doze_fetch_wait_ms,
         )
 
     @property

@@ -176,6 +176,7 @@ class Sealer:
                 "partition_fetch_bytes": limit,
                 "fetch_wait_ms": self._fetch_wait.wait_ms(busy=False),
                 "busy_fetch_wait_ms": self._fetch_wait.wait_ms(busy=True),
+                "dozing_fetch_wait_ms": self._fetch_wait.wait_ms(busy=False, dozing=True),
             },
         )
 

@@ -179,8 +179,8 @@ def test_the_sealer_tells_its_waits_how_many_records_a_poll_brought(
     seen: list[tuple[int, int]] = []
     note = FetchWait.note
 
-    def recording(self: FetchWait, records: int) -> None:
-        note(self, records)
+    def recording(self: FetchWait, records: int, now: float) -> None:
+        note(self, records, now)
         seen.append((records, self.min_bytes))
 
     monkeypatch.setattr(FetchWait, "note", recording)

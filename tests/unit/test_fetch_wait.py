@@ -140,3 +140,33 @@ def test_the_threshold_is_a_worker_setting_both_stages_take() -> None:
     ):
         assert config.fetch_wait.loaded_records == 5
     assert SealerConfig("localhost:9092").fetch_wait.loaded_records == LOADED_FETCH_RECORDS
+
+
+def test_after_a_pause_the_quiet_wait_dozes_until_records_come_again() -> None:
+    wait = FetchWait(quiet_ms=10, busy_ms=40, doze_after_s=2.0, doze_ms=100)
+    steps = []
+    for records, now in ((5, 0.0), (0, 0.5), (0, 2.0), (0, 2.6), (0, 9.0), (1, 9.1), (0, 9.2)):
+        wait.note(records, now)
+        steps.append(wait.wait_ms(busy=records > 0, dozing=wait.dozing(now)))
+    # quiet from the first empty poll (0.5 s); dozing 2 s later; awake at the next record
+    assert steps == [40, 10, 10, 100, 100, 40, 10]
+
+
+def test_a_doze_never_shortens_a_stretched_wait_and_zero_never_dozes() -> None:
+    stretched = FetchWait(quiet_ms=25, busy_ms=60, doze_after_s=1.0, doze_ms=100)
+    stretched.fit(REFERENCE_PARTITIONS * 100)
+    stretched.note(0, 0.0)
+    assert stretched.wait_ms(busy=False, dozing=stretched.dozing(5.0)) == CEILING_MS
+    never = FetchWait(quiet_ms=10, busy_ms=40, doze_after_s=0.0, doze_ms=100)
+    never.note(0, 0.0)
+    assert not never.dozing(3600.0)
+    assert never.wait_ms(busy=False, dozing=never.dozing(3600.0)) == 10
+
+
+def test_the_roles_doze_as_the_settings_say() -> None:
+    settings = WorkerSettings(HAVEN_DOZE_AFTER_S="0.5", HAVEN_DOZE_FETCH_WAIT_MS="80")
+    assert (settings.doze_after_s, settings.doze_fetch_wait_ms) == (0.5, 80)
+    for config in (SealerConfig("localhost:9092"), EngineConfig("localhost:9092")):
+        wait = config.fetch_wait
+        assert wait.doze_after_s > 0
+        assert wait.doze_ms > wait.quiet_ms  # dozing waits longer than awake
