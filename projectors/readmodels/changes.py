@@ -76,32 +76,50 @@ class Pending:
 
     ``deleted``: the row is deleted first, so what follows is known exactly
     and ``insert`` is the whole row (None: no row).  Otherwise ``insert`` is
-    the row written when none exists (None: none is written) and ``update``
-    what happens to an existing one.
+    the row written when none exists (None: none is written), and ``sets``
+    (columns set to a value, kept as the values themselves: most columns a
+    handler touches are set, and a :class:`ColumnOp` for each costs more than
+    the rest of the change) and ``ops`` (every other column operation) what
+    happens to an existing one.  A column is in one of the two at most.
     """
 
     deleted: bool
     insert: dict[str, Any] | None
-    update: Ops
+    sets: dict[str, Any]
+    ops: Ops
 
-    def then(self, insert: dict[str, Any] | None, update: Ops) -> None:
-        """Fold in one more change (``insert``/``update`` as in :class:`Pending`;
-        ``update`` is the caller's own, fresh dict)."""
+    @property
+    def changes_existing(self) -> bool:
+        """Whether it changes an existing row's columns."""
+        return bool(self.sets or self.ops)
+
+    def then(self, insert: dict[str, Any] | None, sets: dict[str, Any], ops: Ops) -> None:
+        """Fold in one more change (``insert``, ``sets`` and ``ops`` as in
+        :class:`Pending`; ``sets`` and ``ops`` are the caller's own, fresh dicts)."""
         if self.insert is not None:
-            self.insert = _applied(self.insert, update)
+            self.insert = _applied(self.insert, sets, ops)
         else:
             self.insert = insert
-        if not self.deleted:
-            for name, op in update.items():
-                before = self.update.get(name)
-                self.update[name] = op if before is None else before.then(op)
+        if self.deleted:
+            return
+        if sets:
+            earlier = self.ops
+            for name in sets.keys() & earlier.keys() if earlier else ():
+                del earlier[name]  # a later set replaces any operation before it
+            self.sets.update(sets)
+        for name, op in ops.items():
+            if name in self.sets:  # set, then changed: set to the changed value
+                self.sets[name] = op.apply(self.sets[name])
+                continue
+            before = self.ops.get(name)
+            self.ops[name] = op if before is None else before.then(op)
 
 
-def _applied(row: Mapping[str, Any], update: Ops) -> dict[str, Any]:
-    """A copy of ``row`` with ``update`` applied (``set``, the common op, inline)."""
-    new = dict(row)
-    for name, op in update.items():
-        new[name] = op.value if op.kind == "set" else op.apply(row.get(name))
+def _applied(row: Mapping[str, Any], sets: Mapping[str, Any], ops: Ops) -> dict[str, Any]:
+    """A copy of ``row`` with ``sets`` and ``ops`` applied."""
+    new = {**row, **sets}
+    for name, op in ops.items():
+        new[name] = op.apply(row.get(name))
     return new
 
 
@@ -114,13 +132,25 @@ class ColumnOps(TypedDict, total=False):
     clear_if: Mapping[str, Any]
 
 
-def _ops(values: Mapping[str, Any], given: ColumnOps) -> Ops:
-    ops = {name: ColumnOp("set", value) for name, value in values.items()}
+def _ops(given: ColumnOps) -> Ops:
+    ops: Ops = {}
     for kind, columns in given.items():
         # A cast, not an isinstance check against the Mapping ABC (a third of this call).
         for name, value in cast(Mapping[str, Any], columns).items():
             ops[name] = ColumnOp(kind, frozenset((value,)) if kind == "clear_if" else value)
     return ops
+
+
+def _split(values: Mapping[str, Any] | None, given: ColumnOps) -> tuple[dict[str, Any], Ops]:
+    """A change's columns set (fresh dict) and its other operations, which win where a
+    column is named twice."""
+    sets = dict(values) if values else {}
+    if not given:
+        return sets, {}
+    ops = _ops(given)
+    for name in ops.keys() & sets.keys() if sets else ():
+        del sets[name]
+    return sets, ops
 
 
 RowKey = tuple[str, str, tuple[Any, ...]]  # schema, table, primary-key values
@@ -159,14 +189,19 @@ class Rows:
         return row_key
 
     def _change(
-        self, table: Table, key: Mapping[str, Any], insert: dict[str, Any] | None, update: Ops
+        self,
+        table: Table,
+        key: Mapping[str, Any],
+        insert: dict[str, Any] | None,
+        sets: dict[str, Any],
+        ops: Ops,
     ) -> None:
         row_key = self._key(table, key)
         pending = self._store.get(row_key)
         if pending is None:
-            self._store[row_key] = Pending(False, insert, update)
+            self._store[row_key] = Pending(False, insert, sets, ops)
         else:
-            pending.then(insert, update)
+            pending.then(insert, sets, ops)
 
     def upsert(
         self,
@@ -177,8 +212,8 @@ class Rows:
     ) -> None:
         """Insert the row (``key`` holds its primary key and columns set only on insert),
         or change only the given columns of the existing one."""
-        update = _ops(values or {}, ops)
-        self._change(table, key, _applied(key, update), update)
+        sets, changed = _split(values, ops)
+        self._change(table, key, _applied(key, sets, changed), sets, changed)
 
     def update(
         self,
@@ -188,12 +223,12 @@ class Rows:
         **ops: Unpack[ColumnOps],
     ) -> None:
         """Change the given columns of the row, if it exists (no row is created)."""
-        self._change(table, key, None, _ops(values or {}, ops))
+        self._change(table, key, None, *_split(values, ops))
 
     def insert(self, table: Table, row: Mapping[str, Any]) -> None:
         """Insert the row unless one with its key exists (which stays as it is)."""
-        self._change(table, row, dict(row), {})
+        self._change(table, row, dict(row), {}, {})
 
     def delete(self, table: Table, key: Mapping[str, Any]) -> None:
         """Delete the row with this primary key, if any."""
-        self._store[self._key(table, key)] = Pending(True, None, {})
+        self._store[self._key(table, key)] = Pending(True, None, {}, {})

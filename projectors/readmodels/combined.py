@@ -28,7 +28,7 @@ def fold_into(store: dict[RowKey, Pending], later: dict[RowKey, Pending]) -> Non
         if before is None or change.deleted:
             store[key] = change  # a deletion first makes the row whatever follows says
         else:
-            before.then(change.insert, dict(change.update))
+            before.then(change.insert, dict(change.sets), dict(change.ops))
     later.clear()
 
 

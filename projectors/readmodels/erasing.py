@@ -184,6 +184,6 @@ def settle_erased(
         if change.insert is None:
             del store[key]
             continue
-        change.deleted, change.update = True, {}
+        change.deleted, change.sets, change.ops = True, {}, {}
         counts[owner[key[1]][0]] += 1
     return counts

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, text
 
 from infra.bulk import Columns, json_rows, rows_param
 from infra.db import Numbered, pipelined, write_numbered
-from projectors.readmodels.changes import ColumnOp, Pending, RowKey, primary_key
+from projectors.readmodels.changes import Ops, Pending, RowKey, primary_key
 from projectors.readmodels.rendering import DIALECT, SCHEMA, driver_sql, numbered_in, quote
 from projectors.readmodels.sdk import Projector
 
@@ -48,10 +48,18 @@ def _params(table: Table, update: tuple[tuple[str, str], ...]) -> Columns:
     return tuple(columns)
 
 
-def _param_values(update: dict[str, ColumnOp], shape: tuple[tuple[str, str], ...]) -> list[Any]:
+def _update_shape(sets: dict[str, Any], ops: Ops) -> tuple[tuple[str, str], ...]:
+    """Each updated column with its operation's kind (``set`` for ``sets``), by name."""
+    return tuple(sorted([*((n, "set") for n in sets), *((n, o.kind) for n, o in ops.items())]))
+
+
+def _param_values(sets: dict[str, Any], ops: Ops, shape: tuple[tuple[str, str], ...]) -> list[Any]:
     values: list[Any] = []
     for name, kind in shape:
-        op = update[name]
+        if kind == "set":
+            values.append(sets[name])
+            continue
+        op = ops[name]
         values.append(op.value)
         if kind == "add":
             values.append(op.floor)
@@ -114,10 +122,10 @@ def _groups(
     grouped: dict[tuple[Shape, bool], list[list[Any]]] = {}
     # Rows of one handler share their column order: each order is sorted once.
     names: dict[tuple[str, ...], tuple[str, ...]] = {}
-    kinds: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+    kinds: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
     for key, pending in changes:
         row_insert = pending.insert
-        if row_insert is None and (pending.deleted or not pending.update):
+        if row_insert is None and (pending.deleted or not pending.changes_existing):
             continue
         if row_insert is None:
             inserted, row = None, list(key)
@@ -125,12 +133,12 @@ def _groups(
             given = tuple(row_insert)
             inserted = names.get(given) or names.setdefault(given, tuple(sorted(given)))
             row = [row_insert[n] for n in inserted]
-        ops = {} if pending.deleted else pending.update
         update: tuple[tuple[str, str], ...] = ()
-        if ops:
-            shape = tuple((n, o.kind) for n, o in ops.items())
-            update = kinds.get(shape) or kinds.setdefault(shape, tuple(sorted(shape)))
-            row += _param_values(ops, update)
+        if not pending.deleted and pending.changes_existing:
+            sets, ops = pending.sets, pending.ops
+            shape = (*sets, *((n, o.kind) for n, o in ops.items()))
+            update = kinds.get(shape) or kinds.setdefault(shape, _update_shape(sets, ops))
+            row += _param_values(sets, ops, update)
         grouped.setdefault(((inserted, update), pending.deleted), []).append(row)
     for (shape_of, replace), rows in grouped.items():
         yield shape_of, replace, rows

@@ -39,7 +39,7 @@ def _outcome(pending: Pending | None, row: dict[str, Any] | None) -> dict[str, A
         return row
     if pending.deleted or row is None:
         return None if pending.insert is None else dict(pending.insert)
-    return row | {name: op.apply(row.get(name)) for name, op in pending.update.items()}
+    return row | pending.sets | {name: op.apply(row.get(name)) for name, op in pending.ops.items()}
 
 
 def _collected(changes: list[Change]) -> dict[RowKey, Pending]:

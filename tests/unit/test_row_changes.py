@@ -36,7 +36,7 @@ def _one(store: dict[RowKey, Pending]) -> Pending:
 
 def _existing(pending: Pending, row: dict[str, Any]) -> dict[str, Any]:
     """What the folded change makes of an existing row (what the UPDATE computes)."""
-    return row | {name: op.apply(row.get(name)) for name, op in pending.update.items()}
+    return row | pending.sets | {name: op.apply(row.get(name)) for name, op in pending.ops.items()}
 
 
 def test_upserts_fold_into_one_insert_and_one_update() -> None:
@@ -79,12 +79,25 @@ def test_a_delete_makes_what_follows_exact() -> None:
     rows, store = _rows()
     rows.upsert(TABLE, KEY, {"level": "high", "active": "p1"})
     rows.delete(TABLE, KEY)
-    assert _one(store) == Pending(True, None, {})
+    assert _one(store) == Pending(True, None, {}, {})
     rows.upsert(TABLE, KEY, {"level": "low"}, clear_if={"active": "p1"})
     rows.update(TABLE, KEY, add={"open": 2})
     assert _one(store) == Pending(
-        True, {"subject_id": "s1", "level": "low", "active": None, "open": 2}, {}
+        True, {"subject_id": "s1", "level": "low", "active": None, "open": 2}, {}, {}
     )
+
+
+def test_a_set_replaces_the_operations_before_it_and_folds_those_after_it() -> None:
+    rows, store = _rows()
+    rows.update(TABLE, KEY, greatest={"last_at": 4}, add={"open": 1})
+    rows.update(TABLE, KEY, {"last_at": 2})  # a set: the greatest before it no longer counts
+    rows.update(TABLE, KEY, greatest={"last_at": 3}, least={"first_at": 7})
+    rows.update(TABLE, KEY, {"first_at": 1}, least={"first_at": 5})  # named twice: the op wins
+    pending = _one(store)
+    assert pending.sets == {"last_at": 3}
+    assert set(pending.ops) == {"open", "first_at"}
+    old = {"subject_id": "s1", "last_at": 9, "open": 2, "first_at": 6}
+    assert _existing(pending, old) == {"subject_id": "s1", "last_at": 3, "open": 3, "first_at": 5}
 
 
 def test_clearing_applies_only_to_the_value_named() -> None:
@@ -100,7 +113,7 @@ def test_an_insert_keeps_an_existing_row() -> None:
     rows.insert(TABLE, {"subject_id": "s1", "level": "low"})
     pending = _one(store)
     assert pending.insert == {"subject_id": "s1", "level": "high"}
-    assert pending.update == {}
+    assert (pending.sets, pending.ops) == ({}, {})
 
 
 def _as_postgres(kind: str, value: Any, floor: int, old: Any) -> Any:
