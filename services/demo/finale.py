@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, text
 from events.topics import dlq_topic, log_topic
 from projectors.audit.archive import read_log
 from projectors.directory.agencies import schema_name
+from services.audit.replay import live_positions
 from services.demo import cast, records
 from services.demo.audit import AuditResult, audit_table, run_audit
 from services.demo.events import bad_inputs
@@ -55,7 +56,7 @@ def _drain(run: DemoRun) -> tuple[Log, list[bytes]]:
     # At least what the engine applied: a loaded broker can be quiet for longer than
     # ``read_log``'s idle wait, and a log read short would go unnoticed below.
     topic = log_topic(PREFIX)
-    log = read_log(pipeline.bootstrap, topic, at_least=pipeline.positions(topic))
+    log = read_log(pipeline.bootstrap, topic, at_least=live_positions(pipeline.engine, topic))
     ends = {partition: rs[-1].offset + 1 for partition, rs in log.items() if rs}
     pipeline.wait_projected(topic, ends)
     pipeline.stop()

@@ -21,8 +21,8 @@ from events.topics import inbox_topic
 from infra.endpoints import Endpoints
 from projectors.bootstrap import pipeline_threads
 from projectors.directory.registration import register_agency
-from projectors.log import ENGINE_POSITIONS
 from projectors.runtime.loop_thread import LoopThread
+from services.audit.replay import live_positions
 from services.demo.cast import Agency
 
 PARTITIONS = 3
@@ -122,17 +122,11 @@ class DemoPipeline:
         )
         self.wait(lambda: self._scalar(pending) == 0, "relaying notices and system events")
 
-    def positions(self, topic: str) -> dict[int, int]:
-        """The engine's next offset of each partition of ``topic`` it has applied."""
-        with self.engine.connect() as conn:
-            stored = ENGINE_POSITIONS.read(conn, topic)
-        return {partition: offset for (_, partition), offset in stored.items()}
-
     def wait_projected(self, topic: str, ends: dict[int, int]) -> None:
         """Wait until the engine's positions reach ``ends`` (next offset per partition)."""
 
         def caught_up() -> bool:
-            stored = self.positions(topic)
+            stored = live_positions(self.engine, topic)
             return all(stored.get(p, 0) >= end for p, end in ends.items())
 
         self.wait(caught_up, "projecting the whole log")
