@@ -94,6 +94,7 @@ def run_point(
         "drain_s": figures["pipeline_drain_s"],
         "worker_ready_s": round(ready_s, 2),
         "peak_rss_mb": round(worker.rss.peak_mb, 1),
+        "peak_pss_mb": round(worker.rss.peak_pss_mb, 1),
         "peak_rss_by_process_mb": worker.rss.peaks(),
     }
 

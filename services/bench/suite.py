@@ -82,6 +82,7 @@ def run_suite(
     figures |= {
         "worker_ready_s": round(worker_ready_s, 2),
         "peak_rss_mb": round(worker.rss.peak_mb, 1),
+        "peak_pss_mb": round(worker.rss.peak_pss_mb, 1),
         "peak_rss_by_process_mb": worker.rss.peaks(),
         "rss_scope": RSS_SCOPE,
     }

@@ -28,14 +28,20 @@ from projectors.runtime.heartbeat import ALL_ROLES, READY_ROLES, STALE_AFTER_S
 HAVEN = Path(sys.executable).parent / "haven"
 
 
+def command_words(process: psutil.Process) -> list[str]:
+    """The words of a process's command line.  A forked worker child sets its title
+    (``setproctitle``): the kernel then has it as one string, padded with NULs."""
+    return " ".join(process.cmdline()).split()
+
+
 def process_kind(process: psutil.Process, root: psutil.Process) -> str | None:
     """``supervisor`` for the worker itself, else the role its command line names;
     ``None`` for a child forked but not yet started (it still has the worker's) and
     for a process that names no role (a program a role's process ran briefly)."""
     if process.pid == root.pid:
         return "supervisor"
-    args = process.cmdline()
-    if args == root.cmdline():
+    args = command_words(process)
+    if args == command_words(root):
         return None
     role = args.index("--role") + 1 if "--role" in args else len(args)
     return args[role] if role < len(args) else None  # a helper a child ran (e.g. `file`)
@@ -44,24 +50,33 @@ def process_kind(process: psutil.Process, root: psutil.Process) -> str | None:
 @dataclass
 class RssSampler:
     """Peak RSS (MiB) of a process tree, sampled in a daemon thread: of the whole
-    tree, and of each kind of process (the supervisor, each role's children summed)."""
+    tree, and of each kind of process (the supervisor, each role's children summed);
+    and the tree's peak proportional set size (PSS: each page shared by N of its
+    processes counted 1/N in each), its real footprint: the children are forked from
+    the supervisor and share the pages of the code it imported, which RSS counts once
+    in every process."""
 
     pid: int
     interval_s: float = 0.2
     peak_mb: float = 0.0
+    peak_pss_mb: float = 0.0
     peak_by_process_mb: dict[str, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _sample(self) -> None:
         kinds: dict[str | None, float] = {}
+        pss = 0.0
         try:
             root = psutil.Process(self.pid)
             for process in (root, *root.children(recursive=True)):
                 kind = process_kind(process, root)
-                kinds[kind] = kinds.get(kind, 0.0) + process.memory_info().rss / 1_048_576
+                memory = process.memory_full_info()
+                kinds[kind] = kinds.get(kind, 0.0) + memory.rss / 1_048_576
+                pss += memory.pss / 1_048_576
         except psutil.Error:
             return
         self.peak_mb = max(self.peak_mb, sum(kinds.values()))
+        self.peak_pss_mb = max(self.peak_pss_mb, pss)
         for kind, mb in kinds.items():
             if kind is not None:
                 self.peak_by_process_mb[kind] = max(self.peak_by_process_mb.get(kind, 0.0), mb)

@@ -48,6 +48,10 @@ NOTES = {
     " --scale-agencies agency counts at --events events; --scale-only runs nothing else",
     "peak_rss_by_process_mb": "each kind of the worker's processes at its own peak (the"
     " supervisor; a role's processes summed), so the kinds' sum exceeds peak_rss_mb",
+    "peak_pss_mb": "the worker's peak proportional set size (each page shared by N of its"
+    " processes counted 1/N in each): its real footprint, as the role children are forked"
+    " from the supervisor and share the pages of the code it imported, which peak_rss_mb"
+    " (resident set sizes summed) counts once per process",
     "end_to_end_events_per_s": "preloaded inboxes to every read model, from the worker's"
     " launch (start-up and group joins included); steady: from the first judged event",
     "visible_ms": "paced publish to the event's engine transaction visible (ledger entry,"

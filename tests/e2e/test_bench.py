@@ -23,7 +23,16 @@ RATES = [
 LATENCIES = ["visible_p50_ms", "visible_p99_ms", "erasure_p50_ms", "erasure_p99_ms"]
 API = ["api_read_p50_ms", "api_read_p99_ms", "api_reads_per_s"]
 API += ["api_read_paced_p50_ms", "api_read_paced_p99_ms", "api_read_paced_per_s"]
-KEYS = {"events", "fanout", "peak_rss_mb", "rss_scope", "machine", "scale", "idle_cpu_cores"}
+KEYS = {
+    "events",
+    "fanout",
+    "peak_rss_mb",
+    "peak_pss_mb",
+    "rss_scope",
+    "machine",
+    "scale",
+    "idle_cpu_cores",
+}
 KEYS |= {*RATES, *LATENCIES, *API}
 
 
@@ -61,6 +70,7 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     assert figures["floor_events"] >= 600
     assert figures["replay_same"] is True
     assert 50 < figures["peak_rss_mb"] < 4000
+    assert 30 < figures["peak_pss_mb"] < figures["peak_rss_mb"]  # the children share pages
     assert figures["lost_events"] == 0
     assert 0 < figures["api_read_p50_ms"] <= figures["api_read_p99_ms"]
     assert figures["api_reads"] == 100
@@ -76,6 +86,7 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
         assert point["end_to_end_events_per_s"] > 0
         assert point["drain_s"] > 0
         assert 50 < point["peak_rss_mb"] < 4000
+        assert 30 < point["peak_pss_mb"] < point["peak_rss_mb"]
     assert leftovers(embedded_data_dir) == []
 
 

@@ -20,6 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from infra.endpoints import Endpoints
 from infra.settings import WorkerSettings
+from services.bench.worker_proc import command_words
 from services.scenarios.builders import cloudevent, identification
 from services.scenarios.synthetic import first_cases
 
@@ -182,7 +183,7 @@ def _role_children(supervisor: subprocess.Popen[str], role: str) -> list[psutil.
     return [
         child
         for child in psutil.Process(supervisor.pid).children()
-        if f"--role {role}" in " ".join(child.cmdline())
+        if f"--role {role}" in " ".join(command_words(child))
     ]
 
 
@@ -236,30 +237,41 @@ def test_sigkilled_sealer_child_is_restarted_and_loses_nothing(
     assert NAME not in output_text
 
 
+def _from_word(args: list[str], word: str) -> list[str]:
+    """``args`` from ``word`` on (all of them while a forked child has its parent's)."""
+    return args[args.index(word) :] if word in args else args
+
+
 def _mapped(process: psutil.Process) -> str:
     return " ".join(region.path for region in process.memory_maps())
 
 
-def test_the_supervisor_loads_none_of_what_its_children_run(
+def test_the_children_are_forked_from_the_supervisor_and_named_by_role(
     worker: subprocess.Popen[str],
 ) -> None:
-    """The supervisor only spawns and watches: the database driver, the sealing library
-    and the settings model's validator are mapped in its children, which run the stream
-    processors and check the settings, not in it (it checked them before it became the
-    supervisor)."""
+    """The supervisor imports the stream processors once (the database driver, the
+    sealing library, the settings model's validator are mapped in it) and forks each
+    role's child from it; each child shows the command line of its role in ``ps``."""
     libraries = ("psycopg_binary", "cryptography", "pydantic_core")
     supervisor = psutil.Process(worker.pid)
     engines = WorkerSettings(HAVEN_PARTITIONS=2).engine_process_count()  # the default layout
     deadline = time.monotonic() + 120
     while True:
         children = supervisor.children()
+        roles = sorted(_from_word(command_words(child), "worker") for child in children)
         if len(children) == 1 + engines and all(
             lib in _mapped(child) for child in children for lib in libraries
         ):
             break
-        assert time.monotonic() < deadline, "the children never loaded their libraries"
+        assert time.monotonic() < deadline, f"the children never started: {roles}"
         time.sleep(0.5)
-    assert [lib for lib in libraries if lib in _mapped(supervisor)] == []
+    assert [lib for lib in libraries if lib not in _mapped(supervisor)] == []
+    shares = [["--share", f"{n}/{engines}"] for n in range(engines)] if engines > 1 else [[]]
+    assert roles == [
+        *(["worker", "--role", "engine", *share] for share in shares),
+        ["worker", "--role", "sealer"],
+    ]
+    assert all(child.exe() == supervisor.exe() for child in children)
     worker.send_signal(signal.SIGTERM)
     output, _ = worker.communicate(timeout=60)
     assert worker.returncode == 0, output[-2000:]

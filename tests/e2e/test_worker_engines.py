@@ -18,7 +18,7 @@ import pytest
 from infra.db import sync_engine
 from infra.endpoints import Endpoints
 from services.bench.sealer_bench import preload, register_all
-from services.bench.worker_proc import running_worker, worker_env
+from services.bench.worker_proc import command_words, running_worker, worker_env
 from services.bench.workload import BENCH_AGENCIES, workload
 from services.scenarios.synthetic import first_cases
 from tests.integration.test_engine_shares import applied, assert_replay_equal, positions
@@ -33,7 +33,7 @@ def _engine_shares(supervisor: subprocess.Popen[bytes]) -> list[list[str]]:
     """Each engine child's ``--share`` values."""
     found = []
     for child in psutil.Process(supervisor.pid).children():
-        args = child.cmdline()
+        args = command_words(child)
         if "--role" in args and args[args.index("--role") + 1] == "engine":
             pairs = itertools.pairwise(args)
             found.append([value for option, value in pairs if option == "--share"])

@@ -4,7 +4,8 @@ Each role runs in its own process (its own GIL).  The engine's shares of the
 log (``HAVEN_ENGINE_SHARES``) run in ``HAVEN_ENGINE_PROCESSES`` children
 (default one per share), each named ``engine:`` and its shares (``engine:0/2,1/2``) and
 run as ``--role engine --share 0/2 --share 1/2``; one share is a lone
-``engine`` in the consumer group.  The main thread watches them twice a
+``engine`` in the consumer group.  The supervisor forks each child from
+the code it imported once (:mod:`services.cli.worker.forked`).  The main thread watches them twice a
 second; a child that dies is started again with the backoff of ``haven up``
 (0.5 s doubling, reset after a minute of running), and when one keeps
 failing (:data:`MAX_FAILURES` restarts in a row) the others are stopped too
@@ -20,16 +21,14 @@ it, as a killed single-process worker would.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from infra.parent_death import die_with_parent
 from projectors.engine.share import shares_text, spread
 from services.cli.backoff import Backoff
 
@@ -42,7 +41,28 @@ STOP_SHARE = 0.9
 #: Share of that the sealer may drain; the engine gets the rest.
 SEALER_SHARE = 0.5
 
-Spawn = Callable[[str], subprocess.Popen[bytes]]
+
+class ChildProcess(Protocol):
+    """What the supervisor uses of a child process (``subprocess.Popen`` has it, and
+    :class:`services.cli.worker.forked.ForkedChild`)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+#: Starts the child of a name (``sealer``, ``engine``, ``engine:0/2``).
+Spawn = Callable[[str], ChildProcess]
 
 
 def child_names(shares: int, engine_processes: int) -> list[str]:
@@ -61,26 +81,12 @@ def stage(name: str) -> str:
     return name.partition(":")[0]
 
 
-def spawn_role(name: str) -> subprocess.Popen[bytes]:
-    """``haven worker --role ROLE [--share I/N ...]`` as a child that dies with this process."""
-    role, _, shares = name.partition(":")
-    return subprocess.Popen(
-        [
-            *(sys.executable, "-m", "services.cli.main", "worker", "--role", role),
-            *(arg for share in filter(None, shares.split(",")) for arg in ("--share", share)),
-        ],
-        stdin=subprocess.DEVNULL,
-        process_group=0,  # signals come from the supervisor, in pipeline order
-        preexec_fn=die_with_parent(signal.SIGKILL, os.getpid()),
-    )
-
-
 @dataclass
 class Child:
     """One role's process and its restart backoff."""
 
     role: str
-    process: subprocess.Popen[bytes]
+    process: ChildProcess
     backoff: Backoff = field(default_factory=Backoff)
     restarts: int = 0
 

@@ -28,6 +28,14 @@ from projectors.policy.loader import default_policy_path, load_policy
 from projectors.runtime.roles import Role
 
 
+class _Worker(faust.Worker):
+    """Faust's worker, but the process keeps its title: the ``haven worker --role ...``
+    command line it runs (:mod:`services.cli.worker.forked`), not Faust's own."""
+
+    def _setproctitle(self, info: str, *, ident: str = "") -> None:  # noqa: ARG002
+        return None
+
+
 def run_role(settings: WorkerSettings, endpoints: Endpoints, name: str) -> None:
     """Run the child ``name`` (``sealer``, ``engine`` or ``engine:I/N[,J/N...]``) until
     SIGTERM or SIGINT."""
@@ -43,7 +51,7 @@ def run_role(settings: WorkerSettings, endpoints: Endpoints, name: str) -> None:
         settings, endpoints, load_master_key(settings), cast(Role, role), engine_shares
     )
     tune_collector()  # start-up is done: what it made is frozen
-    faust.Worker(
+    _Worker(
         app,
         loglevel=settings.log_level.lower(),
         logging_config=logging_dict_config(settings.log_level),

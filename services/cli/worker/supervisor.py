@@ -3,10 +3,10 @@
 ``haven worker`` checks its settings (pydantic) and the infrastructure, then
 replaces its own program with this module (``exec``: the same process, so
 ``haven up``, signals and the children's death signal still find it), given
-on the command line the few values a supervisor needs.  It so stays at
-about 14 MB resident for as long as the worker runs, instead of keeping the
-settings model's 23 MB it needed only once; each child checks the settings
-again itself.  Run as ``python -m services.cli.worker.supervisor SHARES
+on the command line the few values a supervisor needs.  It then imports the
+roles' code once and forks each child from it
+(:mod:`services.cli.worker.forked`), at the start and at every restart; each
+child checks the settings again itself.  Run as ``python -m services.cli.worker.supervisor SHARES
 PROCESSES STOP_TIMEOUT_S LOG_LEVEL``.
 """
 
@@ -22,7 +22,8 @@ from types import FrameType
 from typing import NoReturn
 
 from infra.logs import configure_logging
-from services.cli.worker.children import RoleSupervisor, child_names, spawn_role
+from services.cli.worker.children import RoleSupervisor, child_names
+from services.cli.worker.forked import fork_role, preload
 
 
 def exec_supervisor(shares: int, processes: int, stop_timeout_s: float, log_level: str) -> NoReturn:
@@ -43,9 +44,8 @@ def supervise(shares: int, processes: int, stop_timeout_s: float) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, handler)
-    return RoleSupervisor(
-        child_names(shares, processes), spawn_role, stopping, stop_timeout_s
-    ).run()
+    preload()
+    return RoleSupervisor(child_names(shares, processes), fork_role, stopping, stop_timeout_s).run()
 
 
 def main(argv: Sequence[str]) -> int:
