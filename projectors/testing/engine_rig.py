@@ -123,6 +123,20 @@ class EngineRig:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(text(query))]
 
+    def subject_rows(
+        self, agency_id: str, table: str, subject_ids: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The rows of one read-model table of the agency about each of ``subject_ids``."""
+        query = (
+            f'SELECT * FROM "{schema_name(agency_id)}"."{table}"'  # noqa: S608 - test rig
+            " WHERE subject_id = ANY(:subjects)"
+        )
+        found: dict[str, list[dict[str, Any]]] = {subject: [] for subject in subject_ids}
+        with self.engine.connect() as conn:
+            for row in conn.execute(text(query), {"subjects": subject_ids}):
+                found[str(row.subject_id)].append(dict(row._mapping))
+        return found
+
     def _core(self, query: str, **params: Any) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(text(query), params)]
