@@ -14,9 +14,12 @@ from services.cli.worker.forked import ForkedChild, role_argv
 
 def _forked(seconds: float, code: int) -> ForkedChild:
     pid = os.fork()
-    if pid == 0:  # the child: no locks, no Python-level cleanup
-        time.sleep(seconds)
-        os._exit(code)
+    if pid == 0:  # the child of a pytest process: nothing of pytest's may run in it
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            time.sleep(seconds)
+        finally:
+            os._exit(code)
     return ForkedChild(pid, ["sleep"])
 
 

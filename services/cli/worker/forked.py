@@ -29,6 +29,10 @@ from infra.parent_death import die_with_parent
 
 __all__ = ["ForkedChild", "fork_role", "preload", "role_argv"]
 
+#: The signals that stop a child: blocked across the fork, so that one sent before the
+#: child has dropped the supervisor's handlers reaches it once it has.
+STOPS = {signal.SIGTERM, signal.SIGINT}
+
 
 def preload() -> None:
     """Import what every role's child imports, and freeze it (call before the first fork)."""
@@ -89,9 +93,14 @@ def fork_role(name: str) -> ForkedChild:
     parent = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (the child; the worker tests watch it run)
-        os._exit(_run_child(argv, parent))
+    # Held until the child has its own handlers: a SIGTERM sent at once then stops it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (the child; the worker tests watch it run)
+            os._exit(_run_child(argv, parent))
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
     return ForkedChild(pid, argv)
 
 
@@ -100,6 +109,7 @@ def _run_child(argv: list[str], parent: int) -> int:
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # until the role's own handlers
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
         os.setpgid(0, 0)  # signals come from the supervisor, in pipeline order
         die_with_parent(signal.SIGKILL, parent)()
         null = os.open(os.devnull, os.O_RDONLY)
