@@ -8,6 +8,12 @@ STAMP  := $(VENV)/.installed
 # process fills those waits (11:32 of pytest; two took 13:38-13:52 in as slow an hour).
 # Four gained nothing: 13:43 of pytest against 13:08 with three, in the same hour.
 TEST_WORKERS ?= 3
+# Python caches compiled modules (and pytest its rewritten tests) in __pycache__. An
+# environment that turns that off (PYTHONDONTWRITEBYTECODE) has every process of the
+# suite (about 250: CLI calls, worker children, API processes) compile Haven's modules
+# again (0.1-0.3 s of CPU each), and each pytest process rewrite every test module.
+unexport PYTHONDONTWRITEBYTECODE
+SOURCES := events infra projectors services tests
 
 .PHONY: install browser test lint typecheck unit integration e2e demo contracts clean
 
@@ -44,6 +50,7 @@ e2e: install browser
 	$(BIN)/pytest -q tests/e2e
 
 test: lint typecheck browser
+	$(BIN)/python -m compileall -q -j 0 $(SOURCES)
 	$(BIN)/haven contracts check
 	$(BIN)/pytest -q -p no:cacheprovider --durations=25 -n $(TEST_WORKERS) --dist loadfile tests
 
