@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from events.codec import encode, parse_inbound, parse_log_record
+from events.codec import encode, parse_inbound, parse_log_dict, parse_log_record
 from events.errors import ContractError
 from events.registry import REGISTRY, event_types
 from events.schemas import data_schema
@@ -137,6 +137,7 @@ def test_sealed_schema_and_log_model_agree(event_type: str) -> None:
         event = event_for(event_type, storable(data))
         parsed = parse_log_record(json.dumps(event).encode())
         assert type(parsed.data).__name__.endswith("Sealed")
+        assert parsed == parse_log_dict(event)  # no raw text: read step by step
         if any(data.get(name) is not None for name in personal_fields(REGISTRY.model(event_type))):
             with pytest.raises(ContractError) as caught:
                 parse_inbound(json.dumps(event).encode(), inbox_agency="gr_police")

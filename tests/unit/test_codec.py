@@ -334,6 +334,37 @@ def test_log_accepts_system_events_and_checks_their_source() -> None:
     assert caught.value.reason is RejectReason.AGENCY_MISMATCH
 
 
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({}, RejectReason.RESERVED_TYPE),  # a system type from an agency
+        (
+            {"source": "urn:haven:system", "agency": None, "subject": ...},
+            RejectReason.MISSING_SUBJECT,
+        ),
+    ],
+)
+def test_a_log_record_read_in_one_pass_fails_the_checks_read_step_by_step(
+    changes: dict[str, Any], reason: RejectReason
+) -> None:
+    """A record valid to the schema but failing a later check: the one-pass read of the
+    raw text (``parse_log_record``) and the step-by-step read agree on the reason."""
+    obj = event("haven.consent.expired.v1", **changes)
+    if "source" not in changes:
+        obj["type"] = "haven.agency.registered.v1"
+        obj["data"] = SAMPLE_DATA["haven.agency.registered.v1"]
+    with pytest.raises(ContractError) as in_one_pass:
+        parse_log_record(raw(obj))
+    with pytest.raises(ContractError) as step_by_step:
+        parse_log_dict(obj)  # no raw text
+    assert in_one_pass.value.reason is step_by_step.value.reason is reason
+
+
+def test_a_log_record_reads_the_same_in_one_pass_and_step_by_step() -> None:
+    obj = _sealed(event("haven.shelter.placement-started.v1"), PlacementStarted)
+    assert parse_log_record(raw(obj)) == parse_log_dict(obj)
+
+
 def test_encode_is_deterministic_and_round_trips() -> None:
     parsed = parse_inbound(raw(event("haven.consent.granted.v1")))
     encoded = encode(parsed)
