@@ -138,33 +138,22 @@ if _EVENT.__private_attributes__:
     raise TypeError("Event has private attributes: _build must set them")
 
 
-def _fast_wire(obj: Mapping[str, Any], raw: bytes | None, registry: TypeRegistry) -> Any:
-    """One validation pass over the raw bytes for a valid event of a known type.
+def _fast_wire(
+    obj: Mapping[str, Any], raw: bytes | None, registry: TypeRegistry, *, log: bool = False
+) -> Any:
+    """One validation pass over the raw bytes for a valid event of a known type: an
+    agency's event (``log`` False: no system type) or a log record (``log``: sealed data).
 
     Any failure returns None, and the step-by-step checks then find the first
     failing check in the fixed order; so the fast path changes speed, never answers.
     """
     event_type = obj.get("type")
     model = registry.get(event_type) if raw is not None and isinstance(event_type, str) else None
-    if model is None or model.system:
+    if model is None or raw is None or (model.system and not log):
         return None
     try:
-        return wire_model(model).model_validate_json(raw or b"")
-    except ValidationError:
-        return None
-
-
-def _fast_log(obj: Mapping[str, Any], raw: bytes | None, registry: TypeRegistry) -> Any:
-    """The log's one validation pass over a current record of a known type (envelope
-    and sealed data together); None on any failure, as :func:`_fast_wire`."""
-    event_type = obj.get("type")
-    model = registry.get(event_type) if raw is not None and isinstance(event_type, str) else None
-    if model is None:
-        return None
-    try:
-        return wire_model(registry.data_model(model.event_type, sealed=True)).model_validate_json(
-            raw or b""
-        )
+        wire = wire_model(registry.data_model(model.event_type, sealed=log))
+        return wire.model_validate_json(raw)
     except ValidationError:
         return None
 
@@ -242,11 +231,11 @@ def parse_log_dict(
 
     ``raw``: the JSON text ``obj`` was loaded from (strictly, by ``load_json``),
     validated as it is when no upcaster changes the event: in one pass, envelope
-    and sealed data together (:func:`_fast_log`), and when that fails, step by
+    and sealed data together (:func:`_fast_wire`), and when that fails, step by
     step, which names the first failing check.
     """
     current = raw if upcasters.is_current(obj) else None
-    fast = _fast_log(obj, current, registry)
+    fast = _fast_wire(obj, current, registry, log=True)
     if fast is not None:
         # Envelope and sealed data are valid: the remaining checks, in their usual order.
         _envelope_rules(fast, from_agency=False)

@@ -5,9 +5,9 @@ log (``HAVEN_ENGINE_SHARES``) run in ``HAVEN_ENGINE_PROCESSES`` children
 (default one per share), each named ``engine:`` and its shares (``engine:0/2,1/2``) and
 run as ``--role engine --share 0/2 --share 1/2``; one share is a lone
 ``engine`` in the consumer group.  The supervisor forks each child from
-the code it imported once (:mod:`services.cli.worker.forked`).  The main thread watches them twice a
-second; a child that dies is started again with the backoff of ``haven up``
-(0.5 s doubling, reset after a minute of running), and when one keeps
+the code it imported once (:mod:`services.cli.worker.forked`).  The main
+thread watches them twice a second; a child that dies is started again with
+the backoff of ``haven up`` (0.5 s doubling, reset after a minute of running), and when one keeps
 failing (:data:`MAX_FAILURES` restarts in a row) the others are stopped too
 and the worker exits 1.  Stopping (SIGTERM, Ctrl-C) drains in pipeline
 order: the sealer gets SIGTERM and seals and relays what it has, then the

@@ -6,8 +6,8 @@ replaces its own program with this module (``exec``: the same process, so
 on the command line the few values a supervisor needs.  It then imports the
 roles' code once and forks each child from it
 (:mod:`services.cli.worker.forked`), at the start and at every restart; each
-child checks the settings again itself.  Run as ``python -m services.cli.worker.supervisor SHARES
-PROCESSES STOP_TIMEOUT_S LOG_LEVEL``.
+child checks the settings again itself.  Run as ``python -m
+services.cli.worker.supervisor SHARES PROCESSES STOP_TIMEOUT_S LOG_LEVEL``.
 """
 
 from __future__ import annotations
