@@ -201,14 +201,13 @@ class Applier:
         )
         view = self._view(logged, agency, data, bases)
         rows = self.scope.rows_for(agency.id, view.subject_id)
-        for projector, handler in self.scope.registry.handlers(logged.event.type):
-            if projector.runs_for(agency.agency_type):
-                handler(rows, view)
+        for _projector, handler in self.scope.registry.handlers_for(
+            logged.event.type, agency.agency_type
+        ):
+            handler(rows, view)
 
     def _statistics(self, logged: LoggedEvent) -> None:
-        handlers = [
-            (p, h) for p, h in self.scope.registry.handlers(logged.event.type) if p.statistics
-        ]
+        handlers = self.scope.registry.handlers_for(logged.event.type, None)
         if not handlers:
             return
         data = {k: v for k, v in logged.data.items() if not is_sealed(v)}

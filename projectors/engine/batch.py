@@ -197,7 +197,8 @@ class BatchScope:
 
     def stats_rows(self, subject: str) -> Rows:
         """The row collector of ``haven_stats`` for an event of ``subject``."""
-        self.stats_conn()
+        if STATS_SCHEMA not in self.ready_schemas:
+            self._made(STATS_SCHEMA, self.registry.statistics())
         return Rows(self.changes, self.tables, STATS_SCHEMA, self._touch(subject))
 
     def _touch(self, subject: str | None) -> set[RowKey] | None:

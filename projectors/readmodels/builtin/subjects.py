@@ -64,10 +64,13 @@ class Subjects(Projector):
         self, rows: Rows, event: EventView, values: dict[str, Any], ending: bool = False
     ) -> None:
         """Insert the row or update the given columns (``ending``: clear that placement)."""
-        cleared = {"active_placement_id": event.get("placement_id")} if ending else {}
         key = {"subject_id": event.subject_id}
         latest = {"last_event_at": event.time}
-        rows.upsert(self.table, key, values, greatest=latest, clear_if=cleared)
+        if ending:
+            cleared = {"active_placement_id": event.get("placement_id")}
+            rows.upsert(self.table, key, values, greatest=latest, clear_if=cleared)
+        else:
+            rows.upsert(self.table, key, values, greatest=latest)
 
     def on_identified(self, rows: Rows, event: EventView) -> None:
         """Who was identified, where and when (visible fields only)."""
