@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 logger = logging.getLogger("haven.collector")
@@ -39,4 +42,36 @@ def tune_collector() -> None:
     )
 
 
-__all__ = ["THRESHOLDS", "tune_collector"]
+_paused = 0
+_paused_lock = threading.Lock()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No collection while the block runs (in any thread of the process).
+
+    For one batch of the engine or the sealer: the objects it makes live until it
+    ends (row changes, parsed events, statement parameters) and are then freed by
+    reference counting, so a collection during the batch walks each of them for
+    nothing.  Collections resume when the last paused block ends; a cycle made
+    meanwhile is collected then.
+    """
+    global _paused
+    with _paused_lock:
+        disabled_elsewhere = _paused == 0 and not gc.isenabled()
+        if not disabled_elsewhere:
+            _paused += 1
+            gc.disable()
+    if disabled_elsewhere:  # by a test or a profiler: left as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused -= 1
+            if _paused == 0:
+                gc.enable()
+
+
+__all__ = ["THRESHOLDS", "collector_paused", "tune_collector"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine
 
 from infra.bulk import deferring
+from infra.collector import collector_paused
 from projectors.audit.ledger import chain_batch
 from projectors.engine.applied import save
 from projectors.engine.apply import Applier
@@ -109,7 +110,8 @@ class EngineCore:
         connection Postgres dropped while it was idle (a restart) fails its first
         transaction, and the pool has replaced its connections by then.
         """
-        outcomes = self._apply_all(topic, batches)
+        with collector_paused():
+            outcomes = self._apply_all(topic, batches)
         lost = [b for b in batches if _lost(outcomes.get(b[0]))]
         if lost:
             logger.warning(
