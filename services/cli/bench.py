@@ -51,7 +51,8 @@ NOTES = {
     "peak_pss_mb": "the worker's peak proportional set size (each page shared by N of its"
     " processes counted 1/N in each): its real footprint, as the role children are forked"
     " from the supervisor and share the pages of the code it imported, which peak_rss_mb"
-    " (resident set sizes summed) counts once per process",
+    " (resident set sizes summed) counts once per process; read near the RSS peak at most"
+    " every 2 s (the kernel walks each process's page tables for it)",
     "end_to_end_events_per_s": "preloaded inboxes to every read model, from the worker's"
     " launch (start-up and group joins included); steady: from the first judged event",
     "visible_ms": "paced publish to the event's engine transaction visible (ledger entry,"
