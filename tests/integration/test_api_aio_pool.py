@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import psycopg
 import pytest
@@ -110,3 +111,30 @@ def test_a_busy_pool_times_out_as_a_database_error_without_a_second_wait(
         return waited
 
     assert 0.9 < asyncio.run(run()) < 1.9
+
+
+def test_a_pooled_connection_reads_json_as_the_json_module_does(stack: ApiStack) -> None:
+    """JSON comes back decoded by orjson, and what orjson refuses (an integer beyond 64
+    bits) by the ``json`` module: the same values either way."""
+    value = '{"a": [1, 2.5, "é", null, true], "n": {"m": "x"}}'
+    huge = str(2**100)
+
+    async def run() -> tuple[object, object, object]:
+        pool = AioPool(stack.context.core, 1)
+        async with pool.connection() as conn:
+            sql = "SELECT %s::jsonb, %s::json, %s::jsonb"
+            row = await (await conn.execute(sql, (value, value, huge))).fetchone()
+        await pool.close()
+        assert row is not None
+        return row[0], row[1], row[2]
+
+    as_jsonb, as_json, big = asyncio.run(run())
+    assert as_jsonb == as_json == json.loads(value)
+    assert big == 2**100
+
+
+def test_json_values_are_decoded_by_orjson_and_the_json_module_for_the_rest() -> None:
+    assert aio.json_value(b'{"k": [1, "v"]}') == {"k": [1, "v"]}
+    assert aio.json_value(str(2**70)) == 2**70  # beyond orjson's integers
+    with pytest.raises(json.JSONDecodeError):
+        aio.json_value(b"{not json")
