@@ -251,6 +251,9 @@ def test_timeline_pages_in_log_order_and_refuses_a_forged_cursor(
 
 
 def test_metrics_report_pipeline_counts(stack: ApiStack, subjects: dict[str, str]) -> None:
+    bad = event("gr_ngo", "haven.victim.identified.v1", str(uuid.uuid4()), identification())
+    bad["data"]["is_minor"] = "not a boolean"  # refused at the gateway, whatever ran before
+    assert stack.post("gr_ngo", bad).status_code == 422
     text = stack.client.get("/metrics").text
     sealed = next(
         float(line.split()[-1])
