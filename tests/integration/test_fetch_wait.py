@@ -105,8 +105,16 @@ def test_the_sealer_stretches_both_waits_for_the_inboxes_it_reads(
     stretched = {3 * config.fetch_max_wait_ms, 3 * config.busy_fetch_wait_ms}
     agency = ("gr_ngo", "ngo", "GR")  # three inbox partitions
     bootstrap = infra.bootstrap_servers
+    # No dozing: on a slow host the two seconds sampled below may start late enough
+    # for the idle sealer's quiet wait to grow to the doze wait (another test's subject).
     with running_harness(
-        bootstrap, topic_prefix, engine, master_key, agency, wait_reference_partitions=1
+        bootstrap,
+        topic_prefix,
+        engine,
+        master_key,
+        agency,
+        wait_reference_partitions=1,
+        doze_after_s=0.0,
     ) as harness:
         sealer = harness.sealer
         assert sealer is not None

@@ -91,9 +91,9 @@ def test_a_failing_step_is_a_warning_until_it_keeps_failing(
     monkeypatch.setattr(scheduler_module, "destroy_due_keys", hiccup)
     with caplog.at_level("INFO", logger="haven.scheduler"):
         asyncio.run(scheduler.run())
-    lines = [
-        (r.levelname, r.getMessage(), getattr(r, "failures_in_a_row", None)) for r in caplog.records
-    ]
+    # The scheduler's own lines: a slow host's Kafka client may warn meanwhile.
+    records = [r for r in caplog.records if r.name == "haven.scheduler"]
+    lines = [(r.levelname, r.getMessage(), getattr(r, "failures_in_a_row", None)) for r in records]
     errors_from = scheduler_module.FAILURES_BEFORE_ERROR
     expected = [
         (
@@ -106,4 +106,4 @@ def test_a_failing_step_is_a_warning_until_it_keeps_failing(
         for n in range(1, failures + 1)
     ]
     assert lines == [*expected, ("INFO", "scheduler step recovered", failures)]
-    assert all(r.exc_info and r.exc_info[0] is ConnectionError for r in caplog.records[:-1])
+    assert all(r.exc_info and r.exc_info[0] is ConnectionError for r in records[:-1])
