@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table
 
 from infra.bulk import text_array
 from infra.db import pipelined
+from infra.trial import rolled_back
 from projectors.consent.ledger import AgencyProfile
 from projectors.consent.recipients import Delivery, Recipients
 from projectors.consent.subject_state import SubjectState
@@ -155,10 +156,9 @@ class BatchScope:
         refuses fails the batch (and is parked) as if it had been written."""
         stores, self.dropped = self.dropped, []
         if stores:
-            with self.conn.begin_nested() as trial:
+            with rolled_back(self.conn):  # prepared statements kept (infra/trial.py)
                 for store in stores:
                     self.write(store)
-                trial.rollback()
 
     def write(self, store: dict[RowKey, Pending]) -> None:
         """Write these row changes (and refresh what they wrote)."""
