@@ -50,10 +50,10 @@ _paused_lock = threading.Lock()
 def collector_paused() -> Iterator[None]:
     """No collection while the block runs (in any thread of the process).
 
-    For one batch of the engine or the sealer: the objects it makes live until it
-    ends (row changes, parsed events, statement parameters) and are then freed by
-    reference counting, so a collection during the batch walks each of them for
-    nothing.  Collections resume when the last paused block ends; a cycle made
+    For the batches the engine applies in one transaction: the objects they make
+    (row changes, parsed events, statement parameters) live until the transaction
+    ends and are then freed by reference counting, so a collection meanwhile walks
+    each of them for nothing.  Collections resume when the last paused block ends; a cycle made
     meanwhile is collected then.
     """
     global _paused

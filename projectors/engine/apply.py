@@ -201,9 +201,7 @@ class Applier:
         )
         view = self._view(logged, agency, data, bases)
         rows = self.scope.rows_for(agency.id, view.subject_id)
-        for _projector, handler in self.scope.registry.handlers_for(
-            logged.event.type, agency.agency_type
-        ):
+        for handler in self.scope.registry.handlers_for(logged.event.type, agency.agency_type):
             handler(rows, view)
 
     def _statistics(self, logged: LoggedEvent) -> None:
@@ -213,7 +211,7 @@ class Applier:
         data = {k: v for k, v in logged.data.items() if not is_sealed(v)}
         view = self._view(logged, STATISTICS, data, frozenset({"statistics"}))
         rows = self.scope.stats_rows(view.subject_id)
-        for _projector, handler in handlers:
+        for handler in handlers:
             handler(rows, view)
 
     def _view(

@@ -127,6 +127,12 @@ class BatchScope:
             make_schema(self.conn.engine, schema, projectors)
             self.ready_schemas.add(schema)
 
+    def _stats_made(self) -> None:
+        """``haven_stats`` with the statistics projectors' tables (their list built only
+        until it is made: this runs per event)."""
+        if STATS_SCHEMA not in self.ready_schemas:
+            self._made(STATS_SCHEMA, self.registry.statistics())
+
     def flush(self) -> None:
         """Write everything collected so far: holdings, bookkeeping, read-model rows.
 
@@ -197,8 +203,7 @@ class BatchScope:
 
     def stats_rows(self, subject: str) -> Rows:
         """The row collector of ``haven_stats`` for an event of ``subject``."""
-        if STATS_SCHEMA not in self.ready_schemas:
-            self._made(STATS_SCHEMA, self.registry.statistics())
+        self._stats_made()
         return Rows(self.changes, self.tables, STATS_SCHEMA, self._touch(subject))
 
     def _touch(self, subject: str | None) -> set[RowKey] | None:
@@ -206,7 +211,7 @@ class BatchScope:
 
     def stats_conn(self) -> Connection:
         """The batch connection rendering statistics projectors into ``haven_stats``."""
-        self._made(STATS_SCHEMA, self.registry.statistics())
+        self._stats_made()
         return self.conn.execution_options(schema_translate_map={None: STATS_SCHEMA})
 
     def conn_for(self, agency_id: str) -> Connection:

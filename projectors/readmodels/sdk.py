@@ -228,9 +228,8 @@ class ProjectorRegistry:
 
     def __init__(self, projectors: list[Projector] | None = None) -> None:
         self._projectors: dict[str, Projector] = {}
-        self._by_type: dict[str, list[tuple[Projector, Handler]]] = {}
         #: The handlers of an event type for an agency type (None: in ``haven_stats``).
-        self._by_recipient: dict[tuple[str, str | None], list[tuple[Projector, Handler]]] = {}
+        self._by_recipient: dict[tuple[str, str | None], list[Handler]] = {}
         for projector in projectors or []:
             self.register(projector)
 
@@ -240,7 +239,6 @@ class ProjectorRegistry:
         if projector.name in self._projectors:
             raise ProjectorError(f"projector {projector.name!r} registered twice")
         self._projectors[projector.name] = projector
-        self._by_type.clear()
         self._by_recipient.clear()
         return projector
 
@@ -256,29 +254,20 @@ class ProjectorRegistry:
         projector = self._projectors.get("refusals")
         return projector if isinstance(projector, RefusalRecorder) else None
 
-    def handlers(self, event_type: str) -> list[tuple[Projector, Handler]]:
-        """Every projector handler of ``event_type``, in registration order."""
-        if event_type not in self._by_type:
-            self._by_type[event_type] = [
-                (p, h) for p in self if (h := p.handler_for(event_type)) is not None
-            ]
-        return self._by_type[event_type]
-
-    def handlers_for(
-        self, event_type: str, agency_type: str | None
-    ) -> list[tuple[Projector, Handler]]:
-        """The handlers of ``event_type`` whose projectors keep rows in an agency of
-        ``agency_type`` (:meth:`Projector.runs_for`), or, for None, those that run in
-        ``haven_stats``; found once per pair (the engine asks per event and recipient)."""
+    def handlers_for(self, event_type: str, agency_type: str | None) -> list[Handler]:
+        """The handlers of ``event_type``, in registration order, whose projectors keep
+        rows in an agency of ``agency_type`` (:meth:`Projector.runs_for`), or, for None,
+        those that run in ``haven_stats``; found once per pair (the engine asks per event
+        and recipient)."""
         key = (event_type, agency_type)
         found = self._by_recipient.get(key)
         if found is None:
-            found = [
-                (p, h)
-                for p, h in self.handlers(event_type)
+            found = self._by_recipient[key] = [
+                handler
+                for p in self
                 if (p.statistics if agency_type is None else p.runs_for(agency_type))
+                and (handler := p.handler_for(event_type)) is not None
             ]
-            self._by_recipient[key] = found
         return found
 
     def own_erasure(self) -> bool:

@@ -18,7 +18,7 @@ from events.types import (
 )
 from projectors.readmodels.builtin._common import TS, visible
 from projectors.readmodels.builtin.protective_orders import ProtectiveOrders
-from projectors.readmodels.changes import Rows
+from projectors.readmodels.changes import ColumnOps, Rows
 from projectors.readmodels.rendering import run_in_schema
 from projectors.readmodels.sdk import EventView, Projector, Written
 
@@ -64,13 +64,10 @@ class Subjects(Projector):
         self, rows: Rows, event: EventView, values: dict[str, Any], ending: bool = False
     ) -> None:
         """Insert the row or update the given columns (``ending``: clear that placement)."""
-        key = {"subject_id": event.subject_id}
-        latest = {"last_event_at": event.time}
-        if ending:
-            cleared = {"active_placement_id": event.get("placement_id")}
-            rows.upsert(self.table, key, values, greatest=latest, clear_if=cleared)
-        else:
-            rows.upsert(self.table, key, values, greatest=latest)
+        ops: ColumnOps = {"greatest": {"last_event_at": event.time}}
+        if ending:  # no empty clear_if otherwise: each op kind given costs a pass
+            ops["clear_if"] = {"active_placement_id": event.get("placement_id")}
+        rows.upsert(self.table, {"subject_id": event.subject_id}, values, **ops)
 
     def on_identified(self, rows: Rows, event: EventView) -> None:
         """Who was identified, where and when (visible fields only)."""
