@@ -89,17 +89,13 @@ def run_api_bench(
             drain_s = time.perf_counter() - drain_started
             pairs = _visible(engine)
             asyncio.run(read_all(base_url, pairs, tokens, args.clients, args.warmup, progress))
-            read_started = time.perf_counter()
-            latencies = asyncio.run(
+            closed = asyncio.run(
                 read_all(base_url, pairs, tokens, args.clients, args.reads, progress)
             )
-            read_s = time.perf_counter() - read_started
             offered = getattr(args, "paced_rate", PACED_RATE)
-            paced_started = time.perf_counter()
             paced = asyncio.run(
                 read_all(base_url, pairs, tokens, args.clients, args.reads, progress, offered)
             )
-            paced_s = time.perf_counter() - paced_started
     finally:
         for thread in threads:
             thread.stop()
@@ -111,16 +107,16 @@ def run_api_bench(
         "events_accepted": accepted,
         "post_s": round(post_s, 2),
         "drain_after_post_s": round(drain_s, 2),
-        "get_subject_p50_ms": percentile_ms(latencies, 0.50),
-        "get_subject_p99_ms": percentile_ms(latencies, 0.99),
+        "get_subject_p50_ms": percentile_ms(closed.latencies, 0.50),
+        "get_subject_p99_ms": percentile_ms(closed.latencies, 0.99),
         "get_clients": args.clients,
         "api_processes": workers,
-        "reads": len(latencies),
-        "get_subject_reads_per_s": round(len(latencies) / read_s),
+        "reads": len(closed.latencies),
+        "get_subject_reads_per_s": closed.per_s(),
         "get_subject_paced_offered_per_s": offered,
-        "get_subject_paced_per_s": round(len(paced) / paced_s),
-        "get_subject_paced_p50_ms": percentile_ms(paced, 0.50),
-        "get_subject_paced_p99_ms": percentile_ms(paced, 0.99),
+        "get_subject_paced_per_s": paced.per_s(),
+        "get_subject_paced_p50_ms": percentile_ms(paced.latencies, 0.50),
+        "get_subject_paced_p99_ms": percentile_ms(paced.latencies, 0.99),
         "subjects_visible": len(pairs),
         "machine": f"{machine()}; client, API, workers and Postgres on one machine",
     }

@@ -15,6 +15,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import httpx
 from rich.progress import Progress
@@ -101,8 +102,9 @@ async def _read_lane(
     tokens: dict[str, str],
     progress: Progress,
     due: list[float] | None = None,
-) -> list[float]:
-    """One client reading its subjects one after another; seconds per read.
+) -> tuple[list[float], float]:
+    """One client reading its subjects one after another: seconds per read, and the
+    ``perf_counter`` time its last answer arrived.
 
     Without ``due`` each read is sent when the previous one is answered and
     its latency runs from writing the request to the last byte of the
@@ -113,6 +115,7 @@ async def _read_lane(
     """
     task = progress.task_ids[-1]
     latencies = []
+    answered = time.perf_counter()
     client = Http1Client(base_url)
     try:
         for n, (agency, subject) in enumerate(targets):
@@ -122,13 +125,25 @@ async def _read_lane(
                 await asyncio.sleep(max(0.0, due[n] - started))
                 started = due[n]
             status, body = await client.get(f"/v1/subjects/{subject}", headers)
-            latencies.append(time.perf_counter() - started)
+            answered = time.perf_counter()
+            latencies.append(answered - started)
             if status != 200 or subject.encode() not in body:
                 raise RuntimeError(f"GET subject: {status} {body[:300]!r}")
             progress.advance(task)
     finally:
         await client.close()
-    return latencies
+    return latencies, answered
+
+
+class Reads(NamedTuple):
+    """What a read phase measured: every latency, sorted, and the phase's seconds."""
+
+    latencies: list[float]
+    seconds: float
+
+    def per_s(self) -> int:
+        """Reads answered per second over the phase."""
+        return round(len(self.latencies) / self.seconds)
 
 
 async def read_all(
@@ -139,19 +154,21 @@ async def read_all(
     reads: int,
     progress: Progress,
     per_s: float | None = None,
-) -> list[float]:
-    """``reads`` subject reads by ``clients`` concurrent clients; every latency, sorted.
+) -> Reads:
+    """``reads`` subject reads by ``clients`` concurrent clients.
 
     Without ``per_s`` each client reads as fast as it is answered (closed
     loop); with it the reads are offered at ``per_s`` in all (read ``k`` is
     due ``k / per_s`` seconds after the start) and each latency runs from the
-    read's due time.
+    read's due time.  The phase's seconds run from the start (the first
+    read's due time) to the last answer: the clients' set-up before it is
+    not counted as time the API served reads in.
     """
     rng = random.Random(7)
     targets = [rng.choice(pairs) for _ in range(reads)]
     rate = "" if per_s is None else f" at {per_s:.0f}/s"
     progress.add_task(f"GET /v1/subjects/{{id}}{rate}", total=reads)
-    start = time.perf_counter() + 0.05
+    start = time.perf_counter() + (0.0 if per_s is None else 0.05)  # paced: time to connect
     due = None if per_s is None else [start + k / per_s for k in range(reads)]
     results = await asyncio.gather(
         *(
@@ -159,4 +176,5 @@ async def read_all(
             for n in range(clients)
         )
     )
-    return sorted(latency for lane in results for latency in lane)
+    latencies = sorted(latency for lane, _ in results for latency in lane)
+    return Reads(latencies, max(answered for _, answered in results) - start)
