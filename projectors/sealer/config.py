@@ -29,8 +29,11 @@ INBOX_FETCH_BUDGET = 256 * 1024 * 1024
 #: embedded broker gives an answer's first partition the answer's whole budget
 #: (capped at 5 MiB there), so this also bounds what one partition can hold: at
 #: 5 MiB the sealer held 197 MB of fetches over a million preloaded events, at
-#: 2 MiB 85 MB, at the same rate.
-INBOX_ANSWER_BYTES = 2 * MAX_EVENT_BYTES
+#: 2 MiB 85 MB.  Draining a backlog, every inbox partition ends up holding one
+#: answer's worth (36 x 2.2 MiB, 78 MB of Python's traced memory with six
+#: agencies), so answers are 1 MiB: the sealer's peak 173-175 MB against 207
+#: over 300,000 events, sealing as fast (docs/architecture.md).
+INBOX_ANSWER_BYTES = MAX_EVENT_BYTES
 
 
 @dataclass
