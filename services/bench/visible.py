@@ -26,6 +26,7 @@ from events.kafka_security import aiokafka_kwargs
 from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic, log_topic
 from services.bench.stats import percentile_ms, rate
+from services.bench.visible_stages import logged_times, sealed_times, stage_figures
 from services.bench.workload import Record
 
 _HEADS = text("SELECT partition, next_offset FROM haven_core.audit_heads WHERE topic = :t")
@@ -51,6 +52,8 @@ class _Poller:
     topic: str
     poll_s: float = 0.005
     seen: dict[str, float] = field(default_factory=dict)
+    #: The log offset of each partition the polling began at.
+    starts: dict[int, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _heads(self, conn: Connection) -> dict[int, int]:
@@ -82,9 +85,10 @@ class _Poller:
             positions[partition] = max(positions[partition], offset + 1)
 
     def start(self) -> _Poller:
-        """Poll from the current heads on."""
+        """Poll from the current heads on (kept in ``starts``)."""
         with self.engine.connect() as conn:
             heads = self._heads(conn)
+        self.starts = dict(heads)
         threading.Thread(target=self._run, args=(heads,), daemon=True).start()
         return self
 
@@ -129,10 +133,12 @@ def measure_visible(
     timeout_s: float = 300.0,
 ) -> dict[str, Any]:
     """Offer ``records`` at ``per_s`` events/s; per-event publish-to-visible latency."""
-    ids = [json.loads(r.value)["id"] for r in records]
+    envelopes = [json.loads(r.value) for r in records]
+    ids = [envelope["id"] for envelope in envelopes]
     poller = _Poller(engine, log_topic(prefix)).start()
     task = progress.add_task(f"visible at {per_s:g}/s", total=len(ids))
     try:
+        wall = time.time() - time.perf_counter()  # perf_counter to wall-clock seconds
         sent = asyncio.run(_paced(bootstrap, prefix, records, per_s))
         deadline = time.perf_counter() + timeout_s
         while time.perf_counter() < deadline:
@@ -144,6 +150,12 @@ def measure_visible(
     finally:
         poller.stop()
     latencies = [poller.seen[i] - at for i, at in zip(ids, sent, strict=True) if i in poller.seen]
+    stages = stage_figures(
+        {i: at + wall for i, at in zip(ids, sent, strict=True)},
+        sealed_times(engine, [(envelope["source"], envelope["id"]) for envelope in envelopes]),
+        asyncio.run(logged_times(bootstrap, log_topic(prefix), poller.starts, set(ids))),
+        {i: at + wall for i, at in poller.seen.items()},
+    )
     return {
         "visible_events": len(ids),
         "visible_offered_events_per_s": per_s,
@@ -152,4 +164,5 @@ def measure_visible(
         "visible_p99_ms": percentile_ms(latencies, 0.99),
         "visible_max_ms": percentile_ms(latencies, 1.0),
         "visible_not_seen": len(ids) - len(latencies),
+        "visible_stages_ms": stages,
     }

@@ -57,6 +57,10 @@ NOTES = {
     " launch (start-up and group joins included); steady: from the first judged event",
     "visible_ms": "paced publish to the event's engine transaction visible (ledger entry,"
     " written with the read-model rows), polled every 5 ms",
+    "visible_stages_ms": "each paced event's publish-to-visible time by stage (p50, p99):"
+    " inbox_to_sealer, send to the start of the sealer transaction that sealed it (Postgres"
+    " now()); sealer_to_log, to its log record's timestamp (the relay's send);"
+    " log_to_visible, to its ledger entry seen; events: how many were timed at every point",
     "visible_cpu_cores": "CPU cores used over the paced phase, by kind of process (the"
     " worker's sealer, engines and supervisor, postgres, the broker, the bench's own producer"
     " and poller, other): two cores are 2.0 in total",

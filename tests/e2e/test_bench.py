@@ -57,6 +57,11 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     assert 0 < figures["erasure_p50_ms"] <= figures["erasure_p99_ms"]
     assert figures["visible_events"] == 1000
     assert figures["visible_not_seen"] == 0
+    stages = figures["visible_stages_ms"]
+    assert stages["events"] == 1000, "every paced event timed at each stage"
+    for stage in ("inbox_to_sealer", "sealer_to_log", "log_to_visible"):
+        assert stages[stage]["p50"] <= stages[stage]["p99"] < 60_000, stages
+    assert stages["inbox_to_sealer"]["p50"] + stages["log_to_visible"]["p50"] > 0, stages
     cores = figures["visible_cpu_cores"]
     assert {"engine", "sealer", "postgres", "broker", "bench", "total"} <= set(cores), cores
     assert all(cores[kind] > 0 for kind in ("engine", "sealer", "postgres", "bench")), cores
