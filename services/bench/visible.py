@@ -7,6 +7,8 @@ and its position in one transaction, so the entry is visible exactly when
 the event's rows are.  The poller reads the entries past the last offset it
 saw of each partition every ``poll_s``, in one statement, and looks for
 partitions it does not know yet in ``audit_heads`` every half second.
+Afterwards each event's time is split by stage
+(:mod:`services.bench.visible_stages`).
 """
 
 from __future__ import annotations
