@@ -67,10 +67,18 @@ def sealed_times(engine: Engine, refs: Sequence[tuple[str, str]]) -> dict[str, f
 
 
 async def logged_times(
-    bootstrap: str, topic: str, starts: Mapping[int, int], wanted: set[str], timeout_s: float = 30.0
+    bootstrap: str,
+    topic: str,
+    starts: Mapping[int, int],
+    wanted: set[str],
+    *,
+    idle_s: float = 1.5,
+    timeout_s: float = 30.0,
 ) -> dict[str, float]:
     """The log record timestamp of each wanted event id, reading each partition from
-    ``starts`` to its end offset (for at most ``timeout_s``)."""
+    ``starts`` until every one is found, nothing arrives for ``idle_s`` or ``timeout_s``
+    passes (the embedded broker's end offsets can lag, so, as in
+    :func:`projectors.audit.archive.read_log`, they are not trusted)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -80,22 +88,19 @@ async def logged_times(
     found: dict[str, float] = {}
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in starts]
-        consumer.assign(partitions)
-        for tp in partitions:
-            consumer.seek(tp, starts[tp.partition])
-        ends = await consumer.end_offsets(partitions)
-        left = {tp for tp in partitions if ends[tp] > starts[tp.partition]}
+        consumer.assign([TopicPartition(topic, p) for p in starts])
+        for partition, offset in starts.items():
+            consumer.seek(TopicPartition(topic, partition), offset)
         deadline = time.monotonic() + timeout_s
-        while left and len(found) < len(wanted) and time.monotonic() < deadline:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+        quiet_since = time.monotonic()
+        while len(found) < len(wanted) and time.monotonic() < min(deadline, quiet_since + idle_s):
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                quiet_since = time.monotonic()
                 for record in records:
                     value = orjson.loads(record.value or b"{}")
                     event_id = value.get("id") if isinstance(value, dict) else None
                     if event_id in wanted:
                         found[event_id] = record.timestamp / 1e3
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    left.discard(tp)
     finally:
         await consumer.stop()
     return found
