@@ -66,6 +66,24 @@ def test_a_sealed_record_stays_durable_until_archived(engine: Engine) -> None:
     assert store.commit_batch(_sealed("a", "b"), []) == 0  # marks still dedupe
 
 
+def test_the_relay_mark_rewrites_each_row_in_its_own_page(engine: Engine) -> None:
+    """A mark that keeps the row's page lets Postgres log only the changed bytes (the
+    outbox's fillfactor leaves the room): no sealed record is written to the WAL twice."""
+    store, outbox = SealerStore(engine), OutboxStore(engine)
+    records = [SealedRecord("s", f"e{i}", b"subject", bytes([i % 251]) * 1100) for i in range(600)]
+    assert store.commit_batch(records, []) == 600
+    pages = "SELECT seq, (ctid::text::point)[0] FROM haven_core.sealed_outbox"
+    with engine.connect() as conn:
+        before: dict[int, float] = dict(conn.execute(text(pages)).tuples().all())
+        size = conn.execute(text("SELECT pg_relation_size('haven_core.sealed_outbox')")).scalar()
+    outbox.mark_relayed(p.seq for p in outbox.pending(1000))
+    assert outbox.pending(1000) == []
+    with engine.connect() as conn:
+        assert dict(conn.execute(text(pages)).tuples().all()) == before
+        after = conn.execute(text("SELECT pg_relation_size('haven_core.sealed_outbox')")).scalar()
+    assert after == size
+
+
 def _system_event(
     engine: Engine, event_id: str, subject: str | None, partitions: list[int]
 ) -> None:
