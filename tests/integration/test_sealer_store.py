@@ -74,12 +74,12 @@ def test_the_relay_mark_rewrites_each_row_in_its_own_page(engine: Engine) -> Non
     assert store.commit_batch(records, []) == 600
     pages = "SELECT seq, (ctid::text::point)[0] FROM haven_core.sealed_outbox"
     with engine.connect() as conn:
-        before: dict[int, float] = dict(conn.execute(text(pages)).tuples().all())
+        before: dict[int, float] = dict(conn.execute(text(pages)).all())
         size = conn.execute(text("SELECT pg_relation_size('haven_core.sealed_outbox')")).scalar()
     outbox.mark_relayed(p.seq for p in outbox.pending(1000))
     assert outbox.pending(1000) == []
     with engine.connect() as conn:
-        assert dict(conn.execute(text(pages)).tuples().all()) == before
+        assert dict(conn.execute(text(pages)).all()) == before
         after = conn.execute(text("SELECT pg_relation_size('haven_core.sealed_outbox')")).scalar()
     assert after == size
 
