@@ -1,4 +1,5 @@
-"""Creating Haven's topics (idempotent), with the settings of docs/architecture.md "Topics".
+"""Creating Haven's topics (idempotent), with the settings of docs/architecture.md "Topics",
+and reading topics whole.
 
 Inbox topics keep raw personal data, so they get a short retention; the log
 keeps everything; the DLQ keeps its (sealed) records for its retention.
@@ -9,10 +10,12 @@ only) still gets the partition counts right.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import NoError, TopicAlreadyExistsError, for_code
 
 from events.kafka_security import kafka_python_kwargs
@@ -106,3 +109,36 @@ def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> dict[str,
         if topic["error_code"] == 0 and topic["name"] in found:
             found[topic["name"]] = sorted(p["partition_index"] for p in topic["partitions"])
     return found
+
+
+def _never() -> bool:
+    return False
+
+
+def read_until_quiet(
+    consumer: KafkaConsumer,
+    *,
+    idle_s: float,
+    timeout_s: float | None = None,
+    waiting: Callable[[], bool] = _never,
+    done: Callable[[], bool] = _never,
+) -> Iterator[ConsumerRecord]:
+    """The records ``consumer`` (assigned and positioned) polls, until none has come for
+    ``idle_s`` and nothing is ``waiting``, or the caller is ``done`` (asked after each poll).
+
+    The embedded broker's end offsets can lag the real positions, so reading up to
+    them could stop short: a quiet topic is the sign it was read whole.
+    ``waiting``: the caller knows of records not read yet (reading goes on however
+    long a loaded broker is quiet meanwhile). ``timeout_s``: ``TimeoutError`` once
+    reading has gone on that long.
+    """
+    started = quiet_since = time.monotonic()
+    while not done() and (waiting() or time.monotonic() - quiet_since < idle_s):
+        if timeout_s is not None and time.monotonic() - started > timeout_s:
+            topics = ", ".join(sorted({tp.topic for tp in consumer.assignment()}))
+            raise TimeoutError(f"reading {topics} took longer than {timeout_s} s")
+        batches = consumer.poll(timeout_ms=200)
+        if batches:
+            quiet_since = time.monotonic()
+        for records in batches.values():
+            yield from records

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, text
 
 from events.kafka_security import kafka_python_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
-from infra.topics import topic_partitions
+from infra.topics import read_until_quiet, topic_partitions
 from projectors.log import LogRecord
 from projectors.runtime.batch_send import HEADERS
 
@@ -116,18 +116,12 @@ def read_log(
             return {}
         consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
         consumer.seek_to_beginning()
-        deadline = time.monotonic() + timeout_s
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < idle_s or wanted:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic} took longer than {timeout_s} s")
-            batches = consumer.poll(timeout_ms=200)
-            for tp, records in batches.items():
-                found[tp.partition] += [LogRecord(r.offset, r.value or b"") for r in records]
-                if records and records[-1].offset + 1 >= wanted.get(tp.partition, 0):
-                    wanted.pop(tp.partition, None)
-            if batches:
-                quiet_since = time.monotonic()
+        for r in read_until_quiet(
+            consumer, idle_s=idle_s, timeout_s=timeout_s, waiting=lambda: bool(wanted)
+        ):
+            found[r.partition].append(LogRecord(r.offset, r.value or b""))
+            if r.offset + 1 >= wanted.get(r.partition, 0):
+                wanted.pop(r.partition, None)
         return {p: found.get(p, []) for p in partitions}
     finally:
         consumer.close()

@@ -155,7 +155,7 @@ def measure_visible(
     stages = stage_figures(
         {i: at + wall for i, at in zip(ids, sent, strict=True)},
         sealed_times(engine, [(envelope["source"], envelope["id"]) for envelope in envelopes]),
-        asyncio.run(logged_times(bootstrap, log_topic(prefix), poller.starts, set(ids))),
+        logged_times(bootstrap, log_topic(prefix), poller.starts, set(ids)),
         {i: at + wall for i, at in poller.seen.items()},
     )
     return {

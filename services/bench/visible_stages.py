@@ -17,16 +17,16 @@ one machine. The three stages' p50s need not add up to the whole p50.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Engine, text
 
-from events.kafka_security import aiokafka_kwargs
+from events.kafka_security import kafka_python_kwargs
 from events.limits import MAX_MESSAGE_BYTES
+from infra.topics import read_until_quiet
 from services.bench.stats import percentile_ms
 
 STAGES = ("inbox_to_sealer", "sealer_to_log", "log_to_visible")
@@ -66,7 +66,7 @@ def sealed_times(engine: Engine, refs: Sequence[tuple[str, str]]) -> dict[str, f
         return {str(event_id): float(at) for event_id, at in conn.execute(_SEALED, params)}
 
 
-async def logged_times(
+def logged_times(
     bootstrap: str,
     topic: str,
     starts: Mapping[int, int],
@@ -77,32 +77,31 @@ async def logged_times(
 ) -> dict[str, float]:
     """The log record timestamp of each wanted event id, reading each partition from
     ``starts`` until every one is found, nothing arrives for ``idle_s`` or ``timeout_s``
-    passes (the embedded broker's end offsets can lag, so, as in
-    :func:`projectors.audit.archive.read_log`, they are not trusted)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+    passes (:func:`infra.topics.read_until_quiet`: the embedded broker's end offsets
+    can lag, so they are not trusted)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","),
         enable_auto_commit=False,
         max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
-        **aiokafka_kwargs(),
+        **kafka_python_kwargs(),
     )
     found: dict[str, float] = {}
-    await consumer.start()
     try:
         consumer.assign([TopicPartition(topic, p) for p in starts])
         for partition, offset in starts.items():
             consumer.seek(TopicPartition(topic, partition), offset)
-        deadline = time.monotonic() + timeout_s
-        quiet_since = time.monotonic()
-        while len(found) < len(wanted) and time.monotonic() < min(deadline, quiet_since + idle_s):
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                quiet_since = time.monotonic()
-                for record in records:
-                    value = orjson.loads(record.value or b"{}")
-                    event_id = value.get("id") if isinstance(value, dict) else None
-                    if event_id in wanted:
-                        found[event_id] = record.timestamp / 1e3
+        records = read_until_quiet(
+            consumer, idle_s=idle_s, timeout_s=timeout_s, done=lambda: len(found) >= len(wanted)
+        )
+        for record in records:
+            value = orjson.loads(record.value or b"{}")
+            event_id = value.get("id") if isinstance(value, dict) else None
+            if event_id in wanted:
+                found[event_id] = record.timestamp / 1e3
+    except TimeoutError:
+        pass  # the events not found are left out of the figures (``events`` counts)
     finally:
-        await consumer.stop()
+        consumer.close()
     return found
 
 

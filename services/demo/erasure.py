@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from events.kafka_security import kafka_python_kwargs
 from events.topics import notices_topic
-from infra.topics import topic_partitions
+from infra.topics import read_until_quiet, topic_partitions
 
 
 @dataclass(frozen=True)
@@ -90,12 +89,7 @@ def read_notices(
             return []
         consumer.assign(partitions)
         consumer.seek_to_beginning()
-        found: list[dict[str, Any]] = []
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < idle_s:
-            for batch in consumer.poll(timeout_ms=200).values():
-                found += [json.loads(r.value) for r in batch]
-                quiet_since = time.monotonic()
+        found = [json.loads(r.value) for r in read_until_quiet(consumer, idle_s=idle_s)]
     finally:
         consumer.close()
     return sorted(

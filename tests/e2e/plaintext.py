@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import Engine, text
 
+from infra.topics import read_until_quiet
 from services.bench.post_plan import NAME_MARK
 
 MARK = NAME_MARK.encode()
@@ -48,16 +48,13 @@ def plaintext_in_topics(bootstrap: str, idle_s: float = 2.0) -> list[str]:
         ]
         consumer.assign(partitions)
         consumer.seek_to_beginning()
-        found: set[str] = set()
-        quiet = time.monotonic()
-        while time.monotonic() - quiet < idle_s:
-            batches = consumer.poll(timeout_ms=300)
-            if batches:
-                quiet = time.monotonic()
-            for tp, records in batches.items():
-                if any(MARK in (r.value or b"") or MARK in (r.key or b"") for r in records):
-                    found.add(tp.topic)
-        return sorted(found)
+        return sorted(
+            {
+                r.topic
+                for r in read_until_quiet(consumer, idle_s=idle_s)
+                if MARK in (r.value or b"") or MARK in (r.key or b"")
+            }
+        )
     finally:
         consumer.close()
 
