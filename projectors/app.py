@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import faust
 from faust.app.base import BootStrategy
@@ -30,6 +30,9 @@ from projectors.engine.share import Share
 from projectors.runtime.loop_thread import Loop
 from projectors.runtime.roles import Role
 from projectors.sealer.compose import worker_sealer_loops
+
+if TYPE_CHECKING:
+    from projectors.policy.model import Policy
 
 logger = logging.getLogger("haven.worker")
 
@@ -97,6 +100,7 @@ def _role_loops(
     master_key: bytes,
     role: Role,
     shares: Sequence[Share],
+    policy: Policy | None,
 ) -> list[tuple[str, Loop]]:
     """The loops of ``role``, by kind.  Only an engine process imports the engine: the
     composition root imports the engine core, the read models and the scheduler, 5 MB the
@@ -105,7 +109,7 @@ def _role_loops(
         return worker_sealer_loops(settings, endpoints, master_key)
     from projectors.bootstrap import worker_engine_loops
 
-    return worker_engine_loops(settings, endpoints, master_key, shares)
+    return worker_engine_loops(settings, endpoints, master_key, shares, policy)
 
 
 class _LoopsOnly(BootStrategy):
@@ -129,9 +133,11 @@ def create_app(
     master_key: bytes,
     role: Role,
     shares: Sequence[Share] = (),
+    policy: Policy | None = None,
 ) -> Any:
     """A configured Faust app running the loops of ``role`` (an engine's: of ``shares``
-    of the log, or in the consumer group when none)."""
+    of the log, or in the consumer group when none; ``policy``: the settings' policy if
+    the caller loaded it already)."""
     datadir = settings.data_dir / "worker" / role  # Faust's own files; not the working directory
     datadir.mkdir(parents=True, exist_ok=True)
     app = _App(
@@ -149,7 +155,7 @@ def create_app(
         producer_max_request_size=MAX_MESSAGE_BYTES,
         **faust_kwargs(),
     )
-    loops = _role_loops(settings, endpoints, master_key, role, shares)
+    loops = _role_loops(settings, endpoints, master_key, role, shares, policy)
     for kind, target in loops:
         service = _SERVICES[kind]
         service.target = target

@@ -41,14 +41,15 @@ def run_role(settings: WorkerSettings, endpoints: Endpoints, name: str) -> None:
     SIGTERM or SIGINT."""
     tune_malloc()  # before the role's threads start: they would each get an arena
     role, _, shares = name.partition(":")
+    policy = load_policy(settings.policy_file or default_policy_path())  # once: 30-60 ms
     with migrated_engine(endpoints) as engine:
-        activate_policy(engine, load_policy(settings.policy_file or default_policy_path()))
+        activate_policy(engine, policy)
     ensure_topics(
         endpoints.bootstrap_servers, core_topics(settings.topic_prefix, settings.partitions)
     )
     engine_shares = parse_shares(shares.split(",")) if shares else ()
     app = create_app(
-        settings, endpoints, load_master_key(settings), cast(Role, role), engine_shares
+        settings, endpoints, load_master_key(settings), cast(Role, role), engine_shares, policy
     )
     tune_collector()  # start-up is done: what it made is frozen
     _Worker(
