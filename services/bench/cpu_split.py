@@ -56,16 +56,30 @@ def snapshot(worker_pid: int | None = None) -> CpuSnapshot:
     return CpuSnapshot(time.perf_counter(), seconds)
 
 
-def cores_by_kind(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
-    """Each kind's cores between the two snapshots, and their ``total``."""
-    wall = max(after.at - before.at, 1e-9)
+def _spent(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
+    """Each kind's CPU seconds between the two snapshots, by kind in order."""
     used: dict[str, float] = {}
     for pid, (kind, seconds) in after.seconds.items():
         earlier = before.seconds.get(pid)
         spent = seconds - (earlier[1] if earlier is not None else 0.0)
         used[kind] = used.get(kind, 0.0) + max(spent, 0.0)
-    cores = {kind: round(spent / wall, 2) for kind, spent in sorted(used.items())}
+    return dict(sorted(used.items()))
+
+
+def cores_by_kind(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
+    """Each kind's cores between the two snapshots, and their ``total``."""
+    wall = max(after.at - before.at, 1e-9)
+    used = _spent(before, after)
+    cores = {kind: round(spent / wall, 2) for kind, spent in used.items()}
     return cores | {"total": round(sum(used.values()) / wall, 2)}
+
+
+def cpu_us_per_event(before: CpuSnapshot, after: CpuSnapshot, events: int) -> dict[str, float]:
+    """Each kind's CPU microseconds per event between the two snapshots (a drain of
+    ``events``), and their ``total``: where the work of an event goes."""
+    used = _spent(before, after)
+    per = {kind: round(spent / max(events, 1) * 1e6, 1) for kind, spent in used.items()}
+    return per | {"total": round(sum(used.values()) / max(events, 1) * 1e6, 1)}
 
 
 def idle_cores(worker_pid: int, seconds: float) -> dict[str, float]:
@@ -76,4 +90,4 @@ def idle_cores(worker_pid: int, seconds: float) -> dict[str, float]:
     return cores_by_kind(before, snapshot(worker_pid))
 
 
-__all__ = ["CpuSnapshot", "cores_by_kind", "idle_cores", "snapshot"]
+__all__ = ["CpuSnapshot", "cores_by_kind", "cpu_us_per_event", "idle_cores", "snapshot"]

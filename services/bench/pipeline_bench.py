@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from events.kafka_security import kafka_python_kwargs
 from events.publisher import CONTENT_TYPE_HEADER
 from events.topics import inbox_topic
+from services.bench.cpu_split import cpu_us_per_event, snapshot
 from services.bench.stats import LedgerEvents, percentile_ms, rate, wait_for_count
 from services.bench.worker_proc import Worker
 from services.bench.workload import Record
@@ -28,15 +29,18 @@ def drain(
     engine: Engine, worker: Worker, total: int, progress: Progress, *, spaced: bool = False
 ) -> dict[str, Any]:
     """Wait until the engine has judged ``total`` agency events; time it from the launch
-    (``spaced``: see :func:`services.bench.stats.wait_for_count`)."""
+    (``spaced``: see :func:`services.bench.stats.wait_for_count`).  The CPU each kind of
+    process spent per event from now on (the worker is ready: its start-up is left out,
+    and so are the events judged before now)."""
 
     def alive() -> None:
         if worker.process.poll() is not None:
             raise RuntimeError(f"haven worker exited with {worker.process.returncode}")
 
-    drained = wait_for_count(
-        LedgerEvents(engine), total, progress, "sealing + projecting", alive, spaced=spaced
-    )
+    judged = LedgerEvents(engine)
+    before, judged_before = snapshot(worker.process.pid), judged()
+    drained = wait_for_count(judged, total, progress, "sealing + projecting", alive, spaced=spaced)
+    after = snapshot(worker.process.pid)
     elapsed = drained.finished - worker.started
     steady = drained.steady_rate(total)
     return {
@@ -44,6 +48,7 @@ def drain(
         "end_to_end_steady_events_per_s": steady,
         "pipeline_events_per_s": rate(total, elapsed),
         "pipeline_drain_s": round(elapsed, 2),
+        "drain_cpu_us_per_event": cpu_us_per_event(before, after, total - judged_before),
     }
 
 

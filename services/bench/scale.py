@@ -96,6 +96,7 @@ def run_point(
         "peak_rss_mb": round(worker.rss.peak_mb, 1),
         "peak_pss_mb": round(worker.rss.peak_pss_mb, 1),
         "peak_rss_by_process_mb": worker.rss.peaks(),
+        "cpu_us_per_event": figures["drain_cpu_us_per_event"],
     }
 
 

@@ -64,6 +64,10 @@ NOTES = {
     "visible_cpu_cores": "CPU cores used over the paced phase, by kind of process (the"
     " worker's sealer, engines and supervisor, postgres, the broker, the bench's own producer"
     " and poller, other): two cores are 2.0 in total",
+    "drain_cpu_us_per_event": "CPU microseconds per preloaded event by kind of process (as"
+    " visible_cpu_cores) from the worker ready to the drain's end (a scale point's"
+    " cpu_us_per_event likewise): where the work of an event goes; a Postgres backend that"
+    " ended meanwhile counts nothing",
     "idle_cpu_cores": "CPU cores used by kind of process (as visible_cpu_cores) over"
     " --idle-seconds with nothing published, after the erasures: what a quiet pipeline"
     " costs (its consumers' empty fetches, the broker answering them, the scheduler)",

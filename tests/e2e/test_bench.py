@@ -62,6 +62,7 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
     for stage in ("inbox_to_sealer", "sealer_to_log", "log_to_visible"):
         assert stages[stage]["p50"] <= stages[stage]["p99"] < 60_000, stages
     assert stages["inbox_to_sealer"]["p50"] + stages["log_to_visible"]["p50"] > 0, stages
+    _cpu_per_event(figures["drain_cpu_us_per_event"])
     cores = figures["visible_cpu_cores"]
     assert {"engine", "sealer", "postgres", "broker", "bench", "total"} <= set(cores), cores
     assert all(cores[kind] > 0 for kind in ("engine", "sealer", "postgres", "bench")), cores
@@ -92,7 +93,17 @@ def test_bench_prints_one_json_object(embedded_data_dir: Path) -> None:
         assert point["drain_s"] > 0
         assert 50 < point["peak_rss_mb"] < 4000
         assert 30 < point["peak_pss_mb"] < point["peak_rss_mb"]
+        _cpu_per_event(point["cpu_us_per_event"])
     assert leftovers(embedded_data_dir) == []
+
+
+def _cpu_per_event(cpu: dict[str, float]) -> None:
+    """CPU per event by kind of process (the arithmetic: tests/unit). A drain of a few
+    hundred events may be over, at one stage or all, by the time the worker is ready,
+    and CPU times come in 10 ms ticks, so any kind may show nothing here."""
+    assert {"engine", "sealer", "postgres", "broker", "total"} <= set(cpu), cpu
+    assert all(value >= 0 for value in cpu.values()), cpu
+    assert cpu["total"] >= cpu["engine"] + cpu["sealer"] + cpu["postgres"], cpu
 
 
 def test_bench_scale_only_runs_that_series_alone(embedded_data_dir: Path) -> None:

@@ -8,7 +8,7 @@ import time
 
 import psutil
 
-from services.bench.cpu_split import CpuSnapshot, cores_by_kind, snapshot
+from services.bench.cpu_split import CpuSnapshot, cores_by_kind, cpu_us_per_event, snapshot
 
 
 def test_cores_are_cpu_seconds_over_wall_seconds_per_kind() -> None:
@@ -22,6 +22,20 @@ def test_cores_are_cpu_seconds_over_wall_seconds_per_kind() -> None:
         "engine": 0.75,
         "postgres": 0.5,
         "total": 1.45,
+    }
+
+
+def test_cpu_per_event_is_cpu_seconds_over_events_per_kind() -> None:
+    before = CpuSnapshot(10.0, {1: ("engine", 5.0), 2: ("postgres", 1.0), 3: ("engine", 2.0)})
+    after = CpuSnapshot(
+        99.0, {1: ("engine", 6.0), 2: ("postgres", 2.0), 4: ("engine", 0.5), 5: ("bench", 0.4)}
+    )
+    # over 4,000 events, whatever the wall time: 1.5 s of engine is 375 us an event
+    assert cpu_us_per_event(before, after, 4000) == {
+        "bench": 100.0,
+        "engine": 375.0,
+        "postgres": 250.0,
+        "total": 725.0,
     }
 
 
