@@ -111,6 +111,18 @@ def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> dict[str,
     return found
 
 
+def reading_consumer(bootstrap_servers: str) -> KafkaConsumer:
+    """A consumer to assign and read topics with by hand (no group, nothing committed),
+    taking records up to the largest the log holds."""
+    return KafkaConsumer(
+        bootstrap_servers=bootstrap_servers.split(","),
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+        fetch_max_bytes=4 * MAX_MESSAGE_BYTES,
+        **kafka_python_kwargs(),
+    )
+
+
 def _never() -> bool:
     return False
 

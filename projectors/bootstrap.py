@@ -99,19 +99,19 @@ def construct_worker_engine(
     settings: WorkerSettings,
     endpoints: Endpoints,
     keyring: Keyring,
+    policy: Policy,
     upstream: asyncio.Event | None = None,
     share: Share | None = None,
-    policy: Policy | None = None,
 ) -> EngineService:
-    """The projection engine as the worker's settings configure it.
+    """The projection engine as the worker's settings configure it, deciding by
+    ``policy`` (the settings' policy file, loaded once per process).
 
     ``share``: a share of the log's partitions assigned by hand, instead of the group.
-    ``policy``: the settings' policy file, loaded already (loaded here when None).
     """
     core = construct_engine_core(
         engine_pool(endpoints.database_url),
         keyring,
-        policy=policy or load_policy(settings.policy_file or default_policy_path()),
+        policy=policy,
         hold_s=settings.erasure_hold_s,
     )
     config = EngineConfig(
@@ -145,7 +145,7 @@ def worker_engine_loops(
     keyring = Keyring(sync_engine(endpoints.database_url), master_key)
     policy = policy or load_policy(settings.policy_file or default_policy_path())
     engines = [
-        construct_worker_engine(settings, endpoints, keyring, share=share, policy=policy)
+        construct_worker_engine(settings, endpoints, keyring, policy, share=share)
         for share in shares or (None,)
     ]
     roles = [f"engine:{share}" for share in shares] or ["engine"]

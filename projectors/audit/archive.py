@@ -16,12 +16,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer, TopicPartition
 from sqlalchemy import Connection, Engine, text
 
 from events.kafka_security import kafka_python_kwargs
 from events.limits import MAX_EVENT_BYTES, MAX_MESSAGE_BYTES
-from infra.topics import read_until_quiet, topic_partitions
+from infra.topics import read_until_quiet, reading_consumer, topic_partitions
 from projectors.log import LogRecord
 from projectors.runtime.batch_send import HEADERS
 
@@ -102,13 +102,7 @@ def read_log(
     read, however long a loaded broker is quiet meanwhile.
     """
     wanted = {p: end for p, end in (at_least or {}).items() if end > 0}
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers.split(","),
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
-        fetch_max_bytes=4 * MAX_MESSAGE_BYTES,
-        **kafka_python_kwargs(),
-    )
+    consumer = reading_consumer(bootstrap_servers)
     found: dict[int, list[LogRecord]] = defaultdict(list)
     try:
         partitions = topic_partitions(bootstrap_servers, [topic])[topic]

@@ -77,9 +77,9 @@ def cores_by_kind(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
 def cpu_us_per_event(before: CpuSnapshot, after: CpuSnapshot, events: int) -> dict[str, float]:
     """Each kind's CPU microseconds per event between the two snapshots (a drain of
     ``events``), and their ``total``: where the work of an event goes."""
-    used = _spent(before, after)
-    per = {kind: round(spent / max(events, 1) * 1e6, 1) for kind, spent in used.items()}
-    return per | {"total": round(sum(used.values()) / max(events, 1) * 1e6, 1)}
+    used, scale = _spent(before, after), 1e6 / max(events, 1)
+    per = {kind: round(spent * scale, 1) for kind, spent in used.items()}
+    return per | {"total": round(sum(used.values()) * scale, 1)}
 
 
 def idle_cores(worker_pid: int, seconds: float) -> dict[str, float]:

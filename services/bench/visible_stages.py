@@ -21,12 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from sqlalchemy import Engine, text
 
-from events.kafka_security import kafka_python_kwargs
-from events.limits import MAX_MESSAGE_BYTES
-from infra.topics import read_until_quiet
+from infra.topics import read_until_quiet, reading_consumer
 from services.bench.stats import percentile_ms
 
 STAGES = ("inbox_to_sealer", "sealer_to_log", "log_to_visible")
@@ -79,12 +77,7 @@ def logged_times(
     ``starts`` until every one is found, nothing arrives for ``idle_s`` or ``timeout_s``
     passes (:func:`infra.topics.read_until_quiet`: the embedded broker's end offsets
     can lag, so they are not trusted)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap.split(","),
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
-        **kafka_python_kwargs(),
-    )
+    consumer = reading_consumer(bootstrap)
     found: dict[str, float] = {}
     try:
         consumer.assign([TopicPartition(topic, p) for p in starts])

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from rich.table import Table
 from sqlalchemy import Engine, text
 
-from events.kafka_security import kafka_python_kwargs
 from events.topics import notices_topic
-from infra.topics import read_until_quiet, topic_partitions
+from infra.topics import read_until_quiet, reading_consumer, topic_partitions
 
 
 @dataclass(frozen=True)
@@ -79,9 +78,7 @@ def read_notices(
     bootstrap: str, prefix: str, agencies: list[str], withdrawal_id: str, idle_s: float = 1.0
 ) -> list[dict[str, Any]]:
     """The notices of one withdrawal, read back from ``haven.notices.<agency>.v1``."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, **kafka_python_kwargs()
-    )
+    consumer = reading_consumer(bootstrap)
     try:
         topics = topic_partitions(bootstrap, [notices_topic(prefix, a) for a in agencies])
         partitions = [TopicPartition(t, p) for t, found in topics.items() for p in found]
