@@ -31,6 +31,7 @@ from services.api.edge.request_log import AccessLog
 from services.api.edge.unavailable import DATABASE_DOWN, DrainGate, database_down, internal_error
 from services.api.models import Problem, ProblemField
 from services.api.routes import ROUTERS
+from services.api.routes.subject_read import FastSubjectRead
 
 logger = logging.getLogger("haven.api")
 _REASONS = {
@@ -110,6 +111,8 @@ def create_app(context: ApiContext) -> FastAPI:
     app.add_middleware(DrainGate, context=context)
     for router in ROUTERS:
         app.include_router(router)
+    # First in the router: takes the plain subject read, else passes (routes/subject_read.py).
+    app.router.routes.insert(0, FastSubjectRead(context))
     build_openapi = app.openapi
     app.openapi = lambda: document_problems(build_openapi())  # type: ignore[method-assign]
     install_console(app)

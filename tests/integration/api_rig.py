@@ -154,6 +154,17 @@ def shared_with(subject: str, agencies: list[str], purposes: list[str]) -> list[
     ]
 
 
+def police_share(stack: ApiStack) -> str:
+    """A new subject the NGO identified and shared with the police only, once the
+    police can read it."""
+    subject = str(uuid.uuid4())
+    batch = shared_with(subject, ["gr_police"], ["protection"])
+    response = stack.post("gr_ngo", batch, **{"content-type": "application/cloudevents-batch+json"})
+    assert response.status_code == 202, response.text
+    eventually(lambda: stack.get("gr_police", f"/v1/subjects/{subject}").status_code == 200)
+    return subject
+
+
 def risk(level: str) -> dict[str, Any]:
     return {
         "assessed_at": datetime.now(UTC).isoformat(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import psycopg
@@ -15,12 +14,7 @@ from services.api.auth import Caller, caller_for
 from services.api.db.agency import rows_as_agency as read_as_agency
 from services.api.db.opening import log_and_open
 from services.api.db.pools import aio_pool, close_pools
-from tests.integration.api_rig import (
-    SECRET_NAME,
-    ApiStack,
-    eventually,
-    shared_with,
-)
+from tests.integration.api_rig import SECRET_NAME, ApiStack, police_share
 
 pytestmark = pytest.mark.integration
 _LOGGED = (
@@ -32,12 +26,7 @@ _LOGGED = (
 @pytest.fixture(scope="module")
 def shared(stack: ApiStack) -> str:
     """A subject the NGO identified and shared with the police only."""
-    subject = str(uuid.uuid4())
-    batch = shared_with(subject, ["gr_police"], ["protection"])
-    response = stack.post("gr_ngo", batch, **{"content-type": "application/cloudevents-batch+json"})
-    assert response.status_code == 202, response.text
-    eventually(lambda: stack.get("gr_police", f"/v1/subjects/{subject}").status_code == 200)
-    return subject
+    return police_share(stack)
 
 
 def rows_as_agency(
