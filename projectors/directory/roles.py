@@ -4,7 +4,8 @@ Isolation is enforced by PostgreSQL, not by query code.  Each agency role
 reads only its own schema; auditor roles may also read the erasure receipts,
 the access log, the audit ledger, refusals (ids and reasons only) and the
 statistics schema.  The API logs in as a NOINHERIT
-role that owns nothing and may only ``SET ROLE`` into agency roles.
+role that owns nothing and may only ``SET ROLE`` into agency roles and into
+the access-log writer, which may only add access-log rows.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def api_role_name(conn: Connection) -> str:
     """The API login role of this database (see migration 0004)."""
     database = conn.execute(text("SELECT current_database()")).scalar_one()
     return f"{database}__api"[:63]
+
+
+def access_log_writer(database: str) -> str:
+    """The role of ``database`` that may only add access-log rows (see migration 0010);
+    the API's login role may become it to log a read in the read's transaction."""
+    return f"{database}__access_log"[:63]
 
 
 def api_login_password(master_key: bytes, database: str) -> str:

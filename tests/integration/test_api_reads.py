@@ -9,8 +9,10 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from projectors.directory.roles import access_log_writer, quote_ident
 from projectors.keys.keyring import Keyring
 from services.api.auth import Caller, caller_for
+from services.api.db.agency import read_logged
 from services.api.db.agency import rows_as_agency as read_as_agency
 from services.api.db.opening import log_and_open
 from services.api.db.pools import aio_pool, close_pools
@@ -115,6 +117,62 @@ def test_the_async_pool_keeps_no_role_after_reads(stack: ApiStack, shared: str) 
         return len(pooled)
 
     assert asyncio.run(reads_then_check()) >= 1, "the failed reads returned their connection"
+
+
+def test_read_and_log_is_one_transaction_under_the_callers_role(
+    stack: ApiStack, shared: str
+) -> None:
+    police, shelter, reader = (
+        _caller(stack, "gr_police"),
+        _caller(stack, "gr_shelter"),
+        stack.context.reader,
+    )
+    query = "SELECT subject_id, risk_level FROM {schema}.subjects WHERE subject_id = %(s)s"
+
+    async def reads() -> list[list[dict[str, Any]]]:
+        found = await read_logged(reader, police, query, {"s": shared}, "subject")
+        missed = await read_logged(reader, shelter, query, {"s": shared}, "subject")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # the role still decides
+            await read_logged(
+                reader, police, "SELECT subject_id FROM agency_gr_ngo.subjects", {}, "x"
+            )
+        pooled = aio_pool(reader).idle()
+        for conn in pooled:
+            cursor = await conn.execute("SELECT current_user = session_user")
+            assert await cursor.fetchone() == (True,), "no role kept"
+        await close_pools(reader)
+        return [found, missed]
+
+    before = _logged(stack, "gr_police", shared)
+    found, missed = asyncio.run(reads())
+    assert found == [{"subject_id": shared, "risk_level": None}]
+    assert missed == []
+    assert _logged(stack, "gr_police", shared) == before + 1
+    assert _logged(stack, "gr_shelter", shared) == 0, "nothing found, nothing logged"
+
+
+def test_the_access_log_writer_can_only_add_rows(stack: ApiStack, shared: str) -> None:
+    writer = quote_ident(access_log_writer(stack.context.reader.url.database or ""))
+    add = (
+        "INSERT INTO haven_core.access_log (agency_id, subject_id, endpoint) VALUES ('a', 's', 'e')"
+    )
+    refused = [
+        "SELECT count(*) FROM haven_core.access_log",
+        "SELECT count(*) FROM agency_gr_police.subjects",
+        "SELECT count(*) FROM haven_core.keys",
+        "INSERT INTO haven_core.access_log (agency_id, subject_id, endpoint, read_at)"
+        " VALUES ('a', 's', 'e', now() - interval '1 day')",
+        "DELETE FROM haven_core.access_log",
+    ]
+    for statement in refused:
+        with stack.context.reader.connect() as conn, conn.begin():
+            conn.exec_driver_sql(f"SET LOCAL ROLE {writer}")
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.exec_driver_sql(statement)
+    with stack.context.reader.connect() as conn, conn.begin() as transaction:
+        conn.exec_driver_sql(f"SET LOCAL ROLE {writer}")
+        assert conn.exec_driver_sql(add).rowcount == 1
+        transaction.rollback()
 
 
 def test_fields_open_off_the_loop_when_every_cached_key_ages_at_once(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from projectors.directory.agencies import schema_name
-from projectors.directory.roles import quote_ident
+from projectors.directory.roles import access_log_writer, quote_ident
 from services.api.auth import Caller
 from services.api.db.aio import column_names
 from services.api.db.pools import aio_pool, once_more_if_dropped
@@ -62,6 +62,58 @@ async def rows_as_agency(
             finally:
                 if not conn.closed:
                     await conn.rollback()  # a failed statement leaves the explicit transaction open
+
+    return await once_more_if_dropped(run)
+
+
+#: The transaction-local setting through which the read tells the log which subject it found.
+_FOUND = "haven.read_subject"
+
+
+async def read_logged(
+    reader: Engine, caller: Caller, query: str, params: Mapping[str, Any], endpoint: str
+) -> list[dict[str, Any]]:
+    """``query``'s row of one subject under the caller's role, and the read in the access
+    log, in one round trip and one transaction, committed before this returns.
+
+    ``query`` (tables named ``{schema}.x``) selects at most one row, with a
+    ``subject_id`` column.  One message: ``BEGIN``; ``SET LOCAL ROLE`` to the
+    caller's agency role; the select, which also records the subject it
+    found in a transaction-local setting; ``SET LOCAL ROLE`` to the
+    access-log writer (a role that may only insert access-log rows); the
+    insert of the row for that subject, if one was found; ``COMMIT``.  A read
+    that finds nothing logs nothing.  Like :func:`rows_as_agency`, the
+    parameters are quoted on the client, and a connection whose statement
+    failed is rolled back before it goes back to the pool.
+    """
+    schema = quote_ident(schema_name(caller.agency_id))
+    writer = quote_ident(access_log_writer(reader.url.database or ""))
+    sql = (
+        f"BEGIN; SET LOCAL ROLE {quote_ident(caller.db_role)}; "  # noqa: S608 - quoted names
+        f"SELECT q.*, set_config('{_FOUND}', q.subject_id, true) AS haven_found"
+        f" FROM ({query.replace('{schema}', schema)}) AS q; "
+        f"SET LOCAL ROLE {writer}; "
+        "INSERT INTO haven_core.access_log (agency_id, subject_id, endpoint)"
+        " SELECT %(haven_agency)s, found, %(haven_endpoint)s"
+        f" FROM current_setting('{_FOUND}', true) AS found WHERE found <> ''; "
+        "COMMIT"
+    )
+    values = dict(params) | {"haven_agency": caller.agency_id, "haven_endpoint": endpoint}
+
+    async def run() -> list[dict[str, Any]]:
+        async with aio_pool(reader).connection() as conn:
+            try:
+                async with psycopg.AsyncClientCursor(conn) as cursor:
+                    await cursor.execute(sql, values)  # every statement has answered
+                    while (names := column_names(cursor)) is None and cursor.nextset():
+                        pass
+                    rows = [dict(zip(names or (), r, strict=True)) for r in await cursor.fetchall()]
+            finally:
+                if not conn.closed:
+                    await conn.rollback()  # a failed statement leaves the explicit transaction open
+        for row in rows:
+            del row["haven_found"]
+        return rows
 
     return await once_more_if_dropped(run)
 

@@ -12,7 +12,7 @@ from projectors.readmodels.builtin.timeline import Timeline
 from services.api.auth import Caller
 from services.api.context import ApiContext
 from services.api.db.access_log import log_reads
-from services.api.db.agency import rows_as_agency
+from services.api.db.agency import read_logged
 from services.api.db.opening import log_and_open
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath
 from services.api.listing import page_rows
@@ -39,20 +39,22 @@ def _not_found() -> HTTPException:
 async def subject_view(subject_id: SubjectPath, caller: CallerDep, context: ContextDep) -> Any:
     """What the caller may see of one subject; personal fields opened only here.
 
-    Two round trips on the event loop: the read under the caller's role, then
-    the access-log row together with the subject's keys the cache does not hold.
+    One round trip on the event loop, the read under the caller's role and
+    its access-log row in one transaction, and a second only for the
+    subject's keys the cache does not hold.
     """
     return await subject_answer(context, caller, subject_id)
 
 
 async def subject_answer(context: ApiContext, caller: Caller, subject_id: str) -> Any:
     """The caller's row of the subject with its fields opened, once the read is in the
-    access log; 404 if the caller has no row (two round trips, see :func:`subject_view`)."""
-    rows = await rows_as_agency(context.reader, caller, _ONE_SUBJECT, {"subject": subject_id})
+    access log; 404 if the caller has no row (see :func:`subject_view`)."""
+    params = {"subject": subject_id}
+    rows = await read_logged(context.reader, caller, _ONE_SUBJECT, params, "subject")
     if not rows:
         raise _not_found()
-    read = (caller.agency_id, "subject", [subject_id])
-    return (await log_and_open(context.core, context.keyring, read, rows))[0]
+    keys_only = (caller.agency_id, None, ())  # the read is logged: fetch missing keys only
+    return (await log_and_open(context.core, context.keyring, keys_only, rows))[0]
 
 
 @router.get(
