@@ -49,6 +49,16 @@ async def rows_as_agency(
         + "; COMMIT"
     )
 
+    return await _message_rows(reader, sql, params)
+
+
+async def _message_rows(
+    reader: Engine, sql: str, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The rows of the one statement with columns in the multi-statement ``sql``, run as
+    one message on a pooled connection (once more on a fresh one if it dropped); every
+    statement has answered when this returns, and a failed one is rolled back."""
+
     async def run() -> list[dict[str, Any]]:
         async with aio_pool(reader).connection() as conn:
             try:
@@ -99,23 +109,10 @@ async def read_logged(
         "COMMIT"
     )
     values = dict(params) | {"haven_agency": caller.agency_id, "haven_endpoint": endpoint}
-
-    async def run() -> list[dict[str, Any]]:
-        async with aio_pool(reader).connection() as conn:
-            try:
-                async with psycopg.AsyncClientCursor(conn) as cursor:
-                    await cursor.execute(sql, values)  # every statement has answered
-                    while (names := column_names(cursor)) is None and cursor.nextset():
-                        pass
-                    rows = [dict(zip(names or (), r, strict=True)) for r in await cursor.fetchall()]
-            finally:
-                if not conn.closed:
-                    await conn.rollback()  # a failed statement leaves the explicit transaction open
-        for row in rows:
-            del row["haven_found"]
-        return rows
-
-    return await once_more_if_dropped(run)
+    rows = await _message_rows(reader, sql, values)
+    for row in rows:
+        del row["haven_found"]
+    return rows
 
 
 async def select_as_agency(
