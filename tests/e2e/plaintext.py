@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from sqlalchemy import Engine, text
 
-from infra.topics import read_until_quiet
+from infra.topics import read_until_quiet, reading_consumer
 from services.bench.post_plan import NAME_MARK
 
 MARK = NAME_MARK.encode()
@@ -39,7 +39,7 @@ def plaintext_in_tables(engine: Engine) -> list[str]:
 
 def plaintext_in_topics(bootstrap: str, idle_s: float = 2.0) -> list[str]:
     """Topics with a record holding the mark (every partition, from the beginning)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = reading_consumer(bootstrap)
     try:
         partitions = [
             TopicPartition(topic, p)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import httpx
+import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -163,6 +165,16 @@ def police_share(stack: ApiStack) -> str:
     assert response.status_code == 202, response.text
     eventually(lambda: stack.get("gr_police", f"/v1/subjects/{subject}").status_code == 200)
     return subject
+
+
+def refused_as(reader: Engine, role: str, statements: Iterable[str]) -> None:
+    """Each of ``statements``, run on the API's login after ``SET LOCAL ROLE`` to
+    ``role`` (a quoted name), is refused by Postgres."""
+    for statement in statements:
+        with reader.connect() as conn, conn.begin():
+            conn.exec_driver_sql(f"SET LOCAL ROLE {role}")
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.exec_driver_sql(statement)
 
 
 def risk(level: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import psycopg
@@ -76,6 +77,12 @@ async def _message_rows(
     return await once_more_if_dropped(run)
 
 
+@cache
+def _writer(database: str) -> str:
+    """The quoted name of ``database``'s access-log writer role (made once)."""
+    return quote_ident(access_log_writer(database))
+
+
 #: The transaction-local setting through which the read tells the log which subject it found.
 _FOUND = "haven.read_subject"
 
@@ -97,7 +104,7 @@ async def read_logged(
     failed is rolled back before it goes back to the pool.
     """
     schema = quote_ident(schema_name(caller.agency_id))
-    writer = quote_ident(access_log_writer(reader.url.database or ""))
+    writer = _writer(reader.url.database or "")
     sql = (
         f"BEGIN; SET LOCAL ROLE {quote_ident(caller.db_role)}; "  # noqa: S608 - quoted names
         f"SELECT q.*, set_config('{_FOUND}', q.subject_id, true) AS haven_found"

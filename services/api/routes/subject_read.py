@@ -40,9 +40,8 @@ from starlette.types import Receive, Scope, Send
 from events.envelope import SUBJECT_PATTERN
 from services.api.auth import cached_caller
 from services.api.context import ApiContext
-from services.api.routes.subjects import SubjectView, subject_answer
+from services.api.routes.subjects import SUBJECT_PATH, SubjectView, subject_answer
 
-PATH = "/v1/subjects/{subject_id}"
 _PATH = re.compile(r"/v1/subjects/([^/]+)")
 _SUBJECT = re.compile(SUBJECT_PATTERN)
 _CALLER = "haven.caller"
@@ -62,7 +61,7 @@ class FastSubjectRead(BaseRoute):
     """The subject read for a cached token and a well-formed id; any other request
     goes on to the FastAPI route (see the module docstring)."""
 
-    path = path_format = PATH
+    path = path_format = SUBJECT_PATH
 
     def __init__(self, context: ApiContext) -> None:
         self._context = context
@@ -73,7 +72,7 @@ class FastSubjectRead(BaseRoute):
         if scope["type"] != "http" or scope["method"] != "GET" or scope.get("root_path"):
             return Match.NONE, {}
         found = _PATH.fullmatch(scope["path"])
-        if found is None or len(found[1]) > 36 or not _SUBJECT.fullmatch(found[1]):
+        if found is None or not _SUBJECT.fullmatch(found[1]):  # the pattern fixes 36 chars
             return Match.NONE, {}
         caller = cached_caller(bearer_token(scope), self._context.tokens)
         if caller is None:

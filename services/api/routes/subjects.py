@@ -19,6 +19,7 @@ from services.api.listing import page_rows
 from services.api.models import Page, Problem, row_model
 
 router = APIRouter(tags=["subjects"])
+SUBJECT_PATH = "/v1/subjects/{subject_id}"
 SUBJECTS, TIMELINE = Subjects.table, Timeline.table
 SubjectView = row_model("SubjectView", SUBJECTS)
 TimelineEntry = row_model("TimelineEntry", TIMELINE)
@@ -35,7 +36,7 @@ def _not_found() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail={"reason": "not_found", "errors": []})
 
 
-@router.get("/v1/subjects/{subject_id}", response_model=SubjectView, responses=NOT_FOUND)
+@router.get(SUBJECT_PATH, response_model=SubjectView, responses=NOT_FOUND)
 async def subject_view(subject_id: SubjectPath, caller: CallerDep, context: ContextDep) -> Any:
     """What the caller may see of one subject; personal fields opened only here.
 
