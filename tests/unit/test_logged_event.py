@@ -32,3 +32,12 @@ def test_sealed_fields_are_bound_to_the_event_once() -> None:
     }
     assert logged.data["name"] == SEALED  # the event's own data is left as it was
     assert logged.bound_data is bound  # made once, shared by every recipient
+
+
+def test_derived_values_are_kept_in_the_event_after_first_use() -> None:
+    logged = LoggedEvent(7, EVENT, dict(DATA))
+    assert "producer" not in vars(logged)
+    assert logged.subject == str(EVENT.subject)
+    assert logged.producer == "it_police"
+    assert vars(logged)["producer"] == "it_police"  # read from the instance from now on
+    assert LoggedEvent.subject.__doc__ is not None  # the class attribute is the descriptor
