@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from services.api.auth import Caller
 from services.api.context import ApiContext
-from services.api.db.agency import select_as_agency
-from services.api.db.opening import log_and_open
+from services.api.db.agency import select_as_agency, select_logged
+from services.api.db.opening import open_sealed
 from services.api.pagination import invalid_cursor, page_of, page_query
 
 
@@ -25,16 +25,15 @@ async def list_page(
 ) -> dict[str, Any]:
     """``{"items", "next_cursor"}``; subject reads are logged when ``endpoint`` is given.
 
-    Two round trips at most, like a subject read: the page under the
-    caller's role, then the access-log rows together with the keys of its
-    sealed fields that the cache does not hold (neither: no second trip).
+    One round trip, like a subject read: the page under the caller's role
+    and the access-log rows of its subjects in one transaction; a second only
+    for the keys of its sealed fields that the cache does not hold.
     """
     names = [column.name for column in query.selected_columns]
-    rows, next_cursor = await page_rows(context, caller, query, order, page)
+    log = None if endpoint is None else (endpoint, ())
+    rows, next_cursor = await page_rows(context, caller, query, order, page, log)
     found = [{n: row[n] for n in names} for row in rows]
-    subjects = [str(item["subject_id"]) for item in found if item.get("subject_id")]
-    read = (caller.agency_id, endpoint, subjects)
-    items = await log_and_open(context.core, context.keyring, read, found)
+    items = await open_sealed(context.core, context.keyring, found)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -44,13 +43,21 @@ async def page_rows(
     query: sa.Select[Any],
     order: Sequence[sa.ColumnElement[Any]],
     page: tuple[str | None, int],
+    log: tuple[str, Sequence[str]] | None = None,
 ) -> tuple[list[Mapping[Any, Any]], str | None]:
-    """One page of ``query`` under the caller's role, in one round trip, and the next cursor."""
+    """One page of ``query`` under the caller's role, in one round trip, and the next
+    cursor.  ``log``: ``(endpoint, always)``, to log in the same transaction the
+    subjects of the page's rows and ``always`` (``db.agency.read_logged``)."""
     cursor, limit = page
+    paged = page_query(query, order, cursor, limit)
     try:
-        rows = await select_as_agency(
-            context.reader, caller, page_query(query, order, cursor, limit)
-        )
+        if log is None:
+            rows = await select_as_agency(context.reader, caller, paged)
+        else:
+            endpoint, always = log
+            rows = await select_logged(
+                context.reader, caller, paged, endpoint, shown=limit, always=always
+            )
     except psycopg.errors.DataError:
         raise invalid_cursor() from None
     return page_of(rows, len(order), limit)

@@ -247,6 +247,54 @@ def test_timeline_pages_in_log_order_and_refuses_a_forged_cursor(
     assert bad.json()["errors"][0]["path"] == "cursor"
 
 
+_READS = (
+    "SELECT subject_id, count(*) FROM haven_core.access_log"
+    " WHERE agency_id = :a AND endpoint = :e GROUP BY subject_id"
+)
+
+
+def _reads(stack: ApiStack, agency: str, endpoint: str) -> dict[str, int]:
+    with stack.context.core.connect() as conn:
+        rows = conn.execute(sa.text(_READS), {"a": agency, "e": endpoint})
+        return {str(subject): int(n) for subject, n in rows}
+
+
+def test_a_page_logs_the_subjects_it_shows_in_its_own_transaction(
+    stack: ApiStack, subjects: dict[str, str]
+) -> None:
+    """The page's one extra row (read to know whether another page follows) is not shown,
+    so its subject is not logged; a later page of a timeline is logged even when empty."""
+    shared, private = subjects["shared"], subjects["private"]
+    before = _reads(stack, "gr_coord", "risk-register")
+    first = stack.get("gr_coord", "/v1/risk-register", limit=1).json()
+    assert [i["subject_id"] for i in first["items"]] == [private]
+    after = _reads(stack, "gr_coord", "risk-register")
+    assert after.get(private, 0) == before.get(private, 0) + 1, "seen from another connection"
+    assert after.get(shared, 0) == before.get(shared, 0), "the extra row was not shown"
+    stack.get("gr_coord", "/v1/risk-register", limit=1, cursor=first["next_cursor"])
+    assert _reads(stack, "gr_coord", "risk-register").get(shared, 0) == before.get(shared, 0) + 1
+    whole = stack.get("gr_coord", "/v1/risk-register", limit=500).json()["items"]
+    assert len(whole) == 2
+    logged = _reads(stack, "gr_coord", "risk-register")
+    assert [logged[s] - after.get(s, 0) for s in (private, shared)] == [1, 2], "once per page"
+    assert stack.get("gr_coord", "/v1/risk-register", cursor="garbage").status_code == 422
+    assert _reads(stack, "gr_coord", "risk-register") == logged, "a refused page logs nothing"
+
+    path = f"/v1/subjects/{shared}/timeline"
+    timeline = _reads(stack, "gr_police", "timeline").get(shared, 0)
+    page = stack.get("gr_police", path, limit=500).json()
+    assert page["items"]
+    assert page["next_cursor"] is None
+    assert _reads(stack, "gr_police", "timeline").get(shared, 0) == timeline + 1
+    past = encode_cursor(["9999-01-01T00:00:00+00:00", "evt"])
+    empty = stack.get("gr_police", path, cursor=past)
+    assert empty.status_code == 200
+    assert empty.json()["items"] == []
+    assert _reads(stack, "gr_police", "timeline").get(shared, 0) == timeline + 2
+    assert stack.get("gr_shelter", path).status_code == 404
+    assert shared not in _reads(stack, "gr_shelter", "timeline"), "nothing found, nothing logged"
+
+
 def test_metrics_report_pipeline_counts(stack: ApiStack, subjects: dict[str, str]) -> None:
     bad = event("gr_ngo", "haven.victim.identified.v1", str(uuid.uuid4()), identification())
     bad["data"]["is_minor"] = "not a boolean"  # refused at the gateway, whatever ran before

@@ -14,7 +14,7 @@ from projectors.keys.keyring import Keyring
 from services.api.auth import Caller, caller_for
 from services.api.db.agency import read_logged
 from services.api.db.agency import rows_as_agency as read_as_agency
-from services.api.db.opening import log_and_open
+from services.api.db.opening import open_sealed
 from services.api.db.pools import aio_pool, close_pools
 from tests.integration.api_rig import SECRET_NAME, ApiStack, police_share, refused_as
 
@@ -181,7 +181,7 @@ def test_fields_open_off_the_loop_when_every_cached_key_ages_at_once(
 
     async def run() -> list[Any]:
         rows = await read_as_agency(reader, ngo, query, {"s": shared})
-        opened = await log_and_open(core, keyring, ("gr_ngo", None, []), rows)
+        opened = await open_sealed(core, keyring, rows)
         await close_pools(core, reader)
         return opened
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -83,39 +83,66 @@ def _writer(database: str) -> str:
     return quote_ident(access_log_writer(database))
 
 
-#: The transaction-local setting through which the read tells the log which subject it found.
-_FOUND = "haven.read_subject"
+#: The transaction-local setting through which the read tells the log which subjects it
+#: found: a comma before each row's subject id, in row order (none: an empty id).
+_FOUND = "haven.read_subjects"
+#: What the select adds to each row: its subject noted after those of the rows before.
+_NOTE = (
+    f"set_config('{_FOUND}', coalesce(current_setting('{_FOUND}', true), '')"
+    " || ',' || coalesce(q.subject_id::text, ''), true)"
+)
+#: One access-log row per distinct subject noted among the first rows shown, and always.
+_LOG_FOUND = (
+    "INSERT INTO haven_core.access_log (agency_id, subject_id, endpoint)"  # noqa: S608 - fixed
+    " SELECT DISTINCT %(haven_agency)s, w.s, %(haven_endpoint)s FROM ("
+    f" SELECT t.s FROM unnest(string_to_array(substr(current_setting('{_FOUND}', true), 2), ','))"
+    " WITH ORDINALITY AS t(s, n) WHERE t.n <= %(haven_shown)s"
+    " UNION ALL SELECT unnest(CAST(%(haven_always)s AS text[]))) AS w(s)"
+    " WHERE w.s <> ''"
+)
 
 
 async def read_logged(
-    reader: Engine, caller: Caller, query: str, params: Mapping[str, Any], endpoint: str
+    reader: Engine,
+    caller: Caller,
+    query: str,
+    params: Mapping[str, Any],
+    endpoint: str,
+    *,
+    shown: int = 1,
+    always: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """``query``'s row of one subject under the caller's role, and the read in the access
-    log, in one round trip and one transaction, committed before this returns.
+    """``query``'s rows under the caller's role, and the subjects of the first ``shown``
+    of them in the access log, in one round trip and one transaction, committed
+    before this returns.
 
-    ``query`` (tables named ``{schema}.x``) selects at most one row, with a
-    ``subject_id`` column.  One message: ``BEGIN``; ``SET LOCAL ROLE`` to the
-    caller's agency role; the select, which also records the subject it
-    found in a transaction-local setting; ``SET LOCAL ROLE`` to the
-    access-log writer (a role that may only insert access-log rows); the
-    insert of the row for that subject, if one was found; ``COMMIT``.  A read
-    that finds nothing logs nothing.  Like :func:`rows_as_agency`, the
-    parameters are quoted on the client, and a connection whose statement
-    failed is rolled back before it goes back to the pool.
+    ``query`` (tables named ``{schema}.x``, or unqualified: the caller's
+    schema comes first in the search path) selects rows with a
+    ``subject_id`` column.  One message: ``BEGIN``; ``SET LOCAL ROLE`` to
+    the caller's agency role; the select, which also notes each row's
+    subject in a transaction-local setting, in row order; ``SET LOCAL
+    ROLE`` to the access-log writer (a role that may only insert access-log
+    rows); the insert of one row per distinct subject among the first
+    ``shown`` rows and ``always``; ``COMMIT``.  A page selects one row more
+    than it shows (to know whether another follows): that row's subject is
+    not logged, unless a row shown is about it.  Rows without a subject and
+    a read that finds nothing log nothing.  Like :func:`rows_as_agency`,
+    the parameters are quoted on the client, and a connection whose
+    statement failed is rolled back before it goes back to the pool.
     """
     schema = quote_ident(schema_name(caller.agency_id))
-    writer = _writer(reader.url.database or "")
     sql = (
         f"BEGIN; SET LOCAL ROLE {quote_ident(caller.db_role)}; "  # noqa: S608 - quoted names
-        f"SELECT q.*, set_config('{_FOUND}', q.subject_id, true) AS haven_found"
-        f" FROM ({query.replace('{schema}', schema)}) AS q; "
-        f"SET LOCAL ROLE {writer}; "
-        "INSERT INTO haven_core.access_log (agency_id, subject_id, endpoint)"
-        " SELECT %(haven_agency)s, found, %(haven_endpoint)s"
-        f" FROM current_setting('{_FOUND}', true) AS found WHERE found <> ''; "
-        "COMMIT"
+        f"SET LOCAL search_path TO {schema}; "
+        f"SELECT q.*, {_NOTE} AS haven_found FROM ({query.replace('{schema}', schema)}) AS q; "
+        f"SET LOCAL ROLE {_writer(reader.url.database or '')}; {_LOG_FOUND}; COMMIT"
     )
-    values = dict(params) | {"haven_agency": caller.agency_id, "haven_endpoint": endpoint}
+    values = dict(params) | {
+        "haven_agency": caller.agency_id,
+        "haven_endpoint": endpoint,
+        "haven_shown": shown,
+        "haven_always": list(always),
+    }
     rows = await _message_rows(reader, sql, values)
     for row in rows:
         del row["haven_found"]
@@ -134,3 +161,21 @@ async def select_as_agency(
     compiled = query.compile(dialect=reader.dialect, compile_kwargs={"render_postcompile": True})
     sql = "SET LOCAL search_path TO {schema}; " + str(compiled)
     return await rows_as_agency(reader, caller, sql, compiled.params)
+
+
+async def select_logged(
+    reader: Engine,
+    caller: Caller,
+    query: sa.Select[Any],
+    endpoint: str,
+    *,
+    shown: int,
+    always: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """:func:`read_logged` of a select over the caller's read models (tables without
+    schema): its rows, and the subjects of the first ``shown`` and ``always`` in the
+    access log, in one round trip."""
+    compiled = query.compile(dialect=reader.dialect, compile_kwargs={"render_postcompile": True})
+    return await read_logged(
+        reader, caller, str(compiled), compiled.params, endpoint, shown=shown, always=always
+    )

@@ -11,9 +11,8 @@ from projectors.readmodels.builtin.subjects import Subjects
 from projectors.readmodels.builtin.timeline import Timeline
 from services.api.auth import Caller
 from services.api.context import ApiContext
-from services.api.db.access_log import log_reads
 from services.api.db.agency import read_logged
-from services.api.db.opening import log_and_open
+from services.api.db.opening import open_sealed
 from services.api.deps import DEFAULT_PAGE, CallerDep, ContextDep, Cursor, Limit, SubjectPath
 from services.api.listing import page_rows
 from services.api.models import Page, Problem, row_model
@@ -54,8 +53,7 @@ async def subject_answer(context: ApiContext, caller: Caller, subject_id: str) -
     rows = await read_logged(context.reader, caller, _ONE_SUBJECT, params, "subject")
     if not rows:
         raise _not_found()
-    keys_only = (caller.agency_id, None, ())  # the read is logged: fetch missing keys only
-    return (await log_and_open(context.core, context.keyring, keys_only, rows))[0]
+    return (await open_sealed(context.core, context.keyring, rows))[0]
 
 
 @router.get(
@@ -73,9 +71,10 @@ async def subject_timeline(
     """The events the caller received about the subject, oldest first."""
     query = sa.select(TIMELINE).where(TIMELINE.c.subject_id == subject_id)
     order = (TIMELINE.c.time, TIMELINE.c.event_id)
-    rows, next_cursor = await page_rows(context, caller, query, order, (cursor, limit))
+    # Logged with its rows in one transaction; a later page is logged even when empty.
+    log = ("timeline", () if cursor is None else (subject_id,))
+    rows, next_cursor = await page_rows(context, caller, query, order, (cursor, limit), log)
     if not rows and cursor is None:
-        raise _not_found()
-    await log_reads(context.core, caller.agency_id, "timeline", [subject_id], ())
+        raise _not_found()  # nothing found, nothing logged
     items = [{c.name: row[c.name] for c in TIMELINE.columns} for row in rows]
     return {"items": items, "next_cursor": next_cursor}
