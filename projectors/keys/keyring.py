@@ -60,7 +60,8 @@ _CURRENT_EPOCHS = (
     " WHERE scope = 'subject' AND owner = ANY(%(owners)b) ORDER BY owner, epoch DESC"
 )
 _EXISTING = "SELECT kid FROM haven_core.keys WHERE kid = ANY(%(k)b)"
-_WRAPPED = "SELECT kid, wrapped FROM haven_core.keys WHERE kid = ANY(%(k)b)"
+#: The wrapped keys of the kids ``k`` (the keyring's and the API's fetch of missing keys).
+WRAPPED_KEYS = "SELECT kid, wrapped FROM haven_core.keys WHERE kid = ANY(%(k)b)"
 _INSERT_MANY = (
     "INSERT INTO haven_core.keys (kid, scope, owner, epoch, wrapped)"
     " SELECT k, %(scope)s, o, e, w FROM unnest(%(kids)b::text[], %(owners)b::text[],"
@@ -188,7 +189,7 @@ class Keyring:
         if not wanted:
             return
         with self._engine.connect() as conn:
-            rows = conn.exec_driver_sql(_WRAPPED, {"k": wanted}).all()
+            rows = conn.exec_driver_sql(WRAPPED_KEYS, {"k": wanted}).all()
         self.remember(wanted, {kid: wrapped for kid, wrapped in rows})  # noqa: C416
 
     def start_new_epoch(self, subject: str) -> str:

@@ -116,8 +116,8 @@ async def read_logged(
     of them in the access log, in one round trip and one transaction, committed
     before this returns.
 
-    ``query`` (tables named ``{schema}.x``, or unqualified: the caller's
-    schema comes first in the search path) selects rows with a
+    ``query`` (tables named ``{schema}.x``, or already rendered into the
+    caller's schema: :func:`select_logged`) selects rows with a
     ``subject_id`` column.  One message: ``BEGIN``; ``SET LOCAL ROLE`` to
     the caller's agency role; the select, which also notes each row's
     subject in a transaction-local setting, in row order; ``SET LOCAL
@@ -133,7 +133,6 @@ async def read_logged(
     schema = quote_ident(schema_name(caller.agency_id))
     sql = (
         f"BEGIN; SET LOCAL ROLE {quote_ident(caller.db_role)}; "  # noqa: S608 - quoted names
-        f"SET LOCAL search_path TO {schema}; "
         f"SELECT q.*, {_NOTE} AS haven_found FROM ({query.replace('{schema}', schema)}) AS q; "
         f"SET LOCAL ROLE {_writer(reader.url.database or '')}; {_LOG_FOUND}; COMMIT"
     )
@@ -149,18 +148,28 @@ async def read_logged(
     return rows
 
 
+def _compiled(reader: Engine, caller: Caller, query: sa.Select[Any]) -> tuple[str, dict[str, Any]]:
+    """``query`` as driver SQL with its tables (named without schema) rendered into the
+    caller's schema, and its parameters."""
+    compiled = query.compile(
+        dialect=reader.dialect,
+        schema_translate_map={None: schema_name(caller.agency_id)},
+        render_schema_translate=True,
+        compile_kwargs={"render_postcompile": True},
+    )
+    return str(compiled), compiled.params
+
+
 async def select_as_agency(
     reader: Engine, caller: Caller, query: sa.Select[Any]
 ) -> list[dict[str, Any]]:
     """A select over the caller's read models (tables without schema) in one round trip.
 
-    The compiled statement runs after ``SET LOCAL search_path`` to the caller's
-    schema, inside the same read-only, caller-role transaction as
+    The tables are rendered into the caller's schema, and the statement runs
+    inside the same read-only, caller-role transaction as
     :func:`rows_as_agency`; the role still decides what can be read.
     """
-    compiled = query.compile(dialect=reader.dialect, compile_kwargs={"render_postcompile": True})
-    sql = "SET LOCAL search_path TO {schema}; " + str(compiled)
-    return await rows_as_agency(reader, caller, sql, compiled.params)
+    return await rows_as_agency(reader, caller, *_compiled(reader, caller, query))
 
 
 async def select_logged(
@@ -173,9 +182,7 @@ async def select_logged(
     always: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """:func:`read_logged` of a select over the caller's read models (tables without
-    schema): its rows, and the subjects of the first ``shown`` and ``always`` in the
-    access log, in one round trip."""
-    compiled = query.compile(dialect=reader.dialect, compile_kwargs={"render_postcompile": True})
-    return await read_logged(
-        reader, caller, str(compiled), compiled.params, endpoint, shown=shown, always=always
-    )
+    schema, rendered into the caller's): its rows, and the subjects of the first
+    ``shown`` and ``always`` in the access log, in one round trip."""
+    sql, params = _compiled(reader, caller, query)
+    return await read_logged(reader, caller, sql, params, endpoint, shown=shown, always=always)

@@ -8,11 +8,9 @@ from typing import Any
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from projectors.keys.keyring import Keyring
+from projectors.keys.keyring import WRAPPED_KEYS, Keyring
 from services.api.db import pools
 from services.api.db.unseal import sealed_kids, unseal
-
-_KEYS = "SELECT kid, wrapped FROM haven_core.keys WHERE kid = ANY(CAST(%(kids)s AS text[]))"
 
 
 async def _wrapped(core: Engine, kids: Sequence[str]) -> dict[str, bytes | None]:
@@ -23,7 +21,7 @@ async def _wrapped(core: Engine, kids: Sequence[str]) -> dict[str, bytes | None]
 
     async def run() -> dict[str, bytes | None]:
         async with pools.aio_pool(core).connection() as conn:
-            cursor = await conn.execute(_KEYS, {"kids": list(kids)})
+            cursor = await conn.execute(WRAPPED_KEYS, {"k": list(kids)})
             rows: list[tuple[Any, ...]] = await cursor.fetchall()
         return {str(kid): None if wrapped is None else bytes(wrapped) for kid, wrapped in rows}
 
