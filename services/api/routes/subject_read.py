@@ -42,7 +42,7 @@ from services.api.auth import cached_caller
 from services.api.context import ApiContext
 from services.api.routes.subjects import SUBJECT_PATH, SubjectView, subject_answer
 
-_PATH = re.compile(r"/v1/subjects/([^/]+)")
+_PATH = re.compile(re.escape(SUBJECT_PATH).replace(r"\{subject_id\}", "([^/]+)"))
 _SUBJECT = re.compile(SUBJECT_PATTERN)
 _CALLER = "haven.caller"
 
