@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -14,7 +14,8 @@ from sqlalchemy import Connection, Engine
 from projectors.directory.agencies import schema_name
 from projectors.directory.roles import access_log_writer, quote_ident
 from services.api.auth import Caller
-from services.api.db.aio import column_names
+from services.api.db import prepared
+from services.api.db.aio import Conn, column_names
 from services.api.db.pools import aio_pool, once_more_if_dropped
 
 
@@ -54,22 +55,27 @@ async def rows_as_agency(
 
 
 async def _message_rows(
-    reader: Engine, sql: str, params: Mapping[str, Any]
+    reader: Engine, sql: str | Callable[[Conn], str], params: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """The rows of the one statement with columns in the multi-statement ``sql``, run as
-    one message on a pooled connection (once more on a fresh one if it dropped); every
-    statement has answered when this returns, and a failed one is rolled back."""
+    """The rows of the one statement with columns in the multi-statement ``sql`` (or
+    the message ``sql`` makes for the connection), run as one message on a pooled
+    connection (once more on a fresh one if it dropped); every statement has answered
+    when this returns, and a failed one is rolled back."""
 
     async def run() -> list[dict[str, Any]]:
         async with aio_pool(reader).connection() as conn:
+            message = sql if isinstance(sql, str) else sql(conn)
             try:
                 async with psycopg.AsyncClientCursor(conn) as cursor:
-                    await cursor.execute(sql, params)
+                    await cursor.execute(message, params)
                     while (names := column_names(cursor)) is None and cursor.nextset():
                         pass
                     return [
                         dict(zip(names or (), row, strict=True)) for row in await cursor.fetchall()
                     ]
+            except Exception:
+                await prepared.forget(conn)
+                raise
             finally:
                 if not conn.closed:
                     await conn.rollback()  # a failed statement leaves the explicit transaction open
@@ -131,18 +137,23 @@ async def read_logged(
     statement failed is rolled back before it goes back to the pool.
     """
     schema = quote_ident(schema_name(caller.agency_id))
-    sql = (
-        f"BEGIN; SET LOCAL ROLE {quote_ident(caller.db_role)}; "  # noqa: S608 - quoted names
-        f"SELECT q.*, {_NOTE} AS haven_found FROM ({query.replace('{schema}', schema)}) AS q; "
-        f"SET LOCAL ROLE {_writer(reader.url.database or '')}; {_LOG_FOUND}; COMMIT"
-    )
+    rendered = query.replace("{schema}", schema)
+    select = f"SELECT q.*, {_NOTE} AS haven_found FROM ({rendered}) AS q"  # noqa: S608 - quoted
+    role, writer = quote_ident(caller.db_role), _writer(reader.url.database or "")
+
+    def message(conn: Conn) -> str:  # the select and the log as named statements (db.prepared)
+        return (
+            f"BEGIN; SET LOCAL ROLE {role}; {prepared.execute(conn, select)}; "
+            f"SET LOCAL ROLE {writer}; {prepared.execute(conn, _LOG_FOUND)}; COMMIT"
+        )
+
     values = dict(params) | {
         "haven_agency": caller.agency_id,
         "haven_endpoint": endpoint,
         "haven_shown": shown,
         "haven_always": list(always),
     }
-    rows = await _message_rows(reader, sql, values)
+    rows = await _message_rows(reader, message, values)
     for row in rows:
         del row["haven_found"]
     return rows
