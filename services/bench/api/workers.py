@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import httpx
 from infra.db import sync_engine
 from infra.embedded.processes import free_port
 from infra.endpoints import Endpoints
+from infra.logs import configure_logging
 from infra.settings import ApiSettings
 from services.api.context import api_login_url
 from services.api.processes import listening_socket
@@ -22,8 +24,10 @@ from services.api.serve import api_server, build_context
 def _serve(
     bootstrap: str, database_url: str, reader_url: str, key: bytes, prefix: str, sock: socket.socket
 ) -> None:
-    """Child process: the API under uvicorn on the shared socket until SIGTERM."""
+    """Child process: the API under uvicorn on the shared socket until SIGTERM, logging
+    as ``haven up``'s API processes do (a JSON line per request, here to /dev/null)."""
     settings = ApiSettings(topic_prefix=prefix, api_host="127.0.0.1", api_database_url=reader_url)
+    configure_logging(settings.log_level, open(os.devnull, "w"))  # noqa: SIM115 - process-long
     endpoints = Endpoints(bootstrap, database_url, embedded=False)
     context = build_context(settings, endpoints, key)
     api_server(settings, context, sock.getsockname()[1]).run(sockets=[sock])
