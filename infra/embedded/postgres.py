@@ -32,11 +32,6 @@ _SERVER_SETTINGS = {
     # At the default 4 the planner scans small read-model tables whole for every
     # upsert of a few dozen rows (infra/DEPLOYMENT.md "PostgreSQL").
     "random_page_cost": "1.1",
-    # Checkpoints far apart: after each one, the first change to every page writes the
-    # whole page to the WAL again. At the defaults (1 GB, 5 min) a drain of 100,000
-    # events met a checkpoint and wrote 1.05 GB of WAL instead of 0.88 (docs/architecture.md).
-    "max_wal_size": "8GB",
-    "checkpoint_timeout": "15min",
     "unix_socket_permissions": "0700",
 }
 

@@ -108,11 +108,6 @@ def test_postgres_accepts_connections(infra: Endpoints) -> None:
     assert version.startswith("PostgreSQL")
     if infra.embedded:
         assert number // 10_000 == 18, version
-        with psycopg.connect(_libpq(infra.database_url), connect_timeout=5) as conn:
-            spacing = conn.execute(
-                "SELECT current_setting('max_wal_size'), current_setting('checkpoint_timeout')"
-            ).fetchone()
-        assert spacing == ("8GB", "15min"), "checkpoints far apart (infra/embedded/postgres.py)"
     else:
         assert number >= 160_000, version
 
