@@ -41,44 +41,41 @@ async def rows_as_agency(
     LOCAL ROLE`` to the caller's agency role, ended before the connection
     goes back to the pool), sent as one multi-statement message on the event
     loop (:mod:`services.api.db.aio`): the parameters are quoted by psycopg
-    on the client (``AsyncClientCursor``).
+    on the client (``AsyncClientCursor``), the select runs as a statement
+    named on the connection (:mod:`services.api.db.prepared`).
     """
-    sql = (
-        "BEGIN READ ONLY; SET LOCAL ROLE "
-        + quote_ident(caller.db_role)
-        + "; "
-        + query.replace("{schema}", quote_ident(schema_name(caller.agency_id)))
-        + "; COMMIT"
-    )
+    role = quote_ident(caller.db_role)
+    select = query.replace("{schema}", quote_ident(schema_name(caller.agency_id)))
 
-    return await _message_rows(reader, sql, params)
+    def message(conn: Conn) -> str:  # the select as a named statement (db.prepared)
+        return f"BEGIN READ ONLY; SET LOCAL ROLE {role}; {prepared.execute(conn, select)}; COMMIT"
+
+    return await _message_rows(reader, message, params)
 
 
 async def _message_rows(
-    reader: Engine, sql: str | Callable[[Conn], str], params: Mapping[str, Any]
+    reader: Engine, message: Callable[[Conn], str], params: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """The rows of the one statement with columns in the multi-statement ``sql`` (or
-    the message ``sql`` makes for the connection), run as one message on a pooled
-    connection (once more on a fresh one if it dropped); every statement has answered
-    when this returns, and a failed one is rolled back."""
+    """The rows of the one statement with columns in the multi-statement message
+    ``message`` makes for the pooled connection it runs on (once more on a fresh one if
+    it dropped); every statement has answered when this returns, and a failed one is
+    rolled back (:func:`services.api.db.prepared.after_failure`)."""
 
     async def run() -> list[dict[str, Any]]:
         async with aio_pool(reader).connection() as conn:
-            message = sql if isinstance(sql, str) else sql(conn)
             try:
                 async with psycopg.AsyncClientCursor(conn) as cursor:
-                    await cursor.execute(message, params)
+                    await cursor.execute(message(conn), params)
                     while (names := column_names(cursor)) is None and cursor.nextset():
                         pass
                     return [
                         dict(zip(names or (), row, strict=True)) for row in await cursor.fetchall()
                     ]
-            except Exception:
-                await prepared.forget(conn)
-                raise
-            finally:
+            except Exception as error:
                 if not conn.closed:
                     await conn.rollback()  # a failed statement leaves the explicit transaction open
+                    await prepared.after_failure(conn, error)
+                raise
 
     return await once_more_if_dropped(run)
 

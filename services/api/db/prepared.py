@@ -1,5 +1,5 @@
-"""Named statements on the API's pooled connections: a logged read's select and
-access-log insert are parsed and planned once per connection, not at every read.
+"""Named statements on the API's pooled connections: a read's select (and a logged
+read's access-log insert) is parsed and planned once per connection, not at every read.
 
 A logged read (:func:`services.api.db.agency.read_logged`) is one simple-query
 message, and Postgres parses and plans each statement of such a message
@@ -16,8 +16,11 @@ A statement's name is a hash of its text, so one text is prepared once per
 connection whatever the request, and its arguments are the text's
 placeholders in order, quoted on the client like the rest of the message.
 A connection keeps at most :data:`HELD` of them and deallocates the oldest.
-A message that fails leaves unknown what it prepared, so its connection is
-closed (:func:`forget`) and the pool opens another.
+A message that fails leaves unknown which of its ``PREPARE``s ran (a
+``PREPARE`` outlives a rolled-back transaction).  When Postgres only refused an
+argument, the connection then reads which it holds (:func:`after_failure`):
+one more round trip, not a new connection, which a request with a bad page
+cursor could otherwise force each time.  Any other failure closes it.
 """
 
 from __future__ import annotations
@@ -28,12 +31,16 @@ import weakref
 from collections import OrderedDict
 from functools import lru_cache
 
+import psycopg
+
 from services.api.db.aio import Conn
 
 #: Named statements one connection keeps (a few per agency and read shape).
 HELD = 256
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _HELD: weakref.WeakKeyDictionary[Conn, OrderedDict[str, None]] = weakref.WeakKeyDictionary()
+#: The named statements a connection holds (psycopg's own are named otherwise).
+_NAMES = "SELECT name FROM pg_prepared_statements WHERE name LIKE 'haven\\_%'"
 
 
 @lru_cache(maxsize=4096)
@@ -68,11 +75,23 @@ def execute(conn: Conn, sql: str) -> str:
     return "; ".join(steps)
 
 
-async def forget(conn: Conn) -> None:
-    """Close ``conn`` after a message failed, if it prepared statements (which of them
-    exist is unknown then); the pool replaces a closed connection."""
-    if _HELD.pop(conn, None) is not None and not conn.closed:
-        await conn.close()
+async def after_failure(conn: Conn, error: Exception) -> None:
+    """After a message on ``conn`` failed (and was rolled back), since which of its
+    ``PREPARE``s ran is unknown: if Postgres refused an argument (a bad page cursor, say),
+    read which named statements ``conn`` holds; otherwise (a statement itself may be
+    broken: a plan whose result type changed with its table) close ``conn``, and the
+    pool opens another."""
+    if conn not in _HELD:
+        return
+    if isinstance(error, psycopg.errors.DataError):
+        try:
+            cursor = await conn.execute(_NAMES, prepare=False)
+            _HELD[conn] = OrderedDict.fromkeys(str(row[0]) for row in await cursor.fetchall())
+            return
+        except psycopg.Error:
+            pass
+    _HELD.pop(conn, None)
+    await conn.close()
 
 
-__all__ = ["HELD", "execute", "forget"]
+__all__ = ["HELD", "after_failure", "execute"]
