@@ -108,7 +108,7 @@ def start_infra(
             broker=_record(broker, broker_port),
             postgres=_record(postgres, pg_port),
             bootstrap_servers=f"127.0.0.1:{broker_port}",
-            database_url=database_url(cluster, pg_port),
+            database_url=database_url(cluster, pg_port, paths.socket_dir),
             owner_pid=os.getpid() if owned else None,
             started_at=time.time(),
         )

@@ -93,8 +93,29 @@ def _write_secret(path: Path, text: str, run_as: RunAs | None = None) -> None:
         os.chown(path, run_as.uid, run_as.gid)
 
 
+#: Who may connect, written over ``pg_hba.conf`` at every start (so a cluster made
+#: before it changed follows it too): a password (SCRAM) on every path, the Unix
+#: socket Haven's own processes use as much as loopback TCP.
+_HBA = """\
+# Written by Haven at each start of the embedded Postgres; edits are overwritten.
+# A password (SCRAM) for every role on every path: Haven's processes connect
+# over the Unix socket, tools over TCP on 127.0.0.1.
+local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
+
+
+def _write_hba(cluster: PgCluster) -> None:
+    """Put Haven's authentication rules in the cluster's ``pg_hba.conf``."""
+    path = cluster.pgdata / "pg_hba.conf"
+    if path.exists() and path.read_text(encoding="ascii", errors="replace") == _HBA:
+        return
+    _write_secret(path, _HBA.rstrip("\n"), cluster.run_as)
+
+
 def _initdb(cluster: PgCluster, paths: InfraPaths) -> None:
-    """Run ``initdb`` with SCRAM auth over TCP and peer auth on the socket."""
+    """Run ``initdb`` with SCRAM auth on TCP and on the socket."""
     for child in cluster.pgdata.iterdir():  # leftovers of an interrupted initdb
         shutil.rmtree(child) if child.is_dir() else child.unlink()
     pwfile = paths.root / ".initdb-pw"
@@ -103,7 +124,7 @@ def _initdb(cluster: PgCluster, paths: InfraPaths) -> None:
     if cluster.run_as is not None:
         user_kwargs = {"user": cluster.run_as.uid, "group": cluster.run_as.gid, "extra_groups": []}
     argv = [str(cluster.bin_dir / "initdb"), "-D", str(cluster.pgdata), "-U", cluster.superuser]
-    argv += ["--pwfile", str(pwfile), "--auth-host=scram-sha-256", "--auth-local=peer"]
+    argv += ["--pwfile", str(pwfile), "--auth-host=scram-sha-256", "--auth-local=scram-sha-256"]
     argv += ["-E", "UTF8", "--no-locale", "--no-instructions"]
     started = time.monotonic()
     try:
@@ -130,8 +151,10 @@ def ensure_cluster(paths: InfraPaths) -> PgCluster:
                 "delete the pgdata directory to start from scratch"
             )
         password = paths.password_file.read_text(encoding="ascii").strip()
-        return PgCluster(binaries, paths.pgdata, run_as, PG_SUPERUSER, password)
-    cluster = PgCluster(binaries, paths.pgdata, run_as, PG_SUPERUSER, secrets.token_hex(24))
-    _write_secret(paths.password_file, cluster.password)
-    _initdb(cluster, paths)
+        cluster = PgCluster(binaries, paths.pgdata, run_as, PG_SUPERUSER, password)
+    else:
+        cluster = PgCluster(binaries, paths.pgdata, run_as, PG_SUPERUSER, secrets.token_hex(24))
+        _write_secret(paths.password_file, cluster.password)
+        _initdb(cluster, paths)
+    _write_hba(cluster)
     return cluster

@@ -3,9 +3,11 @@
 ``up`` and ``status`` print exactly two lines on stdout::
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:PORT
-    DATABASE_URL=postgresql+psycopg://haven:PASSWORD@127.0.0.1:PORT/haven
+    DATABASE_URL=postgresql+psycopg://haven:PASSWORD@:PORT/haven?host=SOCKET_DIR
 
-so ``eval "$(haven infra status)"`` works; everything for humans goes to stderr.
+so ``eval "$(haven infra status)"`` works; everything for humans goes to stderr.  The
+database URL names Postgres's Unix socket (``SOCKET_DIR``); the server also listens
+on ``127.0.0.1:PORT`` for tools such as ``psql``.
 """
 
 from __future__ import annotations

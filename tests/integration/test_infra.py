@@ -12,6 +12,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from pydantic import SecretStr
+from sqlalchemy import make_url
 
 from infra.embedded import EmbeddedInfra, InfraPaths
 from infra.embedded.state import read_state
@@ -112,8 +113,23 @@ def test_postgres_accepts_connections(infra: Endpoints) -> None:
         assert number >= 160_000, version
 
 
+_OLD_HBA = "local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n"
+
+
+def _socket_needs_the_password(database_url: str) -> None:
+    """The socket asks every role for its password, as TCP does."""
+    url = make_url(database_url)
+    wrong = url.set(drivername="postgresql", password="not-" + (url.password or ""))
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(wrong.render_as_string(hide_password=False), connect_timeout=5).close()
+    tcp = url.set(drivername="postgresql", host="127.0.0.1", query={})
+    with psycopg.connect(tcp.render_as_string(hide_password=False), connect_timeout=5) as conn:
+        assert conn.execute("SELECT inet_server_addr() IS NOT NULL").fetchone() == (True,)
+
+
 def test_embedded_start_restart_and_state(embedded_data_dir: Path) -> None:
-    """Cold start (initdb), warm restart keeps data, state file appears and goes."""
+    """Cold start (initdb), warm restart keeps data, state file appears and goes; Haven
+    connects over the Unix socket, which asks for the password as TCP does."""
     paths = InfraPaths.for_data_dir(embedded_data_dir)
     timings = []
     for round_ in range(2):
@@ -137,6 +153,13 @@ def test_embedded_start_restart_and_state(embedded_data_dir: Path) -> None:
                     conn.execute("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
                 else:
                     assert conn.execute("SELECT v FROM kept").fetchone() == (42,)
+                # Haven's own URL goes over the Unix socket (no server address) ...
+                assert conn.execute("SELECT inet_server_addr()").fetchone() == (None,)
+            _socket_needs_the_password(endpoints.database_url)
+        if round_ == 0:
+            # ... also for a cluster made when the socket took the OS user (peer): its
+            # rules are written over at the next start.
+            (paths.pgdata / "pg_hba.conf").write_text(_OLD_HBA, encoding="ascii")
         assert not paths.state_file.exists()
         assert not state.broker.alive()
         assert not state.postgres.alive()
