@@ -16,6 +16,8 @@ import psycopg
 from sqlalchemy import Connection, Engine, create_engine, make_url
 from sqlalchemy.exc import DBAPIError
 
+from infra import pipeline_flush
+
 #: The session setting of :func:`sync_engine` ``generic_plans``.
 GENERIC_PLANS: Final = "-c plan_cache_mode=force_generic_plan"
 
@@ -58,7 +60,8 @@ def pipelined(conn: Connection) -> Iterator[None]:
     for; an error surfaces then, at the latest when the block ends, as the
     same SQLAlchemy error it would have been (a lost connection is an
     ``OperationalError``), and fails the transaction as it would have
-    anyway.  Blocks may nest.
+    anyway.  Blocks may nest (psycopg's send loop is mended for that:
+    :mod:`infra.pipeline_flush`).
 
     Writes only: SQLAlchemy looks at a statement's answer as soon as it is
     sent, before it has arrived, so a ``SELECT`` (or ``RETURNING``) inside
@@ -68,6 +71,7 @@ def pipelined(conn: Connection) -> Iterator[None]:
     if not isinstance(driver, psycopg.Connection):
         yield  # another driver: one statement at a time
         return
+    pipeline_flush.install()
     try:
         with driver.pipeline():
             yield
@@ -93,6 +97,7 @@ def read_together(conn: Connection, statements: Sequence[Statement]) -> list[lis
     driver = conn.connection.driver_connection
     if not isinstance(driver, psycopg.Connection):
         return [[tuple(r) for r in conn.exec_driver_sql(sql, params)] for sql, params in statements]
+    pipeline_flush.install()
     try:
         with driver.pipeline():
             cursors = [driver.cursor() for _ in statements]

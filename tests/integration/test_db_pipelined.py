@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
+import threading
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -65,3 +69,36 @@ def test_a_lost_connection_is_an_operational_error(engine: Engine, table: str) -
         write()
     with engine.connect() as conn:
         assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
+
+
+def test_a_statement_larger_than_the_socket_then_a_nested_block(engine: Engine, table: str) -> None:
+    """psycopg's send loop could stop with part of a large statement still in libpq's
+    buffer; a nested block's sync then waited for ever for answers to a statement the
+    server never got in full (infra.pipeline_flush), on a Unix socket or TCP alike."""
+    big = "x" * 20_000_000  # far more than a socket's buffers hold
+    drivers: list[psycopg.Connection[object]] = []
+    done = threading.Event()
+
+    def write() -> None:
+        with engine.begin() as conn:
+            driver = conn.connection.driver_connection
+            assert isinstance(driver, psycopg.Connection)
+            drivers.append(driver)
+            with pipelined(conn):
+                conn.execute(text(f"INSERT INTO {table} VALUES (1, :v)"), {"v": big})
+                with pipelined(conn):
+                    conn.execute(text(f"INSERT INTO {table} VALUES (2, 'b')"))
+        done.set()
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    thread.join(60)
+    if thread.is_alive():  # stuck: break its connection so that the thread ends
+        stuck = socket.socket(fileno=os.dup(drivers[0].pgconn.socket))
+        stuck.shutdown(socket.SHUT_RDWR)
+        stuck.close()
+        thread.join(10)
+    assert done.is_set(), "the nested block waited for answers to a statement not sent in full"
+    with engine.connect() as conn:
+        counted = conn.execute(text(f"SELECT count(*), sum(length(v)) FROM {table}")).one()
+    assert tuple(counted) == (2, 20_000_001)
