@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, make_url, text
 
 from infra.bulk import Columns, json_rows, rows_param
 from infra.db import sync_engine
@@ -126,7 +126,9 @@ def test_generic_plans_take_the_key_index_for_any_batch(database_url: str) -> No
 
 def test_generic_plans_keep_the_options_the_url_gives(database_url: str) -> None:
     """A deployment's own session options (``?options=`` in the URL) still apply."""
-    url = f"{database_url}?options=-c%20statement_timeout%3D4321"
+    given = make_url(database_url)
+    options = {"options": "-c statement_timeout=4321"}
+    url = given.update_query_dict(options).render_as_string(hide_password=False)
     generic = sync_engine(url, pool_size=1, generic_plans=True)
     try:
         with generic.connect() as conn:
