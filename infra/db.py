@@ -34,7 +34,11 @@ def sync_engine(
     ``generic_plans``: the sessions plan each prepared statement once, for any
     parameters (``plan_cache_mode``), instead of again at many executions when
     the parameters change the estimate (the engine's: docs/engine.md).
+
+    The process's psycopg pipelines are mended here, once, before any engine
+    can open one (:mod:`infra.pipeline_flush`).
     """
+    pipeline_flush.install()
     options = _generic_plans(database_url) if generic_plans else {}
     if pre_ping:
         return create_engine(database_url, pool_size=pool_size, pool_pre_ping=True, **options)
@@ -60,8 +64,8 @@ def pipelined(conn: Connection) -> Iterator[None]:
     for; an error surfaces then, at the latest when the block ends, as the
     same SQLAlchemy error it would have been (a lost connection is an
     ``OperationalError``), and fails the transaction as it would have
-    anyway.  Blocks may nest (psycopg's send loop is mended for that:
-    :mod:`infra.pipeline_flush`).
+    anyway.  Blocks may nest (psycopg's send loop is mended for that by
+    :func:`sync_engine`: :mod:`infra.pipeline_flush`).
 
     Writes only: SQLAlchemy looks at a statement's answer as soon as it is
     sent, before it has arrived, so a ``SELECT`` (or ``RETURNING``) inside
@@ -71,7 +75,6 @@ def pipelined(conn: Connection) -> Iterator[None]:
     if not isinstance(driver, psycopg.Connection):
         yield  # another driver: one statement at a time
         return
-    pipeline_flush.install()
     try:
         with driver.pipeline():
             yield
@@ -97,7 +100,6 @@ def read_together(conn: Connection, statements: Sequence[Statement]) -> list[lis
     driver = conn.connection.driver_connection
     if not isinstance(driver, psycopg.Connection):
         return [[tuple(r) for r in conn.exec_driver_sql(sql, params)] for sql, params in statements]
-    pipeline_flush.install()
     try:
         with driver.pipeline():
             cursors = [driver.cursor() for _ in statements]

@@ -15,8 +15,9 @@ batches of sealed records).
 :func:`install` wraps psycopg's send loop: after it returns, what is still
 in the output buffer is flushed, reading the server's answers into libpq's
 buffer meanwhile so that neither side waits for the other; psycopg then
-reads the answers as before. Installed once per process by the first
-pipeline :mod:`infra.db` opens; nothing happens at import.
+reads the answers as before. Installed once per process by
+:func:`infra.db.sync_engine`, which makes every engine Haven opens pipelines
+on; nothing happens at import.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from psycopg.waiting import Ready, Wait
 
 #: What psycopg's pipelines call to send their queued commands (looked up at each call).
 _SEND_LOOP = "pipeline_communicate"
-_installed = False
+#: Set on the mended loop, so that installing twice wraps it once.
+_MENDED = "haven_sends_all"
 _lock = threading.Lock()
 
 
@@ -48,22 +50,18 @@ def _send_all(original: Any) -> Any:
                 pgconn.consume_input()  # the server may be waiting to write to us
         return results
 
-    communicate.wrapped = original  # type: ignore[attr-defined]
+    setattr(communicate, _MENDED, True)
     return communicate
 
 
 def install() -> None:
     """Make psycopg's pipelines send all they queued before waiting (idempotent)."""
-    global _installed
-    if _installed:
-        return
     with _lock:
-        if not _installed:
-            original = getattr(_pipeline_base, _SEND_LOOP, None)
-            if original is None:  # a psycopg whose pipelines are built otherwise
-                raise RuntimeError(f"psycopg {psycopg.__version__}: no {_SEND_LOOP} to mend")
-            setattr(_pipeline_base, _SEND_LOOP, _send_all(original))
-            _installed = True
+        current = getattr(_pipeline_base, _SEND_LOOP, None)
+        if current is None:  # a psycopg whose pipelines are built otherwise
+            raise RuntimeError(f"psycopg {psycopg.__version__}: no {_SEND_LOOP} to mend")
+        if not getattr(current, _MENDED, False):
+            setattr(_pipeline_base, _SEND_LOOP, _send_all(current))
 
 
 __all__ = ["install"]
